@@ -1,0 +1,57 @@
+/** Command-line entry: wires the commands to the pipeline and maps failures to exit codes. Nothing else. */
+import { Command, CommanderError } from 'commander';
+import { CliError, ExitCode } from '../errors.js';
+import { toolVersion } from '../scan.js';
+import { defaultIo, type Io } from './io.js';
+import { registerScan } from './scan.js';
+import { registerRules } from './rules.js';
+
+/** Each command registers itself here (one module per command under src/cli/). */
+const COMMANDS = [registerScan, registerRules];
+
+/** Build the command tree; exposed for tests. */
+export function buildProgram(io: Io, setCode: (c: number) => void): Command {
+  const program = new Command('xendoctor')
+    .description('Diagnose a Xen host from its logs: known failure signatures, root causes and the documented fix.')
+    .version(toolVersion(), '-V, --version')
+    .showHelpAfterError('(run xendoctor --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  xl dmesg | xendoctor                       the hypervisor console
+  zcat /var/log/kern.log.*.gz | xendoctor    rotated, compressed kernel logs
+  xendoctor /var/log/kern.log* /var/log/xen  files, rotated sets and folders
+  xendoctor --format json --since 24h        this host's logs, last day, as JSON
+  xendoctor rules list                       the catalogue
+
+Exit codes: 0 nothing at or above --fail-on (warning), 1 warning, 2 error or critical, 3 could not do the job.`,
+  );
+
+  for (const register of COMMANDS) register(program, io, setCode);
+  return program;
+}
+
+/** Run the CLI; resolves to the exit code. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let code: number = ExitCode.Ok;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+      return ExitCode.Unusable;
+    }
+    if (e instanceof CliError) {
+      io.err(`xendoctor: ${e.message}\n`);
+      if (e.hint) io.err(`hint: ${e.hint}\n`);
+      return e.code;
+    }
+    io.err(`xendoctor: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return ExitCode.Unusable;
+  }
+}

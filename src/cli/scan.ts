@@ -1,0 +1,70 @@
+/** `xendoctor scan`: analyse files, folders, globs, .gz, rotated sets, stdin or this host's logs. */
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { defaultInputs, resolveInputs, stdinInput, stdinIsPiped, type Input, type ResolveProblem } from '../sources/inputs.js';
+import { nothingRead, scanInputs } from '../scan.js';
+import { addCommonOptions, applyMinSeverity, commonSettings, exitCodeFor, selectRules, type CommonSettings } from './options.js';
+import { progressBar } from './progress.js';
+import { render } from '../report/render.js';
+import { safeText } from '../report/sanitize.js';
+import type { ScanReport } from '../types.js';
+import type { Io } from './io.js';
+
+/** Inputs for the analysing commands: operands, stdin when piped, or this host's logs. */
+export function gatherInputs(paths: string[], s: CommonSettings, io: Io): { inputs: Input[]; problems: ResolveProblem[] } {
+  if (paths.length > 0) return resolveInputs(paths, s.now);
+  if (stdinIsPiped()) return { inputs: [stdinInput(s.now)], problems: [] };
+  const found = defaultInputs(s.now, hostname());
+  if (!s.quiet) {
+    io.err(
+      found.inputs.length
+        ? `xendoctor: nothing piped and no file named; reading this host's logs: ${found.inputs.map((i) => i.name).join(', ')}\n`
+        : "xendoctor: nothing piped, no file named, and none of this host's usual logs (/var/log/kern.log, syslog, messages, xen/*.log, xl dmesg) is here\n",
+    );
+  }
+  return found;
+}
+
+/** Print per-input problems on stderr. */
+export function reportInputErrors(report: ScanReport, io: Io): void {
+  for (const i of report.inputs) {
+    for (const e of i.errors)
+      if (e !== 'empty input' || report.inputs.length === 1) io.err(`xendoctor: ${safeText(i.source)}: ${safeText(e)}\n`);
+  }
+}
+
+export async function runScan(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
+  const s = commonSettings(opts);
+  const rules = selectRules(s);
+  const { inputs, problems } = gatherInputs(paths, s, io);
+  const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
+  const progress = progressBar(process.stderr, total || null, !s.quiet);
+  const report = await scanInputs(inputs, problems, rules, {
+    zone: s.zone,
+    year: s.year,
+    since: s.since,
+    until: s.until,
+    hosts: s.hosts,
+    onProgress: (b) => progress.update(b),
+  });
+  progress.done();
+  reportInputErrors(report, io);
+  if (nothingRead(report)) {
+    io.err('xendoctor: no input could be read\n');
+    return ExitCode.Unusable;
+  }
+  const shown = applyMinSeverity(report, s.minSeverity);
+  io.out(render(shown, s));
+  return exitCodeFor(shown.findings, s.failOn);
+}
+
+/** Register `scan` (the default command). */
+export function registerScan(program: Command, io: Io, setCode: (c: number) => void): void {
+  addCommonOptions(
+    program
+      .command('scan', { isDefault: true })
+      .description('analyse files, folders, globs, .gz and rotated sets; stdin for - or when piped')
+      .argument('[paths...]', 'files, folders or globs; - for stdin'),
+  ).action(async (paths: string[], opts: Record<string, unknown>) => setCode(await runScan(paths, opts, io)));
+}

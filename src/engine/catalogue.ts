@@ -1,0 +1,256 @@
+/**
+ * The rule catalogue: loads rule files (YAML), validates them against rules/rule.schema.json,
+ * compiles their patterns, and reports every problem with file, line and field.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { RuleFileError, type RuleProblem } from '../errors.js';
+import type { Severity, SourceKind } from '../types.js';
+import { parseDuration } from '../parse/time.js';
+import { requiredLiterals } from './literals.js';
+
+/** A rule file as written (see docs/rule-format.md). */
+export interface RuleSpec {
+  id: string;
+  title: string;
+  severity: Severity;
+  tags?: string[];
+  sources?: (SourceKind | 'any')[];
+  programs?: string[];
+  patterns: string[];
+  flags?: '' | 'i';
+  prefilter?: string[];
+  ignore?: string[];
+  key?: string[];
+  where?: Record<string, { gt?: number; gte?: number; lt?: number; lte?: number; eq?: number }>;
+  multiline?: { continuation: string; max?: number; fingerprint?: 'trace' };
+  threshold?: { count: number; within?: string; distinct?: string };
+  follows?: { rule: string; within: string }[];
+  applies?: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl' };
+  diagnosis: string;
+  fix: string[];
+  references?: string[];
+  harmless?: boolean;
+}
+
+/** A rule ready to run. */
+export interface Rule {
+  spec: RuleSpec;
+  id: string;
+  file: string;
+  severity: Severity;
+  sources: Set<SourceKind> | null;
+  programs: Set<string> | null;
+  patterns: RegExp[];
+  ignore: RegExp[];
+  /** Literals at least one of which every matching line holds; null: the rule must see every line. */
+  literals: string[] | null;
+  caseInsensitive: boolean;
+  key: string[];
+  continuation: RegExp | null;
+  continuationMax: number;
+  traceFingerprint: boolean;
+  threshold: { count: number; within: number | null; distinct: string | null } | null;
+  follows: { rule: string; within: number }[];
+}
+
+/** The folder of the bundled rules (rules/ at the package root). */
+export function bundledRulesDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
+}
+
+let schemaValidator: ReturnType<Ajv['compile']> | null = null;
+function validator(): ReturnType<Ajv['compile']> {
+  if (!schemaValidator) {
+    const schema = JSON.parse(readFileSync(join(bundledRulesDir(), 'rule.schema.json'), 'utf8')) as object;
+    schemaValidator = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  }
+  return schemaValidator;
+}
+
+/** Line (1-based) of the node at a JSON-pointer-like path in a YAML document. */
+function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | null {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (range) return lc.linePos(range[0]).line;
+    // a missing key: point at its parent
+    if (n > 0 && (isMap(node) || isSeq(node))) break;
+  }
+  return null;
+}
+
+function ajvPath(e: ErrorObject): (string | number)[] {
+  return e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+}
+
+function compile(source: string, flags: string): RegExp {
+  return new RegExp(source, flags);
+}
+
+/** Parse, validate and compile one rule file; problems are pushed to `problems`. */
+export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push({ file, line: null, field: '', message: `cannot read: ${(e as Error).message}` });
+    return null;
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      problems.push({ file, line: err.linePos?.[0]?.line ?? null, field: '', message: `YAML: ${err.message.split('\n')[0]}` });
+    }
+    return null;
+  }
+  const spec = doc.toJS() as RuleSpec;
+  const before = problems.length;
+  const validate = validator();
+  if (!validate(spec)) {
+    for (const e of validate.errors ?? []) {
+      const path = ajvPath(e);
+      let message = e.message ?? 'invalid';
+      let field = path.join('.');
+      if (e.keyword === 'additionalProperties') {
+        const extra = (e.params as { additionalProperty: string }).additionalProperty;
+        field = [...path, extra].join('.');
+        message = 'unknown field';
+        path.push(extra);
+      } else if (e.keyword === 'required') {
+        field = [...path, (e.params as { missingProperty: string }).missingProperty].join('.');
+        message = 'required field is missing';
+      } else if (e.keyword === 'enum') {
+        message += `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+      }
+      problems.push({ file, line: lineOf(doc, lc, path), field, message });
+    }
+    return null;
+  }
+  const id = basename(file).replace(/\.ya?ml$/, '');
+  if (spec.id !== id) {
+    problems.push({ file, line: lineOf(doc, lc, ['id']), field: 'id', message: `must equal the file name (${id})` });
+  }
+  const flags = spec.flags === 'i' ? 'i' : '';
+  const regex = (field: (string | number)[], src: string, f = flags): RegExp | null => {
+    try {
+      return compile(src, f);
+    } catch (e) {
+      problems.push({
+        file,
+        line: lineOf(doc, lc, field),
+        field: field.join('.'),
+        message: `invalid regular expression: ${(e as Error).message}`,
+      });
+      return null;
+    }
+  };
+  const patterns = spec.patterns.map((p, i) => regex(['patterns', i], p));
+  const ignore = (spec.ignore ?? []).map((p, i) => regex(['ignore', i], p));
+  const continuation = spec.multiline ? regex(['multiline', 'continuation'], spec.multiline.continuation) : null;
+  const names = new Set<string>();
+  for (const p of spec.patterns) for (const m of p.matchAll(/\(\?<([A-Za-z_]\w*)>/g)) names.add(m[1]!);
+  (spec.key ?? []).forEach((k, i) => {
+    if (!names.has(k)) problems.push({ file, line: lineOf(doc, lc, ['key', i]), field: `key.${i}`, message: `no pattern captures "${k}"` });
+  });
+  for (const k of Object.keys(spec.where ?? {})) {
+    if (!names.has(k))
+      problems.push({ file, line: lineOf(doc, lc, ['where', k]), field: `where.${k}`, message: `no pattern captures "${k}"` });
+  }
+  const distinct = spec.threshold?.distinct;
+  if (distinct && !names.has(distinct)) {
+    problems.push({
+      file,
+      line: lineOf(doc, lc, ['threshold', 'distinct']),
+      field: 'threshold.distinct',
+      message: `no pattern captures "${distinct}"`,
+    });
+  }
+  let literals: string[] | null = spec.prefilter ?? [];
+  if (!spec.prefilter) {
+    for (const p of spec.patterns) {
+      const lits = requiredLiterals(p);
+      if (lits === null) {
+        literals = null;
+        break;
+      }
+      literals.push(...lits);
+    }
+  }
+  if (problems.length > before || patterns.includes(null) || ignore.includes(null)) return null;
+  return {
+    spec,
+    id: spec.id,
+    file,
+    severity: spec.severity,
+    sources: spec.sources && !spec.sources.includes('any') ? new Set(spec.sources as SourceKind[]) : null,
+    programs: spec.programs ? new Set(spec.programs.map((p) => p.toLowerCase())) : null,
+    patterns: patterns as RegExp[],
+    ignore: ignore as RegExp[],
+    literals,
+    caseInsensitive: flags === 'i',
+    key: spec.key ?? [],
+    continuation,
+    continuationMax: spec.multiline?.max ?? 60,
+    traceFingerprint: spec.multiline?.fingerprint === 'trace',
+    threshold: spec.threshold
+      ? {
+          count: spec.threshold.count,
+          within: spec.threshold.within ? parseDuration(spec.threshold.within) : null,
+          distinct: distinct ?? null,
+        }
+      : null,
+    follows: (spec.follows ?? []).map((f) => ({ rule: f.rule, within: parseDuration(f.within) ?? 0 })),
+  };
+}
+
+/** Rule files (*.yaml, *.yml) in a folder, sorted. */
+export function ruleFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+export interface LoadOptions {
+  /** Extra folders (--rules DIR), loaded after the bundled rules; a rule with the same id replaces it. */
+  extraDirs?: string[];
+  /** Skip the bundled catalogue (used by tests of site rules). */
+  noBundled?: boolean;
+}
+
+/** Load the catalogue; throws RuleFileError with every problem of every file. */
+export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
+  const problems: RuleProblem[] = [];
+  const byId = new Map<string, Rule>();
+  const dirs = [...(opts.noBundled ? [] : [bundledRulesDir()]), ...(opts.extraDirs ?? [])];
+  for (const dir of dirs) {
+    let files: string[];
+    try {
+      if (!statSync(dir).isDirectory()) throw new Error('not a folder');
+      files = ruleFiles(dir);
+    } catch (e) {
+      problems.push({ file: dir, line: null, field: '', message: `cannot read rule folder: ${(e as Error).message}` });
+      continue;
+    }
+    for (const f of files) {
+      const rule = loadRuleFile(f, problems);
+      if (rule) byId.set(rule.id, rule);
+    }
+  }
+  const rules = [...byId.values()];
+  for (const r of rules) {
+    for (const f of r.follows) {
+      if (!byId.has(f.rule)) problems.push({ file: r.file, line: null, field: 'follows', message: `unknown rule "${f.rule}"` });
+    }
+  }
+  if (problems.length > 0) throw new RuleFileError(problems);
+  return rules;
+}

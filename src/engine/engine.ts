@@ -1,0 +1,387 @@
+/**
+ * The rule engine: matches parsed lines against the rules, gathers multi-line reports, groups hits
+ * into findings per rule, host and key, applies thresholds within time windows and version gates,
+ * and links findings to their root causes.
+ */
+import { createHash } from 'node:crypto';
+import type { Evidence, Finding, LogEvent, Severity } from '../types.js';
+import { severityRank } from '../types.js';
+import { toIso } from '../parse/time.js';
+import type { Rule } from './catalogue.js';
+import { escapeRegExp, jsonEscaped } from './literals.js';
+import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js';
+
+/** One rule hit on one line, with the lines of its report when it spans several. */
+export interface Hit {
+  rule: Rule;
+  captures: Record<string, string>;
+  event: LogEvent;
+  source: string;
+  line: number;
+  text: string;
+  seq: number;
+  /** Continuation lines of a multi-line report. */
+  block: Evidence[];
+}
+
+export interface EngineOptions {
+  since?: number | null;
+  until?: number | null;
+  /** Keep only these hosts (lines without a host name are kept). */
+  hosts?: string[] | null;
+  /** Host name for lines that carry none (e.g. `xl dmesg` read on this host). */
+  defaultHost?: string | null;
+}
+
+const EVIDENCE_FIRST = 3;
+const BLOCK_EVIDENCE = 12;
+const MAX_GROUPS = 20_000;
+
+interface Group {
+  rule: Rule;
+  host: string | null;
+  key: Record<string, string>;
+  captures: Record<string, string>;
+  count: number;
+  first: number | null;
+  last: number | null;
+  firstSeq: number;
+  lastSeq: number;
+  evidence: Evidence[];
+  lastEvidence: Evidence | null;
+  fired: boolean;
+  /** threshold state: recent hit times, or distinct value → last time */
+  recent: (number | null)[];
+  distinct: Map<string, number | null>;
+  pending: number;
+}
+
+const TRACE_FRAME = /(?:^|\s|\]\s*|\?\s)([A-Za-z_][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+/;
+
+/** The first frames of a call trace, as a stable fingerprint of an oops. */
+export function traceFingerprint(lines: string[]): string {
+  const frames: string[] = [];
+  let inTrace = false;
+  for (const l of lines) {
+    if (/Call Trace:/.test(l)) inTrace = true;
+    if (!inTrace && !/^\s*(?:\[<[0-9a-f]+>\])/.test(l)) continue;
+    const m = TRACE_FRAME.exec(l);
+    if (m && !/^\?/.test(l.trim())) frames.push(m[1]!);
+    if (frames.length >= 4) break;
+  }
+  if (frames.length === 0) {
+    for (const l of lines) {
+      const m = /(?:RIP|EIP|IP|PC is at|pc :)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\[<[0-9a-f]+>\]\s*)?([A-Za-z_][\w.]*)\+0x/.exec(l);
+      if (m) return m[1]!;
+    }
+    return '';
+  }
+  return frames.join(' < ');
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{([A-Za-z_]\w*)\}/g, (_, name: string) => values[name] ?? `<${name}>`);
+}
+
+function fingerprint(rule: string, host: string | null, key: Record<string, string>): string {
+  const keyText = JSON.stringify(
+    Object.keys(key)
+      .sort()
+      .map((k) => [k, key[k]]),
+  );
+  return createHash('sha1')
+    .update(`${rule}\0${host ?? ''}\0${keyText}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function whereHolds(rule: Rule, captures: Record<string, string>): boolean {
+  const where = rule.spec.where;
+  if (!where) return true;
+  for (const [name, cond] of Object.entries(where)) {
+    const v = Number(captures[name]);
+    if (!Number.isFinite(v)) return false;
+    if (cond.gt !== undefined && !(v > cond.gt)) return false;
+    if (cond.gte !== undefined && !(v >= cond.gte)) return false;
+    if (cond.lt !== undefined && !(v < cond.lt)) return false;
+    if (cond.lte !== undefined && !(v <= cond.lte)) return false;
+    if (cond.eq !== undefined && !(v === cond.eq)) return false;
+  }
+  return true;
+}
+
+export class Engine {
+  /** Global regexes of the literals of all rules: a line holding none of them needs no rule. */
+  readonly prefilters: RegExp[];
+  /** True when some rule has no literal: every line must be tested. */
+  readonly everyLine: boolean;
+  private readonly groups = new Map<string, Group>();
+  private readonly facts = new Map<string, HostFacts>();
+  private block: { hit: Hit; left: number } | null = null;
+  private seq = 0;
+  private droppedGroups = 0;
+
+  constructor(
+    readonly rules: Rule[],
+    private readonly opts: EngineOptions = {},
+  ) {
+    const cs = new Set<string>(FACT_LITERALS);
+    const ci = new Set<string>();
+    let everyLine = false;
+    for (const r of rules) {
+      if (r.literals === null) {
+        everyLine = true;
+        continue;
+      }
+      for (const lit of r.literals) {
+        const target = r.caseInsensitive ? ci : cs;
+        target.add(lit);
+        const j = jsonEscaped(lit);
+        if (j) target.add(j);
+      }
+    }
+    const toLatin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+    const build = (set: Set<string>, flags: string) =>
+      set.size === 0 ? null : new RegExp([...set].map((s) => escapeRegExp(toLatin1(s))).join('|'), flags);
+    this.prefilters = [build(cs, 'g'), build(ci, 'gi')].filter((r): r is RegExp => r !== null);
+    this.everyLine = everyLine;
+  }
+
+  /** True while a multi-line report is open and the next lines must be offered. */
+  wantsAll(): boolean {
+    return this.block !== null;
+  }
+
+  private hostOf(ev: LogEvent, inputHost: string | null): string | null {
+    return ev.host ?? inputHost ?? this.opts.defaultHost ?? null;
+  }
+
+  /**
+   * Offer one line. Returns the hits it produced (already recorded). `candidate` is false for the
+   * lines offered only because a multi-line report is open.
+   */
+  offer(ev: LogEvent, text: string, source: string, line: number, inputHost: string | null, candidate: boolean): void {
+    this.seq++;
+    if (this.block) {
+      const b = this.block;
+      if (b.left > 0 && b.hit.rule.continuation!.test(ev.message)) {
+        b.left--;
+        b.hit.block.push({ source, line, time: toIso(ev.time), text });
+        return;
+      }
+      this.closeBlock();
+    }
+    if (!candidate) return;
+    const host = this.hostOf(ev, inputHost);
+    observeFacts(this.factsOf(host), ev);
+    const { since, until, hosts } = this.opts;
+    if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return;
+    if (hosts && host !== null && !hosts.includes(host)) return;
+    for (const rule of this.rules) {
+      if (rule.literals !== null && !this.hasLiteral(rule, text)) continue;
+      if (rule.sources && ev.source !== 'unknown' && !rule.sources.has(ev.source)) continue;
+      if (rule.programs && ev.program !== null && !rule.programs.has(ev.program.toLowerCase()) && ev.source === 'daemon') continue;
+      let captures: Record<string, string> | null = null;
+      for (const re of rule.patterns) {
+        const m = re.exec(ev.message);
+        if (m) {
+          captures = {};
+          for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) captures[k] = v;
+          break;
+        }
+      }
+      if (!captures) continue;
+      if (rule.ignore.some((re) => re.test(ev.message))) continue;
+      if (!whereHolds(rule, captures)) continue;
+      const hit: Hit = { rule, captures, event: ev, source, line, text, seq: this.seq, block: [] };
+      if (rule.continuation && !this.block) {
+        this.block = { hit, left: rule.continuationMax };
+      } else {
+        this.record(hit, host);
+      }
+    }
+  }
+
+  private hasLiteral(rule: Rule, text: string): boolean {
+    const hay = rule.caseInsensitive ? text.toLowerCase() : text;
+    for (const lit of rule.literals!) {
+      if (hay.includes(rule.caseInsensitive ? lit.toLowerCase() : lit)) return true;
+      const j = jsonEscaped(lit);
+      if (j && hay.includes(rule.caseInsensitive ? j.toLowerCase() : j)) return true;
+    }
+    return false;
+  }
+
+  private factsOf(host: string | null): HostFacts {
+    const k = host ?? '';
+    let f = this.facts.get(k);
+    if (!f) {
+      f = {};
+      this.facts.set(k, f);
+    }
+    return f;
+  }
+
+  /** Close an open multi-line report (end of input, or a line that does not continue it). */
+  closeBlock(): void {
+    const b = this.block;
+    if (!b) return;
+    this.block = null;
+    this.record(b.hit, this.hostOf(b.hit.event, null));
+  }
+
+  /** Close what is open at the end of one input. */
+  endInput(): void {
+    this.closeBlock();
+  }
+
+  private record(hit: Hit, host: string | null): void {
+    const rule = hit.rule;
+    const key: Record<string, string> = {};
+    for (const k of rule.key) if (hit.captures[k] !== undefined) key[k] = hit.captures[k];
+    if (rule.traceFingerprint) {
+      const fp = traceFingerprint([hit.text, ...hit.block.map((b) => b.text)]);
+      if (fp) key.trace = fp;
+    }
+    const gk = `${rule.id}\0${host ?? ''}\0${JSON.stringify(key)}`;
+    let g = this.groups.get(gk);
+    if (!g) {
+      if (this.groups.size >= MAX_GROUPS) {
+        this.droppedGroups++;
+        return;
+      }
+      g = {
+        rule,
+        host,
+        key,
+        captures: { ...hit.captures },
+        count: 0,
+        first: null,
+        last: null,
+        firstSeq: hit.seq,
+        lastSeq: hit.seq,
+        evidence: [],
+        lastEvidence: null,
+        fired: rule.threshold === null,
+        recent: [],
+        distinct: new Map(),
+        pending: 0,
+      };
+      this.groups.set(gk, g);
+    }
+    const t = hit.event.time;
+    const ev: Evidence = { source: hit.source, line: hit.line, time: toIso(t), text: hit.text };
+    g.count++;
+    if (t !== null) {
+      if (g.first === null || t < g.first) g.first = t;
+      if (g.last === null || t > g.last) g.last = t;
+    }
+    g.lastSeq = hit.seq;
+    if (g.evidence.length < EVIDENCE_FIRST) {
+      g.evidence.push(ev);
+      if (g.evidence.length === 1) {
+        g.evidence.push(...hit.block.slice(0, BLOCK_EVIDENCE));
+      }
+    } else {
+      g.lastEvidence = ev;
+    }
+    if (!g.fired) this.checkThreshold(g, hit, t);
+  }
+
+  private checkThreshold(g: Group, hit: Hit, t: number | null): void {
+    const th = g.rule.threshold!;
+    const expired = (x: number | null) => th.within !== null && t !== null && x !== null && x < t - th.within;
+    if (th.distinct) {
+      const v = hit.captures[th.distinct];
+      if (v === undefined) return;
+      g.distinct.set(v, t);
+      if (g.distinct.size >= th.count) {
+        for (const [k, x] of g.distinct) if (expired(x)) g.distinct.delete(k);
+      }
+      if (g.distinct.size >= th.count) g.fired = true;
+    } else {
+      g.recent.push(t);
+      while (g.recent.length > 0 && expired(g.recent[0]!)) g.recent.shift();
+      if (g.recent.length > th.count) g.recent.shift();
+      if (g.recent.length >= th.count) g.fired = true;
+    }
+    if (g.fired) {
+      g.recent = [];
+      g.distinct.clear();
+    }
+  }
+
+  /** Groups that were capped away (a flood of distinct keys). */
+  get dropped(): number {
+    return this.droppedGroups;
+  }
+
+  /** The findings: fired groups passing their version gate, with root causes linked. */
+  findings(): Finding[] {
+    this.closeBlock();
+    const out: { f: Finding; g: Group }[] = [];
+    for (const g of this.groups.values()) {
+      if (!g.fired) continue;
+      if (!ruleApplies(g.rule.spec.applies, this.facts.get(g.host ?? '') ?? {})) continue;
+      const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
+      const evidence = g.lastEvidence ? [...g.evidence, g.lastEvidence] : g.evidence;
+      const spec = g.rule.spec;
+      out.push({
+        g,
+        f: {
+          id: fingerprint(g.rule.id, g.host, g.key),
+          rule: g.rule.id,
+          title: fill(spec.title, values),
+          severity: g.rule.severity,
+          host: g.host,
+          key: g.key,
+          count: g.count,
+          first: toIso(g.first),
+          last: toIso(g.last),
+          evidence,
+          diagnosis: fill(spec.diagnosis.trim(), values),
+          fix: spec.fix.map((s) => fill(s, values)),
+          references: spec.references ?? [],
+          harmless: spec.harmless ?? false,
+          causedBy: [],
+          tags: spec.tags ?? [],
+        },
+      });
+    }
+    // Root causes: a finding follows another rule's finding on the same host within the window.
+    for (const { f, g } of out) {
+      for (const dep of g.rule.follows) {
+        for (const { f: cf, g: cg } of out) {
+          if (cf === f || cg.rule.id !== dep.rule || cg.host !== g.host) continue;
+          let linked: boolean;
+          if (g.first !== null && cg.first !== null && cg.last !== null) {
+            linked = cg.first <= g.first && g.first <= cg.last + dep.within;
+          } else {
+            linked = cg.firstSeq <= g.firstSeq;
+          }
+          if (linked && !f.causedBy.includes(cf.id)) f.causedBy.push(cf.id);
+        }
+      }
+    }
+    for (const { f, g } of out) {
+      // the first hit's captures, for tests and templates; not part of the JSON output
+      Object.defineProperty(f, 'captures', { value: { ...g.captures }, enumerable: false });
+    }
+    return out.map((o) => o.f).sort(compareFindings);
+  }
+}
+
+/** Worst first; then by time, then rule id. */
+export function compareFindings(a: Finding, b: Finding): number {
+  const s = severityRank(b.severity) - severityRank(a.severity);
+  if (s !== 0) return s;
+  if (a.first !== b.first) return (a.first ?? '9') < (b.first ?? '9') ? -1 : 1;
+  return a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.id < b.id ? -1 : 1;
+}
+
+/** Count findings per severity. */
+export function summarize(findings: Finding[]): Record<Severity, number> {
+  const s: Record<Severity, number> = { critical: 0, error: 0, warning: 0, info: 0 };
+  for (const f of findings) s[f.severity]++;
+  return s;
+}

@@ -1,0 +1,267 @@
+/**
+ * Line formats: detects the format of one line, decodes its prefix (time, host, program, source)
+ * and leaves the bare message for the rules. A file may mix formats (a serial console does).
+ */
+import type { LineFormat, LogEvent, SourceKind } from '../types.js';
+import { isoTime, localTime, monthNumber, syslogTime, type TimeContext } from './time.js';
+
+const MON = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+// RFC 3164 / journalctl short / short-precise: "Nov 20 08:01:10[.123456] host prog[pid]: msg"
+const RE_3164 = new RegExp(`^${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d)(?:\\.(\\d{1,6}))?(?: (\\d{4}))? (.*)$`);
+// RFC 3339 (rsyslog's high-precision template, journalctl short-iso): "2026-11-20T08:01:10.123+01:00 host prog: msg"
+const RE_3339 = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) (.*)$/;
+// RFC 5424 after the priority: "1 2026-11-20T08:01:10.123Z host app procid msgid [sd] msg"
+const RE_5424 = /^1 (\S+) (\S+) (\S+) (\S+) (\S+) (.*)$/;
+// dmesg -T: "[Thu Nov 20 08:01:10 2026] msg"
+const RE_DMESG_T = new RegExp(`^\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d) (\\d{4})\\] ?(.*)$`);
+// kernel stamp: "[  812345.123456] msg"
+const RE_UPTIME = /^\[ *(\d+\.\d+)\] ?(.*)$/;
+// Xen console: "(XEN) msg", "(XEN) [2026-11-20 08:01:10.123] msg", "(XEN) [00000012345abcde] msg", "(XEN) [  12.345678] msg"
+const RE_XEN_DATE = /^\[(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,3}))?\] ?(.*)$/;
+const RE_XEN_OTHER = /^\[(?: *\d+\.\d+|[0-9a-f]{8,16})\] ?(.*)$/;
+// xend.log: "[2011-03-16 15:19:09 1062] ERROR (SrvDaemon:349) msg"
+const RE_XEND = /^\[(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) (\d+)\] (?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL) \([^)]*\) )?(.*)$/;
+// libvirt driver log: "2023-03-10 04:45:50.541+0000: 1234: error : libxlDomainStart:123 : msg"
+const RE_LIBVIRT = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?): (?:(\d+): )?(.*)$/;
+// syslog tag: "prog[pid]: msg" / "prog: msg"
+const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/;
+const RE_PRI = /^<(\d{1,3})>(.*)$/;
+
+const KERNEL_PROGRAMS = new Set(['kernel', 'vmunix', 'klogd']);
+const XEND_PROGRAMS = new Set(['xend', 'xenstored', 'xendomains']);
+const TOOLSTACK_PROGRAMS = new Set(['xl', 'libxl', 'xm', 'libvirtd', 'xenconsoled', 'xen-init-dom0']);
+const TOOLSTACK_PREFIX = /^(?:libxl|libxl_\w+|xl|xc|xenlight|libxl-save-helper): /;
+
+/** Source of a message that carries a syslog program name. */
+function programSource(program: string | null, message: string): SourceKind {
+  if (program === null) return 'unknown';
+  const p = program.toLowerCase();
+  if (KERNEL_PROGRAMS.has(p)) return 'kernel';
+  if (XEND_PROGRAMS.has(p)) return p === 'xend' ? 'xend' : 'daemon';
+  if (TOOLSTACK_PROGRAMS.has(p) || TOOLSTACK_PREFIX.test(message)) return 'toolstack';
+  return 'daemon';
+}
+
+function mkEvent(format: LineFormat, message: string): LogEvent {
+  return { format, time: null, uptime: null, host: null, program: null, pid: null, source: 'unknown', message };
+}
+
+/**
+ * The message part after the syslog header's time: "host prog[pid]: msg". Some local logs carry no
+ * host; a first token ending in ':' is then the program.
+ */
+function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
+  let body = rest;
+  if (hasHost) {
+    const sp = body.indexOf(' ');
+    const first = sp < 0 ? body : body.slice(0, sp);
+    if (first !== '' && !/[:[]/.test(first)) {
+      ev.host = first;
+      body = sp < 0 ? '' : body.slice(sp + 1);
+    }
+  }
+  const tag = RE_TAG.exec(body);
+  if (tag) {
+    ev.program = tag[1]!;
+    ev.pid = tag[2] ?? null;
+    body = tag[3]!;
+  }
+  ev.message = body;
+  ev.source = programSource(ev.program, body);
+}
+
+/** Strip what can stand inside a message: kernel uptime stamp, "(XEN)" console prefix and its stamp. */
+function innerPrefixes(ev: LogEvent, ctx: TimeContext): void {
+  let msg = ev.message;
+  const up = RE_UPTIME.exec(msg);
+  if (up) {
+    ev.uptime = Number(up[1]);
+    msg = up[2]!;
+    if (ev.source === 'unknown' || ev.source === 'daemon') ev.source = 'kernel';
+  }
+  if (msg.startsWith('(XEN) ') || msg === '(XEN)') {
+    ev.source = 'hypervisor';
+    msg = msg.slice(6);
+    const d = RE_XEN_DATE.exec(msg);
+    if (d) {
+      if (ev.time === null) ev.time = localTime(ctx, +d[1]!, +d[2]!, +d[3]!, +d[4]!, +d[5]!, +d[6]!, d[7] ? +d[7].padEnd(3, '0') : 0);
+      msg = d[8]!;
+    } else {
+      const o = RE_XEN_OTHER.exec(msg);
+      if (o) msg = o[1]!;
+    }
+  } else if (TOOLSTACK_PREFIX.test(msg) && (ev.source === 'unknown' || ev.source === 'daemon')) {
+    ev.source = 'toolstack';
+  }
+  ev.message = msg;
+}
+
+/** Fields of a journalctl -o json record (one JSON object per line). */
+function journalEvent(text: string, ctx: TimeContext): LogEvent | null {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (rec === null || typeof rec !== 'object' || !('MESSAGE' in rec)) return null;
+  let message = rec.MESSAGE;
+  if (Array.isArray(message)) message = Buffer.from(message.filter((b) => typeof b === 'number') as number[]).toString('utf8');
+  const ev = mkEvent('journal-json', typeof message === 'string' ? message : String(message ?? ''));
+  const rt = Number(rec.__REALTIME_TIMESTAMP);
+  ev.time = Number.isFinite(rt) && rt > 0 ? Math.floor(rt / 1000) : null;
+  ev.host = typeof rec._HOSTNAME === 'string' ? rec._HOSTNAME : null;
+  const ident = typeof rec.SYSLOG_IDENTIFIER === 'string' ? rec.SYSLOG_IDENTIFIER : typeof rec._COMM === 'string' ? rec._COMM : null;
+  ev.program = ident;
+  ev.pid = typeof rec._PID === 'string' ? rec._PID : null;
+  ev.source = rec._TRANSPORT === 'kernel' ? 'kernel' : programSource(ident, ev.message);
+  innerPrefixes(ev, ctx);
+  return ev;
+}
+
+/** Parse one line (no newline) into an event. Never throws. */
+export function parseLine(raw: string, ctx: TimeContext): LogEvent {
+  let text = raw;
+  // A priority prefix "<34>" may stand before any of the formats (RFC 5424/3164 on the wire, printk levels).
+  const pri = text.charCodeAt(0) === 60 /* < */ ? RE_PRI.exec(text) : null;
+  if (pri) text = pri[2]!;
+  const c = text.charCodeAt(0);
+
+  if (c === 123 /* { */) {
+    const j = journalEvent(text, ctx);
+    if (j) return j;
+  }
+  if (pri && text.startsWith('1 ')) {
+    const m = RE_5424.exec(text);
+    if (m) {
+      const ev = mkEvent('rfc5424', m[6]!);
+      ev.time = m[1] === '-' ? null : isoTime(ctx, m[1]!);
+      ev.host = m[2] === '-' ? null : m[2]!;
+      ev.program = m[3] === '-' ? null : m[3]!;
+      ev.pid = m[4] === '-' ? null : m[4]!;
+      // structured data "[...]" or "-" before the message
+      let msg = m[6]!;
+      if (msg.startsWith('- ')) msg = msg.slice(2);
+      else if (msg === '-') msg = '';
+      else if (msg.startsWith('[')) {
+        const end = msg.indexOf('] ');
+        msg = end >= 0 ? msg.slice(end + 2) : msg;
+      }
+      if (msg.charCodeAt(0) === 0xfeff) msg = msg.slice(1);
+      ev.message = msg;
+      ev.source = programSource(ev.program, msg);
+      innerPrefixes(ev, ctx);
+      return ev;
+    }
+  }
+  if (c >= 65 && c <= 90 /* A-Z: month */) {
+    const m = RE_3164.exec(text);
+    if (m) {
+      const ev = mkEvent('syslog', m[8]!);
+      const ms = m[6] ? +m[6].slice(0, 3).padEnd(3, '0') : 0;
+      ev.time = m[7]
+        ? localTime(ctx, +m[7], monthNumber(m[1]!), +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms)
+        : syslogTime(ctx, monthNumber(m[1]!), +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms);
+      hostAndTag(ev, m[8]!, true);
+      innerPrefixes(ev, ctx);
+      return ev;
+    }
+  }
+  if (c >= 48 && c <= 57 /* digit */) {
+    const m = RE_3339.exec(text);
+    if (m) {
+      const ev = mkEvent('rfc3339', m[2]!);
+      ev.time = isoTime(ctx, m[1]!.replace(',', '.'));
+      hostAndTag(ev, m[2]!, true);
+      innerPrefixes(ev, ctx);
+      return ev;
+    }
+    const l = RE_LIBVIRT.exec(text);
+    if (l) {
+      const ev = mkEvent('libxl', l[3]!);
+      ev.time = isoTime(ctx, l[1]!.replace(' ', 'T'));
+      ev.pid = l[2] ?? null;
+      innerPrefixes(ev, ctx);
+      if (ev.source !== 'hypervisor') ev.source = 'toolstack';
+      return ev;
+    }
+  }
+  if (c === 91 /* [ */) {
+    const up = RE_UPTIME.exec(text);
+    if (up) {
+      const ev = mkEvent('dmesg', up[2]!);
+      ev.uptime = Number(up[1]);
+      ev.source = 'kernel';
+      innerPrefixes(ev, ctx);
+      return ev;
+    }
+    const x = RE_XEND.exec(text);
+    if (x) {
+      const ev = mkEvent('xend', x[8]!);
+      ev.time = localTime(ctx, +x[1]!, +x[2]!, +x[3]!, +x[4]!, +x[5]!, +x[6]!);
+      ev.pid = x[7]!;
+      ev.program = 'xend';
+      ev.source = 'xend';
+      return ev;
+    }
+    const t = RE_DMESG_T.exec(text);
+    if (t) {
+      const ev = mkEvent('dmesg-T', t[7]!);
+      ev.time = localTime(ctx, +t[6]!, monthNumber(t[1]!), +t[2]!, +t[3]!, +t[4]!, +t[5]!);
+      ev.source = 'kernel';
+      innerPrefixes(ev, ctx);
+      return ev;
+    }
+  }
+  if (c === 40 /* ( */ && text.startsWith('(XEN)')) {
+    const ev = mkEvent('xen', text);
+    innerPrefixes(ev, ctx);
+    return ev;
+  }
+  const ev = mkEvent(TOOLSTACK_PREFIX.test(text) ? 'libxl' : 'plain', text);
+  if (pri) ev.source = 'kernel'; // "<4>msg": a printk level, as `dmesg -r` prints
+  innerPrefixes(ev, ctx);
+  return ev;
+}
+
+/**
+ * Cheap format family of a line from its first bytes, for the per-input counts. Only the lines that
+ * matter (rule hits, time bounds) get the full parse.
+ */
+export function classifyLine(buf: Uint8Array, start: number, end: number): LineFormat {
+  let p = start;
+  if (p >= end) return 'plain';
+  let c = buf[p]!;
+  if (c === 60 /* < */) {
+    let q = p + 1;
+    while (q < end && q < p + 5 && buf[q]! >= 48 && buf[q]! <= 57) q++;
+    if (q < end && buf[q] === 62 /* > */) {
+      p = q + 1;
+      if (p >= end) return 'plain';
+      c = buf[p]!;
+      if (c === 49 /* 1 */ && buf[p + 1] === 32) return 'rfc5424';
+    }
+  }
+  if (c >= 65 && c <= 90) {
+    // "Nov 20 08:01:10"
+    return p + 15 <= end && buf[p + 3] === 32 && buf[p + 9] === 58 && buf[p + 12] === 58 ? 'syslog' : 'plain';
+  }
+  if (c >= 48 && c <= 57) {
+    if (p + 19 <= end && buf[p + 4] === 45 && buf[p + 7] === 45) {
+      if (buf[p + 10] === 84 /* T */) return 'rfc3339';
+      if (buf[p + 10] === 32) return 'libxl';
+    }
+    return 'plain';
+  }
+  if (c === 91 /* [ */) {
+    const d = buf[p + 1]!;
+    if (d === 32 || (d >= 48 && d <= 57 && buf[p + 5] !== 45)) return 'dmesg';
+    if (d >= 48 && d <= 57) return 'xend';
+    if (d >= 65 && d <= 90) return 'dmesg-T';
+    return 'plain';
+  }
+  if (c === 40 /* ( */ && buf[p + 1] === 88 /* X */ && buf[p + 2] === 69 && buf[p + 3] === 78) return 'xen';
+  if (c === 123 /* { */) return 'journal-json';
+  if (c === 108 /* l */ && buf[p + 1] === 105 && buf[p + 2] === 98 && buf[p + 3] === 120 && buf[p + 4] === 108) return 'libxl';
+  return 'plain';
+}

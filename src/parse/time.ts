@@ -1,0 +1,111 @@
+/** Timestamps: year-less syslog stamps, zone-less stamps, durations and ISO bounds. */
+import { DateTime } from 'luxon';
+
+const MONTHS: Record<string, number> = {
+  Jan: 1,
+  Feb: 2,
+  Mar: 3,
+  Apr: 4,
+  May: 5,
+  Jun: 6,
+  Jul: 7,
+  Aug: 8,
+  Sep: 9,
+  Oct: 10,
+  Nov: 11,
+  Dec: 12,
+};
+
+/** Month number (1–12) of an English three-letter month name, or 0. */
+export function monthNumber(name: string): number {
+  return MONTHS[name] ?? 0;
+}
+
+/** How the clock of an input is read: zone for zone-less stamps, and the reference for year-less ones. */
+export interface TimeContext {
+  /** IANA zone or "UTC" for stamps without an offset. */
+  zone: string;
+  /** Fixed year from --year, if given. */
+  year: number | null;
+  /** The time the input was last written (file mtime) or "now" for streams, in ms. */
+  reference: number;
+}
+
+/** Milliseconds a year-less stamp may lie after the reference before it is taken as last year. */
+const FUTURE_SLACK = 2 * 86400_000;
+
+/**
+ * Wall-clock ms for a year-less syslog stamp (RFC 3164 "Nov 20 08:01:10"). Without --year, the year is
+ * the reference's, or the one before when that would put the line in the future (a file written in
+ * January holding December's lines: the roll-over).
+ */
+export function syslogTime(ctx: TimeContext, month: number, day: number, h: number, m: number, s: number, ms = 0): number | null {
+  const make = (year: number) =>
+    DateTime.fromObject({ year, month, day, hour: h, minute: m, second: s, millisecond: ms }, { zone: ctx.zone });
+  if (ctx.year !== null) {
+    const dt = make(ctx.year);
+    return dt.isValid ? dt.toMillis() : null;
+  }
+  const refYear = DateTime.fromMillis(ctx.reference, { zone: ctx.zone }).year;
+  let dt = make(refYear);
+  // Feb 29 of a year that is not leap: try the year before (a leap year) before giving up.
+  if (!dt.isValid) dt = make(refYear - 1);
+  if (!dt.isValid) return null;
+  if (dt.toMillis() > ctx.reference + FUTURE_SLACK) {
+    const prev = make(dt.year - 1);
+    return prev.isValid ? prev.toMillis() : null;
+  }
+  return dt.toMillis();
+}
+
+/** Wall-clock ms for a full local date and time without an offset, read in the context's zone. */
+export function localTime(
+  ctx: TimeContext,
+  year: number,
+  month: number,
+  day: number,
+  h: number,
+  m: number,
+  s: number,
+  ms = 0,
+): number | null {
+  const dt = DateTime.fromObject({ year, month, day, hour: h, minute: m, second: s, millisecond: ms }, { zone: ctx.zone });
+  return dt.isValid ? dt.toMillis() : null;
+}
+
+/** Parse an ISO 8601 / RFC 3339 stamp; one without an offset is read in the context's zone. */
+export function isoTime(ctx: TimeContext, text: string): number | null {
+  // journalctl short-iso writes +0000 without a colon; luxon wants +00:00.
+  const fixed = text.replace(/([+-]\d\d)(\d\d)$/, '$1:$2');
+  const dt = DateTime.fromISO(fixed, { zone: ctx.zone, setZone: false });
+  return dt.isValid ? dt.toMillis() : null;
+}
+
+/** ISO string (UTC, ms precision) of a ms time, or null. */
+export function toIso(ms: number | null): string | null {
+  if (ms === null || !Number.isFinite(ms)) return null;
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d|w)$/i;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3600_000, d: 86400_000, w: 7 * 86400_000 };
+
+/** Milliseconds of a duration such as "30s", "10m", "24h", "7d"; null when it is not one. */
+export function parseDuration(text: string): number | null {
+  const m = DURATION.exec(text.trim());
+  if (!m) return null;
+  return Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()]!;
+}
+
+/** A --since/--until bound: an ISO time (zone-less read in `zone`) or a duration back from `now`. */
+export function parseBound(text: string, zone: string, now: number): number | null {
+  const d = parseDuration(text);
+  if (d !== null) return now - d;
+  const dt = DateTime.fromISO(text.trim().replace(' ', 'T'), { zone });
+  return dt.isValid ? dt.toMillis() : null;
+}
+
+/** True when `zone` is an IANA zone luxon can use. */
+export function validZone(zone: string): boolean {
+  return DateTime.local().setZone(zone).isValid;
+}

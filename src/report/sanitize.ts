@@ -1,0 +1,22 @@
+/** Neutralising untrusted log text before it reaches a terminal, Markdown, HTML or a mail header. */
+
+// C0 and C1 controls (tab excepted), DEL, and the bidi overrides that can disguise text.
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Replace control characters (escape sequences included) with visible \xNN / \u{N} forms. */
+export function safeText(s: string): string {
+  return s.replace(CONTROL, (c) => {
+    const n = c.codePointAt(0)!;
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
+/** Escape for HTML text and attribute values. */
+export function escapeHtml(s: string): string {
+  return safeText(s).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Escape for Markdown inline text (also neutralises HTML). */
+export function escapeMarkdown(s: string): string {
+  return safeText(s).replace(/[\\`*_{}[\]()<>#+!|~]/g, '\\$&');
+}

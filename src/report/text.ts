@@ -1,0 +1,123 @@
+/** Text report for a terminal or a cron mail: findings grouped by severity, with evidence and the fix. */
+import type { Finding, ScanReport, Severity } from '../types.js';
+import { SEVERITIES } from '../types.js';
+import { safeText } from './sanitize.js';
+
+export interface TextOptions {
+  color: boolean;
+  /** Leave out the inputs section and the closing summary. */
+  quiet?: boolean;
+  width?: number;
+}
+
+const COLORS: Record<Severity, string> = { critical: '\x1b[1;35m', error: '\x1b[1;31m', warning: '\x1b[1;33m', info: '\x1b[36m' };
+const RESET = '\x1b[0m';
+const DIM = '\x1b[2m';
+const BOLD = '\x1b[1m';
+
+function wrap(text: string, width: number, indent: string): string[] {
+  const out: string[] = [];
+  for (const para of text.split(/\n\s*\n/)) {
+    let line = '';
+    for (const word of para.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + word.length > width - indent.length) {
+        out.push(indent + line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    if (line) out.push(indent + line);
+    out.push('');
+  }
+  if (out.length && out[out.length - 1] === '') out.pop();
+  return out;
+}
+
+function span(f: Finding): string {
+  if (!f.first) return 'time unknown';
+  const fmt = (s: string) => s.replace('T', ' ');
+  return f.first === f.last || !f.last ? fmt(f.first) : `${fmt(f.first)} → ${fmt(f.last)}`;
+}
+
+/** Plural helper: "1 error", "2 warnings". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** One-line summary: "1 critical, 2 errors, 1 warning" (zero counts left out), or "no findings". */
+export function summaryLine(summary: Record<Severity, number>): string {
+  const parts = [...SEVERITIES]
+    .reverse()
+    .filter((s) => summary[s] > 0)
+    .map((s) => (s === 'critical' ? `${summary[s]} critical` : plural(summary[s], s)));
+  return parts.length ? parts.join(', ') : 'no findings';
+}
+
+/** Render one finding as text lines. */
+export function renderFindingText(f: Finding, byId: Map<string, Finding>, opts: TextOptions): string[] {
+  const c = (code: string, s: string) => (opts.color ? `${code}${s}${RESET}` : s);
+  const width = opts.width ?? 100;
+  const lines: string[] = [];
+  const sev = f.severity.toUpperCase().padEnd(8);
+  lines.push(`${c(COLORS[f.severity], sev)} ${c(BOLD, safeText(f.title))}  ${c(DIM, `[${f.rule}]`)}`);
+  const meta = [`host ${safeText(f.host ?? 'unknown')}`, `${f.count}×`, span(f)];
+  if (f.ongoing) meta.push(`ongoing since ${f.ongoing.since ?? 'an earlier run'} (${f.ongoing.before} before)`);
+  if (f.harmless) meta.push('harmless');
+  lines.push(`   ${meta.join(' · ')}`);
+  const keys = Object.entries(f.key).map(([k, v]) => `${k}=${safeText(v)}`);
+  if (keys.length) lines.push(`   key: ${keys.join(' ')}`);
+  if (f.causedBy.length) {
+    const causes = f.causedBy.map((id) => {
+      const cf = byId.get(id);
+      return cf ? `${cf.rule} (${cf.first ?? 'time unknown'}, id ${id})` : id;
+    });
+    lines.push(`   caused by: ${causes.join('; ')}`);
+  }
+  lines.push('   evidence:');
+  for (const e of f.evidence) lines.push(`     ${c(DIM, `${safeText(e.source)}:${e.line}`)}  ${safeText(e.text)}`);
+  lines.push('   diagnosis:');
+  lines.push(...wrap(f.diagnosis, width, '     '));
+  lines.push('   fix:');
+  f.fix.forEach((step, i) => {
+    const w = wrap(step, width - 3, '     ');
+    w[0] = `     ${i + 1}. ${w[0]!.trimStart()}`;
+    lines.push(...w.map((l, j) => (j === 0 ? l : `   ${l}`)));
+  });
+  if (f.references.length) lines.push(`   see: ${f.references.join(' ')}`);
+  return lines;
+}
+
+/** The whole report as text. */
+export function renderText(report: ScanReport, opts: TextOptions): string {
+  const out: string[] = [];
+  const byId = new Map(report.findings.map((f) => [f.id, f]));
+  if (!opts.quiet) {
+    for (const i of report.inputs) {
+      const span = i.first ? ` ${i.first} → ${i.last ?? '?'}` : '';
+      out.push(`read ${safeText(i.source)}: ${i.lines} lines, ${i.bytes} bytes${span}`);
+      for (const e of i.errors) out.push(`  ! ${safeText(e)}`);
+    }
+    out.push('');
+  }
+  for (const sev of [...SEVERITIES].reverse()) {
+    const group = report.findings.filter((f) => f.severity === sev);
+    if (group.length === 0) continue;
+    out.push(
+      opts.color ? `${COLORS[sev]}== ${sev.toUpperCase()} (${group.length}) ==${RESET}` : `== ${sev.toUpperCase()} (${group.length}) ==`,
+    );
+    out.push('');
+    for (const f of group) {
+      out.push(...renderFindingText(f, byId, opts), '');
+    }
+  }
+  if (report.unrecognized.length) {
+    out.push(`== UNRECOGNISED (${report.unrecognized.length}) ==`, '');
+    for (const u of report.unrecognized) {
+      out.push(`   ${u.count}×  ${safeText(u.template)}`);
+      out.push(`        e.g. ${safeText(u.example)}`);
+      if (u.related.length) out.push(`        see: ${u.related.join(', ')}`);
+    }
+    out.push('');
+  }
+  if (!opts.quiet) out.push(`xendoctor ${report.version}: ${summaryLine(report.summary)}`);
+  return out.join('\n').replace(/\n+$/, '') + '\n';
+}

@@ -1,0 +1,261 @@
+/**
+ * Inputs: turns command-line operands (files, folders, globs, "-", nothing) into an ordered list of
+ * byte sources — rotated sets oldest first, .gz read transparently, stdin, `xl dmesg` — each opened
+ * as a stream of Buffers with memory bounded whatever its size.
+ */
+import { createReadStream, existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { basename, dirname, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { fstatSync } from 'node:fs';
+import { globSync } from 'tinyglobby';
+
+export interface Input {
+  /** What the user sees: the path, "-" (stdin) or the command. */
+  name: string;
+  kind: 'file' | 'stdin' | 'command';
+  /** Last modification, ms: the reference for year-less stamps (now for streams). */
+  mtime: number;
+  size: number | null;
+  /** Host the input is known to belong to (e.g. `xl dmesg` on this host). */
+  host: string | null;
+  open(): AsyncIterable<Buffer>;
+}
+
+/** A problem met while resolving operands (missing file…); the others are still read. */
+export interface ResolveProblem {
+  source: string;
+  message: string;
+}
+
+/** Files that are binary by nature and never log text. */
+const BINARY_NAMES = /(?:^(?:wtmp|btmp|lastlog|faillog)(?:\.\d+)?$|\.journal~?$|\.(?:bz2|xz|zst|lz4|zip|tar|db|sqlite)$)/;
+
+const ROTATED = /^(.*?)(?:\.(\d+)|-(\d{8}(?:\d{2})?)|\.(\d{8}))?(\.gz)?$/;
+
+/** Sort key of a file in a rotated set: base name, then oldest first (name.3.gz … name.1, name). */
+export function rotationOrder(path: string): [string, number] {
+  const dir = dirname(path);
+  const m = ROTATED.exec(basename(path))!;
+  const base = join(dir, m[1]!);
+  if (m[2] !== undefined) return [base, -Number(m[2])]; // name.N: larger N is older
+  const date = m[3] ?? m[4];
+  if (date !== undefined) return [base, -1e12 + Number(date.slice(0, 8))]; // dateext: older date first
+  return [base, 0];
+}
+
+/** Order files so each rotated set is read oldest first; sets keep the order they were named in. */
+export function orderRotated(paths: string[]): string[] {
+  const setIndex = new Map<string, number>();
+  for (const p of paths) {
+    const base = rotationOrder(p)[0];
+    if (!setIndex.has(base)) setIndex.set(base, setIndex.size);
+  }
+  return [...new Set(paths)].sort((a, b) => {
+    const [ba, oa] = rotationOrder(a);
+    const [bb, ob] = rotationOrder(b);
+    if (ba !== bb) return setIndex.get(ba)! - setIndex.get(bb)!;
+    if (oa !== ob) return oa - ob;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+}
+
+/** Peek at the first bytes: gzip data goes through gunzip, whatever the file is called. */
+async function* maybeGunzip(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const it = chunks[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length < 2) {
+    const more = await it.next();
+    if (more.done) break;
+    first = { done: false, value: Buffer.concat([first.value, more.value]) };
+  }
+  if (first.done) return;
+  const head = first.value;
+  if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const feed = (async () => {
+    try {
+      const ok = gunzip.write(head);
+      if (!ok) await new Promise((res) => gunzip.once('drain', res));
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        if (!gunzip.write(r.value)) await new Promise((res) => gunzip.once('drain', res));
+      }
+      gunzip.end();
+    } catch (e) {
+      gunzip.destroy(e as Error);
+    }
+  })();
+  try {
+    for await (const out of gunzip) yield out as Buffer;
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(
+      /unexpected end of file/i.test(msg) ? 'truncated gzip data (the file ends before the compressed stream does)' : `gzip: ${msg}`,
+    );
+  } finally {
+    await feed.catch(() => undefined);
+  }
+}
+
+function fileInput(path: string, st: Stats): Input {
+  return {
+    name: path,
+    kind: 'file',
+    mtime: st.mtimeMs,
+    size: st.size,
+    host: null,
+    open: () => maybeGunzip(createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>),
+  };
+}
+
+/** Standard input, gzip or not. */
+export function stdinInput(now: number): Input {
+  return { name: '-', kind: 'stdin', mtime: now, size: null, host: null, open: () => maybeGunzip(process.stdin as AsyncIterable<Buffer>) };
+}
+
+/** The output of a command (e.g. `xl dmesg`); its failure is an input error. */
+export function commandInput(cmd: string, args: string[], now: number, host: string | null): Input {
+  return {
+    name: [cmd, ...args].join(' '),
+    kind: 'command',
+    mtime: now,
+    size: null,
+    host,
+    async *open() {
+      const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        if (stderr.length < 2000) stderr += d.toString('utf8');
+      });
+      const exited = new Promise<number | null>((res, rej) => {
+        child.on('error', rej);
+        child.on('close', (code) => res(code));
+      });
+      for await (const chunk of child.stdout) yield chunk as Buffer;
+      const code = await exited;
+      if (code !== 0) throw new Error(`exited with status ${code}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
+    },
+  };
+}
+
+/** Is stdin a pipe or a redirected file (as opposed to a terminal or nothing)? */
+export function stdinIsPiped(): boolean {
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isFile() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+function walk(dir: string, out: string[], problems: ResolveProblem[]): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    problems.push({ source: dir, message: `cannot read folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out, problems);
+    else if ((e.isFile() || e.isSymbolicLink()) && !BINARY_NAMES.test(e.name) && !e.name.startsWith('.')) out.push(p);
+  }
+}
+
+function errnoMessage(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return 'no such file or folder';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return e.message;
+  }
+}
+
+/**
+ * Resolve operands to inputs. "-" is stdin; folders are walked (binary log files such as wtmp and
+ * journal files skipped); globs are expanded; each rotated set is ordered oldest first.
+ */
+export function resolveInputs(operands: string[], now: number): { inputs: Input[]; problems: ResolveProblem[] } {
+  const problems: ResolveProblem[] = [];
+  const inputs: Input[] = [];
+  const files: string[] = [];
+  const flush = () => {
+    for (const f of orderRotated(files)) {
+      try {
+        inputs.push(fileInput(f, statSync(f)));
+      } catch (e) {
+        problems.push({ source: f, message: errnoMessage(e as NodeJS.ErrnoException) });
+      }
+    }
+    files.length = 0;
+  };
+  for (const op of operands) {
+    if (op === '-') {
+      flush();
+      inputs.push(stdinInput(now));
+      continue;
+    }
+    let st: Stats | null = null;
+    try {
+      st = statSync(op);
+    } catch (e) {
+      if (/[*?[\]{}]/.test(op) && !existsSync(op)) {
+        const matched = globSync(op, { absolute: false, onlyFiles: true, dot: false });
+        if (matched.length === 0) problems.push({ source: op, message: 'no file matches this pattern' });
+        files.push(...matched);
+        continue;
+      }
+      problems.push({ source: op, message: errnoMessage(e as NodeJS.ErrnoException) });
+      continue;
+    }
+    if (st.isDirectory()) {
+      const found: string[] = [];
+      walk(op, found, problems);
+      if (found.length === 0) problems.push({ source: op, message: 'folder holds no log files' });
+      files.push(...found);
+    } else {
+      files.push(op);
+    }
+  }
+  flush();
+  return { inputs, problems };
+}
+
+/** This host's usual logs (those that exist), and `xl dmesg` where xl is installed. */
+export function defaultInputs(now: number, hostname: string, root = '/'): { inputs: Input[]; problems: ResolveProblem[] } {
+  const candidates = ['var/log/kern.log', 'var/log/syslog', 'var/log/messages'].map((p) => join(root, p));
+  const xenDir = join(root, 'var/log/xen');
+  try {
+    for (const f of readdirSync(xenDir).sort()) if (f.endsWith('.log')) candidates.push(join(xenDir, f));
+  } catch {
+    /* no /var/log/xen: not a Xen host, or the logs are elsewhere */
+  }
+  const present = candidates.filter((p) => existsSync(p));
+  const resolved = resolveInputs(present, now);
+  const xl = findOnPath('xl') ?? findOnPath('xm');
+  if (xl) resolved.inputs.push(commandInput(xl, ['dmesg'], now, hostname));
+  return resolved;
+}
+
+/** Full path of an executable on PATH, or null. */
+export function findOnPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      const st = statSync(p);
+      if (st.isFile() && st.mode & 0o111) return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}

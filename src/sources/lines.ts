@@ -1,0 +1,133 @@
+/**
+ * Lines: splits a stream of Buffers into lines without building a string per line. A prefilter
+ * (regular expressions of literals, run over whole chunks) picks the candidate lines; only those,
+ * plus the lines a sink asks for, are decoded. Any bytes are accepted: invalid UTF-8 is replaced,
+ * CR and NUL tolerated, and a line over the limit is cut with a note.
+ */
+import type { LineFormat } from '../types.js';
+import { classifyLine } from '../parse/line.js';
+
+/** Longest line kept; the rest of a longer line is dropped (and noted). */
+export const MAX_LINE = 64 * 1024;
+
+export interface LineSink {
+  /** True while the sink wants every line (a multi-line report is open). */
+  wantsAll(): boolean;
+  /** A line, decoded. `candidate`: the prefilter picked it. */
+  line(text: string, lineNo: number, candidate: boolean): void;
+}
+
+export interface LineStats {
+  lines: number;
+  bytes: number;
+  formats: Partial<Record<LineFormat, number>>;
+  /** The first lines (for the input's first time) and the last line seen. */
+  head: string[];
+  tail: string | null;
+  notes: string[];
+  /** A read error that ended the input early (what came before it was still analysed). */
+  error: string | null;
+}
+
+const HEAD_LINES = 20;
+const NL = 10;
+
+function decode(buf: Buffer, start: number, end: number): string {
+  if (end > start && buf[end - 1] === 13 /* CR */) end--;
+  return buf.toString('utf8', start, end);
+}
+
+/**
+ * Split `chunks` into lines, feeding candidates (and, while it asks, every line) to `sink`.
+ * `prefilters` are global regexes over the latin1 view of the bytes (offsets equal byte offsets).
+ * With `everyLine`, every line is a candidate (no prefilter: the slow, simple path).
+ */
+export async function scanLines(
+  chunks: AsyncIterable<Buffer>,
+  prefilters: RegExp[],
+  sink: LineSink,
+  everyLine = false,
+): Promise<LineStats> {
+  const stats: LineStats = { lines: 0, bytes: 0, formats: {}, head: [], tail: null, notes: [], error: null };
+  const formats = new Map<LineFormat, number>();
+  let carry: Buffer | null = null;
+  let skipping = false; // inside the dropped rest of an over-long line
+  let cutNotes = 0;
+
+  const processBlock = (buf: Buffer, end: number) => {
+    // buf[0..end) holds whole lines, each ended by "\n" (the last may be the final line without one)
+    const text = prefilters.length > 0 && !everyLine ? buf.toString('latin1', 0, end) : '';
+    const next = prefilters.map(() => -2); // next match offset per prefilter (-2: not searched yet, -1: none)
+    let pos = 0;
+    while (pos < end) {
+      let nl = buf.indexOf(NL, pos);
+      if (nl < 0 || nl >= end) nl = end;
+      stats.lines++;
+      const lineNo = stats.lines;
+      const fmt = classifyLine(buf, pos, nl);
+      formats.set(fmt, (formats.get(fmt) ?? 0) + 1);
+      let lineEnd = nl;
+      if (nl - pos > MAX_LINE) {
+        lineEnd = pos + MAX_LINE;
+        if (cutNotes++ < 10) stats.notes.push(`line ${lineNo}: ${nl - pos} bytes long, cut at ${MAX_LINE}`);
+      }
+      let candidate = everyLine;
+      if (!candidate) {
+        for (let i = 0; i < prefilters.length; i++) {
+          let at = next[i]!;
+          if (at === -2 || (at >= 0 && at < pos)) {
+            const re = prefilters[i]!;
+            re.lastIndex = pos;
+            const m = re.exec(text);
+            at = m ? m.index : -1;
+            next[i] = at;
+          }
+          if (at >= 0 && at < lineEnd) candidate = true;
+        }
+      }
+      if (candidate || sink.wantsAll() || stats.head.length < HEAD_LINES) {
+        const s = decode(buf, pos, lineEnd);
+        if (stats.head.length < HEAD_LINES) stats.head.push(s);
+        if (candidate || sink.wantsAll()) sink.line(s, lineNo, candidate);
+      }
+      if (nl + 1 >= end) stats.tail = decode(buf, pos, lineEnd);
+      pos = nl + 1;
+    }
+  };
+
+  try {
+    for await (const chunk of chunks) {
+      stats.bytes += chunk.length;
+      let buf: Buffer = chunk;
+      if (skipping) {
+        const nl = buf.indexOf(NL);
+        if (nl < 0) continue;
+        buf = buf.subarray(nl + 1);
+        skipping = false;
+      }
+      if (carry) buf = Buffer.concat([carry, buf]);
+      carry = null;
+      const lastNl = buf.lastIndexOf(NL);
+      if (lastNl < 0) {
+        if (buf.length > MAX_LINE) {
+          // an over-long line with no end in sight: keep its head as the line, drop the rest
+          const head = Buffer.from(buf.subarray(0, MAX_LINE + 1));
+          head[MAX_LINE] = NL;
+          processBlock(head, MAX_LINE + 1);
+          if (cutNotes++ < 10) stats.notes.push(`line ${stats.lines}: longer than ${MAX_LINE} bytes, cut`);
+          skipping = true;
+        } else {
+          carry = Buffer.from(buf);
+        }
+        continue;
+      }
+      processBlock(buf, lastNl + 1);
+      if (lastNl + 1 < buf.length) carry = Buffer.from(buf.subarray(lastNl + 1));
+    }
+  } catch (e) {
+    stats.error = (e as Error).message;
+  }
+  if (carry && carry.length > 0) processBlock(carry, carry.length);
+  stats.formats = Object.fromEntries(formats);
+  return stats;
+}
