@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Input, ResolveProblem } from './sources/inputs.js';
-import { scanLines } from './sources/lines.js';
+import { scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { parseLine } from './parse/line.js';
 import { toIso, type TimeContext } from './parse/time.js';
 import { Engine, summarize, type EngineOptions } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
-import type { InputSummary, ScanReport } from './types.js';
+import type { InputSummary, LogEvent, ScanReport } from './types.js';
 
 export interface ScanOptions extends EngineOptions {
   zone: string;
@@ -45,6 +45,34 @@ async function* counted(chunks: AsyncIterable<Buffer>, onBytes: (n: number) => v
   }
 }
 
+/**
+ * Feed one stream of bytes through lines → events → engine. `everyLine` forces the simple path
+ * (every line through every rule); `onEvent` sees each candidate line's event (for sample tests).
+ */
+export async function analyseStream(
+  engine: Engine,
+  chunks: AsyncIterable<Buffer>,
+  ctx: TimeContext,
+  source: string,
+  host: string | null,
+  opts: { everyLine?: boolean; onEvent?: (ev: LogEvent) => void } = {},
+): Promise<{ stats: LineStats; lastSeen: number | null }> {
+  let lastSeen: number | null = null;
+  const simple = opts.everyLine === true || engine.everyLine;
+  const sink: LineSink = {
+    wantsAll: () => engine.wantsAll(),
+    line: (text, lineNo, candidate, raw, start, end) => {
+      const ev = parseLine(text, ctx);
+      if (ev.time !== null) lastSeen = ev.time;
+      if (candidate) opts.onEvent?.(ev);
+      engine.offer(ev, text, source, lineNo, host, candidate, candidate && !simple ? engine.rulesIn(raw, start, end) : engine.rules);
+    },
+  };
+  const stats = await scanLines(chunks, engine.prefilter, sink, simple);
+  engine.endInput();
+  return { stats, lastSeen };
+}
+
 /** Analyse the inputs in order (each rotated set oldest first) with one engine, so findings span files. */
 export async function scanInputs(inputs: Input[], problems: ResolveProblem[], rules: Rule[], opts: ScanOptions): Promise<ScanReport> {
   const engine = new Engine(rules, opts);
@@ -61,22 +89,13 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   for (const input of inputs) {
     const ctx: TimeContext = { zone: opts.zone, year: opts.year, reference: input.mtime };
     const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
-    let lastSeen: number | null = null;
-    const sink = {
-      wantsAll: () => engine.wantsAll(),
-      line: (text: string, lineNo: number, candidate: boolean) => {
-        const ev = parseLine(text, ctx);
-        if (ev.time !== null) lastSeen = ev.time;
-        engine.offer(ev, text, input.name, lineNo, input.host, candidate);
-      },
-    };
     let bytes = 0;
     const chunks = counted(input.open(), (n) => {
       bytes += n;
       opts.onProgress?.(total + bytes);
     });
     try {
-      const stats = await scanLines(chunks, engine.prefilters, sink, engine.everyLine);
+      const { stats, lastSeen } = await analyseStream(engine, chunks, ctx, input.name, input.host);
       summary.lines = stats.lines;
       summary.formats = stats.formats;
       summary.errors.push(...stats.notes);
@@ -88,7 +107,6 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
       summary.errors.push(`read error after ${bytes} bytes: ${(e as Error).message}`);
       summary.lines = -1;
     }
-    engine.endInput();
     summary.bytes = bytes;
     total += bytes;
     if (summary.lines < 0) summary.lines = 0;

@@ -23,14 +23,14 @@ describe('fast path equals simple path', () => {
 
 describe('requiredLiterals', () => {
   it.each([
-    ['INFO: task (?<t>\\S+):(?<pid>\\d+) blocked for more than', ['blocked for more than']],
+    ['INFO: task (?<t>\\S+):(?<pid>\\d+) blocked for more than', [' blocked for more than']],
     ['Out of memory: Kill(?:ed)? process', ['Out of memory: Kill']],
     ['^(?:foo bar|baz qux)$', ['foo bar', 'baz qux']],
     ['abc|d', null],
     ['irq (?<irq>\\d+): nobody cared', [': nobody cared']],
-    ['colou?r scheme', [' scheme']],
-    ['Scrubbing\\s+Free RAM', ['Free RAM']],
-    ['a+bcdef', ['bcdef']],
+    ['colou?r scheme', ['r scheme']],
+    ['Scrubbing\\s+Free RAM', ['Scrubbing']],
+    ['a+bcdef', ['abcdef']], ['\\.+done\\.$', ['.done.']],
   ])('%s', (src, want) => {
     expect(requiredLiterals(src)).toEqual(want);
   });

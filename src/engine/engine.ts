@@ -8,7 +8,8 @@ import type { Evidence, Finding, LogEvent, Severity } from '../types.js';
 import { severityRank } from '../types.js';
 import { toIso } from '../parse/time.js';
 import type { Rule } from './catalogue.js';
-import { escapeRegExp, jsonEscaped } from './literals.js';
+import { jsonEscaped } from './literals.js';
+import { LiteralSet } from './prefilter.js';
 import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js';
 
 /** One rule hit on one line, with the lines of its report when it spans several. */
@@ -31,8 +32,15 @@ export interface EngineOptions {
   hosts?: string[] | null;
   /** Host name for lines that carry none (e.g. `xl dmesg` read on this host). */
   defaultHost?: string | null;
+  /**
+   * Called as hits are recorded (live use: `watch`): "new" when a finding first fires (its first
+   * line, or the line that crossed its threshold), "repeat" for each later hit of a fired finding.
+   * The version gate and root causes are only known at the end (`findings()`).
+   */
+  onFinding?: (f: Finding, kind: 'new' | 'repeat') => void;
 }
 
+const FACT_OWNER = -1;
 const EVIDENCE_FIRST = 3;
 const BLOCK_EVIDENCE = 12;
 const MAX_GROUPS = 20_000;
@@ -48,7 +56,8 @@ interface Group {
   firstSeq: number;
   lastSeq: number;
   evidence: Evidence[];
-  lastEvidence: Evidence | null;
+  /** The latest hit beyond the first few, kept raw (converted only for output). */
+  lastHit: { source: string; line: number; time: number | null; text: string } | null;
   fired: boolean;
   /** threshold state: recent hit times, or distinct value → last time */
   recent: (number | null)[];
@@ -111,8 +120,8 @@ function whereHolds(rule: Rule, captures: Record<string, string>): boolean {
 }
 
 export class Engine {
-  /** Global regexes of the literals of all rules: a line holding none of them needs no rule. */
-  readonly prefilters: RegExp[];
+  /** The literals of all rules: a line holding none of them needs no rule. Null: every line must be tried. */
+  readonly prefilter: LiteralSet | null;
   /** True when some rule has no literal: every line must be tested. */
   readonly everyLine: boolean;
   private readonly groups = new Map<string, Group>();
@@ -120,31 +129,34 @@ export class Engine {
   private block: { hit: Hit; left: number } | null = null;
   private seq = 0;
   private droppedGroups = 0;
+  private readonly found = new Set<number>();
 
   constructor(
     readonly rules: Rule[],
     private readonly opts: EngineOptions = {},
   ) {
-    const cs = new Set<string>(FACT_LITERALS);
-    const ci = new Set<string>();
+    const literals: [string, number][] = FACT_LITERALS.map((l) => [l, FACT_OWNER]);
     let everyLine = false;
-    for (const r of rules) {
-      if (r.literals === null) {
-        everyLine = true;
-        continue;
-      }
-      for (const lit of r.literals) {
-        const target = r.caseInsensitive ? ci : cs;
-        target.add(lit);
+    rules.forEach((r, i) => {
+      if (r.literals === null) everyLine = true;
+      for (const lit of r.literals ?? []) {
+        literals.push([lit, i]);
         const j = jsonEscaped(lit);
-        if (j) target.add(j);
+        if (j) literals.push([j, i]);
       }
-    }
-    const toLatin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
-    const build = (set: Set<string>, flags: string) =>
-      set.size === 0 ? null : new RegExp([...set].map((s) => escapeRegExp(toLatin1(s))).join('|'), flags);
-    this.prefilters = [build(cs, 'g'), build(ci, 'gi')].filter((r): r is RegExp => r !== null);
+    });
     this.everyLine = everyLine;
+    this.prefilter = everyLine ? null : new LiteralSet(literals);
+  }
+
+  /** The rules whose literals occur in a candidate line's bytes (all rules on the simple path). */
+  rulesIn(raw: Uint8Array, start: number, end: number): Rule[] {
+    if (!this.prefilter) return this.rules;
+    this.found.clear();
+    this.prefilter.ownersIn(raw, start, end, this.found);
+    const out: Rule[] = [];
+    for (const i of this.found) if (i !== FACT_OWNER) out.push(this.rules[i]!);
+    return out;
   }
 
   /** True while a multi-line report is open and the next lines must be offered. */
@@ -160,7 +172,7 @@ export class Engine {
    * Offer one line. Returns the hits it produced (already recorded). `candidate` is false for the
    * lines offered only because a multi-line report is open.
    */
-  offer(ev: LogEvent, text: string, source: string, line: number, inputHost: string | null, candidate: boolean): void {
+  offer(ev: LogEvent, text: string, source: string, line: number, inputHost: string | null, candidate: boolean, rules: Rule[] = this.rules): void {
     this.seq++;
     if (this.block) {
       const b = this.block;
@@ -177,8 +189,7 @@ export class Engine {
     const { since, until, hosts } = this.opts;
     if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return;
     if (hosts && host !== null && !hosts.includes(host)) return;
-    for (const rule of this.rules) {
-      if (rule.literals !== null && !this.hasLiteral(rule, text)) continue;
+    for (const rule of rules) {
       if (rule.sources && ev.source !== 'unknown' && !rule.sources.has(ev.source)) continue;
       if (rule.programs && ev.program !== null && !rule.programs.has(ev.program.toLowerCase()) && ev.source === 'daemon') continue;
       let captures: Record<string, string> | null = null;
@@ -200,16 +211,6 @@ export class Engine {
         this.record(hit, host);
       }
     }
-  }
-
-  private hasLiteral(rule: Rule, text: string): boolean {
-    const hay = rule.caseInsensitive ? text.toLowerCase() : text;
-    for (const lit of rule.literals!) {
-      if (hay.includes(rule.caseInsensitive ? lit.toLowerCase() : lit)) return true;
-      const j = jsonEscaped(lit);
-      if (j && hay.includes(rule.caseInsensitive ? j.toLowerCase() : j)) return true;
-    }
-    return false;
   }
 
   private factsOf(host: string | null): HostFacts {
@@ -261,7 +262,7 @@ export class Engine {
         firstSeq: hit.seq,
         lastSeq: hit.seq,
         evidence: [],
-        lastEvidence: null,
+        lastHit: null,
         fired: rule.threshold === null,
         recent: [],
         distinct: new Map(),
@@ -270,22 +271,23 @@ export class Engine {
       this.groups.set(gk, g);
     }
     const t = hit.event.time;
-    const ev: Evidence = { source: hit.source, line: hit.line, time: toIso(t), text: hit.text };
     g.count++;
     if (t !== null) {
       if (g.first === null || t < g.first) g.first = t;
       if (g.last === null || t > g.last) g.last = t;
     }
     g.lastSeq = hit.seq;
-    if (g.evidence.length < EVIDENCE_FIRST) {
-      g.evidence.push(ev);
+    if (g.count <= EVIDENCE_FIRST) {
+      g.evidence.push({ source: hit.source, line: hit.line, time: toIso(t), text: hit.text });
       if (g.evidence.length === 1) {
         g.evidence.push(...hit.block.slice(0, BLOCK_EVIDENCE));
       }
     } else {
-      g.lastEvidence = ev;
+      g.lastHit = { source: hit.source, line: hit.line, time: t, text: hit.text };
     }
+    const wasFired = g.fired;
     if (!g.fired) this.checkThreshold(g, hit, t);
+    if (this.opts.onFinding && g.fired) this.opts.onFinding(this.toFinding(g), wasFired && g.count > 1 ? 'repeat' : 'new');
   }
 
   private checkThreshold(g: Group, hit: Hit, t: number | null): void {
@@ -316,6 +318,34 @@ export class Engine {
     return this.droppedGroups;
   }
 
+  private toFinding(g: Group): Finding {
+    const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
+    const last = g.lastHit;
+    const evidence = last ? [...g.evidence, { source: last.source, line: last.line, time: toIso(last.time), text: last.text }] : g.evidence;
+    const spec = g.rule.spec;
+    const f: Finding = {
+      id: fingerprint(g.rule.id, g.host, g.key),
+      rule: g.rule.id,
+      title: fill(spec.title, values),
+      severity: g.rule.severity,
+      host: g.host,
+      key: g.key,
+      count: g.count,
+      first: toIso(g.first),
+      last: toIso(g.last),
+      evidence,
+      diagnosis: fill(spec.diagnosis.trim(), values),
+      fix: spec.fix.map((s) => fill(s, values)),
+      references: spec.references ?? [],
+      harmless: spec.harmless ?? false,
+      causedBy: [],
+      tags: spec.tags ?? [],
+    };
+    // the first hit's captures, for tests and templates; not part of the JSON output
+    Object.defineProperty(f, 'captures', { value: { ...g.captures }, enumerable: false });
+    return f;
+  }
+
   /** The findings: fired groups passing their version gate, with root causes linked. */
   findings(): Finding[] {
     this.closeBlock();
@@ -323,30 +353,7 @@ export class Engine {
     for (const g of this.groups.values()) {
       if (!g.fired) continue;
       if (!ruleApplies(g.rule.spec.applies, this.facts.get(g.host ?? '') ?? {})) continue;
-      const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
-      const evidence = g.lastEvidence ? [...g.evidence, g.lastEvidence] : g.evidence;
-      const spec = g.rule.spec;
-      out.push({
-        g,
-        f: {
-          id: fingerprint(g.rule.id, g.host, g.key),
-          rule: g.rule.id,
-          title: fill(spec.title, values),
-          severity: g.rule.severity,
-          host: g.host,
-          key: g.key,
-          count: g.count,
-          first: toIso(g.first),
-          last: toIso(g.last),
-          evidence,
-          diagnosis: fill(spec.diagnosis.trim(), values),
-          fix: spec.fix.map((s) => fill(s, values)),
-          references: spec.references ?? [],
-          harmless: spec.harmless ?? false,
-          causedBy: [],
-          tags: spec.tags ?? [],
-        },
-      });
+      out.push({ g, f: this.toFinding(g) });
     }
     // Root causes: a finding follows another rule's finding on the same host within the window.
     for (const { f, g } of out) {
@@ -362,10 +369,6 @@ export class Engine {
           if (linked && !f.causedBy.includes(cf.id)) f.causedBy.push(cf.id);
         }
       }
-    }
-    for (const { f, g } of out) {
-      // the first hit's captures, for tests and templates; not part of the JSON output
-      Object.defineProperty(f, 'captures', { value: { ...g.captures }, enumerable: false });
     }
     return out.map((o) => o.f).sort(compareFindings);
   }

@@ -56,12 +56,23 @@ function unwrapGroup(alt: string): string | null {
   return alt.slice(m[0].length, -1);
 }
 
-/** Longest literal run of one alternative (no top-level "|"), or "" when it has none. */
-function longestRun(alt: string): string {
-  let best = '';
+/** Weakest (shortest) member of a literal set: how selective the set is. */
+function strength(set: string[]): number {
+  return set.length === 0 ? 0 : Math.min(...set.map((x) => x.length));
+}
+
+/**
+ * Best literal set of one alternative (no top-level "|"): its longest literal run, or the literal
+ * set of a group that must match (e.g. "(?:No space left|ENOSPC)"), whichever is more selective.
+ */
+function bestSet(alt: string, min: number): string[] {
+  let best: string[] = [];
   let run = '';
+  const consider = (set: string[]) => {
+    if (strength(set) > strength(best)) best = set;
+  };
   const flush = () => {
-    if (run.length > best.length) best = run;
+    if (run) consider([run]);
     run = '';
   };
   for (let i = 0; i < alt.length; i++) {
@@ -72,6 +83,7 @@ function longestRun(alt: string): string {
       const e = alt[i + 1] ?? '';
       next = i + 2;
       if (ZERO_WIDTH_ESCAPES.has(e)) {
+        i = next - 1;
         continue;
       } else if (e !== '' && ESCAPED_LITERAL.test(e)) {
         lit = e;
@@ -86,7 +98,18 @@ function longestRun(alt: string): string {
     } else if (c === '(' || c === '[') {
       flush();
       next = skipGroup(alt, i);
+      const q = alt[next];
+      const optional = q === '*' || q === '?' || (q === '{' && /^\{0[,}]/.test(alt.slice(next)));
+      const lookaround = /^\(\?<?[=!]/.test(alt.slice(i));
+      if (c === '(' && !optional && !lookaround) {
+        const inner = alt.slice(i, next).replace(/^\((?:\?:|\?<[A-Za-z_]\w*>)?/, '').slice(0, -1);
+        const sub = requiredLiterals(inner, min);
+        if (sub) consider(sub);
+      }
       // a quantifier after a group applies to the group, and is skipped with it
+      if (q === '*' || q === '+' || q === '?') next++;
+      else if (q === '{' && /^\{\d*,?\d*\}/.test(alt.slice(next))) next = alt.indexOf('}', next) + 1;
+      if (alt[next] === '?' && next > i) next += alt[next - 1] === '?' ? 0 : 1;
       i = next - 1;
       continue;
     } else if (c === '^' || c === '$') {
@@ -106,7 +129,9 @@ function longestRun(alt: string): string {
     }
     run += lit;
     if (q === '+' || q === '{') {
-      flush(); // repeated: it may stand more than once, so the run stops after it
+      // repeated: the first repetition ends the run before it, the last one starts the run after it
+      flush();
+      run = lit;
       if (q === '{') next = alt.indexOf('}', next) + 1 || next;
       else next++;
       if (alt[next] === '?') next++;
@@ -131,9 +156,9 @@ export function requiredLiterals(source: string, min = 3): string[] | null {
       out.push(...sub);
       continue;
     }
-    const run = longestRun(alt);
-    if (run.length < min) return null;
-    out.push(run);
+    const set = bestSet(alt, min);
+    if (strength(set) < min) return null;
+    out.push(...set);
   }
   return out;
 }

@@ -7,10 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Rule } from './catalogue.js';
 import { Engine } from './engine.js';
-import { scanLines } from '../sources/lines.js';
-import { parseLine } from '../parse/line.js';
+import { analyseStream } from '../scan.js';
 import type { TimeContext } from '../parse/time.js';
-import type { Finding } from '../types.js';
+import type { Finding, LogEvent } from '../types.js';
 
 export interface Expectation {
   rule: string;
@@ -90,22 +89,10 @@ export async function runCase(rules: Rule[], c: SampleCase, everyLine = false): 
   const engine = new Engine(rules);
   const ctx: TimeContext = { zone: 'UTC', year: null, reference: SAMPLE_NOW };
   const patternHits = new Set<string>();
-  await scanLines(
-    bytesOf(c.lines),
-    engine.prefilters,
-    {
-      wantsAll: () => engine.wantsAll(),
-      line: (text, lineNo, candidate) => {
-        const ev = parseLine(text, ctx);
-        if (candidate) {
-          for (const r of rules) r.patterns.forEach((re, i) => re.test(ev.message) && patternHits.add(`${r.id}#${i}`));
-        }
-        engine.offer(ev, text, c.file, lineNo, null, candidate);
-      },
-    },
-    everyLine || engine.everyLine,
-  );
-  engine.endInput();
+  const onEvent = (ev: LogEvent) => {
+    for (const r of rules) r.patterns.forEach((re, i) => re.test(ev.message) && patternHits.add(`${r.id}#${i}`));
+  };
+  await analyseStream(engine, bytesOf(c.lines), ctx, c.file, null, { everyLine, onEvent });
   return { findings: engine.findings(), patternHits };
 }
 

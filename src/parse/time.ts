@@ -34,28 +34,39 @@ export interface TimeContext {
 /** Milliseconds a year-less stamp may lie after the reference before it is taken as last year. */
 const FUTURE_SLACK = 2 * 86400_000;
 
+/** Start of each local hour, in ms, by zone and date: luxon is slow, and log lines share hours. */
+const hourCache = new Map<string, number | null>();
+
+/** Ms of a local date and time in `zone`, or null when the date does not exist. */
+function localMs(zone: string, year: number, month: number, day: number, h: number, m: number, s: number, ms: number): number | null {
+  if (m > 59 || s > 60 || ms > 999) return null;
+  const key = `${zone}|${year}|${month}|${day}|${h}`;
+  let base = hourCache.get(key);
+  if (base === undefined) {
+    const dt = DateTime.fromObject({ year, month, day, hour: h }, { zone });
+    base = dt.isValid ? dt.toMillis() : null;
+    if (hourCache.size > 4096) hourCache.clear();
+    hourCache.set(key, base);
+  }
+  return base === null ? null : base + m * 60_000 + s * 1000 + ms;
+}
+
 /**
  * Wall-clock ms for a year-less syslog stamp (RFC 3164 "Nov 20 08:01:10"). Without --year, the year is
  * the reference's, or the one before when that would put the line in the future (a file written in
  * January holding December's lines: the roll-over).
  */
 export function syslogTime(ctx: TimeContext, month: number, day: number, h: number, m: number, s: number, ms = 0): number | null {
-  const make = (year: number) =>
-    DateTime.fromObject({ year, month, day, hour: h, minute: m, second: s, millisecond: ms }, { zone: ctx.zone });
-  if (ctx.year !== null) {
-    const dt = make(ctx.year);
-    return dt.isValid ? dt.toMillis() : null;
-  }
-  const refYear = DateTime.fromMillis(ctx.reference, { zone: ctx.zone }).year;
-  let dt = make(refYear);
+  const make = (year: number) => localMs(ctx.zone, year, month, day, h, m, s, ms);
+  if (ctx.year !== null) return make(ctx.year);
+  const refYear = referenceYear(ctx);
+  let year = refYear;
+  let t = make(year);
   // Feb 29 of a year that is not leap: try the year before (a leap year) before giving up.
-  if (!dt.isValid) dt = make(refYear - 1);
-  if (!dt.isValid) return null;
-  if (dt.toMillis() > ctx.reference + FUTURE_SLACK) {
-    const prev = make(dt.year - 1);
-    return prev.isValid ? prev.toMillis() : null;
-  }
-  return dt.toMillis();
+  if (t === null) t = make(--year);
+  if (t === null) return null;
+  if (t > ctx.reference + FUTURE_SLACK) return make(year - 1);
+  return t;
 }
 
 /** Wall-clock ms for a full local date and time without an offset, read in the context's zone. */
@@ -69,8 +80,20 @@ export function localTime(
   s: number,
   ms = 0,
 ): number | null {
-  const dt = DateTime.fromObject({ year, month, day, hour: h, minute: m, second: s, millisecond: ms }, { zone: ctx.zone });
-  return dt.isValid ? dt.toMillis() : null;
+  return localMs(ctx.zone, year, month, day, h, m, s, ms);
+}
+
+const refYears = new Map<string, number>();
+/** Year of the context's reference time in its zone (cached). */
+function referenceYear(ctx: TimeContext): number {
+  const key = `${ctx.zone}|${ctx.reference}`;
+  let y = refYears.get(key);
+  if (y === undefined) {
+    y = DateTime.fromMillis(ctx.reference, { zone: ctx.zone }).year;
+    if (refYears.size > 256) refYears.clear();
+    refYears.set(key, y);
+  }
+  return y;
 }
 
 /** Parse an ISO 8601 / RFC 3339 stamp; one without an offset is read in the context's zone. */

@@ -13,8 +13,13 @@ export const MAX_LINE = 64 * 1024;
 export interface LineSink {
   /** True while the sink wants every line (a multi-line report is open). */
   wantsAll(): boolean;
-  /** A line, decoded. `candidate`: the prefilter picked it. */
-  line(text: string, lineNo: number, candidate: boolean): void;
+  /** A line, decoded. `candidate`: the prefilter picked it; its bytes are raw[start, end). */
+  line(text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number): void;
+}
+
+/** Finds the next place in a buffer where a candidate line may be (see engine/prefilter.ts). */
+export interface Prefilter {
+  next(buf: Uint8Array, from: number, end: number): number;
 }
 
 export interface LineStats {
@@ -39,15 +44,15 @@ function decode(buf: Buffer, start: number, end: number): string {
 
 /**
  * Split `chunks` into lines, feeding candidates (and, while it asks, every line) to `sink`.
- * `prefilters` are global regexes over the latin1 view of the bytes (offsets equal byte offsets).
- * With `everyLine`, every line is a candidate (no prefilter: the slow, simple path).
+ * With `everyLine` (or no prefilter), every line is a candidate: the slow, simple path.
  */
 export async function scanLines(
   chunks: AsyncIterable<Buffer>,
-  prefilters: RegExp[],
+  prefilter: Prefilter | null,
   sink: LineSink,
   everyLine = false,
 ): Promise<LineStats> {
+  if (!prefilter) everyLine = true;
   const stats: LineStats = { lines: 0, bytes: 0, formats: {}, head: [], tail: null, notes: [], error: null };
   const formats = new Map<LineFormat, number>();
   let carry: Buffer | null = null;
@@ -56,8 +61,7 @@ export async function scanLines(
 
   const processBlock = (buf: Buffer, end: number) => {
     // buf[0..end) holds whole lines, each ended by "\n" (the last may be the final line without one)
-    const text = prefilters.length > 0 && !everyLine ? buf.toString('latin1', 0, end) : '';
-    const next = prefilters.map(() => -2); // next match offset per prefilter (-2: not searched yet, -1: none)
+    let next = -2; // where the prefilter found the next literal (-2: not searched yet, -1: none left)
     let pos = 0;
     while (pos < end) {
       let nl = buf.indexOf(NL, pos);
@@ -73,22 +77,13 @@ export async function scanLines(
       }
       let candidate = everyLine;
       if (!candidate) {
-        for (let i = 0; i < prefilters.length; i++) {
-          let at = next[i]!;
-          if (at === -2 || (at >= 0 && at < pos)) {
-            const re = prefilters[i]!;
-            re.lastIndex = pos;
-            const m = re.exec(text);
-            at = m ? m.index : -1;
-            next[i] = at;
-          }
-          if (at >= 0 && at < lineEnd) candidate = true;
-        }
+        if (next === -2 || (next >= 0 && next < pos)) next = prefilter!.next(buf, pos, end);
+        candidate = next >= 0 && next < lineEnd;
       }
       if (candidate || sink.wantsAll() || stats.head.length < HEAD_LINES) {
         const s = decode(buf, pos, lineEnd);
         if (stats.head.length < HEAD_LINES) stats.head.push(s);
-        if (candidate || sink.wantsAll()) sink.line(s, lineNo, candidate);
+        if (candidate || sink.wantsAll()) sink.line(s, lineNo, candidate, buf, pos, lineEnd);
       }
       if (nl + 1 >= end) stats.tail = decode(buf, pos, lineEnd);
       pos = nl + 1;

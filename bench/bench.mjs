@@ -1,0 +1,265 @@
+#!/usr/bin/env node
+// Benchmark: xendoctor against GNU grep on the same seeded corpus, in the same run.
+//
+//   npm run bench                      100 MiB, 500 MiB and 1 GiB (plain, .gz, rotated set)
+//   npm run bench -- --size 100M       one size (quick, everyday)
+//   npm run bench -- --size 1G --only plain
+//
+// For each input: wall seconds, MB/s, peak RSS (GNU time -v), the ratio xendoctor/grep, and a check
+// that the findings' counts equal the counts of the signature lines injected into the corpus.
+// The corpus lives in bench/corpus/ (git-ignored) and is rebuilt only when missing.
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CORPUS = join(ROOT, 'bench', 'corpus');
+const BIN = join(ROOT, 'bin', 'xendoctor.js');
+
+// ---------- options ----------
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const parseSize = (s) => {
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(s);
+  if (!m) throw new Error(`bad size ${s}`);
+  return Math.round(Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()]);
+};
+const sizes = (opt('--size', '100M,500M,1G')).split(',').map((s) => [s, parseSize(s)]);
+const only = new Set((opt('--only', 'plain,gz,rotated')).split(','));
+const seed = Number(opt('--seed', '42'));
+
+// ---------- seeded corpus ----------
+function mulberry32(a) {
+  return () => {
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HOST = 'xen07';
+const PROGRAMS = ['CRON', 'sshd', 'systemd', 'postfix/smtpd', 'dhclient', 'ntpd', 'rsyslogd', 'snmpd', 'xenstored', 'smartd'];
+const NOISE = [
+  (r, n) => `CRON[${1000 + n(9000)}]: (root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)`,
+  (r, n) => `sshd[${1000 + n(9000)}]: Accepted publickey for root from 10.0.${n(255)}.${n(255)} port ${30000 + n(30000)} ssh2: RSA SHA256:abcdef${n(99999)}`,
+  (r, n) => `systemd[1]: Started Session ${n(99999)} of user root.`,
+  (r, n) => `postfix/smtpd[${1000 + n(9000)}]: connect from unknown[192.0.2.${n(255)}]`,
+  (r, n) => `dhclient[${500 + n(500)}]: DHCPACK of 10.0.0.${n(255)} from 10.0.0.1`,
+  (r, n) => `ntpd[${400 + n(100)}]: adjusting local clock by ${(r() * 0.1).toFixed(6)}s`,
+  (r, n) => `snmpd[${700 + n(100)}]: Connection from UDP: [10.0.0.${n(255)}]:${1024 + n(60000)}->[10.0.0.7]:161`,
+  (r, n) => `smartd[${800 + n(100)}]: Device: /dev/sd${'abcd'[n(4)]} [SAT], SMART Usage Attribute: 194 Temperature_Celsius changed from ${30 + n(10)} to ${30 + n(10)}`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] xen-blkback: backend/vbd/${1 + n(59)}/51712: using ${1 + n(4)} queues, protocol 1 (x86_64-abi) persistent grants`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] xenbr0: port ${2 + n(40)}(vif${1 + n(40)}.0) entered forwarding state`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] device vif${1 + n(40)}.0 entered promiscuous mode`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] IPv6: ADDRCONF(NETDEV_CHANGE): vif${1 + n(40)}.0: link becomes ready`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] EXT4-fs (dm-${n(8)}): mounted filesystem with ordered data mode. Opts: (null)`,
+  (r, n) => `xenstored[${300 + n(10)}]: watch event on /local/domain/${n(60)}/device/vif/0/state`,
+];
+// Lines that are not syslog: the Xen console, xend.log and libxl lines, as a serial console or a
+// concatenated folder gives them.
+const OTHER = [
+  (r, n) => `(XEN) [2026-11-${String(1 + n(19)).padStart(2, '0')} 0${n(9)}:${10 + n(49)}:${10 + n(49)}.${100 + n(899)}] HVM d${n(60)}v0 save: CPU`,
+  (r, n) => `(XEN) grant_table.c:${1000 + n(900)}:d0v${n(4)} Expanding d${n(60)} grant table from ${n(20)} to ${n(40)} frames`,
+  (r, n) => `[2026-11-${String(1 + n(19)).padStart(2, '0')} 0${n(9)}:${10 + n(49)}:${10 + n(49)} ${1000 + n(99)}] DEBUG (XendDomainInfo:${100 + n(3000)}) XendDomainInfo.handleShutdownWatch`,
+  (r, n) => `libxl: debug: libxl_device.c:${1000 + n(500)}:libxl__device_backend_path: domid ${n(60)} backend vif`,
+];
+
+/** Signature lines injected at known places: rule id, count per 100 MiB, line maker. */
+const INJECT = [
+  ['blkback-hung-task', 40, (i) => `kernel: [${812345 + i}.123456] INFO: task blkback.${100 + (i % 5)}.xvda:${2160 + (i % 5)} blocked for more than 120 seconds.`],
+  ['hung-task', 30, (i) => `kernel: [${812345 + i}.123456] INFO: task jbd2/dm-${i % 3}-8:${340 + (i % 3)} blocked for more than 120 seconds.`],
+  ['dom0-oom-killer', 25, (i) => `kernel: [${812345 + i}.123456] Out of memory: Killed process ${3000 + i} (qemu-dm) total-vm:123456kB, anon-rss:6789kB, file-rss:0kB, shmem-rss:0kB`],
+  ['block-io-error', 50, (i) => `kernel: [${812345 + i}.123456] blk_update_request: I/O error, dev sdb, sector ${2048 + i * 8} op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0`],
+  ['netdev-watchdog-timeout', 20, (i) => `kernel: [${812345 + i}.123456] NETDEV WATCHDOG: eth${i % 2} (igb): transmit queue ${i % 4} timed out`],
+  ['soft-lockup', 20, (i) => `kernel: [${812345 + i}.123456] watchdog: BUG: soft lockup - CPU#${i % 8} stuck for 22s! [kworker/${i % 8}:1:${1234 + i}]`],
+  ['xen-unknown-boot-parameter', 5, () => `kernel: [0.000000] (XEN) parameter "dom0maxvcpus" unknown!`],
+  ['clocksource-unstable', 10, (i) => `kernel: [${812345 + i}.123456] clocksource: timekeeping watchdog on CPU${i % 4}: Marking clocksource 'tsc' as unstable because the skew is too large:`],
+  ['iptables-physdev-out', 10, (i) => `kernel: [${812345 + i}.123456] xt_physdev: using --physdev-out in the OUTPUT, FORWARD and POSTROUTING chains for non-bridged traffic is not supported anymore.`],
+  ['irq-nobody-cared', 8, (i) => `kernel: [${812345 + i}.123456] irq ${16 + (i % 3)}: nobody cared (try booting with the "irqpoll" option)`],
+];
+
+async function buildCorpus(file, bytes) {
+  const r = mulberry32(seed);
+  const n = (k) => Math.floor(r() * k);
+  const out = createWriteStream(file, { highWaterMark: 1 << 20 });
+  const per100 = bytes / (100 * 1024 * 1024);
+  const injected = Object.fromEntries(INJECT.map(([id]) => [id, 0]));
+  // spread injections evenly: each rule gets count*per100 lines at random byte positions
+  const plan = [];
+  for (const [id, per, make] of INJECT) {
+    const count = Math.max(1, Math.round(per * per100));
+    for (let i = 0; i < count; i++) plan.push([Math.floor(r() * bytes), id, make, i]);
+  }
+  plan.sort((a, b) => a[0] - b[0]);
+  let written = 0;
+  let p = 0;
+  let t = Date.UTC(2026, 9, 20, 0, 0, 0); // Oct 20 → about a month later at 1 GiB
+  const step = (30 * 86400_000) / (bytes / 120);
+  const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const stamp = () => {
+    const d = new Date(t);
+    const pad = (x) => String(x).padStart(2, '0');
+    return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  };
+  let buf = [];
+  let bufLen = 0;
+  while (written < bytes) {
+    let line;
+    if (p < plan.length && plan[p][0] <= written) {
+      const [, id, make, i] = plan[p++];
+      line = `${stamp()} ${HOST} ${make(i)}`;
+      injected[id]++;
+    } else if (r() < 0.08) {
+      line = OTHER[n(OTHER.length)](r, n);
+    } else {
+      line = `${stamp()} ${HOST} ${NOISE[n(NOISE.length)](r, n)}`;
+    }
+    t += step * (0.5 + r());
+    buf.push(line);
+    bufLen += line.length + 1;
+    written += line.length + 1;
+    if (bufLen > 1 << 20) {
+      if (!out.write(buf.join('\n') + '\n')) await once(out, 'drain');
+      buf = [];
+      bufLen = 0;
+    }
+  }
+  while (p < plan.length) {
+    const [, id, make, i] = plan[p++];
+    buf.push(`${stamp()} ${HOST} ${make(i)}`);
+    injected[id]++;
+  }
+  out.end(buf.join('\n') + '\n');
+  await once(out, 'finish');
+  writeFileSync(file + '.injected.json', JSON.stringify(injected));
+  return injected;
+}
+
+function sh(cmd) {
+  const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  if (r.status !== 0 && r.status !== 1 && r.status !== 2) throw new Error(`${cmd}: ${r.stderr}`);
+  return r;
+}
+
+async function ensureCorpus(label, bytes) {
+  mkdirSync(CORPUS, { recursive: true });
+  const plain = join(CORPUS, `xen-${label}.log`);
+  if (!existsSync(plain + '.injected.json') || statSync(plain).size < bytes) {
+    process.stderr.write(`building ${label} corpus...\n`);
+    await buildCorpus(plain, bytes);
+  }
+  const injected = JSON.parse(readFileSync(plain + '.injected.json', 'utf8'));
+  const gz = plain + '.gz';
+  if (only.has('gz') && !existsSync(gz)) sh(`gzip -1 -c '${plain}' > '${gz}'`);
+  const rotDir = join(CORPUS, `rotated-${label}`);
+  if (only.has('rotated') && !existsSync(join(rotDir, 'kern.log'))) {
+    rmSync(rotDir, { recursive: true, force: true });
+    mkdirSync(rotDir);
+    // four parts split at line boundaries: kern.log.3.gz kern.log.2.gz kern.log.1 kern.log
+    sh(`cd '${rotDir}' && split -n l/4 -d -a 1 '${plain}' part. && mv part.0 kern.log.3 && mv part.1 kern.log.2 && mv part.2 kern.log.1 && mv part.3 kern.log && gzip -1 kern.log.3 kern.log.2`);
+  }
+  return { plain, gz, rotDir, injected };
+}
+
+// ---------- the catalogue as grep -E patterns ----------
+function toEre(src) {
+  let s = src;
+  if (/\(\?[=!]|\(\?<[=!]/.test(s)) s = s.replace(/\(\?<?[=!](?:[^()\\]|\\.)*\)/g, ''); // lookarounds: dropped
+  s = s
+    .replace(/\(\?<[A-Za-z_]\w*>/g, '(')
+    .replace(/\(\?:/g, '(')
+    .replace(/\\d/g, '[0-9]')
+    .replace(/\\D/g, '[^0-9]')
+    .replace(/\\s/g, '[[:space:]]')
+    .replace(/\\S/g, '[^[:space:]]')
+    .replace(/\\w/g, '[[:alnum:]_]')
+    .replace(/\\W/g, '[^[:alnum:]_]')
+    .replace(/\[\^?\[:space:\]\]\]/g, (m) => m)
+    .replace(/\*\?/g, '*')
+    .replace(/\+\?/g, '+')
+    .replace(/^\^/, '');
+  // a character class holding an escape such as [^:\s] was turned into [^:[[:space:]]]: flatten
+  s = s.replace(/\[(\^?)([^\]]*?)\[\[:(space|alnum):\]\]\]/g, '[$1$2[:$3:]]');
+  return s;
+}
+
+function grepPatterns() {
+  mkdirSync(CORPUS, { recursive: true });
+  const file = join(CORPUS, 'patterns.ere');
+  const rules = JSON.parse(sh(`node '${BIN}' rules list --format json`).stdout).rules;
+  const lines = [];
+  for (const r of rules) {
+    const spec = JSON.parse(sh(`node '${BIN}' rules show ${r.id} --format json`).stdout);
+    for (const p of spec.patterns) {
+      const ere = toEre(p);
+      const ok = spawnSync('grep', ['-E', '-q', '-e', ere, '/dev/null']).status;
+      if (ok === 2) continue; // not expressible in ERE
+      lines.push(ere);
+    }
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return { file, count: lines.length };
+}
+
+// ---------- measuring ----------
+function timed(cmd) {
+  const r = spawnSync('/usr/bin/time', ['-v', 'bash', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: 'C' } });
+  const err = String(r.stderr);
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(err);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+  const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
+  return { secs, rssMB: rss ? Number(rss[1]) / 1024 : NaN, stdout: String(r.stdout), status: r.status, stderr: err };
+}
+
+function checkCounts(json, injected) {
+  const got = {};
+  for (const f of json.findings) got[f.rule] = (got[f.rule] ?? 0) + f.count;
+  const bad = [];
+  for (const [id, n] of Object.entries(injected)) if ((got[id] ?? 0) !== n) bad.push(`${id}: injected ${n}, found ${got[id] ?? 0}`);
+  for (const id of Object.keys(got)) if (!(id in injected)) bad.push(`${id}: ${got[id]} unexpected`);
+  return bad;
+}
+
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+async function main() {
+  const { file: pat, count } = grepPatterns();
+  console.log(`xendoctor bench — ${count} catalogue patterns as grep -E alternatives; ${process.version}; ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? ''}`);
+  console.log('size    input     tool        wall s    MB/s   peak RSS MB   ratio   counts');
+  for (const [label, bytes] of sizes) {
+    const { plain, gz, rotDir, injected } = await ensureCorpus(label, bytes);
+    const mb = statSync(plain).size / 1024 / 1024;
+    const runs = [];
+    if (only.has('plain')) runs.push(['plain', `grep -E -c -f '${pat}' '${plain}'`, `'${plain}'`]);
+    if (only.has('gz')) runs.push(['gz', `zcat '${gz}' | grep -E -c -f '${pat}'`, `'${gz}'`]);
+    if (only.has('rotated')) {
+      const files = readdirSync(rotDir).map((f) => `'${join(rotDir, f)}'`).join(' ');
+      runs.push(['rotated', `zcat -f ${files} | grep -E -c -f '${pat}'`, `'${rotDir}'`]);
+    }
+    for (const [kind, grepCmd, xdArgs] of runs) {
+      const g = timed(grepCmd);
+      const x = timed(`node '${BIN}' scan --format json --quiet --year 2026 --tz UTC ${xdArgs}`);
+      let counts = 'n/a';
+      try {
+        const bad = checkCounts(JSON.parse(x.stdout), injected);
+        counts = bad.length ? `MISMATCH ${bad.join('; ')}` : `ok (${Object.values(injected).reduce((a, b) => a + b, 0)} injected)`;
+      } catch (e) {
+        counts = `no JSON (exit ${x.status}): ${x.stderr.split('\n')[0]}`;
+      }
+      console.log(`${label.padEnd(7)} ${kind.padEnd(9)} grep        ${fmt(g.secs).padStart(6)} ${fmt(mb / g.secs, 0).padStart(7)} ${fmt(g.rssMB, 1).padStart(12)}          ${g.stdout.trim()} lines`);
+      console.log(`${''.padEnd(7)} ${''.padEnd(9)} xendoctor   ${fmt(x.secs).padStart(6)} ${fmt(mb / x.secs, 0).padStart(7)} ${fmt(x.rssMB, 1).padStart(12)}  ${fmt(x.secs / g.secs).padStart(6)}x  ${counts}`);
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

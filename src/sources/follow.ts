@@ -1,0 +1,674 @@
+/**
+ * Following files live (`xendoctor watch`): chokidar discovers and re-discovers the files (globs,
+ * folders, a file that does not exist yet or is re-created after rotation); each file is then read
+ * with plain positional reads from where the last read ended, so no line is missed and none is read
+ * twice across rename-and-create rotation, copytruncate, deletion and re-creation.
+ *
+ * Why not tail-file: on Node 20 it loses the lines a writer adds to the renamed file before it
+ * reopens (rsyslog before its HUP), misses a copytruncate when the file regrows past the old offset
+ * before the next read (and then reads from the middle of a line), gives up on a file that does not
+ * exist yet, and holds an unbounded string for a line without a newline. This module keeps the old
+ * descriptor of a renamed file until it falls silent, recognises truncation by size and by the bytes
+ * before its offset (and recovers the unread end from the rotated copy), waits for missing files,
+ * and cuts lines at MAX_LINE.
+ */
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { MAX_LINE } from './lines.js';
+
+/** Receives the lines: `buf[start, end)` without the newline; copy to keep (the buffer is reused). */
+export type LineHandler = (buf: Buffer, start: number, end: number, lineNo: number) => void;
+
+const NL = 10;
+
+/** Splits pushed bytes into lines; a line longer than MAX_LINE is cut there and its rest dropped. */
+export class LineSplitter {
+  lineNo = 0;
+  private carry: Buffer | null = null;
+  private skipping = false;
+
+  constructor(
+    private readonly emit: LineHandler,
+    private readonly onCut: (lineNo: number) => void = () => undefined,
+  ) {}
+
+  push(buf: Buffer): void {
+    let pos = 0;
+    if (this.skipping) {
+      const nl = buf.indexOf(NL);
+      if (nl < 0) return;
+      pos = nl + 1;
+      this.skipping = false;
+    }
+    if (this.carry) {
+      const nl = buf.indexOf(NL, pos);
+      const partEnd = nl < 0 ? buf.length : nl;
+      const need = MAX_LINE - this.carry.length;
+      if (partEnd - pos > need) {
+        this.line(Buffer.concat([this.carry, buf.subarray(pos, pos + need)]));
+        this.carry = null;
+        this.onCut(this.lineNo);
+        if (nl < 0) {
+          this.skipping = true;
+          return;
+        }
+        pos = nl + 1;
+      } else if (nl < 0) {
+        this.carry = Buffer.concat([this.carry, buf.subarray(pos)]);
+        return;
+      } else {
+        this.line(Buffer.concat([this.carry, buf.subarray(pos, nl)]));
+        this.carry = null;
+        pos = nl + 1;
+      }
+    }
+    while (pos < buf.length) {
+      const nl = buf.indexOf(NL, pos);
+      if (nl < 0) {
+        if (buf.length - pos > MAX_LINE) {
+          this.emitLine(buf, pos, pos + MAX_LINE);
+          this.onCut(this.lineNo);
+          this.skipping = true;
+        } else {
+          this.carry = Buffer.from(buf.subarray(pos));
+        }
+        return;
+      }
+      if (nl - pos > MAX_LINE) {
+        this.emitLine(buf, pos, pos + MAX_LINE);
+        this.onCut(this.lineNo);
+      } else this.emitLine(buf, pos, nl);
+      pos = nl + 1;
+    }
+  }
+
+  /** Bytes of an unfinished line held back. */
+  get pending(): number {
+    return this.carry?.length ?? 0;
+  }
+
+  /** Emit what is held back as a last line (the file ended without a newline and will not grow). */
+  flush(): void {
+    if (this.carry && this.carry.length > 0) this.line(this.carry);
+    this.carry = null;
+    this.skipping = false;
+  }
+
+  private line(b: Buffer): void {
+    this.emitLine(b, 0, b.length);
+  }
+
+  private emitLine(buf: Buffer, start: number, end: number): void {
+    if (end > start && buf[end - 1] === 13 /* CR */) end--;
+    this.lineNo++;
+    this.emit(buf, start, end, this.lineNo);
+  }
+}
+
+/** What the follower tells its user besides lines. */
+export interface FollowEvents {
+  /** A line of `source` (the path). */
+  line(source: string, buf: Buffer, start: number, end: number, lineNo: number): void;
+  /** A read burst ended (the line handler may act on what it gathered). */
+  idle?(source: string): void;
+  /** A problem with one path, or its end; each state change is reported once, never in a loop. */
+  notice(source: string, message: string, kind: 'problem' | 'recovered' | 'info'): void;
+}
+
+export interface FollowOptions {
+  /** Read files that exist at start from their beginning instead of their end. */
+  fromStart: boolean;
+  /** Safety re-check of every followed file (missed events, renamed files, polling fallback), ms. */
+  pollMs?: number;
+  /** Keep reading a renamed or deleted file until it has been silent this long, ms. */
+  retireQuietMs?: number;
+  /** How long an explicitly named file may be absent before it is reported missing, ms. */
+  missingGraceMs?: number;
+  /** Use stat polling instead of inotify (also switched on when inotify runs out of watches). */
+  usePolling?: boolean;
+}
+
+const READ_SIZE = 256 * 1024;
+/** Bytes read from one file in one turn before yielding to the event loop (signals, other files). */
+const TURN_BUDGET = 8 * 1024 * 1024;
+const FP_LEN = 64;
+
+/** Rotated siblings (name.1, name.2.gz, name-20261120, name.20261120): never followed from folders. */
+const ROTATED_NAME = /(?:\.\d+|-\d{8}(?:\d{2})?|\.\d{8})(?:\.gz)?$|\.(?:gz|bz2|xz|zst|lz4|zip|tar|old|bak)$/;
+/** Files that are binary by nature (as in inputs.ts). */
+const BINARY_NAME = /^(?:wtmp|btmp|lastlog|faillog)(?:\.\d+)?$|\.journal~?$|\.(?:db|sqlite)$/;
+
+/** May a file found in a watched folder be followed? (dotfiles, binary logs and rotated copies are not) */
+export function followableName(path: string): boolean {
+  const b = basename(path);
+  return !b.startsWith('.') && !BINARY_NAME.test(b) && !ROTATED_NAME.test(b);
+}
+
+/** Glob (`*`, `?`, `[...]`, `{a,b}`, `**`) to an anchored regex over whole paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        i++;
+        if (glob[i + 1] === '/') {
+          i++;
+          re += '(?:[^/]*/)*';
+        } else re += '.*';
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = glob.indexOf(']', i + 2);
+      if (close < 0) re += '\\[';
+      else {
+        let body = glob.slice(i + 1, close);
+        if (body.startsWith('!')) body = '^' + body.slice(1);
+        re += `[${body.replace(/\\/g, '\\\\')}]`;
+        i = close;
+      }
+    } else if (c === '{') {
+      const close = glob.indexOf('}', i);
+      if (close < 0) re += '\\{';
+      else {
+        re += `(?:${glob
+          .slice(i + 1, close)
+          .split(',')
+          .map((alt) => globToRegExp(alt).source.slice(1, -1))
+          .join('|')})`;
+        i = close;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+/** One operand: a file (existing or not), a folder, or a glob. */
+export interface WatchTarget {
+  operand: string;
+  kind: 'file' | 'folder' | 'glob';
+  /** What chokidar watches: the file, the folder, or the glob's static base folder. */
+  root: string;
+  depth?: number;
+  claims(path: string): boolean;
+}
+
+/** Classify operands; relative paths are made absolute (the daemon may change folders). */
+export function watchTargets(operands: string[]): WatchTarget[] {
+  return operands.map((op): WatchTarget => {
+    const abs = resolve(op);
+    if (GLOB_CHARS.test(op) && !existsSync(abs)) {
+      const parts = abs.split(sep);
+      const firstGlob = parts.findIndex((p) => GLOB_CHARS.test(p));
+      const root = parts.slice(0, firstGlob).join(sep) || sep;
+      const rest = parts.slice(firstGlob);
+      const re = globToRegExp(abs);
+      return {
+        operand: op,
+        kind: 'glob',
+        root,
+        depth: rest.some((p) => p.includes('**')) ? undefined : rest.length - 1,
+        claims: (p) => re.test(p),
+      };
+    }
+    let st: Stats | null = null;
+    try {
+      st = statSync(abs);
+    } catch {
+      /* not there (yet): a file to wait for */
+    }
+    if (st?.isDirectory()) {
+      return { operand: op, kind: 'folder', root: abs, claims: (p) => p.startsWith(abs + sep) && followableName(p) };
+    }
+    return { operand: op, kind: 'file', root: abs, claims: (p) => p === abs };
+  });
+}
+
+interface Retired {
+  fd: number;
+  pos: number;
+  splitter: LineSplitter;
+  lastData: number;
+}
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+function describe(code: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a folder';
+    default:
+      return code;
+  }
+}
+
+/** One followed path: its current descriptor, offset and line splitter, and the renamed ones still draining. */
+class FileTail {
+  fd: number | null = null;
+  dev = 0;
+  ino = 0;
+  pos = 0;
+  /** The bytes just before `pos` (to recognise a file truncated and regrown between two reads). */
+  fp: Buffer = Buffer.alloc(0);
+  splitter: LineSplitter;
+  retired: Retired[] = [];
+  missingSince: number | null = null;
+  problem: string | null = null;
+  opened = false;
+  again = false;
+
+  constructor(
+    readonly path: string,
+    readonly explicit: boolean,
+    /** Start at the end of the file (only for files there when watching starts, without --from-start). */
+    public startAtEnd: boolean,
+    private readonly f: FileFollower,
+  ) {
+    this.splitter = this.newSplitter();
+  }
+
+  private newSplitter(): LineSplitter {
+    let cuts = 0;
+    return new LineSplitter(
+      (buf, s, e, n) => this.f.events.line(this.path, buf, s, e, n),
+      (n) => {
+        if (cuts++ === 0) this.f.events.notice(this.path, `line ${n} is longer than ${MAX_LINE} bytes; cut (said once per file)`, 'info');
+      },
+    );
+  }
+
+  private report(message: string): void {
+    if (this.problem === message) return;
+    this.problem = message;
+    this.f.events.notice(this.path, message, 'problem');
+  }
+
+  private recovered(message: string): void {
+    if (this.problem === null) return;
+    this.problem = null;
+    this.f.events.notice(this.path, message, 'recovered');
+  }
+
+  /** Read `fd` from `pos` to its end (within the turn budget); returns the new offset. */
+  private drain(fd: number, pos: number, splitter: LineSplitter, budget: { left: number }, track: boolean): number {
+    const buf = this.f.readBuf;
+    while (budget.left > 0) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, Math.min(buf.length, budget.left), pos);
+      } catch (e) {
+        this.report(`read error: ${describe(errCode(e))}`);
+        return pos;
+      }
+      if (n === 0) return pos;
+      pos += n;
+      budget.left -= n;
+      if (track) this.fp = n >= FP_LEN ? Buffer.from(buf.subarray(n - FP_LEN, n)) : Buffer.concat([this.fp, buf.subarray(0, n)]).subarray(-FP_LEN);
+      splitter.push(buf.subarray(0, n));
+    }
+    this.again = true;
+    return pos;
+  }
+
+  /** Was the current file truncated (copytruncate) since the last read, even if it grew back? */
+  private truncated(size: number): boolean {
+    if (size < this.pos) return true;
+    if (this.pos === 0 || this.fp.length === 0) return false;
+    const b = Buffer.alloc(this.fp.length);
+    try {
+      const n = readSync(this.fd!, b, 0, b.length, this.pos - b.length);
+      return n !== b.length || !b.equals(this.fp);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * After a copytruncate: logrotate copied the file to a sibling (name.1, name-DATE) before truncating
+   * it, so the part written after our last read but before the copy is there. Read it from our offset.
+   */
+  private recoverFromCopy(budget: { left: number }): void {
+    if (this.pos === 0 || this.fp.length === 0) return;
+    const dir = dirname(this.path);
+    const base = basename(this.path);
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => n.startsWith(base) && n !== base && /^[.-]\d+$/.test(n.slice(base.length)));
+    } catch {
+      return;
+    }
+    const recent = names
+      .map((n) => {
+        try {
+          return { p: join(dir, n), st: statSync(join(dir, n)) };
+        } catch {
+          return null;
+        }
+      })
+      .filter((x): x is { p: string; st: Stats } => x !== null && x.st.isFile() && x.st.size >= this.pos && Date.now() - x.st.mtimeMs < 600_000)
+      .sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
+    for (const { p } of recent) {
+      let fd: number;
+      try {
+        fd = openSync(p, 'r');
+      } catch {
+        continue;
+      }
+      try {
+        const b = Buffer.alloc(this.fp.length);
+        const n = readSync(fd, b, 0, b.length, this.pos - b.length);
+        if (n === b.length && b.equals(this.fp)) {
+          this.drain(fd, this.pos, this.splitter, { left: Math.max(budget.left, 64 * 1024 * 1024) }, false);
+          return;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+
+  private retire(now: number): void {
+    if (this.fd === null) return;
+    this.retired.push({ fd: this.fd, pos: this.pos, splitter: this.splitter, lastData: now });
+    this.fd = null;
+    this.pos = 0;
+    this.fp = Buffer.alloc(0);
+    this.splitter = this.newSplitter();
+  }
+
+  private open(st: Stats): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (e) {
+      const code = errCode(e);
+      if (code === 'ENOENT') return false;
+      this.report(`cannot read: ${describe(code)}; will keep trying`);
+      return false;
+    }
+    let cur: Stats;
+    try {
+      cur = fstatSync(fd);
+    } catch {
+      cur = st;
+    }
+    this.fd = fd;
+    this.dev = cur.dev;
+    this.ino = cur.ino;
+    this.pos = 0;
+    this.fp = Buffer.alloc(0);
+    if (this.startAtEnd && !this.opened) this.pos = this.lineStartBefore(fd, cur.size);
+    this.opened = true;
+    this.recovered('readable again');
+    return true;
+  }
+
+  /** Offset of the start of the line that ends the file (the line being written now is new). */
+  private lineStartBefore(fd: number, size: number): number {
+    if (size === 0) return 0;
+    const from = Math.max(0, size - MAX_LINE);
+    const b = Buffer.alloc(size - from);
+    const n = readSync(fd, b, 0, b.length, from);
+    const nl = b.subarray(0, n).lastIndexOf(NL);
+    if (nl < 0) return size;
+    const pos = from + nl + 1;
+    this.fp = Buffer.from(b.subarray(Math.max(0, nl + 1 - FP_LEN), nl + 1));
+    return pos;
+  }
+
+  /** Read what is new; notice rotation, truncation, deletion and re-creation. */
+  check(now: number): void {
+    this.again = false;
+    const budget = { left: TURN_BUDGET };
+    // 1. renamed/deleted files still being written by a writer that has not reopened yet
+    for (const r of this.retired) {
+      const before = r.pos;
+      r.pos = this.drain(r.fd, r.pos, r.splitter, budget, false);
+      if (r.pos !== before) r.lastData = now;
+    }
+    // 2. the current file: truncated? then what it holds after our offset
+    if (this.fd !== null) {
+      let size = -1;
+      try {
+        size = fstatSync(this.fd).size;
+      } catch {
+        /* keep the old offset; the stat of the path below decides */
+      }
+      if (size >= 0 && this.truncated(size)) {
+        this.recoverFromCopy(budget);
+        this.splitter.flush();
+        this.splitter = this.newSplitter();
+        this.pos = 0;
+        this.fp = Buffer.alloc(0);
+      }
+      this.pos = this.drain(this.fd, this.pos, this.splitter, budget, true);
+    }
+    // 3. the path: still the file we read? renamed away, deleted, re-created?
+    let st: Stats | null = null;
+    try {
+      st = statSync(this.path);
+      if (!st.isFile()) {
+        this.report(st.isDirectory() ? 'is a folder, not a file' : 'not a regular file');
+        st = null;
+      }
+    } catch (e) {
+      const code = errCode(e);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') this.report(`cannot read: ${describe(code)}; will keep trying`);
+    }
+    if (st === null) {
+      if (this.fd !== null) this.retire(now);
+      this.missingSince ??= now;
+    } else {
+      if (this.fd !== null && (st.ino !== this.ino || st.dev !== this.dev)) this.retire(now);
+      if (this.fd === null && this.open(st)) {
+        if (this.f.reportedMissing.delete(this.path)) this.f.events.notice(this.path, 'is back; following it', 'recovered');
+        this.missingSince = null;
+        this.pos = this.drain(this.fd!, this.pos, this.splitter, budget, true);
+      }
+      if (this.fd !== null) this.missingSince = null;
+    }
+    // 4. close renamed files that have gone quiet
+    this.retired = this.retired.filter((r) => {
+      if (now - r.lastData < this.f.retireQuietMs) return true;
+      r.splitter.flush();
+      try {
+        closeSync(r.fd);
+      } catch {
+        /* already closed */
+      }
+      return false;
+    });
+    this.f.events.idle?.(this.path);
+  }
+
+  close(): void {
+    for (const r of this.retired) {
+      r.splitter.flush();
+      try {
+        closeSync(r.fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    this.retired = [];
+    if (this.fd !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = null;
+    }
+  }
+}
+
+/** Follows files, folders and globs; see the module comment. */
+export class FileFollower {
+  readonly targets: WatchTarget[];
+  readonly readBuf = Buffer.alloc(READ_SIZE);
+  readonly retireQuietMs: number;
+  readonly reportedMissing = new Set<string>();
+  private readonly tails = new Map<string, FileTail>();
+  private watchers: (FSWatcher | null)[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private ready = false;
+  private closed = false;
+  private polling: boolean;
+  private pendingChecks = new Set<string>();
+  private checkScheduled = false;
+  private readonly missingRoots = new Set<number>();
+
+  constructor(
+    operands: string[],
+    readonly events: FollowEvents,
+    private readonly opts: FollowOptions,
+  ) {
+    this.targets = watchTargets(operands);
+    this.retireQuietMs = opts.retireQuietMs ?? 30_000;
+    this.polling = opts.usePolling ?? false;
+  }
+
+  /** Paths followed now. */
+  followed(): string[] {
+    return [...this.tails.values()].filter((t) => t.fd !== null).map((t) => t.path);
+  }
+
+  /** Start: explicit files are opened at once (at their end unless fromStart), then the watchers discover the rest. */
+  async start(): Promise<void> {
+    const now = Date.now();
+    for (const t of this.targets) {
+      if (t.kind === 'file') this.tailFor(t.root, true).check(now);
+    }
+    await Promise.all(this.targets.map((_, i) => this.startWatcher(i)));
+    this.ready = true;
+    // from now on a file that appears is new: read it from its start
+    for (const t of this.tails.values()) t.startAtEnd = false;
+    this.timer = setInterval(() => this.tick(), this.opts.pollMs ?? 500);
+  }
+
+  private tailFor(path: string, explicit: boolean): FileTail {
+    let t = this.tails.get(path);
+    if (!t) {
+      t = new FileTail(path, explicit, !this.opts.fromStart && !this.ready, this);
+      this.tails.set(path, t);
+    }
+    return t;
+  }
+
+  private startWatcher(i: number): Promise<void> {
+    const t = this.targets[i]!;
+    const parent = t.kind === 'file' ? dirname(t.root) : t.root;
+    if (!existsSync(parent)) {
+      // a named file's absence is reported by its tail; a folder's or a glob's here
+      if (!this.missingRoots.has(i) && t.kind !== 'file') this.events.notice(t.operand, `folder ${parent} does not exist (yet); waiting for it`, 'problem');
+      this.missingRoots.add(i);
+      this.watchers[i] = null;
+      return Promise.resolve();
+    }
+    if (this.missingRoots.delete(i) && t.kind !== 'file') this.events.notice(t.operand, `folder ${parent} is there now; watching it`, 'recovered');
+    const w = watch(t.root, {
+      persistent: true,
+      ignoreInitial: false,
+      depth: t.depth,
+      usePolling: this.polling,
+      interval: 1000,
+      atomic: false,
+      ignored: t.kind === 'file' ? undefined : (p: string, st?: Stats) => st !== undefined && st.isFile() && !t.claims(p),
+    });
+    this.watchers[i] = w;
+    const onPath = (p: string) => {
+      if (this.closed) return;
+      const abs = resolve(p);
+      if (!t.claims(abs)) return;
+      if (!this.tails.has(abs)) this.tailFor(abs, t.kind === 'file');
+      // during the first scan, check at once so that the file is opened at its end as it is now
+      if (this.ready) this.scheduleCheck(abs);
+      else this.checkOne(abs, Date.now());
+    };
+    w.on('add', onPath);
+    w.on('change', onPath);
+    w.on('unlink', onPath);
+    w.on('error', (e: unknown) => this.watcherError(i, e));
+    return new Promise((res) => w.once('ready', () => res()));
+  }
+
+  private watcherError(i: number, e: unknown): void {
+    const code = errCode(e);
+    if ((code === 'ENOSPC' || code === 'EMFILE') && !this.polling) {
+      this.events.notice(this.targets[i]!.operand, `inotify: ${code} (too many watches); falling back to polling every second`, 'problem');
+      this.polling = true;
+      void this.restartWatchers();
+      return;
+    }
+    this.events.notice(this.targets[i]!.operand, `watch error: ${code}`, 'problem');
+  }
+
+  private async restartWatchers(): Promise<void> {
+    const old = this.watchers;
+    this.watchers = [];
+    await Promise.all(old.map((w) => w?.close()));
+    if (!this.closed) await Promise.all(this.targets.map((_, i) => this.startWatcher(i)));
+  }
+
+  /** Coalesce the events of one turn: each touched file is checked once, right after. */
+  private scheduleCheck(path: string): void {
+    this.pendingChecks.add(path);
+    if (this.checkScheduled) return;
+    this.checkScheduled = true;
+    setImmediate(() => {
+      this.checkScheduled = false;
+      const paths = [...this.pendingChecks];
+      this.pendingChecks.clear();
+      const now = Date.now();
+      for (const p of paths) this.checkOne(p, now);
+    });
+  }
+
+  private checkOne(path: string, now: number): void {
+    if (this.closed) return;
+    const t = this.tails.get(path);
+    if (!t) return;
+    t.check(now);
+    if (t.again) this.scheduleCheck(path);
+    // files found through folders and globs come and go with rotation: forget one once gone and drained
+    if (!t.explicit && t.fd === null && t.retired.length === 0 && t.problem === null) {
+      this.tails.delete(path);
+      t.close();
+    }
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    for (const p of [...this.tails.keys()]) this.checkOne(p, now);
+    const grace = this.opts.missingGraceMs ?? 2000;
+    for (const t of this.tails.values()) {
+      if (t.explicit && t.missingSince !== null && now - t.missingSince >= grace && !this.reportedMissing.has(t.path)) {
+        this.reportedMissing.add(t.path);
+        this.events.notice(t.path, t.opened ? 'deleted or renamed away; waiting for it to come back' : 'does not exist (yet); waiting for it', 'problem');
+      }
+    }
+    this.missingRoots.forEach((i) => {
+      const t = this.targets[i]!;
+      if (existsSync(t.kind === 'file' ? dirname(t.root) : t.root)) void this.startWatcher(i);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all(this.watchers.map((w) => w?.close()));
+    for (const t of this.tails.values()) t.close();
+    this.tails.clear();
+  }
+}
