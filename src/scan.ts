@@ -1,5 +1,6 @@
 /** The scan pipeline: inputs → lines → events → engine → report. One function, no I/O but reading. */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Input, ResolveProblem } from './sources/inputs.js';
@@ -8,6 +9,7 @@ import { parseLine } from './parse/line.js';
 import { toIso, type TimeContext } from './parse/time.js';
 import { Engine, summarize, type EngineOptions } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
+import { ScanPool, type Job, type JobResult } from './workers/pool.js';
 import type { InputSummary, LogEvent, ScanReport } from './types.js';
 
 export interface ScanOptions extends EngineOptions {
@@ -15,6 +17,8 @@ export interface ScanOptions extends EngineOptions {
   year: number | null;
   /** Called with bytes read so far (progress display). */
   onProgress?: (bytes: number) => void;
+  /** Worker threads (default: defaultWorkers()); 0 reads everything on the main thread. */
+  workers?: number;
 }
 
 let cachedVersion: string | null = null;
@@ -73,53 +77,241 @@ export async function analyseStream(
   return { stats, lastSeen };
 }
 
-/** Analyse the inputs in order (each rotated set oldest first) with one engine, so findings span files. */
-export async function scanInputs(inputs: Input[], problems: ResolveProblem[], rules: Rule[], opts: ScanOptions): Promise<ScanReport> {
-  const engine = new Engine(rules, opts);
-  const summaries: InputSummary[] = problems.map((p) => ({
-    source: p.source,
-    lines: 0,
-    bytes: 0,
-    formats: {},
-    first: null,
-    last: null,
-    errors: [p.message],
-  }));
-  let total = 0;
-  for (const input of inputs) {
-    const ctx: TimeContext = { zone: opts.zone, year: opts.year, reference: input.mtime };
-    const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
-    let bytes = 0;
-    const chunks = counted(input.open(), (n) => {
-      bytes += n;
-      opts.onProgress?.(total + bytes);
-    });
-    try {
-      const { stats, lastSeen } = await analyseStream(engine, chunks, ctx, input.name, input.host);
-      summary.lines = stats.lines;
-      summary.formats = stats.formats;
-      summary.errors.push(...stats.notes);
-      if (stats.error !== null) summary.errors.push(`read error after ${stats.lines} lines: ${stats.error}`);
-      summary.first = toIso(firstTime(stats.head, ctx));
-      summary.last = toIso((stats.tail !== null ? parseLine(stats.tail, ctx).time : null) ?? lastSeen);
-      if (stats.lines === 0) summary.errors.push('empty input');
-    } catch (e) {
-      summary.errors.push(`read error after ${bytes} bytes: ${(e as Error).message}`);
-      summary.lines = -1;
-    }
-    summary.bytes = bytes;
-    total += bytes;
-    if (summary.lines < 0) summary.lines = 0;
-    summaries.push(summary);
+/** Inputs smaller than this are read on the main thread; larger files go to worker threads. */
+const WORKER_MIN = 16 * 1024 * 1024;
+/** Plain files larger than this are split at line boundaries across the workers. */
+const SPLIT_MIN = 64 * 1024 * 1024;
+
+/** Worker threads to use: XENDOCTOR_WORKERS, else the cores (at most 4); 0 = none. */
+export function defaultWorkers(): number {
+  const env = process.env.XENDOCTOR_WORKERS;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
+  return Math.min(4, availableParallelism());
+}
+
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    closeSync(fd);
   }
-  const findings = engine.findings();
+}
+
+/**
+ * The start of a line at or after `from` in buf[0, end) that continues no multi-line report, so
+ * that no report is cut in two between workers; -1 when there is none in the buffer.
+ */
+export function safeCut(buf: Buffer, from: number, end: number, rules: Rule[], ctx: TimeContext): number {
+  const continuations = rules.filter((r) => r.continuation).map((r) => r.continuation!);
+  let p = from === 0 ? -1 : buf.indexOf(10, from - 1);
+  while (p >= -1 && p + 1 < end) {
+    let nl = buf.indexOf(10, p + 1);
+    if (nl < 0 || nl >= end) nl = end;
+    const msg = parseLine(buf.toString('utf8', p + 1, Math.min(nl, p + 1 + 4096)), ctx).message;
+    if (!continuations.some((re) => re.test(msg))) return p + 1;
+    if (nl >= end) break;
+    p = nl;
+  }
+  return -1;
+}
+
+/** A split point at or after `offset` in a file (see safeCut); the file's size when none is near. */
+function safeSplitPoint(path: string, offset: number, size: number, rules: Rule[], ctx: TimeContext): number {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(256 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, offset);
+    const first = buf.indexOf(10);
+    const at = first < 0 || first + 1 >= n ? -1 : safeCut(buf, first + 1, n, rules, ctx);
+    return at < 0 ? size : offset + at;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Bytes per segment when a stream (gzip, stdin) is cut into pieces for the workers. */
+const SEGMENT = 16 * 1024 * 1024;
+
+/**
+ * Read a stream on the main thread and hand it to the workers in segments of whole lines (cut
+ * where no multi-line report continues); results come back in order. Returns null without using
+ * a worker when the whole stream is smaller than one segment: then `small` holds it.
+ */
+async function segmented(
+  input: Input,
+  chunks: AsyncIterable<Buffer>,
+  pool: () => ScanPool,
+  rules: Rule[],
+  ctx: TimeContext,
+  maxInFlight: number,
+  onResult: (r: JobResult) => void,
+): Promise<{ small: Buffer | null; error: string | null }> {
+  let acc: Buffer[] = [];
+  let accLen = 0;
+  const inFlight: Promise<JobResult | Error>[] = [];
+  let used = false;
+  const settle = async (all: boolean) => {
+    while (inFlight.length > (all ? 0 : maxInFlight - 1)) {
+      const r = await inFlight.shift()!;
+      if (r instanceof Error) throw r;
+      onResult(r);
+    }
+  };
+  const send = async (data: Buffer) => {
+    const own = new Uint8Array(data.length);
+    own.set(data);
+    used = true;
+    inFlight.push(pool().run({ path: input.name, name: input.name, host: input.host, start: 0, end: own.length, gzip: false, data: own }, ctx, () => undefined).catch((e: Error) => e));
+    await settle(false);
+  };
+  let error: string | null = null;
+  try {
+    for await (const chunk of chunks) {
+      acc.push(chunk);
+      accLen += chunk.length;
+      if (accLen < SEGMENT) continue;
+      const buf = Buffer.concat(acc, accLen);
+      let cut = safeCut(buf, Math.max(1, buf.length - 1024 * 1024), buf.length, rules, ctx);
+      if (cut <= 0) cut = buf.lastIndexOf(10) + 1 || buf.length;
+      await send(buf.subarray(0, cut));
+      acc = cut < buf.length ? [buf.subarray(cut)] : [];
+      accLen = buf.length - cut;
+    }
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const rest = Buffer.concat(acc, accLen);
+  if (!used) return { small: rest, error };
+  if (rest.length > 0) await send(rest);
+  await settle(true);
+  return { small: null, error };
+}
+
+/** How an input is read: on the main thread (null), or as worker jobs in order. */
+function planJobs(input: Input, workers: number, rules: Rule[], ctx: TimeContext): Job[] | null {
+  if (workers === 0 || input.kind !== 'file' || input.size === null || input.size < WORKER_MIN) return null;
+  const job = { path: input.name, name: input.name, host: input.host, gzip: false, start: 0, end: input.size };
+  try {
+    if (isGzip(input.name)) return null; // one stream: segmented on the main thread (see segmented())
+  } catch {
+    return null; // unreadable: the main thread reports it
+  }
+  if (input.size < SPLIT_MIN || workers < 2) return [job];
+  const bounds = [0];
+  for (let i = 1; i < workers; i++) {
+    const at = safeSplitPoint(input.name, Math.floor((input.size * i) / workers), input.size, rules, ctx);
+    if (at > bounds[bounds.length - 1]! && at < input.size) bounds.push(at);
+  }
+  bounds.push(input.size);
+  return bounds.slice(0, -1).map((start, i) => ({ ...job, start, end: bounds[i + 1]! }));
+}
+
+/** Fill an input's summary from the line statistics of its parts (in order). */
+function summarise(summary: InputSummary, parts: { stats: LineStats; lastSeen: number | null }[], ctx: TimeContext): void {
+  let offset = 0;
+  const formats = new Map<string, number>();
+  let lastSeen: number | null = null;
+  for (const { stats, lastSeen: seen } of parts) {
+    for (const n of stats.notes) summary.errors.push(`line ${n.line + offset}: ${n.text}`);
+    if (stats.error !== null) summary.errors.push(`read error after ${offset + stats.lines} lines: ${stats.error}`);
+    for (const [k, v] of Object.entries(stats.formats)) formats.set(k, (formats.get(k) ?? 0) + (v ?? 0));
+    offset += stats.lines;
+    lastSeen = seen ?? lastSeen;
+  }
+  summary.lines = offset;
+  summary.formats = Object.fromEntries(formats);
+  summary.first = toIso(firstTime(parts[0]?.stats.head ?? [], ctx));
+  const tail = parts[parts.length - 1]?.stats.tail ?? null;
+  summary.last = toIso((tail !== null ? parseLine(tail, ctx).time : null) ?? lastSeen);
+  if (offset === 0 && !summary.errors.length) summary.errors.push('empty input');
+}
+
+/**
+ * Analyse the inputs in order (each rotated set oldest first), so that findings span files. Each
+ * input (or each part of a large file, on worker threads) gets its own engine, merged in order
+ * into one: the result is the same as reading everything with one engine.
+ */
+export async function scanInputs(inputs: Input[], problems: ResolveProblem[], rules: Rule[], opts: ScanOptions): Promise<ScanReport> {
+  const engineOpts = { since: opts.since, until: opts.until, hosts: opts.hosts, defaultHost: opts.defaultHost, unrecognized: opts.unrecognized };
+  const master = new Engine(rules, engineOpts);
+  const summaries: InputSummary[] = problems.map((p) => ({
+    source: p.source, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [p.message],
+  }));
+  const workers = opts.workers ?? defaultWorkers();
+  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
+  const plans = inputs.map((input) => planJobs(input, workers, rules, ctxOf(input)));
+  let pool: ScanPool | null = null;
+  const getPool = () => (pool ??= new ScanPool(workers, rules, engineOpts));
+  if (plans.some((p) => p !== null)) getPool();
+  let progressed = 0;
+  const onBytes = (n: number) => {
+    progressed += n;
+    opts.onProgress?.(progressed);
+  };
+  // Worker jobs start at once (the pool queues them); results are merged strictly in input order.
+  const pending = plans.map((jobs, i) =>
+    jobs ? jobs.map((job) => getPool().run(job, ctxOf(inputs[i]!), onBytes).catch((e: Error) => e)) : null,
+  );
+  try {
+    for (const [i, input] of inputs.entries()) {
+      const ctx = ctxOf(input);
+      const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
+      const jobs = pending[i];
+      const parts: { stats: LineStats; lastSeen: number | null }[] = [];
+      if (jobs) {
+        let lineOffset = 0;
+        for (const r of await Promise.all(jobs)) {
+          if (r instanceof Error) {
+            summary.errors.push(`read error: ${r.message}`);
+            break;
+          }
+          master.absorb(r.state, lineOffset);
+          lineOffset += r.stats.lines;
+          summary.bytes += r.stats.bytes;
+          parts.push(r);
+        }
+      } else {
+        let chunks: AsyncIterable<Buffer> = counted(input.open(), onBytes);
+        let readError: string | null = null;
+        if (workers > 0) {
+          // a stream (gzip, stdin, a command): segments to the workers once it proves large
+          let lineOffset = 0;
+          const seg = await segmented(input, chunks, getPool, rules, ctx, 2 * workers, (r) => {
+            master.absorb(r.state, lineOffset);
+            lineOffset += r.stats.lines;
+            summary.bytes += r.stats.bytes;
+            parts.push(r);
+          });
+          readError = seg.error;
+          chunks = (async function* () {
+            if (seg.small && seg.small.length > 0) yield seg.small;
+          })();
+        }
+        if (parts.length === 0) {
+          const engine = new Engine(rules, engineOpts);
+          const r = await analyseStream(engine, chunks, ctx, input.name, input.host);
+          master.absorb(engine.exportState());
+          summary.bytes = r.stats.bytes;
+          parts.push(r);
+        }
+        if (readError !== null) parts[parts.length - 1]!.stats.error ??= readError;
+      }
+      summarise(summary, parts, ctx);
+      summaries.push(summary);
+    }
+  } finally {
+    await (pool as ScanPool | null)?.close();
+  }
+  const findings = master.findings();
   return {
     tool: 'xendoctor',
     version: toolVersion(),
     schema: 1,
     inputs: summaries,
     findings,
-    unrecognized: [],
+    unrecognized: master.unrecognizedTemplates(),
     summary: summarize(findings),
   };
 }

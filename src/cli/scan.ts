@@ -46,6 +46,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
     since: s.since,
     until: s.until,
     hosts: s.hosts,
+    unrecognized: opts.unrecognized !== false,
     onProgress: (b) => progress.update(b),
   });
   progress.done();
@@ -65,6 +66,7 @@ export function registerScan(program: Command, io: Io, setCode: (c: number) => v
     program
       .command('scan', { isDefault: true })
       .description('analyse files, folders, globs, .gz and rotated sets; stdin for - or when piped')
-      .argument('[paths...]', 'files, folders or globs; - for stdin'),
+      .argument('[paths...]', 'files, folders or globs; - for stdin')
+      .option('--no-unrecognized', 'leave out the section of unrecognised messages that look like trouble'),
   ).action(async (paths: string[], opts: Record<string, unknown>) => setCode(await runScan(paths, opts, io)));
 }

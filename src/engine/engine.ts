@@ -4,12 +4,13 @@
  * and links findings to their root causes.
  */
 import { createHash } from 'node:crypto';
-import type { Evidence, Finding, LogEvent, Severity } from '../types.js';
+import type { Evidence, Finding, LogEvent, Severity, Unrecognized } from '../types.js';
 import { severityRank } from '../types.js';
 import { toIso } from '../parse/time.js';
 import type { Rule } from './catalogue.js';
 import { jsonEscaped } from './literals.js';
 import { LiteralSet } from './prefilter.js';
+import { TemplateMiner, TROUBLE_LITERALS, looksLikeTrouble, type MinerState } from './unrecognized.js';
 import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js';
 
 /** One rule hit on one line, with the lines of its report when it spans several. */
@@ -21,8 +22,9 @@ export interface Hit {
   line: number;
   text: string;
   seq: number;
-  /** Continuation lines of a multi-line report. */
+  /** Continuation lines of a multi-line report, and their messages (prefixes stripped). */
   block: Evidence[];
+  blockMessages: string[];
 }
 
 export interface EngineOptions {
@@ -38,9 +40,12 @@ export interface EngineOptions {
    * The version gate and root causes are only known at the end (`findings()`).
    */
   onFinding?: (f: Finding, kind: 'new' | 'repeat') => void;
+  /** Mine the lines that look like trouble but match no rule into templates (`unrecognized`). */
+  unrecognized?: boolean;
 }
 
 const FACT_OWNER = -1;
+const TROUBLE_OWNER = -2;
 const EVIDENCE_FIRST = 3;
 const BLOCK_EVIDENCE = 12;
 const MAX_GROUPS = 20_000;
@@ -55,37 +60,75 @@ interface Group {
   last: number | null;
   firstSeq: number;
   lastSeq: number;
-  evidence: Evidence[];
-  /** The latest hit beyond the first few, kept raw (converted only for output). */
-  lastHit: { source: string; line: number; time: number | null; text: string } | null;
+  /** The first few hits, each with the lines of its report. */
+  hits: RawHit[];
+  /** The latest hit (shown after the first few when the count is higher). */
+  latest: RawHit | null;
   fired: boolean;
-  /** threshold state: recent hit times, or distinct value → last time */
+  /** Threshold state: times of the hits before it fired (first `count` and the recent window). */
+  head: (number | null)[];
   recent: (number | null)[];
+  /** Distinct threshold state: value → time last seen. */
   distinct: Map<string, number | null>;
-  pending: number;
 }
 
-const TRACE_FRAME = /(?:^|\s|\]\s*|\?\s)([A-Za-z_][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+/;
+/** A hit as kept for evidence: raw time, converted only for output. */
+interface RawHit {
+  source: string;
+  line: number;
+  time: number | null;
+  text: string;
+  block: Evidence[];
+}
 
-/** The first frames of a call trace, as a stable fingerprint of an oops. */
-export function traceFingerprint(lines: string[]): string {
+/** A group in a form that crosses a worker boundary (structured clone), rule by index. */
+export interface GroupState extends Omit<Group, 'rule' | 'distinct'> {
+  rule: number;
+  distinct: [string, number | null][];
+}
+
+/** What one engine learnt from its inputs, to be merged into another in input order. */
+export interface EngineState {
+  miner: MinerState | null;
+  groups: GroupState[];
+  facts: [string, HostFacts][];
+  seq: number;
+  dropped: number;
+}
+
+const TRACE_FRAME = /^\s*(?:\[<[0-9a-f]+>\]\s*)?(\?\s*)?([A-Za-z_][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+/;
+/** Frames of the fault and report machinery, the same in every oops: they tell nothing apart. */
+const GENERIC_FRAMES = new Set([
+  'dump_stack', 'dump_stack_lvl', 'show_stack', '__die', '__die_body', 'die', 'oops_end', 'no_context', 'page_fault_oops',
+  'kernelmode_fixup_or_oops', '__bad_area_nosemaphore', 'bad_area_nosemaphore', 'bad_area', 'do_page_fault', '__do_page_fault',
+  'do_user_addr_fault', 'exc_page_fault', 'asm_exc_page_fault', 'page_fault', 'do_trap', 'do_error_trap', 'do_invalid_op',
+  'exc_invalid_op', 'asm_exc_invalid_op', 'invalid_op', 'handle_bug', 'do_general_protection', 'exc_general_protection',
+  'asm_exc_general_protection', 'general_protection', 'error_entry', 'watchdog_timer_fn', '__hrtimer_run_queues',
+]);
+
+/** The first meaningful frames of a call trace (messages, prefixes stripped), as a stable fingerprint of an oops. */
+export function traceFingerprint(messages: string[]): string {
   const frames: string[] = [];
   let inTrace = false;
-  for (const l of lines) {
+  for (const l of messages) {
     if (/Call Trace:/.test(l)) inTrace = true;
-    if (!inTrace && !/^\s*(?:\[<[0-9a-f]+>\])/.test(l)) continue;
+    if (!inTrace && !/^\s*\[<[0-9a-f]+>\]/.test(l)) continue;
     const m = TRACE_FRAME.exec(l);
-    if (m && !/^\?/.test(l.trim())) frames.push(m[1]!);
+    if (m && !m[1] && !GENERIC_FRAMES.has(m[2]!)) frames.push(m[2]!);
     if (frames.length >= 4) break;
   }
   if (frames.length === 0) {
-    for (const l of lines) {
+    for (const l of messages) {
       const m = /(?:RIP|EIP|IP|PC is at|pc :)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\[<[0-9a-f]+>\]\s*)?([A-Za-z_][\w.]*)\+0x/.exec(l);
       if (m) return m[1]!;
     }
     return '';
   }
   return frames.join(' < ');
+}
+
+function groupKey(rule: string, host: string | null, key: Record<string, string>): string {
+  return `${rule}\0${host ?? ''}\0${JSON.stringify(key)}`;
 }
 
 function fill(template: string, values: Record<string, string>): string {
@@ -130,12 +173,17 @@ export class Engine {
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
+  /** Whether the last candidate line held a trouble word (from rulesIn). */
+  private trouble = false;
+  private readonly miner: TemplateMiner | null;
 
   constructor(
     readonly rules: Rule[],
     private readonly opts: EngineOptions = {},
   ) {
     const literals: [string, number][] = FACT_LITERALS.map((l) => [l, FACT_OWNER]);
+    this.miner = opts.unrecognized ? new TemplateMiner() : null;
+    if (this.miner) for (const w of TROUBLE_LITERALS) literals.push([w, TROUBLE_OWNER]);
     let everyLine = false;
     rules.forEach((r, i) => {
       if (r.literals === null) everyLine = true;
@@ -151,11 +199,15 @@ export class Engine {
 
   /** The rules whose literals occur in a candidate line's bytes (all rules on the simple path). */
   rulesIn(raw: Uint8Array, start: number, end: number): Rule[] {
-    if (!this.prefilter) return this.rules;
+    if (!this.prefilter) {
+      this.trouble = this.miner !== null;
+      return this.rules;
+    }
     this.found.clear();
     this.prefilter.ownersIn(raw, start, end, this.found);
+    this.trouble = this.found.has(TROUBLE_OWNER);
     const out: Rule[] = [];
-    for (const i of this.found) if (i !== FACT_OWNER) out.push(this.rules[i]!);
+    for (const i of this.found) if (i >= 0) out.push(this.rules[i]!);
     return out;
   }
 
@@ -179,6 +231,7 @@ export class Engine {
       if (b.left > 0 && b.hit.rule.continuation!.test(ev.message)) {
         b.left--;
         b.hit.block.push({ source, line, time: toIso(ev.time), text });
+        b.hit.blockMessages.push(ev.message);
         return;
       }
       this.closeBlock();
@@ -189,6 +242,7 @@ export class Engine {
     const { since, until, hosts } = this.opts;
     if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return;
     if (hosts && host !== null && !hosts.includes(host)) return;
+    let matched = false;
     for (const rule of rules) {
       if (rule.sources && ev.source !== 'unknown' && !rule.sources.has(ev.source)) continue;
       if (rule.programs && ev.program !== null && !rule.programs.has(ev.program.toLowerCase()) && ev.source === 'daemon') continue;
@@ -204,13 +258,20 @@ export class Engine {
       if (!captures) continue;
       if (rule.ignore.some((re) => re.test(ev.message))) continue;
       if (!whereHolds(rule, captures)) continue;
-      const hit: Hit = { rule, captures, event: ev, source, line, text, seq: this.seq, block: [] };
+      matched = true;
+      const hit: Hit = { rule, captures, event: ev, source, line, text, seq: this.seq, block: [], blockMessages: [] };
       if (rule.continuation && !this.block) {
         this.block = { hit, left: rule.continuationMax };
       } else {
         this.record(hit, host);
       }
     }
+    if (!matched && this.miner && (rules === this.rules ? looksLikeTrouble(ev.message) : this.trouble)) this.miner.add(ev, text);
+  }
+
+  /** Unrecognised templates (when enabled), most frequent first. */
+  unrecognizedTemplates(): Unrecognized[] {
+    return this.miner?.results() ?? [];
   }
 
   private factsOf(host: string | null): HostFacts {
@@ -241,10 +302,10 @@ export class Engine {
     const key: Record<string, string> = {};
     for (const k of rule.key) if (hit.captures[k] !== undefined) key[k] = hit.captures[k];
     if (rule.traceFingerprint) {
-      const fp = traceFingerprint([hit.text, ...hit.block.map((b) => b.text)]);
+      const fp = traceFingerprint([hit.event.message, ...hit.blockMessages]);
       if (fp) key.trace = fp;
     }
-    const gk = `${rule.id}\0${host ?? ''}\0${JSON.stringify(key)}`;
+    const gk = groupKey(rule.id, host, key);
     let g = this.groups.get(gk);
     if (!g) {
       if (this.groups.size >= MAX_GROUPS) {
@@ -252,21 +313,8 @@ export class Engine {
         return;
       }
       g = {
-        rule,
-        host,
-        key,
-        captures: { ...hit.captures },
-        count: 0,
-        first: null,
-        last: null,
-        firstSeq: hit.seq,
-        lastSeq: hit.seq,
-        evidence: [],
-        lastHit: null,
-        fired: rule.threshold === null,
-        recent: [],
-        distinct: new Map(),
-        pending: 0,
+        rule, host, key, captures: { ...hit.captures }, count: 0, first: null, last: null, firstSeq: hit.seq, lastSeq: hit.seq,
+        hits: [], latest: null, fired: rule.threshold === null, head: [], recent: [], distinct: new Map(),
       };
       this.groups.set(gk, g);
     }
@@ -277,40 +325,108 @@ export class Engine {
       if (g.last === null || t > g.last) g.last = t;
     }
     g.lastSeq = hit.seq;
-    if (g.count <= EVIDENCE_FIRST) {
-      g.evidence.push({ source: hit.source, line: hit.line, time: toIso(t), text: hit.text });
-      if (g.evidence.length === 1) {
-        g.evidence.push(...hit.block.slice(0, BLOCK_EVIDENCE));
-      }
-    } else {
-      g.lastHit = { source: hit.source, line: hit.line, time: t, text: hit.text };
-    }
+    const raw: RawHit = { source: hit.source, line: hit.line, time: t, text: hit.text, block: g.hits.length === 0 ? hit.block.slice(0, BLOCK_EVIDENCE) : [] };
+    if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
+    g.latest = raw;
     const wasFired = g.fired;
-    if (!g.fired) this.checkThreshold(g, hit, t);
+    if (!g.fired) this.thresholdStep(g, t, rule.threshold?.distinct ? hit.captures[rule.threshold.distinct] : undefined);
     if (this.opts.onFinding && g.fired) this.opts.onFinding(this.toFinding(g), wasFired && g.count > 1 ? 'repeat' : 'new');
   }
 
-  private checkThreshold(g: Group, hit: Hit, t: number | null): void {
+  /** One hit's step of a threshold: count (or distinct values) within the window; sets `fired`. */
+  private thresholdStep(g: Group, t: number | null, value: string | undefined): void {
     const th = g.rule.threshold!;
     const expired = (x: number | null) => th.within !== null && t !== null && x !== null && x < t - th.within;
     if (th.distinct) {
-      const v = hit.captures[th.distinct];
-      if (v === undefined) return;
-      g.distinct.set(v, t);
+      if (value === undefined) return;
+      g.distinct.set(value, t);
       if (g.distinct.size >= th.count) {
         for (const [k, x] of g.distinct) if (expired(x)) g.distinct.delete(k);
       }
       if (g.distinct.size >= th.count) g.fired = true;
     } else {
+      if (g.head.length < th.count) g.head.push(t);
       g.recent.push(t);
       while (g.recent.length > 0 && expired(g.recent[0]!)) g.recent.shift();
       if (g.recent.length > th.count) g.recent.shift();
       if (g.recent.length >= th.count) g.fired = true;
     }
     if (g.fired) {
+      g.head = [];
       g.recent = [];
       g.distinct.clear();
     }
+  }
+
+  /** This engine's groups and facts, to be merged into another engine (workers). */
+  exportState(): EngineState {
+    this.closeBlock();
+    const index = new Map(this.rules.map((r, i) => [r, i]));
+    return {
+      miner: this.miner?.exportState() ?? null,
+      groups: [...this.groups.values()].map((g) => ({ ...g, rule: index.get(g.rule)!, distinct: [...g.distinct] })),
+      facts: [...this.facts],
+      seq: this.seq,
+      dropped: this.droppedGroups,
+    };
+  }
+
+  /**
+   * Merge what another engine (same rules) learnt from the inputs that follow this engine's, as if
+   * one engine had read them all: counts add up, time spans widen, evidence keeps the first hits
+   * and the latest, thresholds continue across the boundary. `lineOffset` shifts its line numbers
+   * (a later part of the same file).
+   */
+  absorb(state: EngineState, lineOffset = 0): void {
+    const seqOffset = this.seq;
+    const shift = (h: RawHit): RawHit => (lineOffset === 0 ? h : { ...h, line: h.line + lineOffset, block: h.block.map((b) => ({ ...b, line: b.line + lineOffset })) });
+    for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
+    if (state.miner && this.miner) this.miner.absorb(state.miner);
+    for (const s of state.groups) {
+      const rule = this.rules[s.rule]!;
+      const gk = groupKey(rule.id, s.host, s.key);
+      const mine = this.groups.get(gk);
+      const incoming: Group = {
+        ...s, rule, distinct: new Map(s.distinct), hits: s.hits.map(shift), latest: s.latest && shift(s.latest),
+        firstSeq: s.firstSeq + seqOffset, lastSeq: s.lastSeq + seqOffset,
+      };
+      if (!mine) {
+        if (this.groups.size >= MAX_GROUPS) {
+          this.droppedGroups++;
+          continue;
+        }
+        this.groups.set(gk, incoming);
+        continue;
+      }
+      mine.count += incoming.count;
+      if (incoming.first !== null && (mine.first === null || incoming.first < mine.first)) mine.first = incoming.first;
+      if (incoming.last !== null && (mine.last === null || incoming.last > mine.last)) mine.last = incoming.last;
+      mine.lastSeq = incoming.lastSeq;
+      for (const h of incoming.hits) if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
+      mine.latest = incoming.latest ?? mine.latest;
+      if (mine.fired) continue;
+      if (incoming.fired) {
+        mine.fired = true;
+        continue;
+      }
+      // replay the incoming hits' threshold state on top of ours
+      const th = rule.threshold!;
+      if (th.distinct) {
+        for (const [v, t] of incoming.distinct) {
+          this.thresholdStep(mine, t, v);
+          if (mine.fired) break;
+        }
+      } else {
+        // after `count` incoming hits none of ours is left in the window: the rest is incoming's own state
+        for (const t of incoming.head) {
+          this.thresholdStep(mine, t, undefined);
+          if (mine.fired) break;
+        }
+        if (!mine.fired && incoming.count > th.count) mine.recent = [...incoming.recent];
+      }
+    }
+    this.seq += state.seq;
+    this.droppedGroups += state.dropped;
   }
 
   /** Groups that were capped away (a flood of distinct keys). */
@@ -320,8 +436,9 @@ export class Engine {
 
   private toFinding(g: Group): Finding {
     const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
-    const last = g.lastHit;
-    const evidence = last ? [...g.evidence, { source: last.source, line: last.line, time: toIso(last.time), text: last.text }] : g.evidence;
+    const evidence: Evidence[] = [];
+    const shown = g.count > g.hits.length && g.latest ? [...g.hits, g.latest] : g.hits;
+    for (const h of shown) evidence.push({ source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
     const spec = g.rule.spec;
     const f: Finding = {
       id: fingerprint(g.rule.id, g.host, g.key),

@@ -20,29 +20,17 @@ interface Entry {
   owners: number[];
 }
 
-export class LiteralSet {
+/** Wu–Manber over literals of similar length; the shortest literal sets the window (and the skip). */
+class WuManber {
   /** Window length: the shortest literal (capped). */
   private readonly m: number;
   private readonly shift: Uint8Array;
   private readonly buckets = new Map<number, Entry[]>();
-  private readonly entries: Entry[] = [];
-  /** Literals too short for the shift table (under B+1 bytes) are looked up by scanning. */
+  private readonly entries: Entry[];
   readonly empty: boolean;
 
-  /** `literals`: [text, owner] pairs. Literals must be at least 3 bytes long. */
-  constructor(literals: [string, number][]) {
-    const byText = new Map<string, Entry>();
-    for (const [text, owner] of literals) {
-      const bytes = Uint8Array.from(Buffer.from(text, 'utf8'), (b) => FOLD[b]!);
-      const key = Buffer.from(bytes).toString('latin1');
-      let e = byText.get(key);
-      if (!e) {
-        e = { bytes, owners: [] };
-        byText.set(key, e);
-        this.entries.push(e);
-      }
-      if (!e.owners.includes(owner)) e.owners.push(owner);
-    }
+  constructor(entries: Entry[]) {
+    this.entries = entries;
     this.empty = this.entries.length === 0;
     this.m = Math.min(MAX_M, ...this.entries.map((e) => e.bytes.length), MAX_M);
     if (this.m < B + 1 && !this.empty) throw new Error(`literal shorter than ${B + 1} bytes`);
@@ -84,7 +72,7 @@ export class LiteralSet {
       }
       const start = pos - m + 1;
       for (const e of this.buckets.get(h)!) {
-        if (LiteralSet.matchesAt(buf, start, end, e.bytes)) return start;
+        if (WuManber.matchesAt(buf, start, end, e.bytes)) return start;
       }
       pos++;
     }
@@ -105,9 +93,65 @@ export class LiteralSet {
       }
       const start = pos - m + 1;
       for (const e of this.buckets.get(h)!) {
-        if (LiteralSet.matchesAt(buf, start, end, e.bytes)) for (const o of e.owners) out.add(o);
+        if (WuManber.matchesAt(buf, start, end, e.bytes)) for (const o of e.owners) out.add(o);
       }
       pos++;
     }
+  }
+}
+
+/** Literals at least this long share the fast table; shorter ones (which would shorten every skip) get their own. */
+const LONG = 8;
+
+/**
+ * The prefilter of a catalogue: every rule's literals, searched as two Wu–Manber sets (long and
+ * short literals), so that one weak literal does not slow the search for all the others.
+ */
+export class LiteralSet {
+  private readonly sets: WuManber[];
+  /** Per set, the last search: in which buffer, from where, and what it found. */
+  private readonly memo: { buf: Uint8Array | null; from: number; end: number; at: number }[];
+
+  /** `literals`: [text, owner] pairs; each literal at least 3 bytes long. */
+  constructor(literals: [string, number][]) {
+    const byText = new Map<string, Entry>();
+    const entries: Entry[] = [];
+    for (const [text, owner] of literals) {
+      const bytes = Uint8Array.from(Buffer.from(text, 'utf8'), (b) => FOLD[b]!);
+      const key = Buffer.from(bytes).toString('latin1');
+      let e = byText.get(key);
+      if (!e) {
+        e = { bytes, owners: [] };
+        byText.set(key, e);
+        entries.push(e);
+      }
+      if (!e.owners.includes(owner)) e.owners.push(owner);
+    }
+    const long = entries.filter((e) => e.bytes.length >= LONG);
+    const short = entries.filter((e) => e.bytes.length < LONG);
+    this.sets = [long, short].filter((l) => l.length > 0).map((l) => new WuManber(l));
+    this.memo = this.sets.map(() => ({ buf: null, from: 0, end: 0, at: -1 }));
+  }
+
+  /** Offset where some literal starts, searching buf[from, end); -1 when none does. */
+  next(buf: Uint8Array, from: number, end: number): number {
+    let best = -1;
+    for (let i = 0; i < this.sets.length; i++) {
+      const m = this.memo[i]!;
+      // the last answer still holds when it was searched in this buffer from no later than `from`
+      if (!(m.buf === buf && m.end === end && m.from <= from && (m.at === -1 || m.at >= from))) {
+        m.buf = buf;
+        m.from = from;
+        m.end = end;
+        m.at = this.sets[i]!.next(buf, from, end);
+      }
+      if (m.at >= 0 && (best < 0 || m.at < best)) best = m.at;
+    }
+    return best;
+  }
+
+  /** Owners of every literal occurring in buf[from, end), added to `out`. */
+  ownersIn(buf: Uint8Array, from: number, end: number, out: Set<number>): void {
+    for (const s of this.sets) s.ownersIn(buf, from, end, out);
   }
 }

@@ -61,7 +61,7 @@ export function orderRotated(paths: string[]): string[] {
 }
 
 /** Peek at the first bytes: gzip data goes through gunzip, whatever the file is called. */
-async function* maybeGunzip(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+export async function* maybeGunzip(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = chunks[Symbol.asyncIterator]();
   let first = await it.next();
   while (!first.done && first.value.length < 2) {

@@ -29,7 +29,8 @@ export interface LineStats {
   /** The first lines (for the input's first time) and the last line seen. */
   head: string[];
   tail: string | null;
-  notes: string[];
+  /** Lines cut for length, by line number. */
+  notes: { line: number; text: string }[];
   /** A read error that ended the input early (what came before it was still analysed). */
   error: string | null;
 }
@@ -73,7 +74,7 @@ export async function scanLines(
       let lineEnd = nl;
       if (nl - pos > MAX_LINE) {
         lineEnd = pos + MAX_LINE;
-        if (cutNotes++ < 10) stats.notes.push(`line ${lineNo}: ${nl - pos} bytes long, cut at ${MAX_LINE}`);
+        if (cutNotes++ < 10) stats.notes.push({ line: lineNo, text: `${nl - pos} bytes long, cut at ${MAX_LINE}` });
       }
       let candidate = everyLine;
       if (!candidate) {
@@ -109,7 +110,7 @@ export async function scanLines(
           const head = Buffer.from(buf.subarray(0, MAX_LINE + 1));
           head[MAX_LINE] = NL;
           processBlock(head, MAX_LINE + 1);
-          if (cutNotes++ < 10) stats.notes.push(`line ${stats.lines}: longer than ${MAX_LINE} bytes, cut`);
+          if (cutNotes++ < 10) stats.notes.push({ line: stats.lines, text: `longer than ${MAX_LINE} bytes, cut` });
           skipping = true;
         } else {
           carry = Buffer.from(buf);
