@@ -77,10 +77,15 @@ export async function analyseStream(
   return { stats, lastSeen };
 }
 
+/** A size from the environment (tuning and tests), or the default. */
+function envSize(name: string, dflt: number): number {
+  const v = process.env[name];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
+}
 /** Inputs smaller than this are read on the main thread; larger files go to worker threads. */
-const WORKER_MIN = 16 * 1024 * 1024;
+const WORKER_MIN = envSize('XENDOCTOR_WORKER_MIN', 16 * 1024 * 1024);
 /** Plain files larger than this are split at line boundaries across the workers. */
-const SPLIT_MIN = 64 * 1024 * 1024;
+const SPLIT_MIN = envSize('XENDOCTOR_SPLIT_MIN', 64 * 1024 * 1024);
 
 /** Worker threads to use: XENDOCTOR_WORKERS, else the cores (at most 4); 0 = none. */
 export function defaultWorkers(): number {
@@ -132,7 +137,7 @@ function safeSplitPoint(path: string, offset: number, size: number, rules: Rule[
 }
 
 /** Bytes per segment when a stream (gzip, stdin) is cut into pieces for the workers. */
-const SEGMENT = 16 * 1024 * 1024;
+const SEGMENT = envSize('XENDOCTOR_SEGMENT', 16 * 1024 * 1024);
 
 /**
  * Read a stream on the main thread and hand it to the workers in segments of whole lines (cut
@@ -163,7 +168,15 @@ async function segmented(
     const own = new Uint8Array(data.length);
     own.set(data);
     used = true;
-    inFlight.push(pool().run({ path: input.name, name: input.name, host: input.host, start: 0, end: own.length, gzip: false, data: own }, ctx, () => undefined).catch((e: Error) => e));
+    inFlight.push(
+      pool()
+        .run(
+          { path: input.name, name: input.name, host: input.host, start: 0, end: own.length, gzip: false, data: own },
+          ctx,
+          () => undefined,
+        )
+        .catch((e: Error) => e),
+    );
     await settle(false);
   };
   let error: string | null = null;
@@ -234,10 +247,22 @@ function summarise(summary: InputSummary, parts: { stats: LineStats; lastSeen: n
  * into one: the result is the same as reading everything with one engine.
  */
 export async function scanInputs(inputs: Input[], problems: ResolveProblem[], rules: Rule[], opts: ScanOptions): Promise<ScanReport> {
-  const engineOpts = { since: opts.since, until: opts.until, hosts: opts.hosts, defaultHost: opts.defaultHost, unrecognized: opts.unrecognized };
+  const engineOpts = {
+    since: opts.since,
+    until: opts.until,
+    hosts: opts.hosts,
+    defaultHost: opts.defaultHost,
+    unrecognized: opts.unrecognized,
+  };
   const master = new Engine(rules, engineOpts);
   const summaries: InputSummary[] = problems.map((p) => ({
-    source: p.source, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [p.message],
+    source: p.source,
+    lines: 0,
+    bytes: 0,
+    formats: {},
+    first: null,
+    last: null,
+    errors: [p.message],
   }));
   const workers = opts.workers ?? defaultWorkers();
   const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
@@ -252,7 +277,13 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   };
   // Worker jobs start at once (the pool queues them); results are merged strictly in input order.
   const pending = plans.map((jobs, i) =>
-    jobs ? jobs.map((job) => getPool().run(job, ctxOf(inputs[i]!), onBytes).catch((e: Error) => e)) : null,
+    jobs
+      ? jobs.map((job) =>
+          getPool()
+            .run(job, ctxOf(inputs[i]!), onBytes)
+            .catch((e: Error) => e),
+        )
+      : null,
   );
   try {
     for (const [i, input] of inputs.entries()) {

@@ -30,7 +30,8 @@ describe('requiredLiterals', () => {
     ['irq (?<irq>\\d+): nobody cared', [': nobody cared']],
     ['colou?r scheme', ['r scheme']],
     ['Scrubbing\\s+Free RAM', ['Scrubbing']],
-    ['a+bcdef', ['abcdef']], ['\\.+done\\.$', ['.done.']],
+    ['a+bcdef', ['abcdef']],
+    ['\\.+done\\.$', ['.done.']],
   ])('%s', (src, want) => {
     expect(requiredLiterals(src)).toEqual(want);
   });

@@ -26,7 +26,7 @@ export interface RuleSpec {
   ignore?: string[];
   key?: string[];
   where?: Record<string, { gt?: number; gte?: number; lt?: number; lte?: number; eq?: number }>;
-  multiline?: { continuation: string; max?: number; fingerprint?: 'trace' };
+  multiline?: { continuation: string; end?: string; max?: number; fingerprint?: 'trace' };
   threshold?: { count: number; within?: string; distinct?: string };
   follows?: { rule: string; within: string }[];
   applies?: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl' };
@@ -51,6 +51,8 @@ export interface Rule {
   caseInsensitive: boolean;
   key: string[];
   continuation: RegExp | null;
+  /** A line that ends the report (and belongs to it). */
+  blockEnd: RegExp | null;
   continuationMax: number;
   traceFingerprint: boolean;
   threshold: { count: number; within: number | null; distinct: string | null } | null;
@@ -155,6 +157,7 @@ export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null
   const patterns = spec.patterns.map((p, i) => regex(['patterns', i], p));
   const ignore = (spec.ignore ?? []).map((p, i) => regex(['ignore', i], p));
   const continuation = spec.multiline ? regex(['multiline', 'continuation'], spec.multiline.continuation) : null;
+  const blockEnd = spec.multiline?.end ? regex(['multiline', 'end'], spec.multiline.end) : null;
   const names = new Set<string>();
   for (const p of spec.patterns) for (const m of p.matchAll(/\(\?<([A-Za-z_]\w*)>/g)) names.add(m[1]!);
   (spec.key ?? []).forEach((k, i) => {
@@ -198,6 +201,7 @@ export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null
     caseInsensitive: flags === 'i',
     key: spec.key ?? [],
     continuation,
+    blockEnd,
     continuationMax: spec.multiline?.max ?? 60,
     traceFingerprint: spec.multiline?.fingerprint === 'trace',
     threshold: spec.threshold

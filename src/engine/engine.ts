@@ -99,11 +99,39 @@ export interface EngineState {
 const TRACE_FRAME = /^\s*(?:\[<[0-9a-f]+>\]\s*)?(\?\s*)?([A-Za-z_][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+/;
 /** Frames of the fault and report machinery, the same in every oops: they tell nothing apart. */
 const GENERIC_FRAMES = new Set([
-  'dump_stack', 'dump_stack_lvl', 'show_stack', '__die', '__die_body', 'die', 'oops_end', 'no_context', 'page_fault_oops',
-  'kernelmode_fixup_or_oops', '__bad_area_nosemaphore', 'bad_area_nosemaphore', 'bad_area', 'do_page_fault', '__do_page_fault',
-  'do_user_addr_fault', 'exc_page_fault', 'asm_exc_page_fault', 'page_fault', 'do_trap', 'do_error_trap', 'do_invalid_op',
-  'exc_invalid_op', 'asm_exc_invalid_op', 'invalid_op', 'handle_bug', 'do_general_protection', 'exc_general_protection',
-  'asm_exc_general_protection', 'general_protection', 'error_entry', 'watchdog_timer_fn', '__hrtimer_run_queues',
+  'dump_stack',
+  'dump_stack_lvl',
+  'show_stack',
+  '__die',
+  '__die_body',
+  'die',
+  'oops_end',
+  'no_context',
+  'page_fault_oops',
+  'kernelmode_fixup_or_oops',
+  '__bad_area_nosemaphore',
+  'bad_area_nosemaphore',
+  'bad_area',
+  'do_page_fault',
+  '__do_page_fault',
+  'do_user_addr_fault',
+  'exc_page_fault',
+  'asm_exc_page_fault',
+  'page_fault',
+  'do_trap',
+  'do_error_trap',
+  'do_invalid_op',
+  'exc_invalid_op',
+  'asm_exc_invalid_op',
+  'invalid_op',
+  'handle_bug',
+  'do_general_protection',
+  'exc_general_protection',
+  'asm_exc_general_protection',
+  'general_protection',
+  'error_entry',
+  'watchdog_timer_fn',
+  '__hrtimer_run_queues',
 ]);
 
 /** The first meaningful frames of a call trace (messages, prefixes stripped), as a stable fingerprint of an oops. */
@@ -169,7 +197,7 @@ export class Engine {
   readonly everyLine: boolean;
   private readonly groups = new Map<string, Group>();
   private readonly facts = new Map<string, HostFacts>();
-  private block: { hit: Hit; left: number } | null = null;
+  private block: { hit: Hit; left: number; host: string | null } | null = null;
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
@@ -224,10 +252,24 @@ export class Engine {
    * Offer one line. Returns the hits it produced (already recorded). `candidate` is false for the
    * lines offered only because a multi-line report is open.
    */
-  offer(ev: LogEvent, text: string, source: string, line: number, inputHost: string | null, candidate: boolean, rules: Rule[] = this.rules): void {
+  offer(
+    ev: LogEvent,
+    text: string,
+    source: string,
+    line: number,
+    inputHost: string | null,
+    candidate: boolean,
+    rules: Rule[] = this.rules,
+  ): void {
     this.seq++;
     if (this.block) {
       const b = this.block;
+      if (b.left > 0 && b.hit.rule.blockEnd?.test(ev.message)) {
+        b.hit.block.push({ source, line, time: toIso(ev.time), text });
+        b.hit.blockMessages.push(ev.message);
+        this.closeBlock();
+        return;
+      }
       if (b.left > 0 && b.hit.rule.continuation!.test(ev.message)) {
         b.left--;
         b.hit.block.push({ source, line, time: toIso(ev.time), text });
@@ -260,8 +302,8 @@ export class Engine {
       if (!whereHolds(rule, captures)) continue;
       matched = true;
       const hit: Hit = { rule, captures, event: ev, source, line, text, seq: this.seq, block: [], blockMessages: [] };
-      if (rule.continuation && !this.block) {
-        this.block = { hit, left: rule.continuationMax };
+      if (rule.continuation && !this.block && !rule.blockEnd?.test(ev.message)) {
+        this.block = { hit, left: rule.continuationMax, host };
       } else {
         this.record(hit, host);
       }
@@ -289,7 +331,20 @@ export class Engine {
     const b = this.block;
     if (!b) return;
     this.block = null;
-    this.record(b.hit, this.hostOf(b.hit.event, null));
+    // a key the first line lacks may stand on a later line of the report (e.g. the OOM victim)
+    const hit = b.hit;
+    for (const k of hit.rule.key) {
+      if (hit.captures[k] !== undefined) continue;
+      for (const msg of hit.blockMessages) {
+        const m = hit.rule.patterns.map((re) => re.exec(msg)).find((x) => x?.groups?.[k] !== undefined);
+        if (m) {
+          for (const [name, v] of Object.entries(m.groups!))
+            if (v !== undefined && hit.captures[name] === undefined) hit.captures[name] = v;
+          break;
+        }
+      }
+    }
+    this.record(hit, b.host);
   }
 
   /** Close what is open at the end of one input. */
@@ -313,8 +368,21 @@ export class Engine {
         return;
       }
       g = {
-        rule, host, key, captures: { ...hit.captures }, count: 0, first: null, last: null, firstSeq: hit.seq, lastSeq: hit.seq,
-        hits: [], latest: null, fired: rule.threshold === null, head: [], recent: [], distinct: new Map(),
+        rule,
+        host,
+        key,
+        captures: { ...hit.captures },
+        count: 0,
+        first: null,
+        last: null,
+        firstSeq: hit.seq,
+        lastSeq: hit.seq,
+        hits: [],
+        latest: null,
+        fired: rule.threshold === null,
+        head: [],
+        recent: [],
+        distinct: new Map(),
       };
       this.groups.set(gk, g);
     }
@@ -325,7 +393,13 @@ export class Engine {
       if (g.last === null || t > g.last) g.last = t;
     }
     g.lastSeq = hit.seq;
-    const raw: RawHit = { source: hit.source, line: hit.line, time: t, text: hit.text, block: g.hits.length === 0 ? hit.block.slice(0, BLOCK_EVIDENCE) : [] };
+    const raw: RawHit = {
+      source: hit.source,
+      line: hit.line,
+      time: t,
+      text: hit.text,
+      block: g.hits.length === 0 ? hit.block.slice(0, BLOCK_EVIDENCE) : [],
+    };
     if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
     g.latest = raw;
     const wasFired = g.fired;
@@ -379,7 +453,8 @@ export class Engine {
    */
   absorb(state: EngineState, lineOffset = 0): void {
     const seqOffset = this.seq;
-    const shift = (h: RawHit): RawHit => (lineOffset === 0 ? h : { ...h, line: h.line + lineOffset, block: h.block.map((b) => ({ ...b, line: b.line + lineOffset })) });
+    const shift = (h: RawHit): RawHit =>
+      lineOffset === 0 ? h : { ...h, line: h.line + lineOffset, block: h.block.map((b) => ({ ...b, line: b.line + lineOffset })) };
     for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
     if (state.miner && this.miner) this.miner.absorb(state.miner);
     for (const s of state.groups) {
@@ -387,8 +462,13 @@ export class Engine {
       const gk = groupKey(rule.id, s.host, s.key);
       const mine = this.groups.get(gk);
       const incoming: Group = {
-        ...s, rule, distinct: new Map(s.distinct), hits: s.hits.map(shift), latest: s.latest && shift(s.latest),
-        firstSeq: s.firstSeq + seqOffset, lastSeq: s.lastSeq + seqOffset,
+        ...s,
+        rule,
+        distinct: new Map(s.distinct),
+        hits: s.hits.map(shift),
+        latest: s.latest && shift(s.latest),
+        firstSeq: s.firstSeq + seqOffset,
+        lastSeq: s.lastSeq + seqOffset,
       };
       if (!mine) {
         if (this.groups.size >= MAX_GROUPS) {
@@ -402,7 +482,8 @@ export class Engine {
       if (incoming.first !== null && (mine.first === null || incoming.first < mine.first)) mine.first = incoming.first;
       if (incoming.last !== null && (mine.last === null || incoming.last > mine.last)) mine.last = incoming.last;
       mine.lastSeq = incoming.lastSeq;
-      for (const h of incoming.hits) if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
+      for (const h of incoming.hits)
+        if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
       mine.latest = incoming.latest ?? mine.latest;
       if (mine.fired) continue;
       if (incoming.fired) {
@@ -437,8 +518,9 @@ export class Engine {
   private toFinding(g: Group): Finding {
     const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
     const evidence: Evidence[] = [];
-    const shown = g.count > g.hits.length && g.latest ? [...g.hits, g.latest] : g.hits;
-    for (const h of shown) evidence.push({ source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
+    for (const h of g.hits) evidence.push({ source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
+    const l = g.latest;
+    if (l && g.count > g.hits.length) evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
     const spec = g.rule.spec;
     const f: Finding = {
       id: fingerprint(g.rule.id, g.host, g.key),

@@ -102,7 +102,10 @@ function bestSet(alt: string, min: number): string[] {
       const optional = q === '*' || q === '?' || (q === '{' && /^\{0[,}]/.test(alt.slice(next)));
       const lookaround = /^\(\?<?[=!]/.test(alt.slice(i));
       if (c === '(' && !optional && !lookaround) {
-        const inner = alt.slice(i, next).replace(/^\((?:\?:|\?<[A-Za-z_]\w*>)?/, '').slice(0, -1);
+        const inner = alt
+          .slice(i, next)
+          .replace(/^\((?:\?:|\?<[A-Za-z_]\w*>)?/, '')
+          .slice(0, -1);
         const sub = requiredLiterals(inner, min);
         if (sub) consider(sub);
       }

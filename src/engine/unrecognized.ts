@@ -7,7 +7,28 @@ import type { LogEvent, Unrecognized } from '../types.js';
 import { toIso } from '../parse/time.js';
 
 /** Words that make a line look like trouble (matched case-insensitively by the prefilter). */
-export const TROUBLE_LITERALS = ['error', 'fail', 'fatal', 'panic', 'unable to', 'cannot ', "can't ", 'timed out', 'timeout', 'denied', 'refused', 'corrupt', 'warning', 'oops', 'critical', 'abort', 'not responding', ' lost', 'link down', 'link is down'];
+export const TROUBLE_LITERALS = [
+  'error',
+  'fail',
+  'fatal',
+  'panic',
+  'unable to',
+  'cannot ',
+  "can't ",
+  'timed out',
+  'timeout',
+  'denied',
+  'refused',
+  'corrupt',
+  'warning',
+  'oops',
+  'critical',
+  'abort',
+  'not responding',
+  ' lost',
+  'link down',
+  'link is down',
+];
 
 const TROUBLE = new RegExp(TROUBLE_LITERALS.map((w) => w.replace(/[.*+?^${}()|[\]\\']/g, '\\$&')).join('|'), 'i');
 

@@ -26,29 +26,32 @@ async function* counted(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 let rules: Rule[] = [];
 let engineOpts: EngineOptions = {};
 
-parentPort!.on('message', async (msg: { type: 'setup'; rules: Rule[]; opts: EngineOptions } | { type: 'job'; job: Job; ctx: TimeContext }) => {
-  if (msg.type === 'setup') {
-    rules = msg.rules;
-    engineOpts = msg.opts;
-    return;
-  }
-  const { job, ctx } = msg;
-  try {
-    const engine = new Engine(rules, engineOpts);
-    let chunks: AsyncIterable<Buffer>;
-    if (job.data) {
-      const data = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
-      chunks = (async function* () {
-        yield data;
-      })();
-    } else {
-      const raw = createReadStream(job.path, { start: job.start, end: job.end - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
-      chunks = counted(job.gzip ? maybeGunzip(raw) : raw);
+parentPort!.on(
+  'message',
+  async (msg: { type: 'setup'; rules: Rule[]; opts: EngineOptions } | { type: 'job'; job: Job; ctx: TimeContext }) => {
+    if (msg.type === 'setup') {
+      rules = msg.rules;
+      engineOpts = msg.opts;
+      return;
     }
-    const { stats, lastSeen } = await analyseStream(engine, chunks, ctx, job.name, job.host);
-    const result: JobResult = { stats, lastSeen, state: engine.exportState() };
-    parentPort!.postMessage({ type: 'done', result });
-  } catch (e) {
-    parentPort!.postMessage({ type: 'error', message: (e as Error).message });
-  }
-});
+    const { job, ctx } = msg;
+    try {
+      const engine = new Engine(rules, engineOpts);
+      let chunks: AsyncIterable<Buffer>;
+      if (job.data) {
+        const data = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
+        chunks = (async function* () {
+          yield data;
+        })();
+      } else {
+        const raw = createReadStream(job.path, { start: job.start, end: job.end - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+        chunks = counted(job.gzip ? maybeGunzip(raw) : raw);
+      }
+      const { stats, lastSeen } = await analyseStream(engine, chunks, ctx, job.name, job.host);
+      const result: JobResult = { stats, lastSeen, state: engine.exportState() };
+      parentPort!.postMessage({ type: 'done', result });
+    } catch (e) {
+      parentPort!.postMessage({ type: 'error', message: (e as Error).message });
+    }
+  },
+);

@@ -1,0 +1,84 @@
+/** Worker threads must not change results: the same findings with 0 and 2 workers, on plain, gzip and stdin input. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tmp, xd } from './helpers.js';
+
+let dir: string;
+let text: string;
+
+/** A mixed log with signatures spread through it, multi-line reports included (some across split points). */
+function corpus(): string {
+  const out: string[] = [];
+  let t = Date.UTC(2026, 10, 1);
+  const stamp = () => {
+    const d = new Date((t += 7000));
+    const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+    return `${mon} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} xen07`;
+  };
+  for (let i = 0; i < 60_000; i++) {
+    out.push(`${stamp()} CRON[${1000 + (i % 900)}]: (root) CMD (run-parts /etc/cron.hourly) ${i}`);
+    if (i % 997 === 0)
+      out.push(
+        `${stamp()} kernel: [${i}.5] INFO: task blkback.${i % 7}.xvda:${2000 + (i % 7)} blocked for more than 120 seconds.`,
+        `${stamp()} kernel: [${i}.5] Call Trace:`,
+        `${stamp()} kernel: [${i}.5]  [<ffffffff812fd0b1>] io_schedule+0x5d/0x80`,
+      );
+    if (i % 1499 === 0) out.push(`${stamp()} kernel: [${i}.6] xenbr0: port ${(i % 80) + 1}(vif${(i % 80) + 1}.0) entered forwarding state`);
+    if (i % 2503 === 0)
+      out.push(
+        `${stamp()} kernel: [${i}.7] blk_update_request: I/O error, dev sdb, sector ${i} op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0`,
+      );
+    if (i % 3001 === 0) out.push(`${stamp()} xend[99]: Exception starting xend ((28, 'No space left on device'))`);
+  }
+  return out.join('\n') + '\n';
+}
+
+beforeAll(() => {
+  dir = tmp();
+  text = corpus();
+  writeFileSync(join(dir, 'kern.log'), text);
+  writeFileSync(join(dir, 'kern.log.1.gz'), gzipSync(text));
+});
+
+const SMALL = { XENDOCTOR_WORKER_MIN: '100000', XENDOCTOR_SPLIT_MIN: '200000', XENDOCTOR_SEGMENT: '300000' };
+const summary = (stdout: string) => {
+  const r = JSON.parse(stdout);
+  return {
+    findings: r.findings.map(
+      (f: { id: string; count: number; first: string; last: string; evidence: { line: number }[]; causedBy: string[] }) => [
+        f.id,
+        f.count,
+        f.first,
+        f.last,
+        f.evidence.map((e) => e.line),
+        f.causedBy,
+      ],
+    ),
+    inputs: r.inputs.map((i: { lines: number; bytes: number; first: string; last: string; formats: object }) => [
+      i.lines,
+      i.bytes,
+      i.first,
+      i.last,
+      i.formats,
+    ]),
+  };
+};
+
+describe('worker threads', () => {
+  it.each([
+    ['a plain file split across workers', ['kern.log'], undefined],
+    ['a gzip file in segments', ['kern.log.1.gz'], undefined],
+    ['a rotated set', ['kern.log.1.gz', 'kern.log'], undefined],
+    ['stdin in segments', ['-'], 'stdin'],
+  ])('%s gives the same findings as the main thread alone', (_name, files, stdin) => {
+    const args = ['--format', 'json', '--year', '2026', ...files.map((f) => (f === '-' ? f : join(dir, f)))];
+    const input = stdin ? readFileSync(join(dir, 'kern.log')) : undefined;
+    const one = xd(args, input, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '0' } });
+    const two = xd(args, input, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '2', ...SMALL } });
+    expect(one.code).toBe(2);
+    expect(summary(two.stdout)).toEqual(summary(one.stdout));
+    expect(JSON.parse(one.stdout).findings.length).toBeGreaterThan(3);
+  });
+});
