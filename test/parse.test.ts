@@ -78,6 +78,13 @@ describe('parseLine', () => {
       { format: 'journal-json', host: 'xen07', source: 'kernel', message: 'Out of memory: Killed process 1 (x)' },
     ],
     ['<6>[   3.1] xen: foo', { source: 'kernel', message: 'xen: foo' }],
+    [
+      '[  812345.123456] xen07 kernel: INFO: task x:1 blocked',
+      { format: 'dmesg', host: 'xen07', program: 'kernel', source: 'kernel', message: 'INFO: task x:1 blocked' },
+    ],
+    ['[  812345.123456] xen07 xenstored[311]: oops', { host: 'xen07', program: 'xenstored', pid: '311', message: 'oops' }],
+    ['[   12.5] EXT4-fs (dm-0): mounted filesystem', { host: null, message: 'EXT4-fs (dm-0): mounted filesystem' }],
+    ['[   12.5] usb 1-1: new high-speed USB device', { host: null, message: 'usb 1-1: new high-speed USB device' }],
     ['Nov 20 08:01:10 xen07 logger: (XEN) Panic on CPU 3:', { source: 'hypervisor', message: 'Panic on CPU 3:' }],
   ];
   it.each(cases)('%s', (line, want) => {

@@ -2,11 +2,17 @@
  * The rule catalogue: loads rule files (YAML), validates them against rules/rule.schema.json,
  * compiles their patterns, and reports every problem with file, line and field.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Ajv, ErrorObject } from 'ajv';
+import type { Document, LineCounter } from 'yaml';
+
+// The YAML parser and the schema validator are loaded only when rule files are parsed (not when the
+// validated catalogue cache is fresh): they are most of xendoctor's start-up time.
+const lazyRequire = createRequire(import.meta.url);
+const yamlLib = () => lazyRequire('yaml') as typeof import('yaml');
 import { RuleFileError, type RuleProblem } from '../errors.js';
 import type { Severity, SourceKind } from '../types.js';
 import { parseDuration } from '../parse/time.js';
@@ -68,7 +74,8 @@ let schemaValidator: ReturnType<Ajv['compile']> | null = null;
 function validator(): ReturnType<Ajv['compile']> {
   if (!schemaValidator) {
     const schema = JSON.parse(readFileSync(join(bundledRulesDir(), 'rule.schema.json'), 'utf8')) as object;
-    schemaValidator = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    const { Ajv: AjvClass } = lazyRequire('ajv') as { Ajv: new (o: object) => Ajv };
+    schemaValidator = new AjvClass({ allErrors: true, strict: false }).compile(schema);
   }
   return schemaValidator;
 }
@@ -80,7 +87,7 @@ function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): numb
     const range = (node as { range?: [number, number, number] } | undefined)?.range;
     if (range) return lc.linePos(range[0]).line;
     // a missing key: point at its parent
-    if (n > 0 && (isMap(node) || isSeq(node))) break;
+    if (n > 0 && (yamlLib().isMap(node) || yamlLib().isSeq(node))) break;
   }
   return null;
 }
@@ -96,8 +103,10 @@ function compile(source: string, flags: string): RegExp {
   return new RegExp(source, flags);
 }
 
-/** Parse, validate and compile one rule file; problems are pushed to `problems`. */
-export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null {
+type Locate = (path: (string | number)[]) => number | null;
+
+/** Parse and validate one rule file: its spec, and how to find a field's line; null on problems. */
+export function readRuleSpec(file: string, problems: RuleProblem[]): { spec: RuleSpec; locate: Locate } | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -105,7 +114,8 @@ export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null
     problems.push({ file, line: null, field: '', message: `cannot read: ${(e as Error).message}` });
     return null;
   }
-  const lc = new LineCounter();
+  const { LineCounter: LC, parseDocument } = yamlLib();
+  const lc = new LC();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
@@ -114,7 +124,7 @@ export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null
     return null;
   }
   const spec = doc.toJS() as RuleSpec;
-  const before = problems.length;
+  const locate: Locate = (path) => lineOf(doc, lc, path);
   const validate = validator();
   if (!validate(spec)) {
     for (const e of validate.errors ?? []) {
@@ -132,13 +142,25 @@ export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null
       } else if (e.keyword === 'enum') {
         message += `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
       }
-      problems.push({ file, line: lineOf(doc, lc, path), field, message });
+      problems.push({ file, line: locate(path), field, message });
     }
     return null;
   }
+  return { spec, locate };
+}
+
+/** Parse, validate and compile one rule file; problems are pushed to `problems`. */
+export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null {
+  const read = readRuleSpec(file, problems);
+  return read && compileRule(read.spec, file, problems, read.locate);
+}
+
+/** Compile a validated spec into a rule (checks what the schema cannot: regexes, captures named in keys). */
+export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[], locate: Locate = () => null): Rule | null {
+  const before = problems.length;
   const id = basename(file).replace(/\.ya?ml$/, '');
   if (spec.id !== id) {
-    problems.push({ file, line: lineOf(doc, lc, ['id']), field: 'id', message: `must equal the file name (${id})` });
+    problems.push({ file, line: locate(['id']), field: 'id', message: `must equal the file name (${id})` });
   }
   const flags = spec.flags === 'i' ? 'i' : '';
   const regex = (field: (string | number)[], src: string, f = flags): RegExp | null => {
@@ -147,7 +169,7 @@ export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null
     } catch (e) {
       problems.push({
         file,
-        line: lineOf(doc, lc, field),
+        line: locate(field),
         field: field.join('.'),
         message: `invalid regular expression: ${(e as Error).message}`,
       });
@@ -161,17 +183,16 @@ export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null
   const names = new Set<string>();
   for (const p of spec.patterns) for (const m of p.matchAll(/\(\?<([A-Za-z_]\w*)>/g)) names.add(m[1]!);
   (spec.key ?? []).forEach((k, i) => {
-    if (!names.has(k)) problems.push({ file, line: lineOf(doc, lc, ['key', i]), field: `key.${i}`, message: `no pattern captures "${k}"` });
+    if (!names.has(k)) problems.push({ file, line: locate(['key', i]), field: `key.${i}`, message: `no pattern captures "${k}"` });
   });
   for (const k of Object.keys(spec.where ?? {})) {
-    if (!names.has(k))
-      problems.push({ file, line: lineOf(doc, lc, ['where', k]), field: `where.${k}`, message: `no pattern captures "${k}"` });
+    if (!names.has(k)) problems.push({ file, line: locate(['where', k]), field: `where.${k}`, message: `no pattern captures "${k}"` });
   }
   const distinct = spec.threshold?.distinct;
   if (distinct && !names.has(distinct)) {
     problems.push({
       file,
-      line: lineOf(doc, lc, ['threshold', 'distinct']),
+      line: locate(['threshold', 'distinct']),
       field: 'threshold.distinct',
       message: `no pattern captures "${distinct}"`,
     });
@@ -230,6 +251,51 @@ export interface LoadOptions {
   noBundled?: boolean;
 }
 
+interface CatalogueCache {
+  /** name, mtime and size of each rule file, in order */
+  stamp: [string, number, number][];
+  specs: RuleSpec[];
+}
+
+/** The validated specs of the bundled folder, cached beside the build (dist/) while no file changes. */
+function cachePath(dir: string): string | null {
+  return resolve(dir) === resolve(bundledRulesDir())
+    ? resolve(dirname(fileURLToPath(import.meta.url)), '..', 'catalogue-cache.json')
+    : null;
+}
+
+/** The rules of one folder: from the cache when it is fresh, else parsed and validated (and cached). */
+function loadFolder(dir: string, files: string[], problems: RuleProblem[]): Rule[] {
+  const cache = cachePath(dir);
+  const stamp: [string, number, number][] = files.map((f) => {
+    const st = statSync(f);
+    return [basename(f), st.mtimeMs, st.size];
+  });
+  if (cache) {
+    try {
+      const c = JSON.parse(readFileSync(cache, 'utf8')) as CatalogueCache;
+      if (JSON.stringify(c.stamp) === JSON.stringify(stamp)) {
+        const rules = c.specs.map((spec, i) => compileRule(spec, files[i]!, problems));
+        if (!rules.includes(null)) return rules as Rule[];
+      }
+    } catch {
+      /* no cache, or a stale or broken one: parse the files */
+    }
+  }
+  const before = problems.length;
+  const rules = files.map((f) => loadRuleFile(f, problems)).filter((r): r is Rule => r !== null);
+  if (cache && problems.length === before) {
+    try {
+      const tmp = `${cache}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ stamp, specs: rules.map((r) => r.spec) } satisfies CatalogueCache));
+      renameSync(tmp, cache);
+    } catch {
+      /* a read-only installation: no cache, only a slower start */
+    }
+  }
+  return rules;
+}
+
 /** Load the catalogue; throws RuleFileError with every problem of every file. */
 export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
   const problems: RuleProblem[] = [];
@@ -244,10 +310,7 @@ export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
       problems.push({ file: dir, line: null, field: '', message: `cannot read rule folder: ${(e as Error).message}` });
       continue;
     }
-    for (const f of files) {
-      const rule = loadRuleFile(f, problems);
-      if (rule) byId.set(rule.id, rule);
-    }
+    for (const rule of loadFolder(dir, files, problems)) byId.set(rule.id, rule);
   }
   const rules = [...byId.values()];
   for (const r of rules) {

@@ -26,6 +26,7 @@ const RE_LIBVIRT = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?):
 // syslog tag: "prog[pid]: msg" / "prog: msg"
 const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/;
 const RE_PRI = /^<(\d{1,3})>(.*)$/;
+const RE_MONOTONIC_HOST = /^([\w.-]+) (kernel|xl|xend|libvirtd|xenconsoled|xenstored|[\w.-]+(?=\[\d+\]))(?:\[(\d+)\])?: (.*)$/;
 
 const KERNEL_PROGRAMS = new Set(['kernel', 'vmunix', 'klogd']);
 const XEND_PROGRAMS = new Set(['xend', 'xenstored', 'xendomains']);
@@ -192,6 +193,15 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
       const ev = mkEvent('dmesg', up[2]!);
       ev.uptime = Number(up[1]);
       ev.source = 'kernel';
+      // journalctl -o short-monotonic: "[  812345.123456] xen07 kernel: msg"
+      const jm = RE_MONOTONIC_HOST.exec(ev.message);
+      if (jm) {
+        ev.host = jm[1]!;
+        ev.program = jm[2]!;
+        ev.pid = jm[3] ?? null;
+        ev.message = jm[4]!;
+        ev.source = programSource(ev.program, ev.message);
+      }
       innerPrefixes(ev, ctx);
       return ev;
     }
