@@ -36,16 +36,23 @@ class WuManber {
     if (this.m < B + 1 && !this.empty) throw new Error(`literal shorter than ${B + 1} bytes`);
     const m = this.m;
     this.shift = new Uint8Array(65536).fill(m - B + 1);
+    // The table is indexed by raw bytes (no folding in the hot loop): each block is entered in
+    // every case variant of its letters.
+    const variants = (b: number) => (b >= 97 && b <= 122 ? [b, b - 32] : [b]);
     for (const e of this.entries) {
       const p = e.bytes;
       for (let q = B; q <= m; q++) {
-        const h = (p[q - 2]! << 8) | p[q - 1]!;
         const s = m - q;
-        if (s < this.shift[h]!) this.shift[h] = s;
-        if (s === 0) {
-          const list = this.buckets.get(h);
-          if (list) list.push(e);
-          else this.buckets.set(h, [e]);
+        for (const x of variants(p[q - 2]!)) {
+          for (const y of variants(p[q - 1]!)) {
+            const h = (x << 8) | y;
+            if (s < this.shift[h]!) this.shift[h] = s;
+            if (s === 0) {
+              const list = this.buckets.get(h);
+              if (!list) this.buckets.set(h, [e]);
+              else if (!list.includes(e)) list.push(e);
+            }
+          }
         }
       }
     }
@@ -64,7 +71,7 @@ class WuManber {
     const shift = this.shift;
     let pos = from + m - 1;
     while (pos < end) {
-      const h = (FOLD[buf[pos - 1]!]! << 8) | FOLD[buf[pos]!]!;
+      const h = (buf[pos - 1]! << 8) | buf[pos]!;
       const s = shift[h]!;
       if (s > 0) {
         pos += s;
@@ -85,7 +92,7 @@ class WuManber {
     const m = this.m;
     let pos = from + m - 1;
     while (pos < end) {
-      const h = (FOLD[buf[pos - 1]!]! << 8) | FOLD[buf[pos]!]!;
+      const h = (buf[pos - 1]! << 8) | buf[pos]!;
       const s = this.shift[h]!;
       if (s > 0) {
         pos += s;

@@ -36,10 +36,23 @@ const FUTURE_SLACK = 2 * 86400_000;
 
 /** Start of each local hour, in ms, by zone and date: luxon is slow, and log lines share hours. */
 const hourCache = new Map<string, number | null>();
+let lastHour: { zone: string; year: number; month: number; day: number; h: number; base: number | null } = {
+  zone: '',
+  year: 0,
+  month: 0,
+  day: 0,
+  h: -1,
+  base: null,
+};
 
 /** Ms of a local date and time in `zone`, or null when the date does not exist. */
 function localMs(zone: string, year: number, month: number, day: number, h: number, m: number, s: number, ms: number): number | null {
   if (m > 59 || s > 60 || ms > 999) return null;
+  // log lines come in time order: most share the hour of the line before
+  const last = lastHour;
+  if (last.zone === zone && last.year === year && last.month === month && last.day === day && last.h === h) {
+    return last.base === null ? null : last.base + m * 60_000 + s * 1000 + ms;
+  }
   const key = `${zone}|${year}|${month}|${day}|${h}`;
   let base = hourCache.get(key);
   if (base === undefined) {
@@ -48,6 +61,7 @@ function localMs(zone: string, year: number, month: number, day: number, h: numb
     if (hourCache.size > 4096) hourCache.clear();
     hourCache.set(key, base);
   }
+  lastHour = { zone, year, month, day, h, base };
   return base === null ? null : base + m * 60_000 + s * 1000 + ms;
 }
 
