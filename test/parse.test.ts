@@ -79,6 +79,11 @@ describe('parseLine', () => {
     ],
     ['<6>[   3.1] xen: foo', { source: 'kernel', message: 'xen: foo' }],
     [
+      'Nov 20 08:01:10 xen08 kernel [  12.5] Out of memory: x',
+      { host: 'xen08', program: 'kernel', source: 'kernel', uptime: 12.5, message: 'Out of memory: x' },
+    ],
+    ['Jan 27 11:02:14  kernel: [248571.5] BTRFS: error', { host: null, program: 'kernel', source: 'kernel', message: 'BTRFS: error' }],
+    [
       '[  812345.123456] xen07 kernel: INFO: task x:1 blocked',
       { format: 'dmesg', host: 'xen07', program: 'kernel', source: 'kernel', message: 'INFO: task x:1 blocked' },
     ],

@@ -16,6 +16,7 @@ export interface CommonSettings {
   zone: string;
   year: number | null;
   ruleDirs: string[];
+  allowUnsafe: boolean;
   only: Set<string> | null;
   exclude: Set<string>;
   minSeverity: Severity;
@@ -37,6 +38,7 @@ export function addCommonOptions(cmd: Command, defaultFormat: Format = 'text'): 
     .option('--tz <zone>', "time zone of stamps that carry none (IANA name, default: this host's)")
     .option('--year <yyyy>', "year of year-less syslog stamps (default: inferred from the file's time)")
     .option('--rules <dir>', 'another folder of rule files (repeatable)', collect, [])
+    .option('--allow-unsafe-patterns', 'accept site rules whose patterns can backtrack catastrophically')
     .option('--only <ids>', 'only these rule ids (comma-separated)')
     .option('--exclude <ids>', 'leave out these rule ids (comma-separated)')
     .addOption(new Option('--min-severity <level>', 'report findings at or above this level').choices([...SEVERITIES]).default('info'))
@@ -81,6 +83,7 @@ export function commonSettings(o: Record<string, unknown>, now = Date.now()): Co
     zone,
     year,
     ruleDirs: (o.rules as string[]) ?? [],
+    allowUnsafe: o.allowUnsafePatterns === true,
     only: o.only ? new Set(idList(o.only)) : null,
     exclude: new Set(idList(o.exclude)),
     minSeverity: o.minSeverity as Severity,
@@ -94,7 +97,7 @@ export function commonSettings(o: Record<string, unknown>, now = Date.now()): Co
 
 /** The catalogue with --rules, --only and --exclude applied. */
 export function selectRules(s: CommonSettings): Rule[] {
-  const rules = loadCatalogue({ extraDirs: s.ruleDirs });
+  const rules = loadCatalogue({ extraDirs: s.ruleDirs, allowUnsafe: s.allowUnsafe });
   const known = new Set(rules.map((r) => r.id));
   for (const id of [...(s.only ?? []), ...s.exclude]) {
     if (!known.has(id)) throw new CliError(`unknown rule id "${id}"`, 'see `xendoctor rules list`');

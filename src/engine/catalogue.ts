@@ -247,8 +247,67 @@ export function ruleFiles(dir: string): string[] {
 export interface LoadOptions {
   /** Extra folders (--rules DIR), loaded after the bundled rules; a rule with the same id replaces it. */
   extraDirs?: string[];
+  /** Accept site rules whose patterns can backtrack catastrophically (--allow-unsafe-patterns). */
+  allowUnsafe?: boolean;
   /** Skip the bundled catalogue (used by tests of site rules). */
   noBundled?: boolean;
+}
+
+/**
+ * Running as root, a rule folder or file that other users can write is refused (as logrotate and
+ * sudo refuse such configuration): whoever can write a rule decides what root reads and runs.
+ */
+function refuseInsecure(dir: string, files: string[], problems: RuleProblem[]): boolean {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
+  let refused = false;
+  for (const path of [dir, ...files]) {
+    const st = statSync(path);
+    // world-writable, or group-writable by a group other than root's, or owned by another user
+    const writable = (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== 0);
+    if (writable || st.uid !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      problems.push({
+        file: path,
+        line: null,
+        field: '',
+        message: `refused: ${st.uid !== 0 ? `owned by uid ${st.uid}` : `writable by other users (mode ${mode})`}; fix with: chown root:root ${path} && chmod go-w ${path}`,
+      });
+      refused = true;
+    }
+  }
+  return refused;
+}
+
+/** Memo of pattern verdicts for this process (the same pattern is checked once). */
+const verdicts = new Map<string, string | null>();
+
+/**
+ * Check a rule's regular expressions for catastrophic backtracking with recheck; a vulnerable one is
+ * a problem naming the file, the field and an attack string.
+ */
+function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
+  const { checkSync } = lazyRequire('recheck') as typeof import('recheck');
+  const fields: [string, string][] = [
+    ...rule.spec.patterns.map((p, i): [string, string] => [`patterns.${i}`, p]),
+    ...(rule.spec.ignore ?? []).map((p, i): [string, string] => [`ignore.${i}`, p]),
+    ...(rule.spec.multiline ? ([['multiline.continuation', rule.spec.multiline.continuation]] as [string, string][]) : []),
+    ...(rule.spec.multiline?.end ? ([['multiline.end', rule.spec.multiline.end]] as [string, string][]) : []),
+  ];
+  let safe = true;
+  for (const [field, source] of fields) {
+    const key = `${rule.spec.flags ?? ''}/${source}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      const r = checkSync(source, rule.spec.flags ?? '', { timeout: 5000 });
+      verdict = r.status === 'vulnerable' ? `can backtrack catastrophically (${r.complexity.type}); attack string: ${JSON.stringify(r.attack.string.slice(0, 60))}` : null;
+      verdicts.set(key, verdict);
+    }
+    if (verdict) {
+      problems.push({ file: rule.file, line: null, field, message: `pattern ${JSON.stringify(source)} ${verdict}; rewrite it, or pass --allow-unsafe-patterns` });
+      safe = false;
+    }
+  }
+  return safe;
 }
 
 interface CatalogueCache {
@@ -310,7 +369,12 @@ export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
       problems.push({ file: dir, line: null, field: '', message: `cannot read rule folder: ${(e as Error).message}` });
       continue;
     }
-    for (const rule of loadFolder(dir, files, problems)) byId.set(rule.id, rule);
+    if (refuseInsecure(dir, files, problems)) continue;
+    const bundled = cachePath(dir) !== null;
+    for (const rule of loadFolder(dir, files, problems)) {
+      if (!bundled && !opts.allowUnsafe && !patternsAreSafe(rule, problems)) continue;
+      byId.set(rule.id, rule);
+    }
   }
   const rules = [...byId.values()];
   for (const r of rules) {

@@ -26,6 +26,7 @@ const RE_LIBVIRT = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?):
 // syslog tag: "prog[pid]: msg" / "prog: msg"
 const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/;
 const RE_PRI = /^<(\d{1,3})>(.*)$/;
+const RE_BARE_KERNEL_TAG = /^(kernel) (\[ *\d+\.\d+\].*)$/;
 const RE_MONOTONIC_HOST = /^([\w.-]+) (kernel|xl|xend|libvirtd|xenconsoled|xenstored|[\w.-]+(?=\[\d+\]))(?:\[(\d+)\])?: (.*)$/;
 
 const KERNEL_PROGRAMS = new Set(['kernel', 'vmunix', 'klogd']);
@@ -52,7 +53,8 @@ function mkEvent(format: LineFormat, message: string): LogEvent {
  * host; a first token ending in ':' is then the program.
  */
 function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
-  let body = rest;
+  // an empty host field ("Jan 27 11:02:14  kernel: ...", a host name removed) leaves a second space
+  let body = rest.charCodeAt(0) === 32 ? rest.trimStart() : rest;
   if (hasHost) {
     const sp = body.indexOf(' ');
     const first = sp < 0 ? body : body.slice(0, sp);
@@ -66,6 +68,13 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
     ev.program = tag[1]!;
     ev.pid = tag[2] ?? null;
     body = tag[3]!;
+  } else {
+    // rsyslog writing an RFC 5424 message (no PROCID) to a traditional file: "xen07 kernel [12.3] msg"
+    const bare = RE_BARE_KERNEL_TAG.exec(body);
+    if (bare) {
+      ev.program = bare[1]!;
+      body = bare[2]!;
+    }
   }
   ev.message = body;
   ev.source = programSource(ev.program, body);

@@ -1,0 +1,75 @@
+/** Safe patterns and safe rule folders: no shipped regex can backtrack catastrophically; site rules are checked at load. */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { check } from 'recheck';
+import { describe, expect, it } from 'vitest';
+import { loadCatalogue } from '../src/engine/catalogue.js';
+import { tmp, xd } from './helpers.js';
+
+const rules = loadCatalogue();
+
+describe('shipped patterns', () => {
+  const all = rules.flatMap((r) => [
+    ...r.spec.patterns.map((p, i) => [r.id, `patterns.${i}`, p, r.spec.flags ?? ''] as const),
+    ...(r.spec.ignore ?? []).map((p, i) => [r.id, `ignore.${i}`, p, r.spec.flags ?? ''] as const),
+    ...(r.spec.multiline ? [[r.id, 'multiline.continuation', r.spec.multiline.continuation, r.spec.flags ?? ''] as const] : []),
+    ...(r.spec.multiline?.end ? [[r.id, 'multiline.end', r.spec.multiline.end, r.spec.flags ?? ''] as const] : []),
+  ]);
+  it('are all free of catastrophic backtracking (recheck)', async () => {
+    const vulnerable: string[] = [];
+    for (let i = 0; i < all.length; i += 8) {
+      const batch = all.slice(i, i + 8);
+      const results = await Promise.all(batch.map(([, , src, flags]) => check(src, flags, { timeout: 10_000 })));
+      results.forEach((r, j) => {
+        if (r.status === 'vulnerable') vulnerable.push(`${batch[j]![0]} ${batch[j]![1]}: ${r.attack.string.slice(0, 40)}`);
+      });
+    }
+    expect(vulnerable).toEqual([]);
+  }, 300_000);
+});
+
+function siteRule(pattern: string): string {
+  const dir = join(tmp(), 'site');
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, 'site-slow.yaml'),
+    [
+      'id: site-slow',
+      'title: Slow',
+      'severity: warning',
+      'patterns:',
+      `  - '${pattern}'`,
+      'diagnosis: A rule with a pattern.',
+      'fix: [nothing]',
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
+
+describe('site rules', () => {
+  const line = 'Nov 20 08:01:10 xen07 kernel: [1.0] INFO: task blkback.1.xvda:99 blocked for more than 120 seconds.\n';
+
+  it('refuses a pattern that can backtrack catastrophically, naming the file and the pattern', () => {
+    const dir = siteRule('^(?:x+x+)+y$');
+    const r = xd(['--rules', dir], line);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('site-slow.yaml');
+    expect(r.stderr).toContain('patterns.0');
+    expect(r.stderr).toMatch(/backtrack catastrophically/);
+    expect(xd(['--rules', dir, '--allow-unsafe-patterns'], line).code).toBe(2);
+  });
+
+  it('accepts a safe site rule', () => {
+    expect(xd(['--rules', siteRule('kernel frobnicated'), '--format', 'json'], line).code).toBe(2);
+  });
+
+  it.runIf(process.getuid?.() === 0)('refuses, as root, a rule folder that other users can write', () => {
+    const dir = siteRule('kernel frobnicated');
+    chmodSync(dir, 0o777);
+    const r = xd(['--rules', dir], line);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/writable by other users \(mode 0777\)/);
+    expect(r.stderr).toContain('chmod go-w');
+  });
+});
