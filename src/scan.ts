@@ -7,10 +7,13 @@ import type { Input, ResolveProblem } from './sources/inputs.js';
 import { scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { parseLine } from './parse/line.js';
 import { toIso, type TimeContext } from './parse/time.js';
-import { Engine, summarize, type EngineOptions } from './engine/engine.js';
+import { Engine, compareFindings, summarize, type EngineOptions } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
 import { ScanPool, type Job, type JobResult } from './workers/pool.js';
 import type { InputSummary, LogEvent, ScanReport } from './types.js';
+import type { BaselineCheck } from './engine/baseline.js';
+import type { MinerState } from './engine/unrecognized.js';
+import { enrichUnrecognized } from './kb/enrich.js';
 
 export interface ScanOptions extends EngineOptions {
   zone: string;
@@ -19,6 +22,10 @@ export interface ScanOptions extends EngineOptions {
   onProgress?: (bytes: number) => void;
   /** Worker threads (default: defaultWorkers()); 0 reads everything on the main thread. */
   workers?: number;
+  /** With `unrecognized`: flag new and bursting templates against this baseline (findings). */
+  baseline?: BaselineCheck | null;
+  /** With `unrecognized`: receives the mined templates with their hourly counts (`baseline learn`). */
+  onMined?: (mined: MinerState) => void;
 }
 
 let cachedVersion: string | null = null;
@@ -335,14 +342,21 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   } finally {
     await (pool as ScanPool | null)?.close();
   }
-  const findings = master.findings();
+  let findings = master.findings();
+  const unrecognized = master.unrecognizedTemplates();
+  const mined = master.unrecognizedState();
+  if (mined) {
+    opts.onMined?.(mined);
+    const found = await enrichUnrecognized(unrecognized, mined, { baseline: opts.baseline });
+    if (found.length) findings = [...findings, ...found].sort(compareFindings);
+  }
   return {
     tool: 'xendoctor',
     version: toolVersion(),
     schema: 1,
     inputs: summaries,
     findings,
-    unrecognized: master.unrecognizedTemplates(),
+    unrecognized,
     summary: summarize(findings),
   };
 }

@@ -5,9 +5,26 @@ import { toolVersion } from '../scan.js';
 import { defaultIo, type Io } from './io.js';
 import { registerScan } from './scan.js';
 import { registerRules } from './rules.js';
+import { registerTimeline } from './timeline.js';
+import { registerWatch } from './watch.js';
+import { registerCheck } from './check.js';
+import { registerReport } from './report.js';
+import { registerAck } from './ack.js';
+import { registerExplain } from './explain.js';
+import { registerBaseline } from './baseline.js';
 
 /** Each command registers itself here (one module per command under src/cli/). */
-const COMMANDS = [registerScan, registerRules];
+const COMMANDS = [
+  registerScan,
+  registerRules,
+  registerTimeline,
+  registerWatch,
+  registerCheck,
+  registerReport,
+  registerAck,
+  registerExplain,
+  registerBaseline,
+];
 
 /** Build the command tree; exposed for tests. */
 export function buildProgram(io: Io, setCode: (c: number) => void): Command {

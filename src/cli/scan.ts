@@ -6,6 +6,7 @@ import { defaultInputs, resolveInputs, stdinInput, stdinIsPiped, type Input, typ
 import { nothingRead, scanInputs } from '../scan.js';
 import { addCommonOptions, applyMinSeverity, commonSettings, exitCodeFor, selectRules, type CommonSettings } from './options.js';
 import { progressBar } from './progress.js';
+import { baselineOption } from './baseline.js';
 import { render } from '../report/render.js';
 import { safeText } from '../report/sanitize.js';
 import type { ScanReport } from '../types.js';
@@ -37,6 +38,7 @@ export function reportInputErrors(report: ScanReport, io: Io): void {
 export async function runScan(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
   const s = commonSettings(opts);
   const rules = selectRules(s);
+  const baseline = baselineOption(opts);
   const { inputs, problems } = gatherInputs(paths, s, io);
   const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
   const progress = progressBar(process.stderr, total || null, !s.quiet);
@@ -46,7 +48,8 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
     since: s.since,
     until: s.until,
     hosts: s.hosts,
-    unrecognized: opts.unrecognized !== false,
+    unrecognized: opts.unrecognized !== false || baseline !== null,
+    baseline,
     onProgress: (b) => progress.update(b),
   });
   progress.done();
@@ -55,6 +58,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
     io.err('xendoctor: no input could be read\n');
     return ExitCode.Unusable;
   }
+  if (opts.unrecognized === false) report.unrecognized = [];
   const shown = applyMinSeverity(report, s.minSeverity);
   io.out(render(shown, s));
   return exitCodeFor(shown.findings, s.failOn);
@@ -67,6 +71,10 @@ export function registerScan(program: Command, io: Io, setCode: (c: number) => v
       .command('scan', { isDefault: true })
       .description('analyse files, folders, globs, .gz and rotated sets; stdin for - or when piped')
       .argument('[paths...]', 'files, folders or globs; - for stdin')
-      .option('--no-unrecognized', 'leave out the section of unrecognised messages that look like trouble'),
+      .option('--no-unrecognized', 'leave out the section of unrecognised messages that look like trouble')
+      .option(
+        '--baseline <file>',
+        'flag unrecognised messages never seen in this baseline, or far more frequent than in it (made by `xendoctor baseline learn`)',
+      ),
   ).action(async (paths: string[], opts: Record<string, unknown>) => setCode(await runScan(paths, opts, io)));
 }

@@ -299,11 +299,19 @@ function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
       const r = checkSync(source, rule.spec.flags ?? '', { timeout: 5000 });
-      verdict = r.status === 'vulnerable' ? `can backtrack catastrophically (${r.complexity.type}); attack string: ${JSON.stringify(r.attack.string.slice(0, 60))}` : null;
+      verdict =
+        r.status === 'vulnerable'
+          ? `can backtrack catastrophically (${r.complexity.type}); attack string: ${JSON.stringify(r.attack.string.slice(0, 60))}`
+          : null;
       verdicts.set(key, verdict);
     }
     if (verdict) {
-      problems.push({ file: rule.file, line: null, field, message: `pattern ${JSON.stringify(source)} ${verdict}; rewrite it, or pass --allow-unsafe-patterns` });
+      problems.push({
+        file: rule.file,
+        line: null,
+        field,
+        message: `pattern ${JSON.stringify(source)} ${verdict}; rewrite it, or pass --allow-unsafe-patterns`,
+      });
       safe = false;
     }
   }
@@ -318,9 +326,14 @@ interface CatalogueCache {
 
 /** The validated specs of the bundled folder, cached beside the build (dist/) while no file changes. */
 function cachePath(dir: string): string | null {
-  return resolve(dir) === resolve(bundledRulesDir())
-    ? resolve(dirname(fileURLToPath(import.meta.url)), '..', 'catalogue-cache.json')
-    : null;
+  const built = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  // only the built package (dist/) keeps a cache; running from the sources (tests) does not
+  if (basename(built) !== 'dist' || !isBundled(dir)) return null;
+  return join(built, 'catalogue-cache.json');
+}
+
+function isBundled(dir: string): boolean {
+  return resolve(dir) === resolve(bundledRulesDir());
 }
 
 /** The rules of one folder: from the cache when it is fresh, else parsed and validated (and cached). */
@@ -370,7 +383,7 @@ export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
       continue;
     }
     if (refuseInsecure(dir, files, problems)) continue;
-    const bundled = cachePath(dir) !== null;
+    const bundled = isBundled(dir);
     for (const rule of loadFolder(dir, files, problems)) {
       if (!bundled && !opts.allowUnsafe && !patternsAreSafe(rule, problems)) continue;
       byId.set(rule.id, rule);

@@ -308,12 +308,18 @@ export class Engine {
         this.record(hit, host);
       }
     }
-    if (!matched && this.miner && (rules === this.rules ? looksLikeTrouble(ev.message) : this.trouble)) this.miner.add(ev, text);
+    if (!matched && this.miner && (rules === this.rules ? looksLikeTrouble(ev.message) : this.trouble))
+      this.miner.add(ev, text, source, line);
   }
 
   /** Unrecognised templates (when enabled), most frequent first. */
   unrecognizedTemplates(): Unrecognized[] {
     return this.miner?.results() ?? [];
+  }
+
+  /** The miner's templates with their example's place and hourly counts (baselines), or null. */
+  unrecognizedState(): MinerState | null {
+    return this.miner?.exportState() ?? null;
   }
 
   private factsOf(host: string | null): HostFacts {
@@ -432,6 +438,27 @@ export class Engine {
     }
   }
 
+  /**
+   * Forget findings last seen before `cutoff` (ms), so a long-lived engine (watch) stays bounded;
+   * groups without times are kept. Returns how many were dropped.
+   */
+  expire(cutoff: number): number {
+    let n = 0;
+    for (const [k, g] of this.groups) {
+      if (g.last !== null && g.last < cutoff) {
+        this.groups.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Does a finding pass its rule's version gate, given what the logs showed of its host so far? */
+  applies(f: Finding): boolean {
+    const rule = this.rules.find((r) => r.id === f.rule);
+    return !rule || ruleApplies(rule.spec.applies, this.facts.get(f.host ?? '') ?? {});
+  }
+
   /** This engine's groups and facts, to be merged into another engine (workers). */
   exportState(): EngineState {
     this.closeBlock();
@@ -456,7 +483,7 @@ export class Engine {
     const shift = (h: RawHit): RawHit =>
       lineOffset === 0 ? h : { ...h, line: h.line + lineOffset, block: h.block.map((b) => ({ ...b, line: b.line + lineOffset })) };
     for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
-    if (state.miner && this.miner) this.miner.absorb(state.miner);
+    if (state.miner && this.miner) this.miner.absorb(state.miner, lineOffset);
     for (const s of state.groups) {
       const rule = this.rules[s.rule]!;
       const gk = groupKey(rule.id, s.host, s.key);

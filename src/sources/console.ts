@@ -43,10 +43,12 @@ export function consoleDiff(prev: string[], cur: string[]): ConsoleDiff {
   if (prev.length === 0) return { fresh: cur, kind: 'reset' };
   const j = overlap(prev, cur);
   if (j > 0) return { fresh: cur.slice(j), kind: j === prev.length ? 'grown' : 'wrapped' };
-  // After a wrap the ring usually starts in the middle of a line: try again without the first one.
+  // After a wrap the ring usually starts in the middle of a line: try again without the first one,
+  // if it is the end of the line that came before the overlap (otherwise it is a new line, whole).
   if (cur.length > 1) {
     const j1 = overlap(prev, cur.slice(1));
-    if (j1 > 0) return { fresh: cur.slice(1 + j1), kind: 'wrapped' };
+    const before = prev[prev.length - j1 - 1];
+    if (j1 > 0 && before !== undefined && before.endsWith(cur[0]!)) return { fresh: cur.slice(1 + j1), kind: 'wrapped' };
   }
   return { fresh: cur, kind: 'reset' };
 }
@@ -92,9 +94,10 @@ export class XenConsole {
     return `${this.opts.command.replace(/^.*\//, '')} dmesg`;
   }
 
-  start(): void {
-    void this.poll();
+  /** Start polling; resolves when the first read is done (what the buffer holds then is the start). */
+  start(): Promise<void> {
     this.timer = setInterval(() => void this.poll(), this.opts.intervalMs);
+    return this.poll();
   }
 
   private report(message: string): void {
@@ -121,7 +124,10 @@ export class XenConsole {
     }
     const d = consoleDiff(this.prev, cur);
     if (d.kind === 'reset' && cur.length > 0 && this.prev.length > 0 && cur.length >= this.prev.length)
-      this.opts.notice(`${this.name}: the console buffer overran between two reads; some lines were lost (read more often with --interval)`, 'info');
+      this.opts.notice(
+        `${this.name}: the console buffer overran between two reads; some lines were lost (read more often with --interval)`,
+        'info',
+      );
     this.prev = cur;
     this.emit(d.fresh);
   }
@@ -148,10 +154,13 @@ export class XenConsole {
         return;
       }
       this.child = child;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, this.opts.timeoutMs ?? Math.max(10_000, this.opts.intervalMs));
+      const timer = setTimeout(
+        () => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        },
+        this.opts.timeoutMs ?? Math.max(10_000, this.opts.intervalMs),
+      );
       child.stdout!.on('data', (d: Buffer) => {
         if (bytes < maxBytes) chunks.push(d);
         bytes += d.length;
@@ -171,12 +180,16 @@ export class XenConsole {
       child.on('close', (code, signal) => {
         if (this.closed) return done(null);
         if (timedOut) {
-          this.report(`${this.name} did not answer within ${Math.round((this.opts.timeoutMs ?? Math.max(10_000, this.opts.intervalMs)) / 1000)} s; killed it (will retry)`);
+          this.report(
+            `${this.name} did not answer within ${Math.round((this.opts.timeoutMs ?? Math.max(10_000, this.opts.intervalMs)) / 1000)} s; killed it (will retry)`,
+          );
           return done(null);
         }
         if (code !== 0) {
           const why = stderr.trim().split('\n')[0] ?? '';
-          this.report(`${this.name} failed (${signal ?? `status ${code}`})${why ? `: ${why}` : ''}; will retry every ${this.opts.intervalMs / 1000} s`);
+          this.report(
+            `${this.name} failed (${signal ?? `status ${code}`})${why ? `: ${why}` : ''}; will retry every ${this.opts.intervalMs / 1000} s`,
+          );
           return done(null);
         }
         done(Buffer.concat(chunks).toString('utf8'));
@@ -187,6 +200,10 @@ export class XenConsole {
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    this.child?.kill('SIGKILL');
+    if (this.child) {
+      this.child.kill('SIGKILL');
+      this.child.stdout?.destroy();
+      this.child.stderr?.destroy();
+    }
   }
 }

@@ -12,7 +12,18 @@
  * before its offset (and recovers the unread end from the rotated copy), waits for missing files,
  * and cuts lines at MAX_LINE.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  statSync,
+  watch as fsWatch,
+  type FSWatcher as DirWatcher,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { MAX_LINE } from './lines.js';
@@ -228,6 +239,8 @@ export function watchTargets(operands: string[]): WatchTarget[] {
 }
 
 interface Retired {
+  /** dev:ino */
+  id: string;
   fd: number;
   pos: number;
   splitter: LineSplitter;
@@ -266,6 +279,8 @@ class FileTail {
   problem: string | null = null;
   opened = false;
   again = false;
+  /** dev:ino of the file last retired, until the next file is opened (see readIntermediates). */
+  private lastRetired: string | null = null;
 
   constructor(
     readonly path: string,
@@ -313,7 +328,8 @@ class FileTail {
       if (n === 0) return pos;
       pos += n;
       budget.left -= n;
-      if (track) this.fp = n >= FP_LEN ? Buffer.from(buf.subarray(n - FP_LEN, n)) : Buffer.concat([this.fp, buf.subarray(0, n)]).subarray(-FP_LEN);
+      if (track)
+        this.fp = n >= FP_LEN ? Buffer.from(buf.subarray(n - FP_LEN, n)) : Buffer.concat([this.fp, buf.subarray(0, n)]).subarray(-FP_LEN);
       splitter.push(buf.subarray(0, n));
     }
     this.again = true;
@@ -333,31 +349,91 @@ class FileTail {
     }
   }
 
-  /**
-   * After a copytruncate: logrotate copied the file to a sibling (name.1, name-DATE) before truncating
-   * it, so the part written after our last read but before the copy is there. Read it from our offset.
-   */
-  private recoverFromCopy(budget: { left: number }): void {
-    if (this.pos === 0 || this.fp.length === 0) return;
+  /** Rotated copies beside the file: name.N (N → path and stats) and name-DATE / name.DATE (by path). */
+  private siblings(): { numbered: Map<number, { p: string; st: Stats }>; all: { p: string; st: Stats }[] } {
     const dir = dirname(this.path);
     const base = basename(this.path);
-    let names: string[];
+    const numbered = new Map<number, { p: string; st: Stats }>();
+    const all: { p: string; st: Stats }[] = [];
+    let names: string[] = [];
     try {
-      names = readdirSync(dir).filter((n) => n.startsWith(base) && n !== base && /^[.-]\d+$/.test(n.slice(base.length)));
+      names = readdirSync(dir).filter((n) => n.startsWith(base) && /^[.-]\d+$/.test(n.slice(base.length)));
+    } catch {
+      /* folder unreadable: no copies to look at */
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      try {
+        const st = statSync(p);
+        if (!st.isFile()) continue;
+        all.push({ p, st });
+        const m = /^\.(\d{1,4})$/.exec(n.slice(base.length));
+        if (m) numbered.set(Number(m[1]), { p, st });
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return { numbered, all };
+  }
+
+  /** Read a whole file that was never followed (an intermediate rotation), as its own run of lines. */
+  private readWhole(p: string): void {
+    let fd: number;
+    try {
+      fd = openSync(p, 'r');
     } catch {
       return;
     }
-    const recent = names
-      .map((n) => {
-        try {
-          return { p: join(dir, n), st: statSync(join(dir, n)) };
-        } catch {
-          return null;
-        }
-      })
-      .filter((x): x is { p: string; st: Stats } => x !== null && x.st.isFile() && x.st.size >= this.pos && Date.now() - x.st.mtimeMs < 600_000)
+    try {
+      const splitter = this.newSplitter();
+      this.drain(fd, 0, splitter, { left: Number.MAX_SAFE_INTEGER }, false);
+      splitter.flush();
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * The file we followed is now the rotated copy number `k`: copies 1 … k-1 are newer and were
+   * written, rotated and replaced between two of our checks (several rotations in a row). Read them,
+   * oldest first, before the current file.
+   */
+  private readNewerCopies(numbered: Map<number, { p: string; st: Stats }>, k: number, known: Set<string>): void {
+    for (let j = k - 1; j >= 1; j--) {
+      const c = numbered.get(j);
+      if (c && !known.has(`${c.st.dev}:${c.st.ino}`)) this.readWhole(c.p);
+    }
+  }
+
+  private knownInodes(): Set<string> {
+    const known = new Set<string>(this.retired.map((r) => r.id));
+    if (this.fd !== null) known.add(`${this.dev}:${this.ino}`);
+    return known;
+  }
+
+  /** After a rename-and-create: the files rotated in between (see readNewerCopies). */
+  private readIntermediates(old: string): void {
+    const { numbered } = this.siblings();
+    for (const [k, c] of numbered) {
+      if (`${c.st.dev}:${c.st.ino}` === old) {
+        this.readNewerCopies(numbered, k, this.knownInodes());
+        return;
+      }
+    }
+  }
+
+  /**
+   * After a copytruncate: logrotate copied the file to a sibling (name.1, name-DATE) before truncating
+   * it, so the part written after our last read but before the copy is there. Read it from our offset
+   * (the copy is recognised by the bytes before that offset), then any newer copies.
+   */
+  private recoverFromCopy(budget: { left: number }): void {
+    if (this.pos === 0 || this.fp.length === 0) return;
+    const { numbered, all } = this.siblings();
+    const recent = all
+      .filter((x) => x.st.size >= this.pos && Date.now() - x.st.mtimeMs < 600_000)
       .sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
-    for (const { p } of recent) {
+    for (const { p, st } of recent) {
       let fd: number;
       try {
         fd = openSync(p, 'r');
@@ -369,6 +445,9 @@ class FileTail {
         const n = readSync(fd, b, 0, b.length, this.pos - b.length);
         if (n === b.length && b.equals(this.fp)) {
           this.drain(fd, this.pos, this.splitter, { left: Math.max(budget.left, 64 * 1024 * 1024) }, false);
+          this.splitter.flush();
+          for (const [k, c] of numbered)
+            if (c.st.ino === st.ino && c.st.dev === st.dev) this.readNewerCopies(numbered, k, this.knownInodes());
           return;
         }
       } finally {
@@ -379,7 +458,8 @@ class FileTail {
 
   private retire(now: number): void {
     if (this.fd === null) return;
-    this.retired.push({ fd: this.fd, pos: this.pos, splitter: this.splitter, lastData: now });
+    this.lastRetired = `${this.dev}:${this.ino}`;
+    this.retired.push({ id: this.lastRetired, fd: this.fd, pos: this.pos, splitter: this.splitter, lastData: now });
     this.fd = null;
     this.pos = 0;
     this.fp = Buffer.alloc(0);
@@ -473,6 +553,8 @@ class FileTail {
       if (this.fd === null && this.open(st)) {
         if (this.f.reportedMissing.delete(this.path)) this.f.events.notice(this.path, 'is back; following it', 'recovered');
         this.missingSince = null;
+        if (this.lastRetired !== null) this.readIntermediates(this.lastRetired);
+        this.lastRetired = null;
         this.pos = this.drain(this.fd!, this.pos, this.splitter, budget, true);
       }
       if (this.fd !== null) this.missingSince = null;
@@ -527,6 +609,8 @@ export class FileFollower {
   private pendingChecks = new Set<string>();
   private checkScheduled = false;
   private readonly missingRoots = new Set<number>();
+  /** inotify on the folder of each followed file: renames and re-creations are seen at once. */
+  private readonly dirWatchers = new Map<string, DirWatcher | null>();
 
   constructor(
     operands: string[],
@@ -561,8 +645,35 @@ export class FileFollower {
     if (!t) {
       t = new FileTail(path, explicit, !this.opts.fromStart && !this.ready, this);
       this.tails.set(path, t);
+      this.watchDir(dirname(path));
     }
     return t;
+  }
+
+  /**
+   * chokidar watches a named file's inode and may learn of its rotation late; a watch on its folder
+   * reports the rename and the re-creation as they happen (the poll covers a folder not there yet).
+   */
+  private watchDir(dir: string): void {
+    if (this.polling || this.dirWatchers.get(dir)) return;
+    try {
+      const w = fsWatch(dir, { persistent: false }, (_ev, name) => {
+        if (this.closed) return;
+        const p = name ? join(dir, name.toString()) : null;
+        if (p !== null) {
+          if (this.tails.has(p)) this.scheduleCheck(p);
+          return;
+        }
+        for (const path of this.tails.keys()) if (dirname(path) === dir) this.scheduleCheck(path);
+      });
+      w.on('error', () => {
+        w.close();
+        this.dirWatchers.set(dir, null);
+      });
+      this.dirWatchers.set(dir, w);
+    } catch {
+      this.dirWatchers.set(dir, null); // not there yet, or out of inotify watches: the poll covers it
+    }
   }
 
   private startWatcher(i: number): Promise<void> {
@@ -570,12 +681,14 @@ export class FileFollower {
     const parent = t.kind === 'file' ? dirname(t.root) : t.root;
     if (!existsSync(parent)) {
       // a named file's absence is reported by its tail; a folder's or a glob's here
-      if (!this.missingRoots.has(i) && t.kind !== 'file') this.events.notice(t.operand, `folder ${parent} does not exist (yet); waiting for it`, 'problem');
+      if (!this.missingRoots.has(i) && t.kind !== 'file')
+        this.events.notice(t.operand, `folder ${parent} does not exist (yet); waiting for it`, 'problem');
       this.missingRoots.add(i);
       this.watchers[i] = null;
       return Promise.resolve();
     }
-    if (this.missingRoots.delete(i) && t.kind !== 'file') this.events.notice(t.operand, `folder ${parent} is there now; watching it`, 'recovered');
+    if (this.missingRoots.delete(i) && t.kind !== 'file')
+      this.events.notice(t.operand, `folder ${parent} is there now; watching it`, 'recovered');
     const w = watch(t.root, {
       persistent: true,
       ignoreInitial: false,
@@ -650,12 +763,22 @@ export class FileFollower {
   private tick(): void {
     if (this.closed) return;
     const now = Date.now();
-    for (const p of [...this.tails.keys()]) this.checkOne(p, now);
+    for (const p of [...this.tails.keys()]) {
+      this.checkOne(p, now);
+      if (this.tails.has(p) && this.dirWatchers.get(dirname(p)) === null) {
+        this.dirWatchers.delete(dirname(p));
+        this.watchDir(dirname(p));
+      }
+    }
     const grace = this.opts.missingGraceMs ?? 2000;
     for (const t of this.tails.values()) {
       if (t.explicit && t.missingSince !== null && now - t.missingSince >= grace && !this.reportedMissing.has(t.path)) {
         this.reportedMissing.add(t.path);
-        this.events.notice(t.path, t.opened ? 'deleted or renamed away; waiting for it to come back' : 'does not exist (yet); waiting for it', 'problem');
+        this.events.notice(
+          t.path,
+          t.opened ? 'deleted or renamed away; waiting for it to come back' : 'does not exist (yet); waiting for it',
+          'problem',
+        );
       }
     }
     this.missingRoots.forEach((i) => {
@@ -668,6 +791,8 @@ export class FileFollower {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.all(this.watchers.map((w) => w?.close()));
+    for (const w of this.dirWatchers.values()) w?.close();
+    this.dirWatchers.clear();
     for (const t of this.tails.values()) t.close();
     this.tails.clear();
   }

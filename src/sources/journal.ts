@@ -95,7 +95,12 @@ export class JournalFollower {
   close(): void {
     this.closed = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.child?.kill('SIGTERM');
+    if (this.child) {
+      this.child.kill('SIGTERM');
+      // a pipe still held open by a grandchild must not keep xendoctor alive
+      this.child.stdout?.destroy();
+      this.child.stderr?.destroy();
+    }
     this.splitter.flush();
   }
 }

@@ -17,6 +17,13 @@
 #   dom0-oom-tmpfs dom0_mem=256M: fill a tmpfs with 96 MiB -> OOM killer kills oxenstored (not protected by
 #                  oom_score_adj here) and dd; then xl list / xenstore-ls hang without a xenstored (timeout);
 #                  some runs cascade into the same dom0 panic
+#   dom0-pagealloc dom0_mem=256M: fragment dom0's free memory (pages alternately pinned in pipes, half then
+#                  freed: free memory only in single pages), raise gntalloc's limit and ask it for 1M/512K/256K
+#                  grants (gntalloc-alloc.c, built static on the host): its kcalloc of the grant-id array is an
+#                  order-10/9/8 GFP_KERNEL allocation without __GFP_NOWARN, which fails with the kernel's
+#                  "page allocation failure: order:N" report (costly orders get no OOM killer; compaction is
+#                  kept out of the way with vm.extfrag_threshold=1000). The dom0-oom*
+#                  scenarios give OOM kills but never this message.
 #   disk-full      1 MiB tmpfs on /var/log (syslogd + xen logs) and a 1 MiB ext2 loop fs, filled up
 #   physdev-out    bridge xenbr0 + iptables (Debian 12's iptables 1.8.9, both the nft and the legacy
 #                  backend) rule "-A OUTPUT -m physdev --physdev-out vif+": the 6.1 kernel refuses it and logs
@@ -28,7 +35,10 @@
 #                  claim_lock and libxl kills it after its timeout -> "unable to add disk devices"
 #   guest-nobridge same, but vif bridge=xenbr1 (does not exist) -> vif-bridge hotplug script fails
 #   guest-nomem    same, but memory = 3072 (more than the ~1.5 GiB Xen has free) -> domain build fails
-#   many-guests    as many 64 MiB PV guests as Xen's free memory allows (xl info free_memory, less a
+#   guest-toosmall same, but memory = 64: the 6.1 kernel image does not fit -> libxc "xc_dom_chk_alloc_pages:
+#                  segment kernel too large (...): Out of memory" (a guest config error, NOT host memory; this is
+#                  why many-guests uses 96 MiB guests)
+#   many-guests    as many 96 MiB PV guests as Xen's free memory allows (xl info free_memory, less a
 #                  reserve; cap XENLAB_GUESTS_MAX, default 32), all with a vif on xenbr0 and a disk
 # Command output inside dom0 is framed by lines "@@@XENLAB BEGIN name: cmd @@@" / "@@@XENLAB END name rc=N @@@".
 # Cut a section out with:  test/lab/xenlab.sh --cut SERIAL_LOG NAME  (verbatim, CRs removed; the LAST section
@@ -66,9 +76,10 @@
 #    xtables-nft-multi / xtables-legacy-multi; their libs are in the .debs, the extensions in .../xtables/.
 #  - disks of many guests: dom0's root is the initramfs (RAM), so guest images are sparse (truncate), not dd.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
-SCENARIOS="toolstack unknown-param dom0-crash dom0-oom dom0-oom-balloon dom0-oom-tmpfs disk-full physdev-out
- guest-bridge guest-hotplug-hang guest-nobridge guest-nomem many-guests"
+SCENARIOS="toolstack unknown-param dom0-crash dom0-oom dom0-oom-balloon dom0-oom-tmpfs dom0-pagealloc disk-full physdev-out
+ guest-bridge guest-hotplug-hang guest-nobridge guest-nomem guest-toosmall many-guests"
 
 if [ "${1:-}" = "--list" ]; then echo $SCENARIOS | tr ' ' '\n'; exit 0; fi
 if [ "${1:-}" = "--clean" ]; then  # drop SeaBIOS/iPXE banner + escape codes before Xen's first line, CRs,
@@ -79,6 +90,7 @@ fi
 cut_section() {  # verbatim output of the LAST marked section NAME (CRs removed); nothing if absent
   tr -d '\r' < "$1" | awk -v n="$2" '
     index($0,"@@@XENLAB END " n " rc=")==1{p=0; next}
+    p && (i=index($0,"@@@XENLAB END " n " rc="))>1{buf=buf substr($0,1,i-1); p=0; next}  # output without final newline
     p{buf=buf $0 "\n"}
     index($0,"@@@XENLAB BEGIN " n ":")==1{p=1; buf=""; found=1}
     END{if(found) printf "%s", buf}'
@@ -106,7 +118,7 @@ DOM0MEM=512M; XENEXTRA=""; CPU=qemu64
 case "$scen" in
   unknown-param) XENEXTRA="dom0maxvcpus=1 dom0vcpuspin" ;;
   dom0-crash) CPU=max ;;
-  dom0-oom|dom0-oom-balloon|dom0-oom-tmpfs) DOM0MEM=256M ;;
+  dom0-oom|dom0-oom-balloon|dom0-oom-tmpfs|dom0-pagealloc) DOM0MEM=256M ;;
 esac
 XENARGS="${XENARGS_BASE/loglvl=all/dom0_mem=$DOM0MEM loglvl=all}${XENEXTRA:+ $XENEXTRA}"
 DOM0ARGS="console=hvc0 earlyprintk=xen"
@@ -114,6 +126,7 @@ DOM0ARGS="console=hvc0 earlyprintk=xen"
 mkdir -p "$work" && cd "$work"
 command -v qemu-system-x86_64 >/dev/null || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-system-x86 >/dev/null; }
 command -v file >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q file >/dev/null
+if [ "$scen" = dom0-pagealloc ] && ! command -v gcc >/dev/null; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev >/dev/null; fi
 
 # ---------- 1. packages ----------
 fetch() {  # apt-get download, with one apt-get update when the lists are missing or stale
@@ -155,6 +168,7 @@ if [ "$scen" = physdev-out ]; then   # iptables 1.8.9 from its .deb (nft and leg
   ln -s xtables-nft-multi "$R"/usr/sbin/iptables-nft; ln -s xtables-nft-multi "$R"/usr/sbin/iptables
   ln -s xtables-legacy-multi "$R"/usr/sbin/iptables-legacy
 fi
+[ "$scen" = dom0-pagealloc ] && gcc -static -O2 -o "$R"/usr/bin/xenlab-gntalloc "$here"/gntalloc-alloc.c
 # shared libraries of every ELF we carry: Xen ones from the .debs, the rest from the (Debian 12) host
 for b in $(find "$R"/usr/lib/xen-4.17/bin "$R"/usr/bin "$R"/usr/sbin "$R"/bin/bash "$R"/sbin/losetup -type f); do
   file -b "$b" | grep -q '^ELF.*dynamic' || continue
@@ -215,7 +229,7 @@ mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs shm 
 mkdir -p /run/xen /run/xenstored /var/log/xen/console /var/lib/xen/dump /var/lib/xen/save
 hostname xenlab-dom0
 mark() { echo "@@@XENLAB $* @@@"; }
-run() { n=$1; shift; mark "BEGIN $n: $*"; "$@" 2>&1; rc=$?; mark "END $n rc=$rc"; last_rc=$rc; return 0; }
+run() { local name=$1 rc; shift; mark "BEGIN $name: $*"; "$@" 2>&1; rc=$?; mark "END $name rc=$rc"; last_rc=$rc; return 0; }
 echo "=== xenlab: scenario $(cat /etc/xenlab-scenario)"
 loadmods() {
   for m in $(cat ${1:-/etc/xenlab-modules}); do insmod /lib/modules/$(uname -r)/kernel/$m.ko || echo "insmod $m failed"; done
@@ -292,6 +306,29 @@ run xl-dmesg xl dmesg
 finish
 S
 ;;
+dom0-pagealloc) cat >> "$R"/init <<'S'
+loadmods; start_toolstack
+echo -1000 > /proc/$(cat /run/xenstore.pid)/oom_score_adj   # as Debian's init.d/xen does (choom -n -1000)
+run free-before free -k
+run buddyinfo-before cat /proc/buddyinfo
+# fill free memory page by page into two sets of pipes until MemFree < 6 MB, free one set (memory now free
+# only in single pages between unmovable pipe pages), then ask gntalloc for order-10/9/8 allocations.
+# vm.extfrag_threshold=1000 (its maximum) keeps the kernel from compacting: without it compaction empties a
+# pageblock of movable pages (the initramfs is 18 MB of movable tmpfs pages) and the order-10 request succeeds
+run extfrag sh -c 'echo 1000 > /proc/sys/vm/extfrag_threshold; sysctl vm.extfrag_threshold'
+sync; echo 3 > /proc/sys/vm/drop_caches   # drop clean caches first: reclaim would otherwise free whole blocks later
+run meminfo-before cat /proc/meminfo
+run gntalloc-limit sh -c 'echo 4194304 > /sys/module/xen_gntalloc/parameters/limit; cat /sys/module/xen_gntalloc/parameters/limit'
+run gntalloc xenlab-gntalloc --fragment 6000 1048576 524288 262144
+run free-after free -k
+run buddyinfo-after cat /proc/buddyinfo
+run xl-info xl info
+run xl-list xl list
+run dom0-dmesg dmesg
+run xl-dmesg xl dmesg
+finish
+S
+;;
 disk-full) cat >> "$R"/init <<'S'
 loadmods
 mount -t tmpfs -o size=1M,nr_inodes=64 smalllog /var/log
@@ -348,12 +385,13 @@ run xl-dmesg xl dmesg
 finish
 S
 ;;
-guest-bridge|guest-hotplug-hang|guest-nobridge|guest-nomem) cat >> "$R"/init <<'S'
+guest-bridge|guest-hotplug-hang|guest-nobridge|guest-nomem|guest-toosmall) cat >> "$R"/init <<'S'
 loadmods; syslogd -O /var/log/messages; klogd; start_toolstack
 case $(cat /etc/xenlab-scenario) in
   guest-hotplug-hang) echo "=== removing /dev/stdin and /dev/fd (as in a bare devtmpfs without udev)"; rm -f /dev/stdin /dev/stdout /dev/stderr /dev/fd ;;
   guest-nobridge) sed -i 's/bridge=xenbr0/bridge=xenbr1/' /etc/xen/guest1.cfg ;;
   guest-nomem) sed -i 's/^memory = 128/memory = 3072/' /etc/xen/guest1.cfg ;;
+  guest-toosmall) sed -i 's/^memory = 128/memory = 64/' /etc/xen/guest1.cfg ;;
 esac
 mkbridge
 dd if=/dev/zero of=/var/lib/xen/images/guest1.img bs=1M count=16 2>/dev/null
@@ -388,26 +426,26 @@ loadmods; syslogd -O /var/log/messages; klogd; start_toolstack
 mkbridge
 run xl-info-before xl info
 free=$(xl info | awk '$1=="free_memory"{print $3}')
-gmem=64; n=$(( (free - 48) / (gmem + 2) )); max=$(cat /etc/xenlab-guests-max)
-[ $n -gt $max ] && n=$max
-echo "=== Xen has ${free} MiB free: starting $n guests of ${gmem} MiB on xenbr0"
+gmem=96; count=$(( (free - 48) / (gmem + 2) )); max=$(cat /etc/xenlab-guests-max)
+[ $count -gt $max ] && count=$max
+echo "=== Xen has ${free} MiB free: starting $count guests of ${gmem} MiB on xenbr0"
 i=1; names=""
-while [ $i -le $n ]; do
+while [ $i -le $count ]; do
   g=guest$i; names="$names $g"
   truncate -s 8M /var/lib/xen/images/$g.img
   sed -e "s/guest1/$g/g" -e "s/^memory = 128/memory = $gmem/" -e "s/00:00:01/00:01:$(printf %02x $i)/" \
-      -e "s/^extra = \"console=hvc0\"/extra = \"console=hvc0 xenlab_ip=10.0.0.$((10+i))\"/" /etc/xen/guest1.cfg > /etc/xen/$g.cfg
+      -e "s/^extra = \"console=hvc0\"/extra = \"console=hvc0 xenlab_ip=10.0.0.$((10+i))\"/" /etc/xen/guest-template.cfg > /etc/xen/$g.cfg
   run xl-create-$g xl create /etc/xen/$g.cfg
   i=$((i+1))
 done
 t=0; while [ $t -lt 400 ]; do
   ready=0; for g in $names; do grep -q "guest: ready" /var/log/xen/console/guest-$g.log 2>/dev/null && ready=$((ready+1)); done
-  [ $ready -ge $n ] && break; sleep 5; t=$((t+5))
+  [ $ready -ge $count ] && break; sleep 5; t=$((t+5))
 done
-echo "=== $ready of $n guests ready after ${t}s"
+echo "=== $ready of $count guests ready after ${t}s"
 run xl-list-running xl list
 run bridge-ports ls /sys/class/net/xenbr0/brif
-i=1; while [ $i -le $n ]; do run ping-guest$i ping -c 1 -W 3 10.0.0.$((10+i)); i=$((i+1)); done
+i=1; while [ $i -le $count ]; do run ping-guest$i ping -c 1 -W 3 10.0.0.$((10+i)); i=$((i+1)); done
 run xl-info xl info
 for g in $names; do run console-$g cat /var/log/xen/console/guest-$g.log; done
 run hotplug-log cat /var/log/xen/xen-hotplug.log
@@ -437,6 +475,7 @@ disk = [ 'file:/var/lib/xen/images/guest1.img,xvda,w' ]
 on_crash = "preserve"
 CFG
 sed -e '/^vif/d' -e '/^disk/d' "$R"/etc/xen/guest1.cfg > "$R"/etc/xen/guest1-nonet.cfg
+cp "$R"/etc/xen/guest1.cfg "$R"/etc/xen/guest-template.cfg
 (cd "$R" && find . | ./bin/busybox cpio -o -H newc 2>/dev/null | gzip > ../initrd-$scen.gz)
 
 # ---------- 3. boot ----------
@@ -445,6 +484,7 @@ sed -e '/^vif/d' -e '/^disk/d' "$R"/etc/xen/guest1.cfg > "$R"/etc/xen/guest1-non
 w=0; while pgrep -x qemu-system-x86 >/dev/null && [ $w -lt ${XENLAB_QEMU_WAIT:-1800} ]; do
   [ $w = 0 ] && echo "another QEMU is running; waiting for it to end" >&2; sleep 5; w=$((w+5)); done
 mkdir -p out; log=out/$scen-serial.log
+: > "$log"   # empty it before QEMU starts: the watch loop below must not see an older run's "Dom0 crashed"
 echo "booting ($scen, -cpu $CPU): xen '$XENARGS' dom0 '$DOM0ARGS' -> $work/$log"; t0=$(date +%s)
 # noreboot keeps a crashed machine up forever: stop QEMU a few seconds after power-off or a dom0 crash
 timeout ${XENLAB_TIMEOUT:-900} qemu-system-x86_64 -m 2048 -cpu $CPU -smp 2 -nographic -no-reboot -nic none -kernel xen.elf \

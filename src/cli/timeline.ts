@@ -1,0 +1,120 @@
+/** `xendoctor timeline`: postmortem of archived logs — one merged timeline, incidents with root causes, many hosts. */
+import type { Command } from 'commander';
+import { CliError, ExitCode } from '../errors.js';
+import { parseBound, parseDuration } from '../parse/time.js';
+import { nothingRead } from '../scan.js';
+import { buildTimeline } from '../timeline/collect.js';
+import { buildIncidents, hostSummaries, sharedFindings } from '../timeline/incidents.js';
+import type { TimelineReport } from '../timeline/model.js';
+import { summarize } from '../engine/engine.js';
+import { render } from '../report/render.js';
+import { renderHtml } from '../report/html.js';
+import { renderJson } from '../report/json.js';
+import { renderTimelineText } from '../report/timeline.js';
+import { severityRank, type Severity } from '../types.js';
+import { addCommonOptions, commonSettings, exitCodeFor, selectRules } from './options.js';
+import { gatherInputs, reportInputErrors } from './scan.js';
+import { progressBar } from './progress.js';
+import { baselineOption } from './baseline.js';
+import type { Io } from './io.js';
+
+/** Drop findings under --min-severity, and what hangs on them (incidents, host table), consistently. */
+function applyMin(report: TimelineReport, min: Severity): TimelineReport {
+  const findings = report.findings.filter((f) => severityRank(f.severity) >= severityRank(min));
+  if (findings.length === report.findings.length) return report;
+  const seen = new Map(
+    report.timeline.hosts.map((h) => [
+      h.host,
+      { lines: h.lines, boots: h.boots, first: h.first ? Date.parse(h.first) : null, last: h.last ? Date.parse(h.last) : null },
+    ]),
+  );
+  return {
+    ...report,
+    findings,
+    summary: summarize(findings),
+    timeline: {
+      ...report.timeline,
+      incidents: buildIncidents(findings),
+      hosts: hostSummaries(findings, seen),
+      shared: sharedFindings(findings),
+    },
+  };
+}
+
+export async function runTimeline(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
+  const s = commonSettings(opts);
+  let around: number | null = null;
+  if (opts.around !== undefined) {
+    around = parseBound(String(opts.around), s.zone, s.now);
+    if (around === null)
+      throw new CliError(
+        `--around: cannot read "${String(opts.around)}"`,
+        'give an ISO time (2026-11-20T08:00) or a duration back from now (2h)',
+      );
+  }
+  const window = parseDuration(String(opts.window ?? '30m'));
+  if (window === null || window <= 0)
+    throw new CliError(`--window: cannot read "${String(opts.window)}"`, 'give a duration such as 10m, 30m or 2h');
+  const rules = selectRules(s);
+  const baseline = baselineOption(opts);
+  const { inputs, problems } = gatherInputs(paths, s, io);
+  const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
+  const progress = progressBar(process.stderr, total || null, !s.quiet);
+  const full = await buildTimeline(inputs, problems, rules, {
+    zone: s.zone,
+    year: s.year,
+    since: s.since,
+    until: s.until,
+    hosts: s.hosts,
+    around,
+    window,
+    unrecognized: opts.unrecognized !== false || baseline !== null,
+    baseline,
+    onProgress: (b) => progress.update(b),
+  });
+  if (opts.unrecognized === false) full.unrecognized = [];
+  progress.done();
+  reportInputErrors(full, io);
+  if (nothingRead(full)) {
+    io.err('xendoctor: no input could be read\n');
+    return ExitCode.Unusable;
+  }
+  const report = applyMin(full, s.minSeverity);
+  switch (s.format) {
+    case 'text':
+      io.out(renderTimelineText(report, { color: s.color, quiet: s.quiet }));
+      break;
+    case 'json':
+      io.out(renderJson(report));
+      break;
+    case 'html':
+      io.out(renderHtml(report));
+      break;
+    default:
+      io.out(render(report, s));
+  }
+  return exitCodeFor(report.findings, s.failOn);
+}
+
+/** Register `timeline`. */
+export function registerTimeline(program: Command, io: Io, setCode: (c: number) => void): void {
+  addCommonOptions(
+    program
+      .command('timeline')
+      .description('postmortem: all inputs merged into one timeline, with boots, gaps, incidents and their root causes, per host')
+      .argument('[paths...]', 'files, folders (an archive of rotated, compressed logs), globs; - for stdin')
+      .option('--around <time>', 'zoom in: only this moment (ISO time, or a duration back from now), with the merged lines of all inputs')
+      .option('--window <duration>', 'half-width of the --around window', '30m')
+      .option('--no-unrecognized', 'leave out the unrecognised messages that look like trouble')
+      .option('--baseline <file>', 'flag unrecognised messages new to this baseline or far more frequent (xendoctor baseline learn)')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  xendoctor timeline /srv/archive/xen07/                      one host's rotated, compressed logs
+  xendoctor timeline /var/log/central/*.log --host xen07      one host out of a central syslog
+  xendoctor timeline archive/ --around 2026-11-20T08:01 --window 10m
+  xendoctor timeline archive/ --format html > postmortem.html  one self-contained page`,
+      ),
+  ).action(async (paths: string[], opts: Record<string, unknown>) => setCode(await runTimeline(paths, opts, io)));
+}

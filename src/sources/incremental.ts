@@ -1,0 +1,561 @@
+/**
+ * Incremental reading for `xendoctor report`: per log file, read only what is new since the last
+ * run, across any rotation in between.
+ *
+ * A file is remembered by a `FileMark`: device and inode, the offset read up to (always a line end),
+ * the line count there, a fingerprint of its first bytes (`head`) and of the bytes just before the
+ * offset (`tail`). At the next run:
+ *
+ * - the live file has the same inode, is at least as long, and both fingerprints still hold: read on
+ *   from the offset;
+ * - otherwise it was rotated (renamed and re-created, copied and truncated, compressed, or replaced):
+ *   the generation that holds what was read last time is looked for among the rotated files
+ *   (`name.1`, `name.2.gz`, `name-20261120`…), first by inode (a rename keeps it), then by content
+ *   (a copy or a compressed file keeps the fingerprints); its unread rest is read, then every newer
+ *   generation whole, then the live file from its start;
+ * - nothing was read of the file last time (it was empty): every generation newer than the newest
+ *   one seen last time is read whole, then the live file;
+ * - nothing holds the old content: the live file is read from its start, with a note that lines may
+ *   be missing.
+ *
+ * The generation rotated away last is remembered too, so that lines a daemon still writes to it
+ * (before it is told to reopen its log, or until delaycompress compresses it) are read as well.
+ *
+ * Every file is opened once while planning and read through that descriptor, so a rotation during
+ * the run does not disturb the read; each plain file's fingerprints are checked again after reading,
+ * and a file truncated while it was read (copytruncate during the run) makes the caller run again.
+ */
+import { closeSync, fstatSync, openSync, read, readdirSync, readSync, type Stats } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { Input } from './inputs.js';
+import { rotationOrder } from './inputs.js';
+import type { FileMark, Fingerprint, GenerationMark, TrackedFile } from '../state/state.js';
+
+/** Bytes of a file's beginning that identify it. */
+export const HEAD_BYTES = 4096;
+/** Bytes before the offset that must still be there. */
+export const TAIL_BYTES = 512;
+/** A line held back (not yet ended) is read anyway once it is this long. */
+const MAX_HELD = 1024 * 1024;
+
+const NL = 10;
+
+function sha(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex').slice(0, 32);
+}
+
+export function fingerprint(buf: Buffer): Fingerprint {
+  return { len: buf.length, hash: sha(buf) };
+}
+
+function pread(fd: number, pos: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, b, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return b.subarray(0, got);
+}
+
+function countNl(buf: Buffer): number {
+  let n = 0;
+  for (let i = buf.indexOf(NL); i >= 0; i = buf.indexOf(NL, i + 1)) n++;
+  return n;
+}
+
+/** A file opened for planning: a rotated generation or the live file. */
+export interface OpenFile {
+  path: string;
+  fd: number;
+  st: Stats;
+  /** Its content is gzip (by magic bytes). */
+  gz: boolean;
+  /** rotationOrder: larger is newer, the live file is 0. */
+  order: number;
+}
+
+const CHUNK = 1024 * 1024;
+
+/**
+ * Bytes [start, end) of a file through its descriptor (positioned reads: the descriptor is shared and
+ * stays open; a stream would close it when destroyed).
+ */
+async function* readFd(fd: number, start: number, end = Infinity): AsyncGenerator<Buffer> {
+  let pos = start;
+  while (pos < end) {
+    const len = Math.min(CHUNK, end - pos);
+    const buf = Buffer.allocUnsafe(len);
+    const n = await new Promise<number>((res, rej) => read(fd, buf, 0, len, pos, (e, got) => (e ? rej(e) : res(got))));
+    if (n === 0) break;
+    pos += n;
+    yield buf.subarray(0, n);
+  }
+}
+
+/** The uncompressed content of a gzip file, read through its descriptor from the start. */
+async function* gunzipFd(f: OpenFile): AsyncGenerator<Buffer> {
+  const raw = Readable.from(readFd(f.fd, 0), { objectMode: false });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  raw.on('error', (e) => gunzip.destroy(e));
+  raw.pipe(gunzip);
+  try {
+    for await (const c of gunzip) yield c as Buffer;
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(
+      /unexpected end of file/i.test(msg) ? 'truncated gzip data (the file ends before the compressed stream does)' : `gzip: ${msg}`,
+    );
+  } finally {
+    raw.unpipe(gunzip);
+    raw.destroy();
+    gunzip.destroy();
+  }
+}
+
+/** The bytes of a file's beginning and just before `offset`, when a mark's fingerprints hold for it; else null. */
+export interface Prefix {
+  head: Buffer;
+  tail: Buffer;
+}
+
+function verifyPlain(f: OpenFile, m: FileMark): Prefix | null {
+  if (f.st.size < m.offset) return null;
+  const head = pread(f.fd, 0, m.head.len);
+  if (head.length !== m.head.len || sha(head) !== m.head.hash) return null;
+  const tail = pread(f.fd, m.offset - m.tail.len, m.tail.len);
+  if (tail.length !== m.tail.len || sha(tail) !== m.tail.hash) return null;
+  return { head, tail };
+}
+
+async function verifyGz(f: OpenFile, m: FileMark): Promise<Prefix | null> {
+  const headParts: Buffer[] = [];
+  const tailParts: Buffer[] = [];
+  let headGot = 0;
+  let pos = 0;
+  const tailFrom = m.offset - m.tail.len;
+  try {
+    for await (const c of gunzipFd(f)) {
+      if (headGot < m.head.len) {
+        const take = c.subarray(0, m.head.len - headGot);
+        headParts.push(take);
+        headGot += take.length;
+        if (headGot === m.head.len && sha(Buffer.concat(headParts)) !== m.head.hash) return null;
+      }
+      const a = Math.max(tailFrom, pos);
+      const b = Math.min(m.offset, pos + c.length);
+      if (b > a) tailParts.push(c.subarray(a - pos, b - pos));
+      pos += c.length;
+      if (pos >= m.offset && headGot >= m.head.len) break;
+    }
+  } catch {
+    return null; // a corrupt or truncated archive holds nothing we can continue from
+  }
+  if (pos < m.offset || headGot < m.head.len) return null;
+  const head = Buffer.concat(headParts);
+  const tail = Buffer.concat(tailParts);
+  if (sha(tail) !== m.tail.hash) return null;
+  return { head, tail };
+}
+
+async function headOf(f: OpenFile): Promise<Buffer> {
+  if (!f.gz) return pread(f.fd, 0, HEAD_BYTES);
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const c of gunzipFd(f)) {
+      parts.push(c);
+      got += c.length;
+      if (got >= HEAD_BYTES) break;
+    }
+  } catch {
+    /* what could be read */
+  }
+  return Buffer.concat(parts).subarray(0, HEAD_BYTES);
+}
+
+/**
+ * One stretch of one file to analyse: from `start` (a line end) to the end, or, for the live file, to
+ * its size when planned, stopping at the last line end. An `Input` for `scanInputs`; after reading it
+ * knows where it ended, for the next mark.
+ */
+export class Segment implements Input {
+  /**
+   * A stream, not a 'file': scanInputs may read a 'file' input again by its path from the start (on
+   * worker threads), while a segment is a window of a file that only open() gives.
+   */
+  readonly kind = 'command' as const;
+  readonly host = null;
+  readonly name: string;
+  readonly mtime: number;
+  readonly size: number | null;
+  /** Line number of the line before the first one read (add to the numbers counted from 1). */
+  readonly lineBase: number;
+  end: number;
+  lines: number;
+  private head: Buffer;
+  private tail: Buffer;
+  private lastByte = NL;
+  read = false;
+
+  constructor(
+    readonly file: OpenFile,
+    readonly start: number,
+    startLines: number,
+    prefix: Prefix,
+    /** Read to the very end (a rotated file, complete), rather than stopping at the last line end. */
+    readonly toEof: boolean,
+  ) {
+    this.name = file.path;
+    this.mtime = file.st.mtimeMs;
+    this.size = file.gz ? null : Math.max(0, file.st.size - start);
+    this.lineBase = startLines;
+    this.end = start;
+    this.lines = startLines;
+    this.head = prefix.head;
+    this.tail = prefix.tail;
+  }
+
+  /** Could there be anything to read? */
+  get hasWork(): boolean {
+    return this.file.gz || this.file.st.size > this.start;
+  }
+
+  private consume(c: Buffer): void {
+    if (c.length === 0) return;
+    this.end += c.length;
+    this.lines += countNl(c);
+    this.lastByte = c[c.length - 1]!;
+    if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, c.subarray(0, HEAD_BYTES - this.head.length)]);
+    this.tail =
+      c.length >= TAIL_BYTES ? Buffer.from(c.subarray(c.length - TAIL_BYTES)) : Buffer.concat([this.tail, c]).subarray(-TAIL_BYTES);
+  }
+
+  async *open(): AsyncGenerator<Buffer> {
+    this.read = true;
+    const f = this.file;
+    let src: AsyncIterable<Buffer>;
+    if (f.gz) {
+      src = gunzipFd(f);
+    } else {
+      if (f.st.size <= this.start) return;
+      // the live file up to its size when planned (the rest is the next run's); a rotated one to its end
+      src = readFd(f.fd, this.start, this.toEof ? Infinity : f.st.size);
+    }
+    let skip = f.gz ? this.start : 0;
+    let held: Buffer | null = null;
+    for await (let c of src) {
+      if (skip > 0) {
+        if (c.length <= skip) {
+          skip -= c.length;
+          continue;
+        }
+        c = c.subarray(skip);
+        skip = 0;
+      }
+      if (!this.toEof) {
+        if (held) {
+          c = Buffer.concat([held, c]);
+          held = null;
+        }
+        const nl = c.lastIndexOf(NL);
+        if (nl < 0 && c.length < MAX_HELD) {
+          held = c;
+          continue;
+        }
+        if (nl >= 0 && nl + 1 < c.length) {
+          held = Buffer.from(c.subarray(nl + 1));
+          c = c.subarray(0, nl + 1);
+        }
+      }
+      this.consume(c);
+      yield c;
+    }
+    if (this.toEof && this.end > this.start && this.lastByte !== NL) this.lines++; // a last line without its end
+  }
+
+  /** After reading: do the bytes read still sit where they were (no truncation or rewrite meanwhile)? */
+  consistent(): boolean {
+    if (this.file.gz || this.end === 0) return true;
+    const headLen = Math.min(HEAD_BYTES, this.end);
+    const now = pread(this.file.fd, 0, headLen);
+    if (!now.equals(this.head.subarray(0, headLen))) return false;
+    const tailNow = pread(this.file.fd, this.end - this.tail.length, this.tail.length);
+    return tailNow.equals(this.tail);
+  }
+
+  /** Where the next run goes on from. */
+  mark(): FileMark {
+    const st = this.file.st;
+    return {
+      dev: st.dev,
+      ino: st.ino,
+      offset: this.end,
+      lines: this.lines,
+      head: fingerprint(this.head.subarray(0, Math.min(HEAD_BYTES, this.end))),
+      tail: fingerprint(this.tail.subarray(Math.max(0, this.tail.length - Math.min(TAIL_BYTES, this.end)))),
+      size: st.size,
+      mtime: st.mtimeMs,
+    };
+  }
+}
+
+const EMPTY: Prefix = { head: Buffer.alloc(0), tail: Buffer.alloc(0) };
+
+/** Names of the rotated generations of `path` in its folder (name.1, name.2.gz, name-20261120…). */
+function generationNames(path: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return [];
+  }
+  const own = basename(path);
+  return names
+    .filter((n) => n !== own && n.startsWith(own))
+    .filter((n) => {
+      const [base, order] = rotationOrder(join(dirname(path), n));
+      return base === path && order !== 0;
+    })
+    .sort();
+}
+
+function openFile(path: string, problem?: (message: string) => void): OpenFile | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problem?.(code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message);
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      problem?.('not a regular file');
+      return null;
+    }
+    const magic = pread(fd, 0, 2);
+    return { path, fd, st, gz: magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b, order: rotationOrder(path)[1] };
+  } catch {
+    closeSync(fd);
+    return null;
+  }
+}
+
+/** What was found for one tracked file, and the segments to read. */
+export interface FilePlan {
+  path: string;
+  segments: Segment[];
+  /** Possible loss of lines, for the report's input errors. */
+  notes: string[];
+  /** What was recognised (rotations…), for the curious. */
+  events: string[];
+  /** The live file exists. */
+  live: boolean;
+  /** The directory listing or the live file changed while planning. */
+  unstable: boolean;
+  newestGen: GenerationMark | null;
+  close(): void;
+  /** The state to keep for this file after a successful run (undefined: keep the previous one). */
+  commit(): TrackedFile | undefined;
+  /** After reading: were all files still as planned? */
+  consistent(): boolean;
+}
+
+function sameIdentity(st: Stats, m: { dev: number; ino: number }): boolean {
+  return st.dev === m.dev && st.ino === m.ino;
+}
+
+async function findGeneration(gens: OpenFile[], m: FileMark, used: Set<OpenFile>): Promise<{ gen: OpenFile; prefix: Prefix } | null> {
+  for (const g of gens) {
+    if (used.has(g) || g.gz || !sameIdentity(g.st, m)) continue;
+    const prefix = verifyPlain(g, m);
+    if (prefix) return { gen: g, prefix };
+  }
+  if (m.head.len === 0) return null; // an empty mark cannot be recognised by its content
+  for (const g of gens) {
+    if (used.has(g)) continue;
+    const prefix = g.gz ? await verifyGz(g, m) : verifyPlain(g, m);
+    if (prefix) return { gen: g, prefix };
+  }
+  return null;
+}
+
+async function findNewestGen(gens: OpenFile[], m: GenerationMark): Promise<OpenFile | null> {
+  for (const g of gens) if (!g.gz && sameIdentity(g.st, m) && fingerprint(pread(g.fd, 0, m.head.len)).hash === m.head.hash) return g;
+  if (m.head.len === 0) return null;
+  for (const g of gens) {
+    const h = await headOf(g);
+    if (h.length >= m.head.len && sha(h.subarray(0, m.head.len)) === m.head.hash) return g;
+  }
+  return null;
+}
+
+async function planOnce(path: string, prev: TrackedFile | undefined): Promise<FilePlan> {
+  const names = generationNames(path);
+  // generations, newest first; name.N and name.N.gz together (compression in progress) count once, the plain one
+  const byOrder = new Map<number, OpenFile>();
+  const opened: OpenFile[] = [];
+  let unstable = false;
+  for (const n of names) {
+    const f = openFile(join(dirname(path), n));
+    if (!f) {
+      unstable = true; // vanished between listing and opening: rotation in progress
+      continue;
+    }
+    opened.push(f);
+    const other = byOrder.get(f.order);
+    if (!other || (other.gz && !f.gz)) byOrder.set(f.order, f);
+  }
+  const gens = [...byOrder.values()].sort((a, b) => b.order - a.order);
+  const notes: string[] = [];
+  const live = openFile(path, (message) => notes.push(`cannot read ${path}: ${message}`));
+  if (live) opened.push(live);
+  const liveGens = live ? gens.filter((g) => !sameIdentity(g.st, live.st)) : gens;
+
+  const segments: Segment[] = [];
+  const events: string[] = [];
+  const used = new Set<OpenFile>();
+  const liveFrom = (start: number, lines: number, prefix: Prefix) => {
+    if (live) segments.push(new Segment(live, start, lines, prefix, false));
+  };
+  const readWhole = (gs: OpenFile[]) => {
+    for (const g of gs.slice().sort((a, b) => a.order - b.order)) {
+      if (used.has(g)) continue;
+      used.add(g);
+      segments.push(new Segment(g, 0, 0, EMPTY, true));
+    }
+  };
+
+  // the generation rotated away last time: lines written to it late
+  if (prev?.rotated) {
+    const found = await findGeneration(liveGens, prev.rotated, used);
+    if (found) {
+      used.add(found.gen);
+      segments.push(new Segment(found.gen, prev.rotated.offset, prev.rotated.lines, found.prefix, true));
+    }
+  }
+
+  if (!prev) {
+    // the first run: everything the logs hold, the rotated set oldest first
+    readWhole(liveGens.filter((g) => !used.has(g)));
+    liveFrom(0, 0, EMPTY);
+  } else {
+    const m = prev.current;
+    const same = live !== null && sameIdentity(live.st, m);
+    const continued = live && same ? verifyPlain(live, m) : null;
+    if (m.offset === 0) {
+      // nothing was read of it last time: every generation since the newest one seen then is new
+      if (prev.newestGen === null || prev.newestGen === undefined) {
+        if (prev.newestGen === null) readWhole(liveGens.filter((g) => !used.has(g)));
+      } else {
+        const seen = await findNewestGen(liveGens, prev.newestGen);
+        if (seen) readWhole(liveGens.filter((g) => g.order > seen.order && g.st.mtimeMs >= seen.st.mtimeMs));
+        else if (!same)
+          notes.push(`${path} was rotated more than its rotated files show: lines written to it after the last run may be missing`);
+      }
+      if (segments.some((s) => s.start === 0 && s.toEof)) events.push(`${path}: rotated while empty; read the new rotated files`);
+      liveFrom(0, 0, EMPTY);
+    } else if (continued) {
+      liveFrom(m.offset, m.lines, continued);
+    } else {
+      const found = await findGeneration(liveGens, m, used);
+      if (found) {
+        used.add(found.gen);
+        events.push(`${path}: rotated; the rest of ${found.gen.path} from line ${m.lines + 1}, then what came after`);
+        segments.push(new Segment(found.gen, m.offset, m.lines, found.prefix, true));
+        // newer: later in the rotation order, and last written after it (a rotation that switched
+        // to date extensions leaves numbered files that sort as newer but are older)
+        readWhole(liveGens.filter((g) => g.order > found.gen.order && g.st.mtimeMs >= found.gen.st.mtimeMs));
+        liveFrom(0, 0, EMPTY);
+      } else {
+        const replacement = live && !same ? verifyPlain(live, m) : null;
+        if (replacement) {
+          events.push(`${path}: replaced by a file that continues it`);
+          liveFrom(m.offset, m.lines, replacement);
+        } else if (live) {
+          notes.push(
+            same
+              ? `${path} was truncated or rewritten and no rotated copy of its earlier content was found: lines written after the last run and before that may be missing`
+              : `${path} was replaced and its earlier content was not found among its rotated files: lines written to it after the last run may be missing`,
+          );
+          liveFrom(0, 0, EMPTY);
+        } else {
+          notes.push(`${path} is gone and its earlier content was not found among its rotated files`);
+        }
+      }
+    }
+  }
+
+  // what to remember of the generations: the newest one now
+  let newestGen: GenerationMark | null = null;
+  if (liveGens.length > 0) {
+    const g = liveGens[0]!;
+    newestGen = { dev: g.st.dev, ino: g.st.ino, head: fingerprint(await headOf(g)) };
+  }
+  if (generationNames(path).join('\n') !== names.join('\n')) unstable = true;
+  if (live) {
+    const again = openFile(path);
+    if (!again || !sameIdentity(again.st, live.st)) unstable = true;
+    if (again) closeSync(again.fd);
+  }
+
+  return {
+    path,
+    segments,
+    notes,
+    events,
+    live: live !== null,
+    unstable,
+    newestGen,
+    close() {
+      for (const f of opened) {
+        try {
+          closeSync(f.fd);
+        } catch {
+          /* closed */
+        }
+      }
+      opened.length = 0;
+    },
+    consistent() {
+      return segments.every((s) => !s.read || s.consistent());
+    },
+    commit() {
+      if (segments.length === 0) return prev ? { ...prev, newestGen } : undefined;
+      const last = segments[segments.length - 1]!;
+      const before = segments.length >= 2 ? segments[segments.length - 2]! : null;
+      const t: TrackedFile = { current: last.mark(), newestGen };
+      if (before && before.toEof && !before.file.gz) t.rotated = { ...before.mark(), path: before.file.path };
+      return t;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
+/**
+ * Plan the reading of one tracked file against what the last run read of it. Retries while a rotation
+ * is visibly in progress (files renamed between listing and opening).
+ */
+export async function planFile(path: string, prev: TrackedFile | undefined): Promise<FilePlan> {
+  for (let attempt = 0; ; attempt++) {
+    const plan = await planOnce(path, prev);
+    if (!plan.unstable || attempt >= 8) return plan;
+    plan.close();
+    await sleep(100 + attempt * 100);
+  }
+}
+
+/** The files to track for the operands: each rotated set stands for its live file (`kern.log*` → kern.log). */
+export function trackedPaths(files: string[]): string[] {
+  const out = new Set<string>();
+  for (const f of files) out.add(rotationOrder(f)[0]);
+  return [...out];
+}

@@ -1,0 +1,474 @@
+/**
+ * Clocks of the timeline: turns kernel uptime stamps and undated Xen console lines into wall-clock
+ * time. A first pass over the inputs (`ClockSurvey`) cuts each input into boots (runs of kernel
+ * lines whose uptime grows) and Xen console runs, and gathers anchors: lines that carry both a wall
+ * time and an uptime (syslog-prefixed kernel lines), journal records (realtime and monotonic clock),
+ * `dmesg -T` lines (matched by message to the same message with an uptime). `resolve()` clusters the
+ * boots of each host, matches the unanchored ones (plain `dmesg` captures) by sampled fingerprints,
+ * and places Xen console runs before the dom0 boot that follows them. The second pass replays the
+ * same cutting (`InputCutter`, deterministic) and asks `ResolvedClock.timeOf()` for each undated line.
+ *
+ * Memory is bounded: per boot a handful of numbers and at most `MAX_FINGERPRINTS` samples.
+ */
+import { createHash } from 'node:crypto';
+import type { LogEvent } from '../types.js';
+
+/** A message is sampled (for `dmesg -T` matching) when its hash falls into this residue class. */
+const SAMPLE_MOD = 4;
+/** Fingerprints kept per boot segment. */
+const MAX_FINGERPRINTS = 512;
+/** Message samples kept per unanchored segment. */
+const MAX_MESSAGE_SAMPLES = 128;
+/** Fingerprints kept over all `dmesg -T` inputs. */
+const MAX_MESSAGE_ANCHORS = 200_000;
+/** Two segments of one host whose boot times differ by less than this are the same boot. */
+export const SAME_BOOT_MS = 30_000;
+
+const LINUX_BANNER = /^Linux version (\S+)/;
+const XEN_BANNER = /^Xen version (\d+\.\d+\S*)/;
+/** The end of the hypervisor's boot: dom0 starts right after these. */
+const XEN_DOM0_START = /^\*\*\* Serial input (?:to|->) DOM0|^Freed \d+kB init memory|^Std\. Loglevel:/;
+const XEN_UPTIME = /\(XEN\) \[ *(\d+\.\d+)\]/;
+
+/** A run of kernel lines of one boot inside one input (one host's lines, uptime growing). */
+export interface Segment {
+  input: number;
+  index: number;
+  host: string | null;
+  bootId: string | null;
+  firstLine: number;
+  firstUp: number;
+  lastUp: number;
+  lines: number;
+  banner: string | null;
+  /**
+   * The boot's wall-clock start: min(wall − uptime) over the anchored lines (a line logged late only
+   * raises wall − uptime). Stamps of whole seconds are cut down by up to a second, so for them the
+   * least upper bound min(wall + 1 s − uptime) is closer (see `resolve`).
+   */
+  offset: number | null;
+  /** All anchors came from stamps of whole seconds (classic syslog). */
+  wholeSeconds: boolean;
+  /** Exact uptime stamps (µs), a bounded sample (see sampleKey): shared stamps mean the same boot. */
+  fingerprints: Set<number>;
+  fpMod: number;
+  /** (message hash, uptime) pairs of unanchored segments, for `dmesg -T` matching. */
+  messageSamples: [string, number][];
+}
+
+/** A run of Xen console lines inside one input (one hypervisor boot, or its wrapped tail). */
+export interface XenRun {
+  input: number;
+  index: number;
+  firstLine: number;
+  banner: string | null;
+  /** Last line of the hypervisor's boot (dom0 starts after it), or null when not seen. */
+  bootEndLine: number | null;
+  /** Xen uptime at the end of the boot, when the console carries uptime stamps. */
+  upAtBootEnd: number | null;
+  lastUp: number | null;
+  /** The kernel segment that started after this run in the same input (a serial console log). */
+  followSegment: number | null;
+  lines: number;
+}
+
+/** Journal clock fields of a `journalctl -o json` record. */
+function journalClock(text: string): { realtime: number; monotonic: number; bootId: string; sourceUp: number | null } | null {
+  if (!text.includes('__MONOTONIC_TIMESTAMP')) return null;
+  try {
+    const r = JSON.parse(text) as Record<string, unknown>;
+    const realtime = Number(r.__REALTIME_TIMESTAMP);
+    const monotonic = Number(r.__MONOTONIC_TIMESTAMP);
+    const bootId = typeof r._BOOT_ID === 'string' ? r._BOOT_ID : null;
+    if (!Number.isFinite(realtime) || !Number.isFinite(monotonic) || !bootId) return null;
+    const src = Number(r._SOURCE_MONOTONIC_TIMESTAMP);
+    const sourceUp = r._TRANSPORT === 'kernel' && Number.isFinite(src) && src > 0 ? src / 1e6 : null;
+    return { realtime: realtime / 1000, monotonic: monotonic / 1000, bootId, sourceUp };
+  } catch {
+    return null;
+  }
+}
+
+/** Key of an uptime stamp (µs), or null for the early-boot stamps that recur on every boot. */
+function uptimeKey(up: number): number | null {
+  return up < 1 ? null : Math.round(up * 1e6);
+}
+
+/**
+ * Keep a key in a bounded sample: only keys divisible by the sample's modulus (a power of two) are
+ * kept, and the modulus doubles whenever the sample is full. Two samples of the same stamps thus
+ * share the keys divisible by the larger modulus, whatever their sizes.
+ */
+function sampleKey(seg: { fingerprints: Set<number>; fpMod: number }, key: number): void {
+  if (key % seg.fpMod !== 0) return;
+  seg.fingerprints.add(key);
+  while (seg.fingerprints.size > MAX_FINGERPRINTS) {
+    seg.fpMod *= 2;
+    for (const k of seg.fingerprints) if (k % seg.fpMod !== 0) seg.fingerprints.delete(k);
+  }
+}
+
+function messageKey(message: string): string | null {
+  if (message.length < 12) return null;
+  const h = createHash('sha1').update(message).digest();
+  return h[0]! % SAMPLE_MOD === 1 ? h.toString('hex', 0, 10) : null;
+}
+
+/**
+ * Cuts one input into kernel boot segments and Xen runs. Both passes run the same cutter over the same
+ * lines, so they agree on the segment and run numbers.
+ */
+export class InputCutter {
+  readonly segments: Segment[] = [];
+  readonly runs: XenRun[] = [];
+  private readonly current = new Map<string, Segment>();
+  private run: XenRun | null = null;
+  /** Kernel lines and Xen lines seen: to tell a console capture from a syslog file. */
+  kernelLines = 0;
+  dmesgLines = 0;
+  xenLines = 0;
+
+  constructor(
+    readonly input: number,
+    private readonly survey: boolean,
+  ) {}
+
+  /**
+   * Feed one parsed line. Returns the kernel segment (for kernel lines with an uptime) or the Xen run
+   * (for console lines) it belongs to.
+   */
+  feed(ev: LogEvent, text: string, lineNo: number): { segment: Segment | null; run: XenRun | null; xenUp: number | null } {
+    if (ev.source === 'hypervisor') return { segment: null, run: this.xen(ev, text, lineNo), xenUp: this.lastXenUp };
+    let up = ev.uptime;
+    let bootId: string | null = null;
+    let anchor: number | null = null;
+    let printk = up !== null;
+    if (ev.format === 'journal-json') {
+      const j = journalClock(text);
+      if (j) {
+        bootId = j.bootId;
+        anchor = j.realtime - j.monotonic;
+        up = j.sourceUp ?? j.monotonic / 1000;
+        printk = j.sourceUp !== null;
+      }
+    } else if (up !== null && ev.time !== null) {
+      anchor = ev.time - up * 1000;
+    }
+    if (up === null) return { segment: null, run: null, xenUp: null };
+    this.kernelLines++;
+    if (ev.format === 'dmesg') this.dmesgLines++;
+    const key = bootId !== null ? `j\0${bootId}` : `h\0${ev.host ?? ''}`;
+    const banner = LINUX_BANNER.exec(ev.message);
+    let seg = this.current.get(key) ?? null;
+    const backwards = seg !== null && bootId === null && (up + 1 < seg.lastUp || (banner !== null && seg.lastUp > 1));
+    if (seg === null || backwards) {
+      seg = {
+        input: this.input,
+        index: this.segments.length,
+        host: ev.host,
+        bootId,
+        firstLine: lineNo,
+        firstUp: up,
+        lastUp: up,
+        lines: 0,
+        banner: null,
+        offset: null,
+        wholeSeconds: true,
+        fingerprints: new Set(),
+        fpMod: 1,
+        messageSamples: [],
+      };
+      this.segments.push(seg);
+      this.current.set(key, seg);
+      if (this.run && this.run.followSegment === null) this.run.followSegment = seg.index;
+    }
+    seg.lines++;
+    if (up > seg.lastUp) seg.lastUp = up;
+    if (up < seg.firstUp) seg.firstUp = up;
+    if (!this.survey) return { segment: seg, run: null, xenUp: null };
+    if (banner && seg.banner === null) seg.banner = banner[1]!;
+    if (seg.host === null && ev.host !== null) seg.host = ev.host;
+    if (anchor !== null) {
+      if (seg.offset === null || anchor < seg.offset) seg.offset = anchor;
+      if (bootId !== null || ev.time! % 1000 !== 0) seg.wholeSeconds = false;
+    }
+    if (printk) {
+      const k = uptimeKey(up);
+      if (k !== null) sampleKey(seg, k);
+    }
+    if (anchor === null && seg.messageSamples.length < MAX_MESSAGE_SAMPLES) {
+      const k = messageKey(ev.message);
+      if (k !== null) seg.messageSamples.push([k, up]);
+    }
+    return { segment: seg, run: null, xenUp: null };
+  }
+
+  private lastXenUp: number | null = null;
+
+  private xen(ev: LogEvent, text: string, lineNo: number): XenRun {
+    this.xenLines++;
+    const banner = XEN_BANNER.exec(ev.message);
+    const upm = XEN_UPTIME.exec(text);
+    const up = upm ? Number(upm[1]) : null;
+    this.lastXenUp = up;
+    let run = this.run;
+    const backwards = run !== null && up !== null && run.lastUp !== null && up + 1 < run.lastUp;
+    if (run === null || (banner && run.lines > 0) || backwards) {
+      run = {
+        input: this.input,
+        index: this.runs.length,
+        firstLine: lineNo,
+        banner: null,
+        bootEndLine: null,
+        upAtBootEnd: null,
+        lastUp: null,
+        followSegment: null,
+        lines: 0,
+      };
+      this.runs.push(run);
+      this.run = run;
+    }
+    run.lines++;
+    if (banner && run.banner === null) run.banner = banner[1]!;
+    if (up !== null) run.lastUp = up;
+    if (XEN_DOM0_START.test(ev.message)) {
+      run.bootEndLine = lineNo;
+      if (up !== null) run.upAtBootEnd = up;
+    }
+    return run;
+  }
+}
+
+/** A dom0 boot: the segments of one host that share a boot time. */
+export interface Boot {
+  id: number;
+  host: string | null;
+  /** Wall-clock time of uptime 0, ms. */
+  start: number;
+  kernel: string | null;
+  /** Smallest uptime seen: > a few seconds means the boot's start is not in the logs. */
+  firstUp: number;
+  /** How its wall-clock start is known: stamped lines (syslog, journal) or `dmesg -T` lines. */
+  anchored: 'stamps' | 'dmesg-T';
+}
+
+interface SurveyInput {
+  cutter: InputCutter;
+  hosts: Map<string, number>;
+  name: string;
+  inputHost: string | null;
+}
+
+/** What the first pass learns; `resolve()` turns it into a clock. */
+export class ClockSurvey {
+  private readonly inputs: SurveyInput[] = [];
+  /** Sampled `dmesg -T` messages → wall time (null: ambiguous). */
+  private readonly messageAnchors = new Map<string, number | null>();
+
+  /** Start an input; returns the line observer for it. */
+  begin(name: string, inputHost: string | null): (ev: LogEvent, text: string, lineNo: number) => void {
+    const idx = this.inputs.length;
+    const si: SurveyInput = { cutter: new InputCutter(idx, true), hosts: new Map(), name, inputHost };
+    this.inputs.push(si);
+    return (ev, text, lineNo) => {
+      if (ev.host !== null && (si.hosts.size < 10_000 || si.hosts.has(ev.host))) si.hosts.set(ev.host, (si.hosts.get(ev.host) ?? 0) + 1);
+      if (ev.format === 'dmesg-T' && ev.time !== null) {
+        const k = messageKey(ev.message);
+        if (k !== null) {
+          const prev = this.messageAnchors.get(k);
+          if (prev === undefined) {
+            if (this.messageAnchors.size < MAX_MESSAGE_ANCHORS) this.messageAnchors.set(k, ev.time);
+          } else if (prev !== null && Math.abs(prev - ev.time) > 2000) this.messageAnchors.set(k, null);
+        }
+      }
+      si.cutter.feed(ev, text, lineNo);
+    };
+  }
+
+  /** Cluster, match and place: the clock for the second pass. */
+  resolve(): ResolvedClock {
+    const knownHosts = new Set<string>();
+    for (const si of this.inputs) for (const h of si.hosts.keys()) knownHosts.add(h);
+    const inputHosts = this.inputs.map((si) => guessInputHost(si, knownHosts));
+    const segHost = (s: Segment) => s.host ?? inputHosts[s.input] ?? null;
+
+    // 1. anchored segments → boots, per host, by boot time
+    const anchored = this.inputs.flatMap((si) => si.cutter.segments.filter((s) => s.offset !== null));
+    for (const s of anchored) if (s.wholeSeconds && s.lines > 1) s.offset! += 999;
+    anchored.sort((a, b) => (segHost(a) ?? '').localeCompare(segHost(b) ?? '') || a.offset! - b.offset!);
+    const boots: Boot[] = [];
+    const segBoot = new Map<Segment, Boot>();
+    let cur: Boot | null = null;
+    for (const s of anchored) {
+      const host = segHost(s);
+      if (!cur || cur.host !== host || s.offset! - cur.start > SAME_BOOT_MS) {
+        cur = { id: boots.length, host, start: s.offset!, kernel: null, firstUp: s.firstUp, anchored: 'stamps' };
+        boots.push(cur);
+      }
+      cur.kernel ??= s.banner;
+      cur.firstUp = Math.min(cur.firstUp, s.firstUp);
+      segBoot.set(s, cur);
+    }
+    const fp = new Map<number, number>(); // uptime µs → boot id (−1: ambiguous)
+    for (const [s, b] of segBoot) {
+      for (const k of s.fingerprints) {
+        const prev = fp.get(k);
+        fp.set(k, prev === undefined || prev === b.id ? b.id : -1);
+      }
+    }
+
+    // 2. unanchored segments: the boot whose fingerprints they share, else the `dmesg -T` lines they match
+    for (const si of this.inputs) {
+      for (const s of si.cutter.segments) {
+        if (s.offset !== null) continue;
+        const host = segHost(s);
+        const votes = new Map<number, number>();
+        for (const k of s.fingerprints) {
+          const id = fp.get(k);
+          if (id === undefined || id < 0) continue;
+          const b = boots[id]!;
+          if (host !== null && b.host !== null && b.host !== host) continue;
+          votes.set(id, (votes.get(id) ?? 0) + 1);
+        }
+        let best: Boot | null = null;
+        let bestVotes = 0;
+        for (const [id, n] of votes) if (n > bestVotes) [best, bestVotes] = [boots[id]!, n];
+        if (best) {
+          segBoot.set(s, best);
+          best.kernel ??= s.banner;
+          best.firstUp = Math.min(best.firstUp, s.firstUp);
+          continue;
+        }
+        const offsets: number[] = [];
+        for (const [k, up] of s.messageSamples) {
+          const wall = this.messageAnchors.get(k);
+          if (wall !== undefined && wall !== null) offsets.push(wall - up * 1000);
+        }
+        if (offsets.length === 0) continue;
+        offsets.sort((a, b) => a - b);
+        // the largest group of offsets within 2 s of each other (dmesg -T prints whole seconds)
+        let bi = 0;
+        let bn = 0;
+        for (let i = 0, j = 0; i < offsets.length; i++) {
+          while (offsets[i]! - offsets[j]! > 2000) j++;
+          if (i - j + 1 > bn) [bn, bi] = [i - j + 1, j];
+        }
+        const start = offsets[bi]!;
+        let boot = boots.find((b) => b.host === host && Math.abs(b.start - start) <= SAME_BOOT_MS) ?? null;
+        if (!boot) {
+          boot = { id: boots.length, host, start, kernel: s.banner, firstUp: s.firstUp, anchored: 'dmesg-T' };
+          boots.push(boot);
+        }
+        segBoot.set(s, boot);
+      }
+    }
+
+    // 3. inputs that name no host take the host of the boots they matched
+    for (const si of this.inputs) {
+      const i = si.cutter.input;
+      if (inputHosts[i] !== null) continue;
+      for (const s of si.cutter.segments) {
+        const b = segBoot.get(s);
+        if (b?.host) {
+          inputHosts[i] = b.host;
+          break;
+        }
+      }
+    }
+
+    // 4. Xen console runs: placed at the dom0 boot that follows them
+    const runStart = new Map<XenRun, number>();
+    for (const si of this.inputs) {
+      const i = si.cutter.input;
+      for (const r of si.cutter.runs) {
+        let boot: Boot | null = null;
+        // a serial console log: the dom0 boot right after it in the same file (undated if that one is)
+        if (r.followSegment !== null) boot = segBoot.get(si.cutter.segments[r.followSegment]!) ?? null;
+        else {
+          const host = inputHosts[i];
+          const candidates = boots.filter((b) => b.host === host || (host === null && knownHosts.size <= 1));
+          // an `xl dmesg` capture holds the hypervisor boot of the running system: the latest dom0 boot
+          boot = candidates.reduce<Boot | null>((a, b) => (a === null || b.start > a.start ? b : a), null);
+        }
+        if (boot) runStart.set(r, boot.start);
+      }
+    }
+    return new ResolvedClock(this.inputs, segBoot, runStart, boots, inputHosts);
+  }
+}
+
+/** The host an input belongs to when its lines do not say: the command's host, its lines' host, its path, or the only host. */
+function guessInputHost(si: SurveyInput, known: Set<string>): string | null {
+  if (si.inputHost) return si.inputHost;
+  let best: string | null = null;
+  let n = 0;
+  for (const [h, c] of si.hosts) if (c > n) [best, n] = [h, c];
+  if (best !== null) return best;
+  const parts = si.name.split(/[/\\]/);
+  for (let p = parts.length - 1; p >= 0; p--) {
+    const part = parts[p]!;
+    if (known.has(part)) return part;
+    // file names such as xen07-dmesg.txt or dmesg.xen07.log
+    for (const h of known)
+      if (p === parts.length - 1 && new RegExp(`(?:^|[._-])${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[._-]|$)`).test(part)) return h;
+  }
+  return known.size === 1 ? [...known][0]! : null;
+}
+
+/** The clock for the second pass. */
+export class ResolvedClock {
+  constructor(
+    private readonly inputs: SurveyInput[],
+    private readonly segBoot: Map<Segment, Boot>,
+    private readonly runStart: Map<XenRun, number>,
+    readonly boots: Boot[],
+    /** Host of each input's lines that name none (null: unknown). */
+    readonly inputHosts: (string | null)[],
+  ) {}
+
+  /** The surveyed cutting of an input (segments, runs), for marks. */
+  cutterOf(input: number): InputCutter {
+    return this.inputs[input]!.cutter;
+  }
+
+  bootOf(input: number, segment: number): Boot | null {
+    const s = this.inputs[input]?.cutter.segments[segment];
+    return s ? (this.segBoot.get(s) ?? null) : null;
+  }
+
+  /** Wall-clock start of the dom0 boot that follows a Xen run, or null. */
+  runStartOf(input: number, run: number): number | null {
+    const r = this.inputs[input]?.cutter.runs[run];
+    return r ? (this.runStart.get(r) ?? null) : null;
+  }
+
+  /**
+   * Time of an undated line, from what the cutter of the second pass said about it. `lastTime` is the
+   * time of the input's previous dated line (for Xen lines after the boot, interleaved with dom0's).
+   */
+  timeOf(
+    input: number,
+    where: { segment: { index: number } | null; run: { index: number } | null; xenUp: number | null },
+    ev: LogEvent,
+    lineNo: number,
+    lastTime: number | null,
+  ): number | null {
+    if (where.segment && ev.uptime !== null) {
+      const b = this.bootOf(input, where.segment.index);
+      return b ? b.start + ev.uptime * 1000 : null;
+    }
+    if (where.run) {
+      const r = this.inputs[input]!.cutter.runs[where.run.index]!;
+      const start = this.runStart.get(r) ?? null;
+      const inBoot = r.bootEndLine !== null ? lineNo <= r.bootEndLine : r.banner !== null;
+      if (start !== null && inBoot) {
+        if (where.xenUp !== null && r.upAtBootEnd !== null) return start + Math.min(0, where.xenUp - r.upAtBootEnd) * 1000;
+        return start;
+      }
+      if (start !== null && where.xenUp !== null && r.upAtBootEnd !== null) return start + (where.xenUp - r.upAtBootEnd) * 1000;
+      if (lastTime !== null && (start === null || lastTime >= start)) return lastTime;
+      return null;
+    }
+    return null;
+  }
+}

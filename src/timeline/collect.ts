@@ -1,0 +1,571 @@
+/**
+ * The postmortem timeline: two passes over the inputs.
+ *
+ * 1. Survey (`ClockSurvey`): every line is parsed once to cut the inputs into dom0 boots and Xen
+ *    console runs and to gather the anchors that date them. Streams (stdin, a command) are spooled to
+ *    a temporary file on the way, so they can be read again.
+ * 2. Analysis: every line again, now dated (uptime → wall clock, Xen console → the dom0 boot that
+ *    follows), offered to the rule engine (which does the matching and links root causes), and
+ *    counted per host and hour; stretches without lines, rotation holes, boots and wrapped console
+ *    rings become marks; with `around`, the lines of the window are kept to print them merged.
+ *
+ * Memory stays bounded: no line is kept except the window's (capped) and the findings' evidence.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Input, ResolveProblem } from '../sources/inputs.js';
+import { rotationOrder } from '../sources/inputs.js';
+import { scanLines } from '../sources/lines.js';
+import { toIso, type TimeContext } from '../parse/time.js';
+import { Engine, compareFindings, summarize } from '../engine/engine.js';
+import { enrichUnrecognized } from '../kb/enrich.js';
+import type { Rule } from '../engine/catalogue.js';
+import { toolVersion, type ScanOptions } from '../scan.js';
+import type { InputSummary, Severity } from '../types.js';
+import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
+import { parseEvent } from './events.js';
+import { buildIncidents, hostSummaries, sharedFindings } from './incidents.js';
+import type { HourBucket, Mark, TimelineReport, WindowLine } from './model.js';
+
+export interface TimelineOptions extends ScanOptions {
+  /** Centre of the zoom window (ms), or null. */
+  around?: number | null;
+  /** Half-width of the zoom window (ms). */
+  window?: number;
+  /** Lines kept for the window at most. */
+  windowLines?: number;
+}
+
+const HOUR = 3600_000;
+/** A stretch without lines shorter than this is never a gap. */
+const GAP_FLOOR = 15 * 60_000;
+/** A gap must also be this many times the host's usual spacing (from its median lines per hour). */
+const GAP_FACTOR = 6;
+const MAX_GAP_CANDIDATES = 200;
+const MAX_MARKS = 5000;
+const LINUX_BANNER = /^Linux version (\S+)/;
+const XEN_BANNER = /^Xen version (\d+\.\d+\S*)/;
+
+interface Span {
+  first: number;
+  last: number;
+  lines: number;
+  /** Stretches longer than GAP_FLOOR between consecutive lines: [start, end]. */
+  holes: [number, number][];
+}
+
+/** Spool a stream input to a temporary file while it is read, so the second pass can read it again. */
+async function* tee(chunks: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
+  const out = createWriteStream(path);
+  try {
+    for await (const c of chunks) {
+      if (!out.write(c)) await new Promise<void>((res) => out.once('drain', () => res()));
+      yield c;
+    }
+  } finally {
+    await new Promise<void>((res) => out.end(res));
+  }
+}
+
+function spooled(input: Input, path: string): Input {
+  return { ...input, open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer> };
+}
+
+const zeroHits = (): Record<Severity, number> => ({ critical: 0, error: 0, warning: 0, info: 0 });
+
+/** Build the timeline report of the inputs (read in the order given; the result is in order of time). */
+export async function buildTimeline(
+  inputs: Input[],
+  problems: ResolveProblem[],
+  rules: Rule[],
+  opts: TimelineOptions,
+): Promise<TimelineReport> {
+  const spoolDir = inputs.some((i) => i.kind !== 'file') ? mkdtempSync(join(tmpdir(), 'xendoctor-timeline-')) : null;
+  try {
+    return await run(inputs, problems, rules, opts, spoolDir);
+  } finally {
+    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
+async function run(
+  inputs: Input[],
+  problems: ResolveProblem[],
+  rules: Rule[],
+  opts: TimelineOptions,
+  spoolDir: string | null,
+): Promise<TimelineReport> {
+  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
+  let progressBase = 0;
+
+  // ---- pass 1: survey the clocks
+  const survey = new ClockSurvey();
+  const second: Input[] = [];
+  for (const [i, input] of inputs.entries()) {
+    const ctx = ctxOf(input);
+    const observe = survey.begin(input.name, input.host);
+    let chunks = input.open();
+    if (input.kind !== 'file' && spoolDir) {
+      const path = join(spoolDir, `input-${i}`);
+      chunks = tee(chunks, path);
+      second.push(spooled(input, path));
+    } else second.push(input);
+    let bytes = 0;
+    const counted = (async function* () {
+      for await (const c of chunks) {
+        bytes += c.length;
+        opts.onProgress?.(Math.floor((progressBase + bytes) / 2));
+        yield c;
+      }
+    })();
+    const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseEvent(text, ctx), text, lineNo) };
+    try {
+      await scanLines(counted, null, sink, true);
+    } catch {
+      /* reported by the second pass */
+    }
+    progressBase += input.size ?? bytes;
+  }
+  const clock = survey.resolve();
+  const totalBytes = progressBase;
+
+  // ---- pass 2: date, match, count
+  const hosts = opts.hosts ?? null;
+  const since = opts.since ?? null;
+  const until = opts.until ?? null;
+  const around = opts.around ?? null;
+  const half = opts.window ?? 30 * 60_000;
+  const windowCap = opts.windowLines ?? 4000;
+  const windowLines: (WindowLine & { seq: number })[] = [];
+  let windowOmitted = 0;
+  const hours = new Map<string, HourBucket>();
+  const hostSeen = new Map<string | null, { lines: number; first: number | null; last: number | null; boots: number }>();
+  const spans = new Map<string, Span>(); // input \0 host
+  const marks: Mark[] = [];
+  let undatedTotal = 0;
+  let currentTime: number | null = null;
+  const keep = (host: string | null) => hosts === null || host === null || hosts.includes(host);
+  const inRange = (t: number) => (since === null || t >= since) && (until === null || t <= until);
+
+  const bucket = (host: string | null, t: number): HourBucket => {
+    const h = Math.floor(t / HOUR) * HOUR;
+    const k = `${host ?? ''}\0${h}`;
+    let b = hours.get(k);
+    if (!b) {
+      b = { hour: toIso(h)!, host, lines: 0, hits: zeroHits() };
+      hours.set(k, b);
+    }
+    return b;
+  };
+  const engine = new Engine(rules, {
+    since,
+    until,
+    hosts,
+    defaultHost: opts.defaultHost ?? null,
+    unrecognized: opts.unrecognized ?? true,
+    onFinding: (f) => {
+      if (currentTime !== null && keep(f.host)) bucket(f.host, currentTime).hits[f.severity]++;
+    },
+  });
+  const summaries: InputSummary[] = problems.map((p) => ({
+    source: p.source,
+    lines: 0,
+    bytes: 0,
+    formats: {},
+    first: null,
+    last: null,
+    errors: [p.message],
+  }));
+  const perInput: { first: number | null; last: number | null; lines: number; undated: number }[] = [];
+  let seq = 0;
+  let secondBase = 0;
+  const simple = engine.everyLine;
+
+  for (const [i, input] of second.entries()) {
+    const ctx = ctxOf(input);
+    const inputHost = clock.inputHosts[i] ?? null;
+    const cutter = new InputCutter(i, false);
+    const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
+    const stat = { first: null as number | null, last: null as number | null, lines: 0, undated: 0 };
+    let lastTime: number | null = null;
+    const sink = {
+      wantsAll: () => true,
+      line: (text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number) => {
+        seq++;
+        const ev = parseEvent(text, ctx);
+        const where = cutter.feed(ev, text, lineNo);
+        if (ev.time === null) ev.time = clock.timeOf(i, where, ev, lineNo, lastTime);
+        const t = ev.time;
+        currentTime = t;
+        // the input's host on the event itself: a multi-line report closed later keeps it
+        if (ev.host === null) ev.host = inputHost;
+        const host = ev.host;
+        if (t !== null) {
+          if (ev.source !== 'hypervisor' || where.run === null) lastTime = t;
+          if (stat.first === null || t < stat.first) stat.first = t;
+          if (stat.last === null || t > stat.last) stat.last = t;
+          if (keep(host) && inRange(t)) {
+            bucket(host, t).lines++;
+            let hs = hostSeen.get(host);
+            if (!hs) {
+              hs = { lines: 0, first: null, last: null, boots: 0 };
+              hostSeen.set(host, hs);
+            }
+            hs.lines++;
+            if (hs.first === null || t < hs.first) hs.first = t;
+            if (hs.last === null || t > hs.last) hs.last = t;
+            spanLine(spans, `${i}\0${host ?? ''}`, t);
+            if (around !== null && t >= around - half && t <= around + half) {
+              if (windowLines.length < windowCap) windowLines.push({ time: toIso(t)!, host, source: input.name, line: lineNo, text, seq });
+              else windowOmitted++;
+            }
+            // boot banners of logs without uptime stamps (RHEL's /var/log/messages, a serial console with dates)
+            if (ev.uptime === null && ev.source === 'kernel' && LINUX_BANNER.test(ev.message)) {
+              marks.push({
+                kind: 'boot',
+                time: toIso(t),
+                host,
+                text: `dom0 booted: Linux ${LINUX_BANNER.exec(ev.message)![1]}`,
+                source: input.name,
+              });
+            } else if (ev.source === 'hypervisor' && XEN_BANNER.test(ev.message)) {
+              marks.push({
+                kind: 'xen-boot',
+                time: toIso(t),
+                host,
+                text: `Xen ${XEN_BANNER.exec(ev.message)![1]} booted`,
+                source: input.name,
+              });
+            }
+          }
+        } else {
+          stat.undated++;
+        }
+        stat.lines++;
+        engine.offer(
+          ev,
+          text,
+          input.name,
+          lineNo,
+          inputHost,
+          candidate,
+          candidate && !simple ? engine.rulesIn(raw, start, end) : engine.rules,
+        );
+      },
+    };
+    let bytes = 0;
+    const counted = (async function* () {
+      for await (const c of input.open()) {
+        bytes += c.length;
+        opts.onProgress?.(Math.floor((totalBytes + secondBase + bytes) / 2));
+        yield c;
+      }
+    })();
+    try {
+      const stats = await scanLines(counted, engine.prefilter, sink, simple);
+      summary.lines = stats.lines;
+      summary.formats = stats.formats;
+      for (const n of stats.notes) summary.errors.push(`line ${n.line}: ${n.text}`);
+      if (stats.error !== null) summary.errors.push(`read error after ${stats.lines} lines: ${stats.error}`);
+      if (stats.lines === 0) summary.errors.push('empty input');
+    } catch (e) {
+      summary.errors.push(`read error after ${bytes} bytes: ${(e as Error).message}`);
+    }
+    engine.endInput();
+    secondBase += bytes;
+    summary.bytes = bytes;
+    summary.first = toIso(stat.first);
+    summary.last = toIso(stat.last);
+    summaries.push(summary);
+    perInput.push(stat);
+    undatedTotal += stat.undated;
+    if (stat.undated > 0) {
+      marks.push({
+        kind: 'undated',
+        time: null,
+        host: inputHost,
+        source: input.name,
+        text: `${stat.undated} of ${stat.lines} lines of ${basename(input.name)} carry no time and could not be dated (no syslog stamp, no anchored uptime, no dom0 boot to place them by)`,
+      });
+    }
+  }
+  // unrecognised messages: related entries, and the baseline's findings (new and bursting templates)
+  const unrecognized = engine.unrecognizedTemplates();
+  const fromBaseline = await enrichUnrecognized(unrecognized, engine.unrecognizedState(), { baseline: opts.baseline });
+  const findings = [...engine.findings(), ...fromBaseline].sort(compareFindings);
+
+  // ---- marks
+  bootMarks(clock, marks, keep, inRange, hostSeen);
+  missingMarks(clock, second, perInput, marks, keep);
+  gapMarks(spans, second, marks, hostSeen, hours.values(), clock.inputHosts);
+  const sorted = dedupeMarks(marks.filter((m) => keep(m.host)));
+  if (sorted.length > MAX_MARKS)
+    sorted.splice(MAX_MARKS, sorted.length - MAX_MARKS, {
+      kind: 'missing',
+      time: null,
+      host: null,
+      text: `${sorted.length - MAX_MARKS} more marks left out`,
+    });
+
+  windowLines.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.seq - b.seq));
+  const hourList = [...hours.values()].sort((a, b) =>
+    a.hour < b.hour ? -1 : a.hour > b.hour ? 1 : (a.host ?? '').localeCompare(b.host ?? ''),
+  );
+  return {
+    tool: 'xendoctor',
+    version: toolVersion(),
+    schema: 1,
+    inputs: summaries,
+    findings,
+    unrecognized,
+    summary: summarize(findings),
+    timeline: {
+      hosts: hostSummaries(findings, hostSeen),
+      incidents: buildIncidents(findings),
+      shared: sharedFindings(findings),
+      marks: sorted,
+      hours: hourList,
+      window:
+        around === null
+          ? null
+          : {
+              from: toIso(around - half)!,
+              to: toIso(around + half)!,
+              lines: windowLines.map(({ seq: _seq, ...l }) => l),
+              omitted: windowOmitted,
+            },
+      undated: undatedTotal,
+    },
+  };
+}
+
+function spanLine(spans: Map<string, Span>, key: string, t: number): void {
+  let s = spans.get(key);
+  if (!s) {
+    if (spans.size > 100_000) return;
+    s = { first: t, last: t, lines: 0, holes: [] };
+    spans.set(key, s);
+    s.lines++;
+    return;
+  }
+  s.lines++;
+  if (t >= s.last) {
+    if (t - s.last >= GAP_FLOOR) {
+      s.holes.push([s.last, t]);
+      if (s.holes.length > MAX_GAP_CANDIDATES) {
+        // keep the longest
+        let min = 0;
+        for (let k = 1; k < s.holes.length; k++) if (s.holes[k]![1] - s.holes[k]![0] < s.holes[min]![1] - s.holes[min]![0]) min = k;
+        s.holes.splice(min, 1);
+      }
+    }
+    s.last = t;
+  } else if (t < s.first) s.first = t;
+}
+
+/** dom0 boots (clustered by the clock) and reboots: a banner, or the uptime starting again. */
+function bootMarks(
+  clock: ResolvedClock,
+  marks: Mark[],
+  keep: (h: string | null) => boolean,
+  inRange: (t: number) => boolean,
+  hostSeen: Map<string | null, { boots: number }>,
+): void {
+  const byHost = new Map<string | null, typeof clock.boots>();
+  for (const b of clock.boots) {
+    const l = byHost.get(b.host) ?? [];
+    l.push(b);
+    byHost.set(b.host, l);
+  }
+  for (const [host, boots] of byHost) {
+    if (!keep(host)) continue;
+    boots.sort((a, b) => a.start - b.start);
+    boots.forEach((b, k) => {
+      const seenStart = b.firstUp < 120;
+      if (!(b.kernel !== null || k > 0 || seenStart) || !inRange(b.start)) return;
+      const hs = hostSeen.get(host);
+      if (hs) hs.boots++;
+      const how = b.kernel !== null ? `Linux ${b.kernel}` : k > 0 ? 'kernel uptime started again' : 'uptime near zero';
+      const dated = b.anchored === 'dmesg-T' ? ', dated by dmesg -T' : '';
+      marks.push({ kind: 'boot', time: toIso(b.start), host, text: `dom0 booted (${how}${dated})` });
+    });
+  }
+}
+
+/** Evidence that is not there: a console ring buffer that wrapped before it was saved. */
+function missingMarks(
+  clock: ResolvedClock,
+  inputs: Input[],
+  perInput: { first: number | null; lines: number }[],
+  marks: Mark[],
+  keep: (h: string | null) => boolean,
+): void {
+  for (const [i, input] of inputs.entries()) {
+    const cut = clock.cutterOf(i);
+    const lines = perInput[i]?.lines ?? 0;
+    const host = clock.inputHosts[i] ?? null;
+    if (lines === 0 || !keep(host)) continue;
+    const name = basename(input.name);
+    const run = cut.runs[0];
+    if (run && cut.xenLines * 2 >= lines && run.banner === null) {
+      const t = clock.runStartOf(i, 0) ?? perInput[i]!.first;
+      marks.push({
+        kind: 'missing',
+        time: toIso(t),
+        host,
+        source: input.name,
+        text:
+          `Xen console ring buffer of ${name} wrapped before it was saved: the hypervisor's boot messages (version, command line, memory, scrubbing) are lost. ` +
+          'Save xl dmesg right after boot, raise conring_size= on GRUB_CMDLINE_XEN, or keep a serial console log.',
+      });
+    }
+    const seg = cut.segments[0];
+    if (seg && cut.dmesgLines * 2 >= lines && seg.banner === null && seg.firstUp > 5) {
+      const b = clock.bootOf(i, 0);
+      marks.push({
+        kind: 'missing',
+        time: b ? toIso(b.start + seg.firstUp * 1000) : null,
+        host,
+        source: input.name,
+        text:
+          `Kernel ring buffer of ${name} wrapped: messages before uptime ${seg.firstUp.toFixed(0)} s are lost. ` +
+          'Read kern.log or the journal for them; a larger log_buf_len= on the dom0 kernel command line keeps more.',
+      });
+    }
+  }
+}
+
+/**
+ * Stretches without lines, per host: the union of what every input of the host covers, with holes
+ * longer than GAP_FLOOR and GAP_FACTOR times the host's usual spacing. A hole that lies exactly
+ * between two files of a rotated set is a rotation gap; a number missing from a set is one too.
+ */
+function gapMarks(
+  spans: Map<string, Span>,
+  inputs: Input[],
+  marks: Mark[],
+  hostSeen: Map<string | null, { lines: number; first: number | null; last: number | null }>,
+  hours: Iterable<HourBucket>,
+  inputHosts: (string | null)[],
+): void {
+  const hoursOf = new Map<string, HourBucket[]>();
+  for (const h of hours) {
+    const l = hoursOf.get(h.host ?? '') ?? [];
+    l.push(h);
+    hoursOf.set(h.host ?? '', l);
+  }
+  const byHost = new Map<string, { input: number; span: Span }[]>();
+  for (const [k, span] of spans) {
+    const [i, host] = k.split('\0') as [string, string];
+    const l = byHost.get(host) ?? [];
+    l.push({ input: Number(i), span });
+    byHost.set(host, l);
+  }
+  for (const [hostKey, list] of byHost) {
+    const host = hostKey === '' ? null : hostKey;
+    const hs = hostSeen.get(host);
+    if (!hs || hs.first === null || hs.last === null || hs.lines < 2) continue;
+    const usual = usualSpacing(hoursOf.get(hostKey) ?? []);
+    const threshold = Math.max(GAP_FLOOR, GAP_FACTOR * usual);
+    const covered: [number, number][] = [];
+    for (const { span } of list) {
+      let from = span.first;
+      for (const [a, b] of [...span.holes].sort((x, y) => x[0] - y[0])) {
+        if (b - a < threshold) continue;
+        covered.push([from, a]);
+        from = b;
+      }
+      covered.push([from, span.last]);
+    }
+    covered.sort((a, b) => a[0] - b[0]);
+    let reach = covered[0]![1];
+    for (const [a, b] of covered.slice(1)) {
+      if (a - reach >= threshold) {
+        const rot = rotationBetween(list, inputs, reach, a);
+        const minutes = Math.round((a - reach) / 60_000);
+        const dur = minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes} min`;
+        marks.push(
+          rot
+            ? {
+                kind: 'rotation-gap',
+                time: toIso(reach),
+                end: toIso(a),
+                host,
+                text: `${dur} without lines between the rotated files ${basename(rot[0])} and ${basename(rot[1])}: a file of the set is missing or was rotated away`,
+              }
+            : {
+                kind: 'gap',
+                time: toIso(reach),
+                end: toIso(a),
+                host,
+                text: `${dur} without a line (usually one every ${usual >= 120_000 ? `${Math.round(usual / 60_000)} min` : `${Math.max(1, Math.round(usual / 1000))} s`})`,
+              },
+        );
+      }
+      reach = Math.max(reach, b);
+    }
+  }
+  // numbers missing from a rotated set (kern.log.3.gz and kern.log.1 present, kern.log.2* absent)
+  for (let k = 1; k < inputs.length; k++) {
+    const [ba, oa] = rotationOrder(inputs[k - 1]!.name);
+    const [bb, ob] = rotationOrder(inputs[k]!.name);
+    if (ba !== bb || inputs[k - 1]!.kind !== 'file' || oa < -1e11 || ob < -1e11 || ob - oa <= 1) continue;
+    const missing = [];
+    for (let n = -oa - 1; n > -ob; n--) missing.push(`${basename(ba)}.${n}`);
+    const prevLast = [...spans]
+      .filter(([key]) => key.startsWith(`${k - 1}\0`))
+      .reduce<number | null>((m, [, s]) => (m === null || s.last > m ? s.last : m), null);
+    const nextFirst = [...spans]
+      .filter(([key]) => key.startsWith(`${k}\0`))
+      .reduce<number | null>((m, [, s]) => (m === null || s.first < m ? s.first : m), null);
+    marks.push({
+      kind: 'rotation-gap',
+      time: toIso(prevLast),
+      end: toIso(nextFirst),
+      host: inputHosts[k] ?? null,
+      source: inputs[k]!.name,
+      text: `${missing.join(', ')} missing from the rotated set: what was logged between ${basename(inputs[k - 1]!.name)} and ${basename(inputs[k]!.name)} is not in this archive`,
+    });
+  }
+}
+
+/** Usual spacing between a host's lines (ms): an hour over the median count of its hours that have lines. */
+function usualSpacing(hours: HourBucket[]): number {
+  const counts = hours.map((h) => h.lines).filter((n) => n > 0);
+  if (counts.length === 0) return HOUR;
+  counts.sort((a, b) => a - b);
+  return HOUR / counts[Math.floor(counts.length / 2)]!;
+}
+
+/** The two consecutive files of one rotated set whose last and first lines bound this hole. */
+function rotationBetween(list: { input: number; span: Span }[], inputs: Input[], from: number, to: number): [string, string] | null {
+  for (const a of list) {
+    if (a.span.last !== from) continue;
+    for (const b of list) {
+      if (b.input !== a.input + 1 || b.span.first !== to) continue;
+      const na = inputs[a.input]!.name;
+      const nb = inputs[b.input]!.name;
+      if (rotationOrder(na)[0] === rotationOrder(nb)[0]) return [na, nb];
+    }
+  }
+  return null;
+}
+
+/** Sort marks by time and drop the same boot seen in two captures (a serial log and `xl dmesg`). */
+function dedupeMarks(marks: Mark[]): Mark[] {
+  const sorted = [...marks].sort((a, b) => ((a.time ?? '9') < (b.time ?? '9') ? -1 : (a.time ?? '9') > (b.time ?? '9') ? 1 : 0));
+  const out: Mark[] = [];
+  const lastOf = new Map<string, number>();
+  for (const m of sorted) {
+    if ((m.kind === 'boot' || m.kind === 'xen-boot') && m.time !== null) {
+      const k = `${m.kind}\0${m.host ?? ''}`;
+      const t = Date.parse(m.time);
+      const prev = lastOf.get(k);
+      if (prev !== undefined && t - prev < 120_000) continue;
+      lastOf.set(k, t);
+    }
+    out.push(m);
+  }
+  return out;
+}

@@ -1,0 +1,360 @@
+/**
+ * Live analysis (`xendoctor watch`): lines from the followed sources go through parseLine and one
+ * long-lived Engine; each finding is announced once, when its first line arrives (or its threshold
+ * is crossed), and later hits are folded into a periodic "repeated N times" summary.
+ *
+ * Memory stays flat over days: findings not seen for `forgetMs` are forgotten (and announced again
+ * if they come back), the repeat counters are per finding and bounded in number, and the Engine,
+ * whose groups never expire, is replaced every `recycleMs` by a fresh one that is first fed the
+ * recent candidate lines again (silently), so that thresholds within their windows carry over.
+ */
+import { Engine } from './engine/engine.js';
+import type { Rule } from './engine/catalogue.js';
+import { observeFacts, ruleApplies, type HostFacts } from './engine/facts.js';
+import { parseLine } from './parse/line.js';
+import type { TimeContext } from './parse/time.js';
+import { severityRank, type Finding, type Severity } from './types.js';
+
+/** A live source of lines (a file, the console, the journal). */
+export interface LiveSource {
+  name: string;
+  /** Host of lines that name none (the console of this host), or null. */
+  host: string | null;
+}
+
+export interface RepeatSummary {
+  /** The finding as it stands now (count is the total). */
+  finding: Finding;
+  /** Hits since the last line printed about it. */
+  repeats: number;
+  /** Hits since it was announced (the finding's own count restarts when the engine is renewed). */
+  total: number;
+  /** The span the repeats fall in, ms. */
+  since: number;
+  until: number;
+}
+
+export interface LiveOptions {
+  zone: string;
+  year: number | null;
+  since?: number | null;
+  until?: number | null;
+  hosts?: string[] | null;
+  minSeverity: Severity;
+  /** How often repeats are summed up, ms. */
+  repeatIntervalMs: number;
+  /** A finding quiet for this long is forgotten (and announced as new if it comes back), ms. */
+  forgetMs: number;
+  /** Replace the Engine this often (its groups never expire), ms; 0: never. */
+  recycleMs: number;
+  /** Close a multi-line report when no line has continued it for this long, ms. */
+  blockIdleMs?: number;
+  onNew(f: Finding): void;
+  onRepeat(r: RepeatSummary): void;
+  /** Problems worth one line on stderr (a flood of distinct findings…). */
+  notice(message: string): void;
+  now?: () => number;
+}
+
+interface Seen {
+  finding: Finding;
+  total: number;
+  pending: number;
+  windowStart: number;
+  lastPrint: number;
+  lastActivity: number;
+}
+
+/** A line offered to the engine, kept to be offered again to a fresh one (parsed again then: less memory). */
+interface Kept {
+  text: string;
+  source: string;
+  line: number;
+  host: string | null;
+  candidate: boolean;
+  at: number;
+}
+
+interface Queued {
+  src: LiveSource;
+  text: Buffer;
+  line: number;
+}
+
+/** Most findings remembered (least recently active forgotten first). */
+const MAX_SEEN = 50_000;
+/** Candidate lines kept for replay into a fresh Engine. */
+const KEEP_LINES = 10_000;
+const KEEP_BYTES = 4 * 1024 * 1024;
+/** Lines of other sources held while one source's multi-line report is open. */
+const QUEUE_LINES = 10_000;
+
+/** The lines of the engine's own output (`--syslog`), never analysed again. */
+const OWN_PROGRAM = 'xendoctor';
+
+export class LiveAnalyser {
+  private engine: Engine;
+  private rulesById = new Map<string, Rule>();
+  private readonly seen = new Map<string, Seen>();
+  private readonly facts = new Map<string, HostFacts>();
+  private kept: Kept[] = [];
+  private keptHead = 0;
+  private keptBytes = 0;
+  private keepFor = 0;
+  private replaying = false;
+  private blockOwner: LiveSource | null = null;
+  private blockTimer: NodeJS.Timeout | null = null;
+  private queue: Queued[] = [];
+  private readonly ctx = new Map<string, TimeContext>();
+  private tickTimer: NodeJS.Timeout | null = null;
+  private recycleTimer: NodeJS.Timeout | null = null;
+  private droppedSeen = false;
+  private lastDropped = 0;
+  /** Lines read, for the figures. */
+  linesRead = 0;
+  linesOffered = 0;
+
+  constructor(
+    private rules: Rule[],
+    private readonly opts: LiveOptions,
+  ) {
+    this.engine = this.newEngine(rules);
+  }
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  private newEngine(rules: Rule[]): Engine {
+    this.rules = rules;
+    this.rulesById = new Map(rules.map((r) => [r.id, r]));
+    // replay span: the longest threshold window (at least 10 minutes, at most a day)
+    let longest = 600_000;
+    for (const r of rules) if (r.threshold) longest = Math.max(longest, r.threshold.within ?? 86_400_000);
+    this.keepFor = Math.min(longest, 86_400_000);
+    return new Engine(rules, {
+      since: this.opts.since,
+      until: this.opts.until,
+      hosts: this.opts.hosts,
+      onFinding: (f, kind) => this.hit(f, kind),
+    });
+  }
+
+  /** Start the timers (repeat summaries, expiry, engine recycling). */
+  start(): void {
+    const every = Math.max(50, Math.min(this.opts.repeatIntervalMs / 4, 1000));
+    this.tickTimer = setInterval(() => this.tick(), every);
+    if (this.opts.recycleMs > 0) this.recycleTimer = setInterval(() => this.replaceEngine(this.rules), this.opts.recycleMs);
+  }
+
+  get ruleCount(): number {
+    return this.rules.length;
+  }
+
+  /** New rules (SIGHUP): a fresh Engine with them, fed the recent lines again. */
+  reload(rules: Rule[]): void {
+    this.replaceEngine(rules);
+  }
+
+  private replaceEngine(rules: Rule[]): void {
+    this.closeBlock();
+    this.engine = this.newEngine(rules);
+    this.expireKept(this.now());
+    this.replaying = true;
+    try {
+      for (let i = this.keptHead; i < this.kept.length; i++) {
+        const k = this.kept[i]!;
+        const ev = parseLine(k.text, { zone: this.opts.zone, year: this.opts.year, reference: k.at });
+        this.engine.offer(ev, k.text, k.source, k.line, k.host, k.candidate);
+      }
+      this.engine.closeBlock();
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  private contextOf(src: LiveSource): TimeContext {
+    let c = this.ctx.get(src.name);
+    if (!c) {
+      c = { zone: this.opts.zone, year: this.opts.year, reference: this.now() };
+      if (this.ctx.size > 10_000) this.ctx.clear();
+      this.ctx.set(src.name, c);
+    }
+    return c;
+  }
+
+  /** Would the engine look at this line at all? (the prefilter, on the line's bytes) */
+  private isCandidate(buf: Buffer, start: number, end: number): boolean {
+    const pf = this.engine.prefilter;
+    return pf === null || pf.next(buf, start, end) >= 0;
+  }
+
+  /** One line of a source: `buf[start, end)`, without its newline. */
+  line(src: LiveSource, buf: Buffer, start: number, end: number, lineNo: number): void {
+    this.linesRead++;
+    if (this.blockOwner !== null && this.blockOwner !== src) {
+      // another source's multi-line report is open: keep this line until it closes
+      this.queue.push({ src, text: Buffer.from(buf.subarray(start, end)), line: lineNo });
+      if (this.queue.length >= QUEUE_LINES) this.closeBlock();
+      return;
+    }
+    this.offer(src, buf, start, end, lineNo);
+  }
+
+  private offer(src: LiveSource, buf: Buffer, start: number, end: number, lineNo: number): void {
+    const candidate = this.isCandidate(buf, start, end);
+    if (!candidate && !this.engine.wantsAll()) return;
+    const text = buf.toString('utf8', start, end);
+    const ctx = this.contextOf(src);
+    ctx.reference = this.now(); // live lines are written now: year-less stamps are this year's
+    const ev = parseLine(text, ctx);
+    if (ev.program !== null && ev.program.toLowerCase() === OWN_PROGRAM) return;
+    this.linesOffered++;
+    const host = ev.host ?? src.host;
+    if (candidate) observeFacts(this.factsOf(host), ev);
+    this.keep({ text, source: src.name, line: lineNo, host: src.host, candidate, at: this.now() });
+    const wasOpen = this.engine.wantsAll();
+    this.engine.offer(
+      ev,
+      text,
+      src.name,
+      lineNo,
+      src.host,
+      candidate,
+      candidate ? this.engine.rulesIn(buf, start, end) : this.engine.rules,
+    );
+    if (this.engine.wantsAll()) {
+      this.blockOwner = src;
+      this.armBlockTimer();
+    } else if (wasOpen || this.blockOwner !== null) {
+      this.blockClosed();
+    }
+    if (this.engine.dropped !== this.lastDropped) {
+      if (this.lastDropped === 0) this.opts.notice('too many distinct findings at once; new ones are dropped until the engine is renewed');
+      this.lastDropped = this.engine.dropped;
+    }
+  }
+
+  /** A read burst of a source ended: a report still open then is closed soon (see blockIdleMs). */
+  idle(): void {
+    if (this.blockOwner !== null) this.armBlockTimer();
+  }
+
+  private armBlockTimer(): void {
+    if (this.blockTimer) clearTimeout(this.blockTimer);
+    this.blockTimer = setTimeout(() => this.closeBlock(), this.opts.blockIdleMs ?? 250);
+  }
+
+  private closeBlock(): void {
+    this.engine.closeBlock();
+    this.blockClosed();
+  }
+
+  private blockClosed(): void {
+    if (this.blockTimer) clearTimeout(this.blockTimer);
+    this.blockTimer = null;
+    this.blockOwner = null;
+    while (this.queue.length > 0 && this.blockOwner === null) {
+      const q = this.queue;
+      this.queue = [];
+      for (let i = 0; i < q.length; i++) {
+        const x = q[i]!;
+        if (this.blockOwner !== null && this.blockOwner !== x.src) {
+          this.queue.push(...q.slice(i));
+          break;
+        }
+        this.offer(x.src, x.text, 0, x.text.length, x.line);
+      }
+    }
+  }
+
+  private factsOf(host: string | null): HostFacts {
+    const k = host ?? '';
+    let f = this.facts.get(k);
+    if (!f) {
+      if (this.facts.size > 10_000) this.facts.clear();
+      f = {};
+      this.facts.set(k, f);
+    }
+    return f;
+  }
+
+  private keep(k: Kept): void {
+    this.kept.push(k);
+    this.keptBytes += k.text.length;
+    if (this.kept.length - this.keptHead > KEEP_LINES || this.keptBytes > KEEP_BYTES) this.dropKept();
+  }
+
+  private dropKept(): void {
+    const k = this.kept[this.keptHead]!;
+    this.keptBytes -= k.text.length;
+    this.kept[this.keptHead++] = undefined as unknown as Kept;
+    if (this.keptHead > 4096 && this.keptHead * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.keptHead);
+      this.keptHead = 0;
+    }
+  }
+
+  private expireKept(now: number): void {
+    while (this.keptHead < this.kept.length && now - this.kept[this.keptHead]!.at > this.keepFor) this.dropKept();
+  }
+
+  /** The engine's report of a hit of a fired finding. */
+  private hit(f: Finding, _kind: 'new' | 'repeat'): void {
+    if (this.replaying) return;
+    if (severityRank(f.severity) < severityRank(this.opts.minSeverity)) return;
+    const rule = this.rulesById.get(f.rule);
+    if (rule && !ruleApplies(rule.spec.applies, this.facts.get(f.host ?? '') ?? {})) return;
+    const now = this.now();
+    const s = this.seen.get(f.id);
+    if (!s) {
+      // not announced yet (or forgotten since): announce it now, whatever the engine calls it
+      this.seen.set(f.id, { finding: f, total: f.count, pending: 0, windowStart: now, lastPrint: now, lastActivity: now });
+      if (this.seen.size > MAX_SEEN) {
+        this.seen.delete(this.seen.keys().next().value!);
+        if (!this.droppedSeen) this.opts.notice(`more than ${MAX_SEEN} distinct findings; the least recent are forgotten`);
+        this.droppedSeen = true;
+      }
+      this.opts.onNew(f);
+      return;
+    }
+    if (s.pending === 0 && now - s.lastPrint >= this.opts.repeatIntervalMs) s.windowStart = now;
+    s.pending++;
+    s.total++;
+    s.finding = f;
+    s.lastActivity = now;
+    // most recently active last: the front of the map is what to forget first
+    this.seen.delete(f.id);
+    this.seen.set(f.id, s);
+  }
+
+  /** Print the repeat summaries that are due; forget findings quiet for too long. */
+  tick(final = false): void {
+    const now = this.now();
+    for (const [id, s] of this.seen) {
+      if (s.pending > 0 && (final || now - s.windowStart >= this.opts.repeatIntervalMs)) {
+        this.opts.onRepeat({ finding: s.finding, repeats: s.pending, total: s.total, since: s.windowStart, until: now });
+        s.pending = 0;
+        s.windowStart = now;
+        s.lastPrint = now;
+      } else if (s.pending === 0 && now - s.lastActivity > this.opts.forgetMs) {
+        this.seen.delete(id);
+      }
+    }
+    this.expireKept(now);
+  }
+
+  /** Findings remembered (for tests and the figures). */
+  get remembered(): number {
+    return this.seen.size;
+  }
+
+  /** Stop: close what is open, print the repeats not yet summed up. */
+  stop(): void {
+    this.closeBlock();
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.recycleTimer) clearInterval(this.recycleTimer);
+    if (this.blockTimer) clearTimeout(this.blockTimer);
+    this.tick(true);
+  }
+}

@@ -1,0 +1,73 @@
+/** Helpers of the report tests: the real binary run asynchronously (servers in this process keep answering), log lines. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { BIN } from './helpers.js';
+
+export interface AsyncRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run xendoctor without blocking the event loop; `started` gets the child (to kill it). */
+export function xdAsync(args: string[], env: NodeJS.ProcessEnv = {}, started?: (c: ChildProcess) => void): Promise<AsyncRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...env },
+    });
+    started?.(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A syslog stamp (UTC): "Nov 20 08:01:10". */
+export function stamp(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+}
+
+/** A blkback hung-task line (rule blkback-hung-task) whose finding is keyed by `pid`. */
+export function blk(pid: number, at = Date.parse('2026-11-20T08:01:10Z'), host = 'xen07', tail = ''): string {
+  return `${stamp(at)} ${host} kernel: [1.0] INFO: task blkback.111.xvda:${pid} blocked for more than 120 seconds.${tail}`;
+}
+
+/** A harmless line. */
+export function filler(n: number, at = Date.parse('2026-11-20T08:01:10Z')): string {
+  return `${stamp(at)} xen07 kernel: [2.0] xenbr0: port ${n % 60}(vif${n}.0) entered forwarding state (filler ${n})`;
+}
+
+export interface JsonFinding {
+  id: string;
+  rule: string;
+  key: Record<string, string>;
+  count: number;
+  host: string | null;
+  severity: string;
+  title: string;
+  ongoing?: { since: string | null; before: number };
+  evidence: { source: string; line: number; text: string; time: string | null }[];
+}
+
+/** Findings of a JSON report run; none when it printed nothing. */
+export function findingsOf(stdout: string): JsonFinding[] {
+  if (!stdout.trim()) return [];
+  return (JSON.parse(stdout) as { findings: JsonFinding[] }).findings;
+}
+
+/** Line `n` (1-based) of a file, gzip or not. */
+export function lineOf(path: string, n: number): string | undefined {
+  let buf = readFileSync(path);
+  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  return buf.toString('utf8').split('\n')[n - 1];
+}
