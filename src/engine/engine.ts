@@ -156,7 +156,9 @@ export function traceFingerprint(messages: string[]): string {
 }
 
 function groupKey(rule: string, host: string | null, key: Record<string, string>): string {
-  return `${rule}\0${host ?? ''}\0${JSON.stringify(key)}`;
+  let k = `${rule}\0${host ?? ''}`;
+  for (const name in key) k += `\0${name}=${key[name]}`;
+  return k;
 }
 
 function fill(template: string, values: Record<string, string>): string {
