@@ -82,6 +82,49 @@ describe('parseLine', () => {
       'Nov 20 08:01:10 xen08 kernel [  12.5] Out of memory: x',
       { host: 'xen08', program: 'kernel', source: 'kernel', uptime: 12.5, message: 'Out of memory: x' },
     ],
+    [
+      '[2026-03-28 22:39:25] [    2.548608] BUG: unable to handle page fault',
+      {
+        format: 'console',
+        source: 'kernel',
+        uptime: 2.548608,
+        message: 'BUG: unable to handle page fault',
+        time: Date.parse('2026-03-28T22:39:25Z'),
+      },
+    ],
+    [
+      '[2025-01-14 09:12:03] (XEN) parameter "loglevel" unknown!',
+      { format: 'console', source: 'hypervisor', message: 'parameter "loglevel" unknown!' },
+    ],
+    [
+      '[2023-06-22 21:55:31.352446][5975153.878190] EDAC MC0: 1 UE',
+      { format: 'console', message: 'EDAC MC0: 1 UE', uptime: 5975153.87819 },
+    ],
+    [
+      '[Mär 6 18:02] INFO: task txg_sync:12713 blocked',
+      { format: 'dmesg', source: 'kernel', message: 'INFO: task txg_sync:12713 blocked' },
+    ],
+    ['[  +0,000008] Call Trace:', { format: 'dmesg', message: 'Call Trace:' }],
+    [
+      'lis 02 20:23:06 tpgbox.localdomain kernel: irq 16: nobody cared',
+      {
+        format: 'syslog',
+        host: 'tpgbox.localdomain',
+        source: 'kernel',
+        message: 'irq 16: nobody cared',
+        time: Date.parse('2026-11-02T20:23:06Z'),
+      },
+    ],
+    ['Mär 06 18:02:01 h kernel: x', { time: Date.parse('2026-03-06T18:02:01Z'), message: 'x' }],
+    [
+      ' (XEN) Domain 0 crashed: rebooting machine in 5 seconds.',
+      { source: 'hypervisor', message: 'Domain 0 crashed: rebooting machine in 5 seconds.' },
+    ],
+    [
+      ' kernel:[405108.698255] watchdog: BUG: soft lockup',
+      { source: 'kernel', uptime: 405108.698255, message: 'watchdog: BUG: soft lockup' },
+    ],
+    ['  [<ffffffff812fd0b1>] io_schedule+0x5d/0x80', { message: '  [<ffffffff812fd0b1>] io_schedule+0x5d/0x80' }],
     ['Jan 27 11:02:14  kernel: [248571.5] BTRFS: error', { host: null, program: 'kernel', source: 'kernel', message: 'BTRFS: error' }],
     [
       '[  812345.123456] xen07 kernel: INFO: task x:1 blocked',

@@ -35,7 +35,7 @@ export interface RuleSpec {
   multiline?: { continuation: string; end?: string; max?: number; fingerprint?: 'trace' };
   threshold?: { count: number; within?: string; distinct?: string };
   follows?: { rule: string; within: string }[];
-  applies?: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl' };
+  applies?: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl'; memory?: string };
   diagnosis: string;
   fix: string[];
   references?: string[];

@@ -5,13 +5,16 @@ export interface HostFacts {
   xen?: string;
   kernel?: string;
   toolstack?: 'xm' | 'xl';
+  /** Host RAM in MiB, as Xen reports it ("(XEN) System RAM: 393215MB", xl info total_memory). */
+  memory?: string;
 }
 
 /** Literals of the lines that carry facts; added to the prefilter. */
-export const FACT_LITERALS = ['Xen version ', 'Linux version ', 'xen_version'];
+export const FACT_LITERALS = ['Xen version ', 'Linux version ', 'xen_version', 'System RAM: ', 'total_memory'];
 
 const XEN_VERSION = /^(?:Xen version |xen_version\s*:\s*)(\d+\.\d+(?:\.\d+)?)/;
 const LINUX_VERSION = /^Linux version (\d+\.\d+(?:\.\d+)?)/;
+const HOST_MEMORY = /^(?:System RAM: (\d+)MB|total_memory\s*: (\d+)$)/;
 
 /** Record what a line tells about its host. */
 export function observeFacts(facts: HostFacts, ev: LogEvent): void {
@@ -20,6 +23,8 @@ export function observeFacts(facts: HostFacts, ev: LogEvent): void {
   if (v) facts.xen = v[1];
   v = LINUX_VERSION.exec(m);
   if (v && ev.source !== 'hypervisor') facts.kernel = v[1];
+  const mem = HOST_MEMORY.exec(m);
+  if (mem && (ev.source === 'hypervisor' || mem[2] !== undefined)) facts.memory = mem[1] ?? mem[2];
   if (ev.source === 'xend') facts.toolstack = 'xm';
   else if (ev.source === 'toolstack' && /^(?:libxl|xl):/.test(m)) facts.toolstack ??= 'xl';
 }
@@ -51,8 +56,12 @@ export function inRange(version: string, range: string): boolean {
 }
 
 /** A rule applies unless the logs show a version or toolstack outside its `applies`. */
-export function ruleApplies(applies: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl' } | undefined, facts: HostFacts): boolean {
+export function ruleApplies(
+  applies: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl'; memory?: string } | undefined,
+  facts: HostFacts,
+): boolean {
   if (!applies) return true;
+  if (applies.memory && facts.memory && !inRange(facts.memory, applies.memory)) return false;
   if (applies.xen && facts.xen && !inRange(facts.xen, applies.xen)) return false;
   if (applies.kernel && facts.kernel && !inRange(facts.kernel, applies.kernel)) return false;
   if (applies.toolstack && facts.toolstack && applies.toolstack !== facts.toolstack) return false;

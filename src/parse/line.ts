@@ -8,10 +8,16 @@ import { isoTime, localTime, monthNumber, syslogTime, type TimeContext } from '.
 const MON = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 // RFC 3164 / journalctl short / short-precise: "Nov 20 08:01:10[.123456] host prog[pid]: msg"
 const RE_3164 = new RegExp(`^${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d)(?:\\.(\\d{1,6}))?(?: (\\d{4}))? (.*)$`);
+// the same with a month name in another language (journalctl and syslog under a non-English locale)
+const RE_3164_LOCAL = /^([\p{L}]{3,5})\.? {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?: (\d{4}))? (.*)$/u;
 // RFC 3339 (rsyslog's high-precision template, journalctl short-iso): "2026-11-20T08:01:10.123+01:00 host prog: msg"
 const RE_3339 = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) (.*)$/;
 // RFC 5424 after the priority: "1 2026-11-20T08:01:10.123Z host app procid msgid [sd] msg"
 const RE_5424 = /^1 (\S+) (\S+) (\S+) (\S+) (\S+) (.*)$/;
+// a console logger's stamp: "[2026-03-28 22:39:25] msg", "[2023-06-22 21:55:31.352446][5975153.878190] msg"
+const RE_CONSOLE_STAMP = /^\[(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\] ?(.*)$/;
+// dmesg -H (human, any locale): "[Mär 6 18:02] msg", "[  +0,000008] msg"
+const RE_DMESG_H = /^\[(?:[\p{L}]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d|\s*\+\d+[,.]\d+)\] ?(.*)$/u;
 // dmesg -T: "[Thu Nov 20 08:01:10 2026] msg"
 const RE_DMESG_T = new RegExp(`^\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d) (\\d{4})\\] ?(.*)$`);
 // kernel stamp: "[  812345.123456] msg"
@@ -26,6 +32,7 @@ const RE_LIBVIRT = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?):
 // syslog tag: "prog[pid]: msg" / "prog: msg"
 const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/;
 const RE_PRI = /^<(\d{1,3})>(.*)$/;
+const RE_LEADING = /^\s+(?:(\(XEN\) )|kernel: ?(?=\[ *\d+\.\d+\]))(.*)$/;
 const RE_BARE_KERNEL_TAG = /^(kernel) (\[ *\d+\.\d+\].*)$/;
 const RE_MONOTONIC_HOST = /^([\w.-]+) (kernel|xl|xend|libvirtd|xenconsoled|xenstored|[\w.-]+(?=\[\d+\]))(?:\[(\d+)\])?: (.*)$/;
 
@@ -132,6 +139,11 @@ function journalEvent(text: string, ctx: TimeContext): LogEvent | null {
 /** Parse one line (no newline) into an event. Never throws. */
 export function parseLine(raw: string, ctx: TimeContext): LogEvent {
   let text = raw;
+  // Pasted console lines and syslogd's wall broadcasts: " (XEN) ...", " kernel:[405108.69] ..."
+  if (text.charCodeAt(0) === 32 || text.charCodeAt(0) === 9) {
+    const lead = RE_LEADING.exec(text);
+    if (lead) text = lead[1] === undefined ? lead[2]! : text.trimStart();
+  }
   // A priority prefix "<34>" may stand before any of the formats (RFC 5424/3164 on the wire, printk levels).
   const pri = text.charCodeAt(0) === 60 /* < */ ? RE_PRI.exec(text) : null;
   if (pri) text = pri[2]!;
@@ -164,14 +176,18 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
       return ev;
     }
   }
-  if (c >= 65 && c <= 90 /* A-Z: month */) {
-    const m = RE_3164.exec(text);
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127 /* a month name, perhaps localised */) {
+    const m = RE_3164.exec(text) ?? RE_3164_LOCAL.exec(text);
     if (m) {
       const ev = mkEvent('syslog', m[8]!);
       const ms = m[6] ? +m[6].slice(0, 3).padEnd(3, '0') : 0;
-      ev.time = m[7]
-        ? localTime(ctx, +m[7], monthNumber(m[1]!), +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms)
-        : syslogTime(ctx, monthNumber(m[1]!), +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms);
+      const month = monthNumber(m[1]!);
+      ev.time =
+        month === 0
+          ? null
+          : m[7]
+            ? localTime(ctx, +m[7], month, +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms)
+            : syslogTime(ctx, month, +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms);
       hostAndTag(ev, m[8]!, true);
       innerPrefixes(ev, ctx);
       return ev;
@@ -221,6 +237,21 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
       ev.pid = x[7]!;
       ev.program = 'xend';
       ev.source = 'xend';
+      return ev;
+    }
+    const cs = RE_CONSOLE_STAMP.exec(text);
+    if (cs) {
+      // xenconsoled / Qubes hypervisor.log / console loggers: "[2026-03-28 22:39:25] msg", "[...352446][5975153.87] msg"
+      const ev = mkEvent('console', cs[8]!);
+      ev.time = localTime(ctx, +cs[1]!, +cs[2]!, +cs[3]!, +cs[4]!, +cs[5]!, +cs[6]!, cs[7] ? +cs[7].slice(0, 3).padEnd(3, '0') : 0);
+      innerPrefixes(ev, ctx);
+      return ev;
+    }
+    const h = RE_DMESG_H.exec(text);
+    if (h) {
+      const ev = mkEvent('dmesg', h[1]!);
+      ev.source = 'kernel';
+      innerPrefixes(ev, ctx);
       return ev;
     }
     const t = RE_DMESG_T.exec(text);

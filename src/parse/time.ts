@@ -16,9 +16,88 @@ const MONTHS: Record<string, number> = {
   Dec: 12,
 };
 
-/** Month number (1–12) of an English three-letter month name, or 0. */
+/**
+ * Month abbreviations of other locales (journalctl and syslog daemons print the locale's names),
+ * by their first three letters, lower case: de, fr, es, it, nl, pt, pl, cs, ru. Names that stand for
+ * different months in two languages are left out.
+ */
+const LOCAL_MONTHS: Record<string, number> = {
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+  mär: 3,
+  mai: 5,
+  okt: 10,
+  dez: 12, // de
+  fév: 2,
+  fev: 2,
+  avr: 4,
+  jui: 0,
+  aoû: 8,
+  aou: 8,
+  déc: 12, // fr (juin/juil. are ambiguous)
+  ene: 1,
+  abr: 4,
+  ago: 8,
+  dic: 12, // es
+  gen: 1,
+  mag: 5,
+  giu: 6,
+  lug: 7,
+  set: 9,
+  ott: 10, // it
+  mrt: 3,
+  mei: 5, // nl
+  out: 10, // pt
+  sty: 1,
+  lut: 2,
+  kwi: 4,
+  maj: 5,
+  cze: 6,
+  lip: 7,
+  sie: 8,
+  wrz: 9,
+  paź: 10,
+  lis: 11,
+  gru: 12, // pl
+  led: 1,
+  úno: 2,
+  bře: 3,
+  dub: 4,
+  kvě: 5,
+  čvn: 6,
+  čvc: 7,
+  srp: 8,
+  zář: 9,
+  říj: 10,
+  pro: 12, // cs
+  янв: 1,
+  фев: 2,
+  мар: 3,
+  апр: 4,
+  мая: 5,
+  май: 5,
+  июн: 6,
+  июл: 7,
+  авг: 8,
+  сен: 9,
+  окт: 10,
+  ноя: 11,
+  дек: 12, // ru
+};
+
+/** Month number (1–12) of a month name (English, or a common locale's abbreviation), or 0. */
 export function monthNumber(name: string): number {
-  return MONTHS[name] ?? 0;
+  return MONTHS[name] ?? LOCAL_MONTHS[name.slice(0, 3).toLowerCase()] ?? 0;
 }
 
 /** How the clock of an input is read: zone for zone-less stamps, and the reference for year-less ones. */
