@@ -205,6 +205,32 @@ describe('baseline learn + scan --baseline', () => {
   });
 });
 
+describe('timeline and report', () => {
+  it('timeline fills unrecognized[] and flags against a baseline', () => {
+    const state = join(dir, 'tl-baseline.json');
+    expect(xd(['baseline', 'learn', '--year', '2026', HEALTHY, '--state', state]).code).toBe(0);
+    const r = xd(['timeline', '--format', 'json', '--year', '2026', '--baseline', state, join(dir, 'later.log')]);
+    const out = JSON.parse(r.stdout) as Report;
+    expect(out.unrecognized.find((u) => u.template.includes('qla2xxx'))).toMatchObject({ count: 40 });
+    expect(out.findings.map((f) => f.rule).sort()).toEqual(['unrecognized-burst', 'unrecognized-novel']);
+  });
+
+  it('report (cron mode) fills unrecognized[] with what is new, and flags against a baseline once', () => {
+    const state = join(dir, 'rp-baseline.json');
+    expect(xd(['baseline', 'learn', '--year', '2026', HEALTHY, '--state', state]).code).toBe(0);
+    const log = join(dir, 'cron.log');
+    writeFileSync(log, readFileSync(join(dir, 'later.log')));
+    const args = ['report', '--year', '2026', '--state', join(dir, 'cron-state', 'state.json'), '--baseline', state, log];
+    const first = xd([...args, '--format', 'json']);
+    const out = JSON.parse(first.stdout) as Report;
+    expect(out.unrecognized.find((u) => u.template.includes('qla2xxx'))).toMatchObject({ count: 40 });
+    expect(out.findings.map((f) => f.rule).sort()).toEqual(['unrecognized-burst', 'unrecognized-novel']);
+    const second = xd(args);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe('');
+  });
+});
+
 describe('the JSON of unrecognized[]', () => {
   it('has exactly the fields of DESIGN.md', () => {
     const { report } = scan([join(dir, 'burst.log')]);

@@ -18,7 +18,11 @@ export interface EnrichOptions {
  * Fill `related` of the templates (in place) and return the findings of the baseline (new and
  * bursting templates; none without a baseline).
  */
-export async function enrichUnrecognized(unrecognized: Unrecognized[], mined: MinerState | null, opts: EnrichOptions = {}): Promise<Finding[]> {
+export async function enrichUnrecognized(
+  unrecognized: Unrecognized[],
+  mined: MinerState | null,
+  opts: EnrichOptions = {},
+): Promise<Finding[]> {
   const related = new Map<string, string[]>();
   if (unrecognized.length > 0) {
     try {

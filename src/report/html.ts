@@ -250,7 +250,7 @@ export function renderHtml(report: ScanReport & { timeline?: TimelineData }): st
   const csp = `default-src 'none'; style-src 'sha256-${hash}'; img-src 'none'; script-src 'none'; base-uri 'none'; form-action 'none'`;
   const firsts = report.inputs.map((i) => i.first).filter((x): x is string => x !== null);
   const lasts = report.inputs.map((i) => i.last).filter((x): x is string => x !== null);
-  const span = firsts.length ? `${when(firsts.sort()[0]!)} → ${when(lasts.sort()[lasts.length - 1]!)}` : 'no dated lines';
+  const span = firsts.length ? `${when(firsts.sort()[0]!)} → ${when(lasts.sort()[lasts.length - 1] ?? null)}` : 'no dated lines';
   const chained = incidents.filter((i) => i.findings.length > 1);
   const o: string[] = [];
   o.push(`<!DOCTYPE html>

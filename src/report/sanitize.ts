@@ -1,7 +1,8 @@
 /** Neutralising untrusted log text before it reaches a terminal, Markdown, HTML or a mail header. */
 
-// C0 and C1 controls (tab excepted), DEL, and the bidi overrides that can disguise text.
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// C0 and C1 controls (tab excepted), DEL, the bidi overrides that can disguise text, and the
+// noncharacters (U+FFFE, U+FFFF, U+FDD0…: not text; an HTML parser reports them as errors).
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\p{Noncharacter_Code_Point}]/gu;
 
 /** Replace control characters (escape sequences included) with visible \xNN / \u{N} forms. */
 export function safeText(s: string): string {

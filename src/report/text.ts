@@ -75,11 +75,12 @@ export function renderFindingText(f: Finding, byId: Map<string, Finding>, opts: 
   lines.push('   evidence:');
   for (const e of f.evidence) lines.push(`     ${c(DIM, `${safeText(e.source)}:${e.line}`)}  ${safeText(e.text)}`);
   lines.push('   diagnosis:');
-  lines.push(...wrap(f.diagnosis, width, '     '));
+  // diagnosis and fix are filled in with values captured from the log: neutralised like the evidence
+  lines.push(...wrap(f.diagnosis, width, '     ').map(safeText));
   lines.push('   fix:');
   f.fix.forEach((step, i) => {
-    const w = wrap(step, width - 3, '     ');
-    w[0] = `     ${i + 1}. ${w[0]!.trimStart()}`;
+    const w = wrap(step, width - 3, '     ').map(safeText);
+    w[0] = `     ${i + 1}. ${(w[0] ?? '').trimStart()}`;
     lines.push(...w.map((l, j) => (j === 0 ? l : `   ${l}`)));
   });
   if (f.references.length) lines.push(`   see: ${f.references.join(' ')}`);

@@ -56,7 +56,7 @@ export function renderTimelineText(report: TimelineReport, opts: TimelineTextOpt
   const firsts = report.inputs.map((i) => i.first).filter((x): x is string => x !== null);
   const lasts = report.inputs.map((i) => i.last).filter((x): x is string => x !== null);
   const lines = report.inputs.reduce((n, i) => n + i.lines, 0);
-  const span = firsts.length ? ` ${stamp(firsts.sort()[0]!)} → ${stamp(lasts.sort()[lasts.length - 1]!)}` : '';
+  const span = firsts.length ? ` ${stamp(firsts.sort()[0]!)} → ${stamp(lasts.sort()[lasts.length - 1] ?? null)}` : '';
   out.push(
     c(
       BOLD,

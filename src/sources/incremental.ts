@@ -25,7 +25,7 @@
  * the run does not disturb the read; each plain file's fingerprints are checked again after reading,
  * and a file truncated while it was read (copytruncate during the run) makes the caller run again.
  */
-import { closeSync, fstatSync, openSync, read, readdirSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readdirSync, readSync, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -327,7 +327,8 @@ function generationNames(path: string): string[] {
 function openFile(path: string, problem?: (message: string) => void): OpenFile | null {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: a FIFO (or device) in the way must not hang the run; for a regular file it changes nothing
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') problem?.(code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message);
