@@ -248,6 +248,11 @@ function summarise(summary: InputSummary, parts: { stats: LineStats; lastSeen: n
   if (offset === 0 && !summary.errors.length) summary.errors.push('empty input');
 }
 
+/** Input summaries for operands that could not be opened (missing file…): they appear in `inputs[]` with their error. */
+export function problemSummaries(problems: ResolveProblem[]): InputSummary[] {
+  return problems.map((p) => ({ source: p.source, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [p.message] }));
+}
+
 /**
  * Analyse the inputs in order (each rotated set oldest first), so that findings span files. Each
  * input (or each part of a large file, on worker threads) gets its own engine, merged in order
@@ -262,15 +267,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     unrecognized: opts.unrecognized,
   };
   const master = new Engine(rules, engineOpts);
-  const summaries: InputSummary[] = problems.map((p) => ({
-    source: p.source,
-    lines: 0,
-    bytes: 0,
-    formats: {},
-    first: null,
-    last: null,
-    errors: [p.message],
-  }));
+  const summaries = problemSummaries(problems);
   const workers = opts.workers ?? defaultWorkers();
   const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
   const plans = inputs.map((input) => planJobs(input, workers, rules, ctxOf(input)));

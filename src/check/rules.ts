@@ -4,7 +4,6 @@
  * {placeholders} and the conditions that pick severity, notes and fix steps; this module turns that into
  * a Finding of the JSON contract.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -12,6 +11,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { bundledRulesDir } from '../engine/catalogue.js';
 import { RuleFileError, type RuleProblem } from '../errors.js';
 import { severityRank, type Evidence, type Finding, type Severity } from '../types.js';
+import { findingId } from '../engine/engine.js';
 
 /** A text that applies only when the check reported condition `when` ("!name": when it did not). */
 export interface Conditional {
@@ -112,19 +112,6 @@ function holds(when: string, conditions: Set<string>): boolean {
   return when.startsWith('!') ? !conditions.has(when.slice(1)) : conditions.has(when);
 }
 
-/** Stable id of a finding: rule + host + key (the same recipe as the log engine's). */
-function fingerprint(rule: string, host: string | null, key: Record<string, string>): string {
-  const keyText = JSON.stringify(
-    Object.keys(key)
-      .sort()
-      .map((k) => [k, key[k]]),
-  );
-  return createHash('sha1')
-    .update(`${rule}\0${host ?? ''}\0${keyText}`)
-    .digest('hex')
-    .slice(0, 16);
-}
-
 /** Most evidence lines kept per finding (the count still counts all). */
 export const MAX_EVIDENCE = 5;
 
@@ -145,7 +132,7 @@ export function toFinding(rule: ConfigRule, r: CheckResult, host: string | null)
     .map((f) => fill(typeof f === 'string' ? f : f.text, values));
   const key = r.key ?? {};
   return {
-    id: fingerprint(rule.id, host, key),
+    id: findingId(rule.id, host, key),
     rule: rule.id,
     title: fill(rule.title, values),
     severity,

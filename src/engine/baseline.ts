@@ -4,12 +4,12 @@
  * seen before (`unrecognized-novel`) and templates whose busiest hour is far above their usual rate
  * (`unrecognized-burst`), as warning findings.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Finding } from '../types.js';
 import { parseLine } from '../parse/line.js';
 import { toIso } from '../parse/time.js';
 import { peakHour, templatesMatch, type MinerState } from './unrecognized.js';
+import { findingId } from './engine.js';
 
 export const NOVEL_RULE = 'unrecognized-novel';
 export const BURST_RULE = 'unrecognized-burst';
@@ -108,18 +108,6 @@ export interface BaselineCheck {
   minCount?: number;
 }
 
-function fingerprint(rule: string, host: string | null, key: Record<string, string>): string {
-  const keyText = JSON.stringify(
-    Object.keys(key)
-      .sort()
-      .map((k) => [k, key[k]]),
-  );
-  return createHash('sha1')
-    .update(`${rule}\0${host ?? ''}\0${keyText}`)
-    .digest('hex')
-    .slice(0, 16);
-}
-
 /** Quote a text for a POSIX shell. */
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -152,7 +140,7 @@ export function baselineFindings(mined: MinerState, check: BaselineCheck, relate
     const rel = related.get(t.template) ?? [];
     const evidence = [{ source: t.source, line: t.line, time: toIso(t.first), text: t.example }];
     const base = (rule: string, title: string, diagnosis: string, extraFix: string[], around: number | null = t.first): Finding => ({
-      id: fingerprint(rule, host, key),
+      id: findingId(rule, host, key),
       rule,
       title,
       severity: 'warning',

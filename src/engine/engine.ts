@@ -165,7 +165,8 @@ function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{([A-Za-z_]\w*)\}/g, (_, name: string) => values[name] ?? `<${name}>`);
 }
 
-function fingerprint(rule: string, host: string | null, key: Record<string, string>): string {
+/** Stable id of a finding: a fingerprint of rule, host and key (scripts and mail filters key on it). */
+export function findingId(rule: string, host: string | null, key: Record<string, string>): string {
   const keyText = JSON.stringify(
     Object.keys(key)
       .sort()
@@ -552,7 +553,7 @@ export class Engine {
     if (l && g.count > g.hits.length) evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
     const spec = g.rule.spec;
     const f: Finding = {
-      id: fingerprint(g.rule.id, g.host, g.key),
+      id: findingId(g.rule.id, g.host, g.key),
       rule: g.rule.id,
       title: fill(spec.title, values),
       severity: g.rule.severity,

@@ -21,7 +21,7 @@ import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine, compareFindings, summarize } from '../engine/engine.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { toolVersion, type ScanOptions } from '../scan.js';
+import { problemSummaries, toolVersion, type ScanOptions } from '../scan.js';
 import type { InputSummary, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
 import { parseEvent } from './events.js';
@@ -168,15 +168,7 @@ async function run(
       if (currentTime !== null && keep(f.host)) bucket(f.host, currentTime).hits[f.severity]++;
     },
   });
-  const summaries: InputSummary[] = problems.map((p) => ({
-    source: p.source,
-    lines: 0,
-    bytes: 0,
-    formats: {},
-    first: null,
-    last: null,
-    errors: [p.message],
-  }));
+  const summaries: InputSummary[] = problemSummaries(problems);
   const perInput: { first: number | null; last: number | null; lines: number; undated: number }[] = [];
   let seq = 0;
   let secondBase = 0;
