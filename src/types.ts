@@ -12,7 +12,8 @@ export function severityRank(s: Severity): number {
 export type SourceKind = 'hypervisor' | 'kernel' | 'daemon' | 'xend' | 'toolstack' | 'unknown';
 
 /** Line formats recognised by the parser (the keys of `inputs[].formats`). */
-export type LineFormat = 'syslog' | 'rfc5424' | 'rfc3339' | 'journal-json' | 'dmesg' | 'dmesg-T' | 'xen' | 'xend' | 'libxl' | 'console' | 'plain';
+export type LineFormat =
+  'syslog' | 'rfc5424' | 'rfc3339' | 'journal-json' | 'dmesg' | 'dmesg-T' | 'xen' | 'xend' | 'libxl' | 'console' | 'plain';
 
 /** One parsed log line: prefix decoded, message left for the rules. */
 export interface LogEvent {

@@ -28,11 +28,20 @@ describe.runIf(scenarios.length > 0)('lab captures', () => {
     expect([0, 1, 2], r.stderr).toContain(r.code);
     const findings = (JSON.parse(r.stdout) as { findings: { rule: string; severity: string }[] }).findings;
     const rules = new Set(findings.map((f) => f.rule));
-    expect(exp.present.filter((id) => !rules.has(id)), 'missing').toEqual([]);
-    expect(exp.absent.filter((id) => rules.has(id)), 'must not be found').toEqual([]);
+    expect(
+      exp.present.filter((id) => !rules.has(id)),
+      'missing',
+    ).toEqual([]);
+    expect(
+      exp.absent.filter((id) => rules.has(id)),
+      'must not be found',
+    ).toEqual([]);
     if (exp.maxSeverity) {
       const over = findings.filter((f) => RANK.indexOf(f.severity) > RANK.indexOf(exp.maxSeverity!));
-      expect(over.map((f) => `${f.rule} (${f.severity})`), `above ${exp.maxSeverity}`).toEqual([]);
+      expect(
+        over.map((f) => `${f.rule} (${f.severity})`),
+        `above ${exp.maxSeverity}`,
+      ).toEqual([]);
     }
   });
 });
