@@ -17,6 +17,7 @@ import { RuleFileError, type RuleProblem } from '../errors.js';
 import type { Severity, SourceKind } from '../types.js';
 import { parseDuration } from '../parse/time.js';
 import { requiredLiterals } from './literals.js';
+import { backtrackingRisk } from './safety.js';
 
 /** A rule file as written (see docs/rule-format.md). */
 export interface RuleSpec {
@@ -286,7 +287,6 @@ const verdicts = new Map<string, string | null>();
  * a problem naming the file, the field and an attack string.
  */
 function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
-  const { checkSync } = lazyRequire('recheck') as typeof import('recheck');
   const fields: [string, string][] = [
     ...rule.spec.patterns.map((p, i): [string, string] => [`patterns.${i}`, p]),
     ...(rule.spec.ignore ?? []).map((p, i): [string, string] => [`ignore.${i}`, p]),
@@ -298,11 +298,7 @@ function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
     const key = `${rule.spec.flags ?? ''}/${source}`;
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
-      const r = checkSync(source, rule.spec.flags ?? '', { timeout: 5000 });
-      verdict =
-        r.status === 'vulnerable'
-          ? `can backtrack catastrophically (${r.complexity.type}); attack string: ${JSON.stringify(r.attack.string.slice(0, 60))}`
-          : null;
+      verdict = backtrackingRisk(source, rule.spec.flags ?? '');
       verdicts.set(key, verdict);
     }
     if (verdict) {
