@@ -214,8 +214,11 @@ function timed(cmd) {
   const err = String(r.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(err);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(err);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(err);
   const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
-  return { secs, rssMB: rss ? Number(rss[1]) / 1024 : NaN, stdout: String(r.stdout), status: r.status, stderr: err };
+  const cpu = (user ? Number(user[1]) : NaN) + (sys ? Number(sys[1]) : 0);
+  return { secs, cpu, rssMB: rss ? Number(rss[1]) / 1024 : NaN, stdout: String(r.stdout), status: r.status, stderr: err };
 }
 
 function checkCounts(json, injected) {
@@ -232,7 +235,8 @@ const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 async function main() {
   const { file: pat, count } = grepPatterns();
   console.log(`xendoctor bench — ${count} catalogue patterns as grep -E alternatives; ${process.version}; ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? ''}`);
-  console.log('size    input     tool        wall s    MB/s   peak RSS MB   ratio   counts');
+  console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (other work on the machine inflates wall times; CPU s is user+sys of all threads)`);
+  console.log('size    input     tool        wall s   CPU s    MB/s   peak RSS MB   ratio (wall, CPU)   counts');
   for (const [label, bytes] of sizes) {
     const { plain, gz, rotDir, injected } = await ensureCorpus(label, bytes);
     const mb = statSync(plain).size / 1024 / 1024;
@@ -253,8 +257,8 @@ async function main() {
       } catch (e) {
         counts = `no JSON (exit ${x.status}): ${x.stderr.split('\n')[0]}`;
       }
-      console.log(`${label.padEnd(7)} ${kind.padEnd(9)} grep        ${fmt(g.secs).padStart(6)} ${fmt(mb / g.secs, 0).padStart(7)} ${fmt(g.rssMB, 1).padStart(12)}          ${g.stdout.trim()} lines`);
-      console.log(`${''.padEnd(7)} ${''.padEnd(9)} xendoctor   ${fmt(x.secs).padStart(6)} ${fmt(mb / x.secs, 0).padStart(7)} ${fmt(x.rssMB, 1).padStart(12)}  ${fmt(x.secs / g.secs).padStart(6)}x  ${counts}`);
+      console.log(`${label.padEnd(7)} ${kind.padEnd(9)} grep        ${fmt(g.secs).padStart(6)} ${fmt(g.cpu).padStart(6)} ${fmt(mb / g.secs, 0).padStart(7)} ${fmt(g.rssMB, 1).padStart(12)}                      ${g.stdout.trim()} lines`);
+      console.log(`${''.padEnd(7)} ${''.padEnd(9)} xendoctor   ${fmt(x.secs).padStart(6)} ${fmt(x.cpu).padStart(6)} ${fmt(mb / x.secs, 0).padStart(7)} ${fmt(x.rssMB, 1).padStart(12)}   ${fmt(x.secs / g.secs).padStart(6)}x ${fmt(x.cpu / g.cpu).padStart(6)}x   ${counts}`);
     }
   }
 }

@@ -39,7 +39,7 @@ parentPort!.on(
       const engine = new Engine(rules, engineOpts);
       let chunks: AsyncIterable<Buffer>;
       if (job.data) {
-        const data = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
+        const data = Buffer.from(job.data.buffer, job.data.byteOffset, Math.min(job.data.byteLength, job.end));
         chunks = (async function* () {
           yield data;
         })();
