@@ -76,7 +76,17 @@ export async function analyseStream(
       const ev = parseLine(text, ctx);
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
-      engine.offer(ev, text, source, lineNo, host, candidate, candidate && !simple ? engine.rulesIn(raw, start, end) : engine.rules);
+      engine.offer(
+        ev,
+        text,
+        source,
+        lineNo,
+        host,
+        candidate,
+        candidate && !simple && !(ev.format === 'journal-json' && raw[start] === 123 && text.includes('"MESSAGE":['))
+          ? engine.rulesIn(raw, start, end)
+          : engine.rules,
+      );
     },
   };
   const stats = await scanLines(chunks, engine.prefilter, sink, simple);
@@ -251,9 +261,11 @@ function summarise(summary: InputSummary, parts: { stats: LineStats; lastSeen: n
   }
   summary.lines = offset;
   summary.formats = Object.fromEntries(formats);
-  summary.first = toIso(firstTime(parts[0]?.stats.head ?? [], ctx));
+  const head = parts[0]?.stats.head ?? [];
+  summary.first = toIso(firstTime(head, ctx));
   const tail = parts[parts.length - 1]?.stats.tail ?? null;
-  summary.last = toIso((tail !== null ? parseLine(tail, ctx).time : null) ?? lastSeen);
+  // the last time seen: the last line's, else the last dated candidate's, else the last dated head line's
+  summary.last = toIso((tail !== null ? parseLine(tail, ctx).time : null) ?? lastSeen ?? firstTime([...head].reverse(), ctx));
   if (offset === 0 && !summary.errors.length) summary.errors.push('empty input');
 }
 

@@ -17,7 +17,7 @@ import {
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tmp } from './helpers.js';
 import { blk, filler, findingsOf, lineOf, xdAsync, type AsyncRun } from './report-helpers.js';
 
@@ -43,6 +43,11 @@ function rng(seed: number): (n: number) => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true }); // the big logs
+});
+
 class Scenario {
   readonly dir = tmp('xd-rot-');
   readonly log = join(this.dir, 'app.log');
@@ -55,6 +60,7 @@ class Scenario {
   runs = 0;
 
   constructor(directives: string[]) {
+    dirs.push(this.dir);
     writeFileSync(this.log, '');
     writeFileSync(
       this.conf,

@@ -20,7 +20,7 @@ describe('shipped patterns', () => {
     const vulnerable: string[] = [];
     for (let i = 0; i < all.length; i += 8) {
       const batch = all.slice(i, i + 8);
-      const results = await Promise.all(batch.map(([, , src, flags]) => check(src, flags, { timeout: 10_000 })));
+      const results = await Promise.all(batch.map(([, , src, flags]) => check(src, flags, { timeout: 10_000, randomSeed: 42 })));
       results.forEach((r, j) => {
         // a verdict of recheck's fuzzer is confirmed by timing its attack (riskOf)
         const risk = riskOf(batch[j]![2], batch[j]![3], r);

@@ -144,7 +144,8 @@ function sourceFiles(extraRuleDirs: string[]): string[] {
 export function kbFingerprint(extraRuleDirs: string[] = []): string {
   const h = createHash('sha1').update(`kb ${KB_FORMAT} lunr ${lunr.version}\n`);
   for (const f of sourceFiles(extraRuleDirs)) {
-    h.update(`${f.startsWith(bundledRulesDir()) ? basename(f) : f}\0`);
+    // bundled files by name only, so that the index built into dist/ stays current wherever the package is installed
+    h.update(`${f.startsWith(bundledRulesDir()) || f.startsWith(samplesDir()) ? basename(f) : f}\0`);
     try {
       h.update(readFileSync(f));
     } catch {

@@ -126,7 +126,7 @@ let lastHour: { zone: string; year: number; month: number; day: number; h: numbe
 
 /** Ms of a local date and time in `zone`, or null when the date does not exist. */
 function localMs(zone: string, year: number, month: number, day: number, h: number, m: number, s: number, ms: number): number | null {
-  if (m > 59 || s > 60 || ms > 999) return null;
+  if (h > 23 || m > 59 || s > 60 || ms > 999) return null;
   // log lines come in time order: most share the hour of the line before
   const last = lastHour;
   if (last.zone === zone && last.year === year && last.month === month && last.day === day && last.h === h) {

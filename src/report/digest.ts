@@ -44,6 +44,12 @@ function ordered(report: ScanReport, sev: Severity): Finding[] {
   return [...g.filter((f) => !f.ongoing), ...g.filter((f) => f.ongoing)];
 }
 
+/** Rule text filled with captured values may carry log bytes: neutralise it line by line (colours are added later). */
+function neutral(f: Finding): Finding {
+  const lines = (s: string) => s.split('\n').map(safeText).join('\n');
+  return { ...f, diagnosis: lines(f.diagnosis), fix: f.fix.map(safeText), references: f.references.map(safeText) };
+}
+
 /** The report as plain text (also the text part of the e-mail). */
 export function digestText(report: ScanReport, ctx: DigestContext, color = false): string {
   const out: string[] = [headline(report, ctx.host)];
@@ -62,7 +68,7 @@ export function digestText(report: ScanReport, ctx: DigestContext, color = false
     if (!group.length) continue;
     out.push(`== ${sev.toUpperCase()} (${group.length}) ==`, '');
     for (const f of group) {
-      out.push(...renderFindingText(f, byId, { color }));
+      out.push(...renderFindingText(neutral(f), byId, { color }));
       out.push(`   id: ${f.id}  (\`xendoctor ack ${f.id}\` silences it until it recurs)`, '');
     }
   }

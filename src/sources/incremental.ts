@@ -21,11 +21,12 @@
  * The generation rotated away last is remembered too, so that lines a daemon still writes to it
  * (before it is told to reopen its log, or until delaycompress compresses it) are read as well.
  *
- * Every file is opened once while planning and read through that descriptor, so a rotation during
+ * Every file to read is opened while planning and read through that descriptor, so a rotation during
  * the run does not disturb the read; each plain file's fingerprints are checked again after reading,
  * and a file truncated while it was read (copytruncate during the run) makes the caller run again.
+ * A rotated file is closed as soon as it has been read (a first run may read hundreds of them).
  */
-import { closeSync, constants, fstatSync, openSync, read, readdirSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -68,15 +69,65 @@ function countNl(buf: Buffer): number {
   return n;
 }
 
-/** A file opened for planning: a rotated generation or the live file. */
-export interface OpenFile {
-  path: string;
-  fd: number;
-  st: Stats;
-  /** Its content is gzip (by magic bytes). */
+/**
+ * A file met while planning: a rotated generation or the live file. Listed by stat; opened only when
+ * its content is needed (and then read only through that descriptor, whatever is renamed meanwhile).
+ */
+export class LogFile {
+  private handle = -1;
+  /** Its content is gzip (by magic bytes; known once opened). */
   gz: boolean;
-  /** rotationOrder: larger is newer, the live file is 0. */
-  order: number;
+  /** It vanished or changed between listing and opening. */
+  failed = false;
+
+  constructor(
+    readonly path: string,
+    public st: Stats,
+    /** rotationOrder: larger is newer, the live file is 0. */
+    readonly order: number,
+  ) {
+    this.gz = path.endsWith('.gz');
+  }
+
+  /** Open (again) if need be; false when the file is no longer the one listed. */
+  open(): boolean {
+    if (this.handle >= 0) return true;
+    if (this.failed) return false;
+    let fd: number;
+    try {
+      // O_NONBLOCK: a FIFO (or device) in the way must not hang the run; for a regular file it changes nothing
+      fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      this.failed = true;
+      return false;
+    }
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.dev !== this.st.dev || st.ino !== this.st.ino) {
+      closeSync(fd);
+      this.failed = true;
+      return false;
+    }
+    this.handle = fd;
+    this.st = st;
+    const magic = pread(fd, 0, 2);
+    this.gz = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    return true;
+  }
+
+  get fd(): number {
+    if (this.handle < 0) throw new Error(`${this.path} is not open`);
+    return this.handle;
+  }
+
+  close(): void {
+    if (this.handle < 0) return;
+    try {
+      closeSync(this.handle);
+    } catch {
+      /* closed */
+    }
+    this.handle = -1;
+  }
 }
 
 const CHUNK = 1024 * 1024;
@@ -98,7 +149,7 @@ async function* readFd(fd: number, start: number, end = Infinity): AsyncGenerato
 }
 
 /** The uncompressed content of a gzip file, read through its descriptor from the start. */
-async function* gunzipFd(f: OpenFile): AsyncGenerator<Buffer> {
+async function* gunzipFd(f: LogFile): AsyncGenerator<Buffer> {
   const raw = Readable.from(readFd(f.fd, 0), { objectMode: false });
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   raw.on('error', (e) => gunzip.destroy(e));
@@ -123,7 +174,7 @@ export interface Prefix {
   tail: Buffer;
 }
 
-function verifyPlain(f: OpenFile, m: FileMark): Prefix | null {
+function verifyPlain(f: LogFile, m: FileMark): Prefix | null {
   if (f.st.size < m.offset) return null;
   const head = pread(f.fd, 0, m.head.len);
   if (head.length !== m.head.len || sha(head) !== m.head.hash) return null;
@@ -132,7 +183,7 @@ function verifyPlain(f: OpenFile, m: FileMark): Prefix | null {
   return { head, tail };
 }
 
-async function verifyGz(f: OpenFile, m: FileMark): Promise<Prefix | null> {
+async function verifyGz(f: LogFile, m: FileMark): Promise<Prefix | null> {
   const headParts: Buffer[] = [];
   const tailParts: Buffer[] = [];
   let headGot = 0;
@@ -162,7 +213,7 @@ async function verifyGz(f: OpenFile, m: FileMark): Promise<Prefix | null> {
   return { head, tail };
 }
 
-async function headOf(f: OpenFile): Promise<Buffer> {
+async function headOf(f: LogFile): Promise<Buffer> {
   if (!f.gz) return pread(f.fd, 0, HEAD_BYTES);
   const parts: Buffer[] = [];
   let got = 0;
@@ -201,9 +252,13 @@ export class Segment implements Input {
   private tail: Buffer;
   private lastByte = NL;
   read = false;
+  /** For a rotated file, closed once read: whether it was still as read. */
+  private checked: boolean | null = null;
+  /** It could not be opened when its turn came. */
+  private lost = false;
 
   constructor(
-    readonly file: OpenFile,
+    readonly file: LogFile,
     readonly start: number,
     startLines: number,
     prefix: Prefix,
@@ -238,6 +293,11 @@ export class Segment implements Input {
   async *open(): AsyncGenerator<Buffer> {
     this.read = true;
     const f = this.file;
+    if (!f.open()) {
+      // renamed or removed since it was planned (a rotation during the run): the caller plans again
+      this.lost = true;
+      return;
+    }
     let src: AsyncIterable<Buffer>;
     if (f.gz) {
       src = gunzipFd(f);
@@ -246,7 +306,17 @@ export class Segment implements Input {
       // the live file up to its size when planned (the rest is the next run's); a rotated one to its end
       src = readFd(f.fd, this.start, this.toEof ? Infinity : f.st.size);
     }
-    let skip = f.gz ? this.start : 0;
+    try {
+      yield* this.pass(src, f.gz ? this.start : 0);
+    } finally {
+      if (this.toEof) {
+        this.checked = this.check();
+        f.close();
+      }
+    }
+  }
+
+  private async *pass(src: AsyncIterable<Buffer>, skip: number): AsyncGenerator<Buffer> {
     let held: Buffer | null = null;
     for await (let c of src) {
       if (skip > 0) {
@@ -280,6 +350,10 @@ export class Segment implements Input {
 
   /** After reading: do the bytes read still sit where they were (no truncation or rewrite meanwhile)? */
   consistent(): boolean {
+    return !this.lost && (this.checked ?? this.check());
+  }
+
+  private check(): boolean {
     if (this.file.gz || this.end === 0) return true;
     const headLen = Math.min(HEAD_BYTES, this.end);
     const now = pread(this.file.fd, 0, headLen);
@@ -324,29 +398,21 @@ function generationNames(path: string): string[] {
     .sort();
 }
 
-function openFile(path: string, problem?: (message: string) => void): OpenFile | null {
-  let fd: number;
+/** A file listed by stat (not opened yet); null when absent or not a regular file. */
+function statFile(path: string, problem?: (message: string) => void): LogFile | null {
+  let st: Stats;
   try {
-    // O_NONBLOCK: a FIFO (or device) in the way must not hang the run; for a regular file it changes nothing
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    st = statSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') problem?.(code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message);
     return null;
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      closeSync(fd);
-      problem?.('not a regular file');
-      return null;
-    }
-    const magic = pread(fd, 0, 2);
-    return { path, fd, st, gz: magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b, order: rotationOrder(path)[1] };
-  } catch {
-    closeSync(fd);
+  if (!st.isFile()) {
+    problem?.('not a regular file');
     return null;
   }
+  return new LogFile(path, st, rotationOrder(path)[1]);
 }
 
 /** What was found for one tracked file, and the segments to read. */
@@ -373,27 +439,39 @@ function sameIdentity(st: Stats, m: { dev: number; ino: number }): boolean {
   return st.dev === m.dev && st.ino === m.ino;
 }
 
-async function findGeneration(gens: OpenFile[], m: FileMark, used: Set<OpenFile>): Promise<{ gen: OpenFile; prefix: Prefix } | null> {
+async function verify(g: LogFile, m: FileMark): Promise<Prefix | null> {
+  if (!g.open()) return null;
+  return g.gz ? verifyGz(g, m) : verifyPlain(g, m);
+}
+
+async function findGeneration(gens: LogFile[], m: FileMark, used: Set<LogFile>): Promise<{ gen: LogFile; prefix: Prefix } | null> {
+  // a rename keeps the inode (checked by content too: inodes are reused)
   for (const g of gens) {
-    if (used.has(g) || g.gz || !sameIdentity(g.st, m)) continue;
-    const prefix = verifyPlain(g, m);
+    if (used.has(g) || !sameIdentity(g.st, m)) continue;
+    const prefix = await verify(g, m);
     if (prefix) return { gen: g, prefix };
   }
   if (m.head.len === 0) return null; // an empty mark cannot be recognised by its content
+  // a copy (copytruncate) or a compressed file keeps the content
   for (const g of gens) {
     if (used.has(g)) continue;
-    const prefix = g.gz ? await verifyGz(g, m) : verifyPlain(g, m);
+    const prefix = await verify(g, m);
     if (prefix) return { gen: g, prefix };
+    g.close();
   }
   return null;
 }
 
-async function findNewestGen(gens: OpenFile[], m: GenerationMark): Promise<OpenFile | null> {
-  for (const g of gens) if (!g.gz && sameIdentity(g.st, m) && fingerprint(pread(g.fd, 0, m.head.len)).hash === m.head.hash) return g;
+async function findNewestGen(gens: LogFile[], m: GenerationMark): Promise<LogFile | null> {
+  for (const g of gens) {
+    if (sameIdentity(g.st, m) && g.open() && !g.gz && sha(pread(g.fd, 0, m.head.len)) === m.head.hash) return g;
+  }
   if (m.head.len === 0) return null;
   for (const g of gens) {
+    if (!g.open()) continue;
     const h = await headOf(g);
     if (h.length >= m.head.len && sha(h.subarray(0, m.head.len)) === m.head.hash) return g;
+    g.close();
   }
   return null;
 }
@@ -401,36 +479,38 @@ async function findNewestGen(gens: OpenFile[], m: GenerationMark): Promise<OpenF
 async function planOnce(path: string, prev: TrackedFile | undefined): Promise<FilePlan> {
   const names = generationNames(path);
   // generations, newest first; name.N and name.N.gz together (compression in progress) count once, the plain one
-  const byOrder = new Map<number, OpenFile>();
-  const opened: OpenFile[] = [];
+  const byOrder = new Map<number, LogFile>();
   let unstable = false;
   for (const n of names) {
-    const f = openFile(join(dirname(path), n));
+    const f = statFile(join(dirname(path), n));
     if (!f) {
-      unstable = true; // vanished between listing and opening: rotation in progress
+      unstable = true; // vanished between listing and looking: rotation in progress
       continue;
     }
-    opened.push(f);
     const other = byOrder.get(f.order);
     if (!other || (other.gz && !f.gz)) byOrder.set(f.order, f);
   }
   const gens = [...byOrder.values()].sort((a, b) => b.order - a.order);
   const notes: string[] = [];
-  const live = openFile(path, (message) => notes.push(`cannot read ${path}: ${message}`));
-  if (live) opened.push(live);
+  let live = statFile(path, (message) => notes.push(`cannot read ${path}: ${message}`));
+  if (live && !live.open()) {
+    live = null;
+    unstable = true;
+  }
   const liveGens = live ? gens.filter((g) => !sameIdentity(g.st, live.st)) : gens;
+  const all = [...gens, ...(live ? [live] : [])];
 
   const segments: Segment[] = [];
   const events: string[] = [];
-  const used = new Set<OpenFile>();
+  const used = new Set<LogFile>();
   const liveFrom = (start: number, lines: number, prefix: Prefix) => {
     if (live) segments.push(new Segment(live, start, lines, prefix, false));
   };
-  const readWhole = (gs: OpenFile[]) => {
+  const readWhole = (gs: LogFile[]) => {
     for (const g of gs.slice().sort((a, b) => a.order - b.order)) {
       if (used.has(g)) continue;
       used.add(g);
-      segments.push(new Segment(g, 0, 0, EMPTY, true));
+      segments.push(new Segment(g, 0, 0, EMPTY, true)); // opened when read (a first run may read hundreds)
     }
   };
 
@@ -498,13 +578,14 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   let newestGen: GenerationMark | null = null;
   if (liveGens.length > 0) {
     const g = liveGens[0]!;
-    newestGen = { dev: g.st.dev, ino: g.st.ino, head: fingerprint(await headOf(g)) };
+    if (g.open()) newestGen = { dev: g.st.dev, ino: g.st.ino, head: fingerprint(await headOf(g)) };
+    else unstable = true;
   }
+  for (const g of gens) if (!used.has(g)) g.close();
   if (generationNames(path).join('\n') !== names.join('\n')) unstable = true;
   if (live) {
-    const again = openFile(path);
+    const again = statFile(path);
     if (!again || !sameIdentity(again.st, live.st)) unstable = true;
-    if (again) closeSync(again.fd);
   }
 
   return {
@@ -516,14 +597,7 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
     unstable,
     newestGen,
     close() {
-      for (const f of opened) {
-        try {
-          closeSync(f.fd);
-        } catch {
-          /* closed */
-        }
-      }
-      opened.length = 0;
+      for (const f of all) f.close();
     },
     consistent() {
       return segments.every((s) => !s.read || s.consistent());

@@ -38,6 +38,13 @@ export interface LineStats {
 const HEAD_LINES = 20;
 const NL = 10;
 
+const BYTE_ARRAY_MESSAGE = Buffer.from('"MESSAGE":[');
+
+function hasByteArrayMessage(buf: Buffer, start: number, end: number): boolean {
+  const at = buf.indexOf(BYTE_ARRAY_MESSAGE, start);
+  return at >= 0 && at < end;
+}
+
 function decode(buf: Buffer, start: number, end: number): string {
   if (end > start && buf[end - 1] === 13 /* CR */) end--;
   return buf.toString('utf8', start, end);
@@ -74,9 +81,11 @@ export async function scanLines(
       let lineEnd = nl;
       if (nl - pos > MAX_LINE) {
         lineEnd = pos + MAX_LINE;
-        if (cutNotes++ < 10) stats.notes.push({ line: lineNo, text: `${nl - pos} bytes long, cut at ${MAX_LINE}` });
+        if (cutNotes++ < 10) stats.notes.push({ line: lineNo, text: `longer than ${MAX_LINE} bytes, cut` });
       }
-      let candidate = everyLine;
+      // journalctl -o json writes a message that is not clean UTF-8 as an array of byte values:
+      // the literals cannot be seen in the raw line, so such a line is always a candidate
+      let candidate = everyLine || (buf[pos] === 123 /* { */ && hasByteArrayMessage(buf, pos, lineEnd));
       if (!candidate) {
         if (next === -2 || (next >= 0 && next < pos)) next = prefilter!.next(buf, pos, end);
         candidate = next >= 0 && next < lineEnd;

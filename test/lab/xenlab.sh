@@ -49,7 +49,7 @@
 #                          messages.txt (dom0 syslog), xl-create.txt, console-GUEST.txt (guest consoles)
 # List the scenarios:      test/lab/xenlab.sh --list
 #
-# Environment: XENLAB_TIMEOUT (QEMU wall-clock limit, s, default 900), XENLAB_NOBOOT=1 (only build the
+# Environment: XENLAB_TIMEOUT (QEMU wall-clock limit, s, default 900; 2400 for many-guests), XENLAB_NOBOOT=1 (only build the
 # initrd), XENLAB_GUESTS_MAX (many-guests cap), XENLAB_QEMU_WAIT (how long to wait for another QEMU on this
 # machine to end before booting anyway, s, default 1800: the machine has 2 cores, run ONE QEMU at a time).
 #
@@ -108,6 +108,7 @@ if [ "${1:-}" = "--capture" ]; then
   for n in $(tr -d '\r' < "$log" | sed -n 's/^@@@XENLAB BEGIN console-\([A-Za-z0-9_-]*\):.*/\1/p' | sort -u); do
     cut_section "$log" "console-$n" > "$dir/console-$n.txt"
   done
+  find "$dir" -name '*.txt' -size 0 -delete   # an empty section (a guest that never wrote to its console) is no log
   exit 0
 fi
 
@@ -438,7 +439,7 @@ while [ $i -le $count ]; do
   run xl-create-$g xl create /etc/xen/$g.cfg
   i=$((i+1))
 done
-t=0; while [ $t -lt 400 ]; do
+t=0; while [ $t -lt 900 ]; do
   ready=0; for g in $names; do grep -q "guest: ready" /var/log/xen/console/guest-$g.log 2>/dev/null && ready=$((ready+1)); done
   [ $ready -ge $count ] && break; sleep 5; t=$((t+5))
 done
@@ -487,7 +488,8 @@ mkdir -p out; log=out/$scen-serial.log
 : > "$log"   # empty it before QEMU starts: the watch loop below must not see an older run's "Dom0 crashed"
 echo "booting ($scen, -cpu $CPU): xen '$XENARGS' dom0 '$DOM0ARGS' -> $work/$log"; t0=$(date +%s)
 # noreboot keeps a crashed machine up forever: stop QEMU a few seconds after power-off or a dom0 crash
-timeout ${XENLAB_TIMEOUT:-900} qemu-system-x86_64 -m 2048 -cpu $CPU -smp 2 -nographic -no-reboot -nic none -kernel xen.elf \
+[ "$scen" = many-guests ] && tmo=${XENLAB_TIMEOUT:-2400} || tmo=${XENLAB_TIMEOUT:-900}   # many-guests: 8-15 min on 2 busy cores
+timeout $tmo qemu-system-x86_64 -m 2048 -cpu $CPU -smp 2 -nographic -no-reboot -nic none -kernel xen.elf \
   -append "$XENARGS" -initrd "x/boot/vmlinuz-$KVER $DOM0ARGS,initrd-$scen.gz" > "$log" 2>&1 &
 qpid=$!
 while kill -0 $qpid 2>/dev/null; do
