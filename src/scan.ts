@@ -104,11 +104,17 @@ const WORKER_MIN = envSize('XENDOCTOR_WORKER_MIN', 16 * 1024 * 1024);
 /** Plain files larger than this are split at line boundaries across the workers. */
 const SPLIT_MIN = envSize('XENDOCTOR_SPLIT_MIN', 64 * 1024 * 1024);
 
-/** Worker threads to use: XENDOCTOR_WORKERS, else the cores (at most 4); 0 = none. */
+/**
+ * Worker threads to use: XENDOCTOR_WORKERS, else one per core beyond the first (at most 4) on hosts
+ * with four cores or more, and none below: on a 2-core machine two scanning threads share memory
+ * bandwidth so badly that they are slower than one (measured: two greps in parallel each take 1.8x
+ * their time alone here), and each worker costs memory.
+ */
 export function defaultWorkers(): number {
   const env = process.env.XENDOCTOR_WORKERS;
   if (env !== undefined && /^\d+$/.test(env)) return Number(env);
-  return Math.min(4, availableParallelism());
+  const cores = availableParallelism();
+  return cores >= 4 ? Math.min(4, cores - 1) : 0;
 }
 
 function isGzip(path: string): boolean {
@@ -129,20 +135,31 @@ function isGzipSafe(path: string): boolean {
   }
 }
 
+/** How far back a split point looks for the first line of a multi-line report. */
+const LOOKBACK = 256 * 1024;
+
 /**
- * The start of a line at or after `from` in buf[0, end) that continues no multi-line report, so
- * that no report is cut in two between workers; -1 when there is none in the buffer.
+ * The start of a line at or after `from` in buf[0, end) where no multi-line report can be open, so
+ * that no report is cut in two between workers: no line of the `LOOKBACK` bytes before it starts
+ * one (matches a multi-line rule's pattern) whose `max` continuation lines would reach past it.
+ * -1 when there is none in the buffer.
  */
 export function safeCut(buf: Buffer, from: number, end: number, rules: Rule[], ctx: TimeContext): number {
-  const continuations = rules.filter((r) => r.continuation).map((r) => r.continuation!);
-  let p = from === 0 ? -1 : buf.indexOf(10, from - 1);
-  while (p >= -1 && p + 1 < end) {
-    let nl = buf.indexOf(10, p + 1);
+  const openers = rules.filter((r) => r.continuation);
+  let p = Math.max(0, from - LOOKBACK);
+  if (p > 0) p = buf.indexOf(10, p - 1) + 1; // the first whole line
+  let line = 0;
+  let blockedUntil = -1; // last line index an open report could still reach
+  while (p < end) {
+    if (p >= from && line > blockedUntil) return p;
+    let nl = buf.indexOf(10, p);
     if (nl < 0 || nl >= end) nl = end;
-    const msg = parseLine(buf.toString('utf8', p + 1, Math.min(nl, p + 1 + 4096)), ctx).message;
-    if (!continuations.some((re) => re.test(msg))) return p + 1;
-    if (nl >= end) break;
-    p = nl;
+    const msg = parseLine(buf.toString('utf8', p, Math.min(nl, p + 4096)), ctx).message;
+    for (const r of openers) {
+      if (r.patterns.some((re) => re.test(msg))) blockedUntil = Math.max(blockedUntil, line + r.continuationMax);
+    }
+    line++;
+    p = nl + 1;
   }
   return -1;
 }
@@ -151,11 +168,11 @@ export function safeCut(buf: Buffer, from: number, end: number, rules: Rule[], c
 function safeSplitPoint(path: string, offset: number, size: number, rules: Rule[], ctx: TimeContext): number {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(256 * 1024);
-    const n = readSync(fd, buf, 0, buf.length, offset);
-    const first = buf.indexOf(10);
-    const at = first < 0 || first + 1 >= n ? -1 : safeCut(buf, first + 1, n, rules, ctx);
-    return at < 0 ? size : offset + at;
+    const back = Math.min(offset, LOOKBACK);
+    const buf = Buffer.alloc(back + 256 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, offset - back);
+    const at = safeCut(buf, back, n, rules, ctx);
+    return at < 0 ? size : offset - back + at;
   } finally {
     closeSync(fd);
   }

@@ -25,7 +25,8 @@ class WuManber {
   /** Window length: the shortest literal (capped). */
   private readonly m: number;
   private readonly shift: Uint8Array;
-  private readonly buckets = new Map<number, Entry[]>();
+  /** Literals whose window ends in a block, by the block's hash (a plain array: no Map in the hot loop). */
+  private readonly buckets: (Entry[] | undefined)[] = new Array<Entry[] | undefined>(65536);
   private readonly entries: Entry[];
   readonly empty: boolean;
 
@@ -48,8 +49,8 @@ class WuManber {
             const h = (x << 8) | y;
             if (s < this.shift[h]!) this.shift[h] = s;
             if (s === 0) {
-              const list = this.buckets.get(h);
-              if (!list) this.buckets.set(h, [e]);
+              const list = this.buckets[h];
+              if (!list) this.buckets[h] = [e];
               else if (!list.includes(e)) list.push(e);
             }
           }
@@ -78,8 +79,9 @@ class WuManber {
         continue;
       }
       const start = pos - m + 1;
-      for (const e of this.buckets.get(h)!) {
-        if (WuManber.matchesAt(buf, start, end, e.bytes)) return start;
+      const first = FOLD[buf[start]!]!;
+      for (const e of this.buckets[h]!) {
+        if (e.bytes[0] === first && WuManber.matchesAt(buf, start, end, e.bytes)) return start;
       }
       pos++;
     }
@@ -99,8 +101,9 @@ class WuManber {
         continue;
       }
       const start = pos - m + 1;
-      for (const e of this.buckets.get(h)!) {
-        if (WuManber.matchesAt(buf, start, end, e.bytes)) for (const o of e.owners) out.add(o);
+      const first = FOLD[buf[start]!]!;
+      for (const e of this.buckets[h]!) {
+        if (e.bytes[0] === first && WuManber.matchesAt(buf, start, end, e.bytes)) for (const o of e.owners) out.add(o);
       }
       pos++;
     }
