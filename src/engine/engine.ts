@@ -204,8 +204,9 @@ export class Engine {
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
-  /** Whether the last candidate line held a trouble word (from rulesIn). */
+  /** Whether the last candidate line held a trouble word, or a fact literal (from rulesIn). */
   private trouble = false;
+  private factLine = true;
   private readonly miner: TemplateMiner | null;
 
   constructor(
@@ -232,11 +233,13 @@ export class Engine {
   rulesIn(raw: Uint8Array, start: number, end: number): Rule[] {
     if (!this.prefilter) {
       this.trouble = this.miner !== null;
+      this.factLine = true;
       return this.rules;
     }
     this.found.clear();
     this.prefilter.ownersIn(raw, start, end, this.found);
     this.trouble = this.found.has(TROUBLE_OWNER);
+    this.factLine = this.found.has(FACT_OWNER);
     const out: Rule[] = [];
     for (const i of this.found) if (i >= 0) out.push(this.rules[i]!);
     return out;
@@ -283,7 +286,8 @@ export class Engine {
     }
     if (!candidate) return;
     const host = this.hostOf(ev, inputHost);
-    observeFacts(this.factsOf(host), ev);
+    // version and memory lines hold a fact literal; xend and toolstack lines tell the toolstack
+    if (rules === this.rules || this.factLine || ev.source === 'xend' || ev.source === 'toolstack') observeFacts(this.factsOf(host), ev);
     const { since, until, hosts } = this.opts;
     if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return;
     if (hosts && host !== null && !hosts.includes(host)) return;
