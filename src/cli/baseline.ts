@@ -12,7 +12,7 @@ import { learnBaseline, readBaseline, type Baseline, type BaselineCheck } from '
 import type { MinerState } from '../engine/unrecognized.js';
 import { nothingRead, scanInputs } from '../scan.js';
 import { safeText } from '../report/sanitize.js';
-import { addCommonOptions, commonSettings, selectRules } from './options.js';
+import { addCommonOptions, commonSettings, selectRules, scanWindow } from './options.js';
 import { gatherInputs, reportInputErrors } from './scan.js';
 import { progressBar } from './progress.js';
 import type { Io } from './io.js';
@@ -55,11 +55,7 @@ async function runLearn(paths: string[], opts: Record<string, unknown>, io: Io):
   const progress = progressBar(process.stderr, total || null, !s.quiet);
   let mined: MinerState | null = null;
   const report = await scanInputs(inputs, problems, rules, {
-    zone: s.zone,
-    year: s.year,
-    since: s.since,
-    until: s.until,
-    hosts: s.hosts,
+    ...scanWindow(s),
     unrecognized: true,
     onMined: (m) => (mined = m),
     onProgress: (b) => progress.update(b),

@@ -95,6 +95,17 @@ export function commonSettings(o: Record<string, unknown>, now = Date.now()): Co
   };
 }
 
+/** The part of the settings every analysis takes (clock, time window, hosts). */
+export function scanWindow(s: CommonSettings): {
+  zone: string;
+  year: number | null;
+  since: number | null;
+  until: number | null;
+  hosts: string[] | null;
+} {
+  return { zone: s.zone, year: s.year, since: s.since, until: s.until, hosts: s.hosts };
+}
+
 /** The catalogue with --rules, --only and --exclude applied. */
 export function selectRules(s: CommonSettings): Rule[] {
   const rules = loadCatalogue({ extraDirs: s.ruleDirs, allowUnsafe: s.allowUnsafe });

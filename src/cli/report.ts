@@ -26,7 +26,7 @@ import { renderPrometheus } from '../report/prometheus.js';
 import { safeText } from '../report/sanitize.js';
 import { checkSmtpUrl, findSendmail, sendWithSendmail, sendWithSmtp } from '../deliver/mail.js';
 import { severityRank, type Finding, type InputSummary, type ScanReport } from '../types.js';
-import { addCommonOptions, commonSettings, exitCodeFor, selectRules, type CommonSettings } from './options.js';
+import { addCommonOptions, commonSettings, exitCodeFor, selectRules, type CommonSettings, scanWindow } from './options.js';
 import type { Io } from './io.js';
 import { baselineOption } from './baseline.js';
 import type { BaselineCheck } from '../engine/baseline.js';
@@ -175,11 +175,7 @@ async function analyse(
     inputs.push(journal);
   }
   const report = await scanInputs(inputs, problems, rules, {
-    zone: s.zone,
-    year: s.year,
-    since: s.since,
-    until: s.until,
-    hosts: s.hosts,
+    ...scanWindow(s),
     unrecognized: true,
     baseline: ro.baseline,
   });

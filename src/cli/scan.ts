@@ -4,7 +4,15 @@ import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { defaultInputs, resolveInputs, stdinInput, stdinIsPiped, type Input, type ResolveProblem } from '../sources/inputs.js';
 import { nothingRead, scanInputs } from '../scan.js';
-import { addCommonOptions, applyMinSeverity, commonSettings, exitCodeFor, selectRules, type CommonSettings } from './options.js';
+import {
+  addCommonOptions,
+  applyMinSeverity,
+  commonSettings,
+  exitCodeFor,
+  selectRules,
+  type CommonSettings,
+  scanWindow,
+} from './options.js';
 import { progressBar } from './progress.js';
 import { baselineOption } from './baseline.js';
 import { render } from '../report/render.js';
@@ -43,11 +51,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
   const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
   const progress = progressBar(process.stderr, total || null, !s.quiet);
   const report = await scanInputs(inputs, problems, rules, {
-    zone: s.zone,
-    year: s.year,
-    since: s.since,
-    until: s.until,
-    hosts: s.hosts,
+    ...scanWindow(s),
     unrecognized: opts.unrecognized !== false || baseline !== null,
     baseline,
     onProgress: (b) => progress.update(b),

@@ -12,7 +12,7 @@ import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import { renderTimelineText } from '../report/timeline.js';
 import { severityRank, type Severity } from '../types.js';
-import { addCommonOptions, commonSettings, exitCodeFor, selectRules } from './options.js';
+import { addCommonOptions, commonSettings, exitCodeFor, selectRules, scanWindow } from './options.js';
 import { gatherInputs, reportInputErrors } from './scan.js';
 import { progressBar } from './progress.js';
 import { baselineOption } from './baseline.js';
@@ -61,11 +61,7 @@ export async function runTimeline(paths: string[], opts: Record<string, unknown>
   const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
   const progress = progressBar(process.stderr, total || null, !s.quiet);
   const full = await buildTimeline(inputs, problems, rules, {
-    zone: s.zone,
-    year: s.year,
-    since: s.since,
-    until: s.until,
-    hosts: s.hosts,
+    ...scanWindow(s),
     around,
     window,
     unrecognized: opts.unrecognized !== false || baseline !== null,

@@ -12,7 +12,7 @@ import { LiveAnalyser, type LiveSource } from '../watch.js';
 import { CommandRunner, SyslogSender, splitArgv } from '../notify.js';
 import { newFindingJson, newFindingText, repeatJson, repeatText } from '../report/live.js';
 import { safeText } from '../report/sanitize.js';
-import { addCommonOptions, commonSettings, selectRules } from './options.js';
+import { addCommonOptions, commonSettings, selectRules, scanWindow } from './options.js';
 import { defaultIo, type Io } from './io.js';
 
 /** This host's usual logs to follow: those of kern.log, syslog and messages that exist, and /var/log/xen/*.log. */
@@ -97,11 +97,7 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
   const syslog = logger && syslogRunner ? new SyslogSender(logger, syslogRunner) : null;
 
   const analyser = new LiveAnalyser(rules, {
-    zone: s.zone,
-    year: s.year,
-    since: s.since,
-    until: s.until,
-    hosts: s.hosts,
+    ...scanWindow(s),
     minSeverity: s.minSeverity,
     repeatIntervalMs: repeatInterval,
     forgetMs: forget,

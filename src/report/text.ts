@@ -10,10 +10,11 @@ export interface TextOptions {
   width?: number;
 }
 
-const COLORS: Record<Severity, string> = { critical: '\x1b[1;35m', error: '\x1b[1;31m', warning: '\x1b[1;33m', info: '\x1b[36m' };
-const RESET = '\x1b[0m';
-const DIM = '\x1b[2m';
-const BOLD = '\x1b[1m';
+/** Terminal colours of the text reports (used only on a TTY without NO_COLOR). */
+export const COLORS: Record<Severity, string> = { critical: '\x1b[1;35m', error: '\x1b[1;31m', warning: '\x1b[1;33m', info: '\x1b[36m' };
+export const RESET = '\x1b[0m';
+export const DIM = '\x1b[2m';
+export const BOLD = '\x1b[1m';
 
 function wrap(text: string, width: number, indent: string): string[] {
   const out: string[] = [];

@@ -8,18 +8,13 @@ import type { Finding, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 import type { ChainNode, Mark, TimelineReport } from '../timeline/model.js';
 import { safeText } from './sanitize.js';
-import { plural, renderFindingText, summaryLine } from './text.js';
+import { BOLD, COLORS, DIM, plural, renderFindingText, RESET, summaryLine } from './text.js';
 
 export interface TimelineTextOptions {
   color: boolean;
   quiet?: boolean;
   width?: number;
 }
-
-const COLORS: Record<Severity, string> = { critical: '\x1b[1;35m', error: '\x1b[1;31m', warning: '\x1b[1;33m', info: '\x1b[36m' };
-const RESET = '\x1b[0m';
-const DIM = '\x1b[2m';
-const BOLD = '\x1b[1m';
 
 const MARK_LABEL: Record<Mark['kind'], string> = {
   boot: 'BOOT',
