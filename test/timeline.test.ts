@@ -215,7 +215,7 @@ describe('timeline: other anchors', () => {
   it('dates an uptime-only dmesg by a dmesg -T capture of the same boot', () => {
     const dir = tmp('xd-dmesgT-');
     const boot = Date.parse('2026-11-20T08:00:00Z');
-    const msgs = Array.from(
+    const msgs: (readonly [number, string])[] = Array.from(
       { length: 60 },
       (_, i) => [10 + i * 7.25, `xen-blkback: backend/vbd/${i}/51712: prepare for reconnect`] as const,
     );
