@@ -49,7 +49,7 @@ export function summaryLine(summary: Record<Severity, number>): string {
   const parts = [...SEVERITIES]
     .reverse()
     .filter((s) => summary[s] > 0)
-    .map((s) => (s === 'critical' ? `${summary[s]} critical` : plural(summary[s], s)));
+    .map((s) => (s === 'critical' || s === 'info' ? `${summary[s]} ${s}` : plural(summary[s], s)));
   return parts.length ? parts.join(', ') : 'no findings';
 }
 
