@@ -10,7 +10,7 @@ import { toIso, type TimeContext } from './parse/time.js';
 import { Engine, compareFindings, summarize, type EngineOptions } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
 import { ScanPool, type Job, type JobResult } from './workers/pool.js';
-import type { InputSummary, LogEvent, ScanReport } from './types.js';
+import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from './types.js';
 import type { BaselineCheck } from './engine/baseline.js';
 import type { MinerState } from './engine/unrecognized.js';
 import { enrichUnrecognized } from './kb/enrich.js';
@@ -387,15 +387,12 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     const found = await enrichUnrecognized(unrecognized, mined, { baseline: opts.baseline });
     if (found.length) findings = [...findings, ...found].sort(compareFindings);
   }
-  return {
-    tool: 'xendoctor',
-    version: toolVersion(),
-    schema: 1,
-    inputs: summaries,
-    findings,
-    unrecognized,
-    summary: summarize(findings),
-  };
+  return scanReport(summaries, findings, unrecognized);
+}
+
+/** The JSON document of DESIGN.md around a run's inputs, findings and unrecognised messages. */
+export function scanReport(inputs: InputSummary[], findings: Finding[], unrecognized: Unrecognized[]): ScanReport {
+  return { tool: 'xendoctor', version: toolVersion(), schema: 1, inputs, findings, unrecognized, summary: summarize(findings) };
 }
 
 /** True when not a single input could be read. */

@@ -2,8 +2,7 @@
  * `xendoctor check`: run every configuration check against a host (this one, or a tree under --root)
  * and build the same report as `scan`, plus the checks that could not run.
  */
-import { summarize } from '../engine/engine.js';
-import { toolVersion } from '../scan.js';
+import { scanReport } from '../scan.js';
 import type { ScanReport } from '../types.js';
 import { CheckContext, type ContextOptions, type SkippedCheck } from './context.js';
 import { checkBridgePorts, checkToolstack, readHostname } from './live.js';
@@ -92,13 +91,7 @@ export function runChecks(
     })
     .sort(compareCheckFindings);
   const report: CheckReport = {
-    tool: 'xendoctor',
-    version: toolVersion(),
-    schema: 1,
-    inputs: ctx.inputs,
-    findings,
-    unrecognized: [],
-    summary: summarize(findings),
+    ...scanReport(ctx.inputs, findings, []),
     skipped: ctx.skipped,
   };
   const problem =

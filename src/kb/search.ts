@@ -4,12 +4,13 @@
  * the rule, article and sample files differs) - and then only loaded, never rebuilt per query.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lunr from 'lunr';
 import { bundledRulesDir, loadCatalogue, ruleFiles, type Rule } from '../engine/catalogue.js';
+import { writeFileAtomic } from '../state/atomic.js';
 import { articleFiles, buildDocs, samplesDir, type KbDoc, type KbKind } from './documents.js';
 
 /** Bump when the way documents are built or indexed changes: older index files are then stale. */
@@ -176,20 +177,10 @@ function readIndexFile(path: string, fingerprint: string): IndexFile | null {
   }
 }
 
-function writeAtomic(path: string, text: string): void {
+/** Store an index file (readable by all: it holds only the catalogue's own text). */
+function storeIndex(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean up
-    }
-    throw e;
-  }
+  writeFileAtomic(path, text, 0o644);
 }
 
 /** Build the index file's content. */
@@ -201,7 +192,7 @@ export function buildIndexFile(rules: Rule[], fingerprint: string): IndexFile {
 /** Build the bundled index and write it where the CLI looks first (the build step). */
 export function writeBuiltIndex(path = builtIndexPath()): { path: string; entries: number } {
   const file = buildIndexFile(loadCatalogue(), kbFingerprint());
-  writeAtomic(path, JSON.stringify(file));
+  storeIndex(path, JSON.stringify(file));
   return { path, entries: file.docs.length };
 }
 
@@ -229,7 +220,7 @@ export function loadKnowledgeBase(opts: KbOptions = {}): KnowledgeBase {
   if (extra.length === 0) {
     for (const p of stored) {
       try {
-        writeAtomic(p, JSON.stringify(file));
+        storeIndex(p, JSON.stringify(file));
         break;
       } catch {
         // not writable (an install owned by root): try the next place, or keep it in memory

@@ -18,10 +18,10 @@ import type { Input, ResolveProblem } from '../sources/inputs.js';
 import { rotationOrder } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
 import { toIso, type TimeContext } from '../parse/time.js';
-import { Engine, compareFindings, summarize } from '../engine/engine.js';
+import { Engine, compareFindings } from '../engine/engine.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { problemSummaries, toolVersion, type ScanOptions } from '../scan.js';
+import { problemSummaries, scanReport, type ScanOptions } from '../scan.js';
 import type { InputSummary, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
 import { parseEvent } from './events.js';
@@ -305,13 +305,7 @@ async function run(
     a.hour < b.hour ? -1 : a.hour > b.hour ? 1 : (a.host ?? '').localeCompare(b.host ?? ''),
   );
   return {
-    tool: 'xendoctor',
-    version: toolVersion(),
-    schema: 1,
-    inputs: summaries,
-    findings,
-    unrecognized,
-    summary: summarize(findings),
+    ...scanReport(summaries, findings, unrecognized),
     timeline: {
       hosts: hostSummaries(findings, hostSeen),
       incidents: buildIncidents(findings),
