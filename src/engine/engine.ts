@@ -300,7 +300,8 @@ export class Engine {
         const m = re.exec(ev.message);
         if (m) {
           captures = {};
-          for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) captures[k] = v;
+          const groups = m.groups;
+          if (groups) for (const k in groups) if (groups[k] !== undefined) captures[k] = groups[k];
           break;
         }
       }

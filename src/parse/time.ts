@@ -177,8 +177,10 @@ export function localTime(
 }
 
 const refYears = new Map<string, number>();
+let lastRef = { zone: '', reference: NaN, year: 0 };
 /** Year of the context's reference time in its zone (cached). */
 function referenceYear(ctx: TimeContext): number {
+  if (ctx.reference === lastRef.reference && ctx.zone === lastRef.zone) return lastRef.year;
   const key = `${ctx.zone}|${ctx.reference}`;
   let y = refYears.get(key);
   if (y === undefined) {
@@ -186,6 +188,7 @@ function referenceYear(ctx: TimeContext): number {
     if (refYears.size > 256) refYears.clear();
     refYears.set(key, y);
   }
+  lastRef = { zone: ctx.zone, reference: ctx.reference, year: y };
   return y;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Lines: splits a stream of Buffers into lines without building a string per line. A prefilter
- * (regular expressions of literals, run over whole chunks) picks the candidate lines; only those,
- * plus the lines a sink asks for, are decoded. Any bytes are accepted: invalid UTF-8 is replaced,
+ * (a multi-literal search, run over each block of whole lines) picks the candidate lines; only
+ * those, plus the lines a sink asks for, are decoded. Any bytes are accepted: invalid UTF-8 is replaced,
  * CR and NUL tolerated, and a line over the limit is cut with a note.
  */
 import type { LineFormat } from '../types.js';
@@ -17,9 +17,10 @@ export interface LineSink {
   line(text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number): void;
 }
 
-/** Finds the next place in a buffer where a candidate line may be (see engine/prefilter.ts). */
+/** Finds the places in a buffer where a candidate line may be (see engine/prefilter.ts). */
 export interface Prefilter {
-  next(buf: Uint8Array, from: number, end: number): number;
+  /** Offsets in buf[from, end) where some literal starts, in increasing order (`at[0..n)`). */
+  find(buf: Uint8Array, from: number, end: number): { at: Int32Array; n: number };
 }
 
 export interface LineStats {
@@ -66,18 +67,29 @@ export async function scanLines(
   let carry: Buffer | null = null;
   let skipping = false; // inside the dropped rest of an over-long line
   let cutNotes = 0;
+  let runFormat: LineFormat | null = null;
+  let runLength = 0;
 
   const processBlock = (buf: Buffer, end: number) => {
     // buf[0..end) holds whole lines, each ended by "\n" (the last may be the final line without one)
-    let next = -2; // where the prefilter found the next literal (-2: not searched yet, -1: none left)
+    const hits = everyLine ? null : prefilter!.find(buf, 0, end);
+    const at = hits?.at;
+    const nHits = hits?.n ?? 0;
+    let h = 0; // the first hit not before the current line
     let pos = 0;
     while (pos < end) {
       let nl = buf.indexOf(NL, pos);
       if (nl < 0 || nl >= end) nl = end;
       stats.lines++;
       const lineNo = stats.lines;
+      // neighbouring lines mostly share a format: count runs, not lines, into the map
       const fmt = classifyLine(buf, pos, nl);
-      formats.set(fmt, (formats.get(fmt) ?? 0) + 1);
+      if (fmt === runFormat) runLength++;
+      else {
+        if (runFormat !== null) formats.set(runFormat, (formats.get(runFormat) ?? 0) + runLength);
+        runFormat = fmt;
+        runLength = 1;
+      }
       let lineEnd = nl;
       if (nl - pos > MAX_LINE) {
         lineEnd = pos + MAX_LINE;
@@ -87,8 +99,8 @@ export async function scanLines(
       // the literals cannot be seen in the raw line, so such a line is always a candidate
       let candidate = everyLine || (buf[pos] === 123 /* { */ && hasByteArrayMessage(buf, pos, lineEnd));
       if (!candidate) {
-        if (next === -2 || (next >= 0 && next < pos)) next = prefilter!.next(buf, pos, end);
-        candidate = next >= 0 && next < lineEnd;
+        while (h < nHits && at![h]! < pos) h++;
+        candidate = h < nHits && at![h]! < lineEnd;
       }
       if (candidate || sink.wantsAll() || stats.head.length < HEAD_LINES) {
         const s = decode(buf, pos, lineEnd);
@@ -133,6 +145,7 @@ export async function scanLines(
     stats.error = (e as Error).message;
   }
   if (carry && carry.length > 0) processBlock(carry, carry.length);
+  if (runFormat !== null) formats.set(runFormat, (formats.get(runFormat) ?? 0) + runLength);
   stats.formats = Object.fromEntries(formats);
   return stats;
 }
