@@ -1,4 +1,5 @@
 /** The template miner on its own: Drain-like merging, masks, benign list, bounds, and merging across workers. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseLine } from '../src/parse/line.js';
 import { check } from 'recheck';
@@ -9,6 +10,64 @@ const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 11, 31) };
 const feed = (m: TemplateMiner, lines: string[], from = 1) => lines.forEach((l, i) => m.add(parseLine(l, ctx), l, 'test.log', from + i));
 
 describe('masks', () => {
+  it('gives the same template as every mask applied in turn (the cheap tests and the cache change nothing)', () => {
+    const plain = (m: string) => {
+      let t = m.length > 512 ? m.slice(0, 512) : m;
+      for (const [re, mask] of MASKS) t = t.replace(re, mask);
+      return t.replace(/\s+/g, ' ').trim();
+    };
+    const piece = fc.oneof(
+      fc.constantFrom(
+        'vif12.0',
+        'vif-3-0',
+        'tap4.1',
+        '/dev/sdb1',
+        'xvda',
+        'nvme0n1p2',
+        'dm-3',
+        'md0',
+        'loop7',
+        'eth0',
+        'xenbr1',
+        'br0',
+        'd12v3',
+        'd7',
+        '0x1F2e',
+        'deadbeef01',
+        '00:16:3e:aa:bb:cc',
+        '0000:05:00.1',
+        'fe80::1',
+        '2001:db8:0:0:0:0:0:1',
+        '10.0.0.7:22',
+        '0b1c2d3e-aaaa-bbbb-cccc-0123456789ab',
+        '/var/lib/xen/a.img',
+        '/etc/xen/x',
+        '-12',
+        '3.5',
+        'error',
+        ' ',
+        '  ',
+        '\t',
+        '\u00a0',
+        ':',
+        '.',
+        '-',
+        '/',
+        '(',
+        '=',
+      ),
+      fc.string({ maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (parts) => {
+        const msg = parts.join('');
+        expect(templateOf(msg)).toBe(plain(msg));
+        expect(templateOf(msg)).toBe(plain(msg)); // from the cache
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('masks numbers, hex, addresses, devices, interfaces, guests and data paths, keeps program paths', () => {
     expect(templateOf('xen-blkback: backend/vbd/111/51712: failed to map grant ref 0x1f2e, error -12')).toBe(
       'xen-blkback: backend/vbd/<*>/<*>: failed to map grant ref <hex>, error <*>',
@@ -92,6 +151,22 @@ describe('bounds and merging', () => {
     expect(r.length).toBeLessThanOrEqual(2000);
     expect(r[0]).toMatchObject({ template: 'error that stays here', count: 5 });
     expect(m.exportState().evicted).toBeGreaterThan(0);
+  });
+
+  it('keeps 48 hours per template, and a burst in a new hour after them grows in full', () => {
+    const m = new TemplateMiner([]);
+    const lines: string[] = [];
+    // three lines an hour for 60 hours (Nov 20 00:00 to Nov 22 11:00), then 100 in one hour
+    for (let h = 0; h < 60; h++) {
+      const day = 20 + Math.floor(h / 24);
+      for (let k = 0; k < 3; k++) lines.push(`Nov ${day} ${String(h % 24).padStart(2, '0')}:0${k}:00 h app: error talking to backend`);
+    }
+    for (let k = 0; k < 100; k++) lines.push(`Nov 22 13:${String(k % 60).padStart(2, '0')}:00 h app: error talking to backend`);
+    feed(m, lines);
+    const [t] = m.exportState().templates;
+    expect(t!.count).toBe(280);
+    expect(t!.hours.length).toBe(48);
+    expect(new Map(t!.hours).get(Date.UTC(2026, 10, 22, 13) / 3600_000)).toBe(100);
   });
 
   it('two halves merged (as worker threads do) equal one miner over the whole', () => {

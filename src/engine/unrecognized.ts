@@ -59,35 +59,72 @@ export function looksLikeTrouble(message: string): boolean {
 /** The wildcard of a template position where messages differ. */
 export const WILDCARD = '<*>';
 
-export const MASKS: [RegExp, string][] = [
-  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
-  [/\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi, '<mac>'],
-  [/\b[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\b/gi, '<pci>'],
-  [/\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?\b/gi, '<ip>'],
-  [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '<ip>'],
-  [/\b0x[0-9a-f]+\b/gi, '<hex>'],
-  [/\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b/gi, '<hex>'],
-  [/\bvif\d+\.\d+(?:-emu)?\b/g, 'vif<*>'],
-  [/\bvif-\d+-\d+\b/g, 'vif-<*>'],
-  [/\btap\d+\.\d+\b/g, 'tap<*>'],
+/** Has the text a digit? (a cheap test for the masks that need one) */
+const hasDigit = (t: string) => /\d/.test(t);
+const hasAny = (t: string, parts: string[]) => parts.some((p) => t.includes(p));
+/** Enough colons for a full IPv6 address, or the "::" of a shortened one. */
+const ipv6Like = (t: string) => t.includes('::') || t.split(':').length > 7;
+
+/**
+ * The masks of variable parts, applied in order: [pattern, replacement, a cheap test that holds
+ * whenever the pattern can match]. The test only saves the regular expression's scan of a
+ * message that cannot match (the replacement would change nothing): most masks need a character
+ * or word that most messages lack.
+ */
+export const MASK_STEPS: [RegExp, string, (t: string) => boolean][] = [
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>', (t) => t.includes('-')],
+  [/\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi, '<mac>', (t) => t.includes(':')],
+  [/\b[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\b/gi, '<pci>', (t) => t.includes(':') && t.includes('.')],
+  [
+    /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?\b/gi,
+    '<ip>',
+    ipv6Like,
+  ],
+  [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '<ip>', (t) => t.includes('.')],
+  [/\b0x[0-9a-f]+\b/gi, '<hex>', (t) => t.includes('0x') || t.includes('0X')],
+  [/\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b/gi, '<hex>', hasDigit],
+  [/\bvif\d+\.\d+(?:-emu)?\b/g, 'vif<*>', (t) => t.includes('vif')],
+  [/\bvif-\d+-\d+\b/g, 'vif-<*>', (t) => t.includes('vif-')],
+  [/\btap\d+\.\d+\b/g, 'tap<*>', (t) => t.includes('tap')],
   [
     /(?:\/dev\/)?\b(?:sd[a-z]+\d*|xvd[a-z]+\d*|vd[a-z]+\d*|hd[a-z]\d*|nvme\d+n\d+(?:p\d+)?|mmcblk\d+(?:p\d+)?|dm-\d+|md\d+|loop\d+)\b/g,
     '<dev>',
+    (t) => hasAny(t, ['sd', 'vd', 'hd', 'nvme', 'mmcblk', 'dm-', 'md', 'loop']),
   ],
-  [/\b(?:eth|eno|enp|ens|bond|xenbr|virbr|vlan)\w*\b|\bbr\d\w*\b/g, '<if>'],
-  [/\bd\d+v\d+\b/g, 'd<*>v<*>'],
-  [/\bd\d+\b/g, 'd<*>'],
+  [/\b(?:eth|eno|enp|ens|bond|xenbr|virbr|vlan)\w*\b|\bbr\d\w*\b/g, '<if>', (t) => hasAny(t, ['eth', 'en', 'bond', 'br', 'vlan'])],
+  [/\bd\d+v\d+\b/g, 'd<*>v<*>', hasDigit],
+  [/\bd\d+\b/g, 'd<*>', hasDigit],
   // paths of data (not of programs and scripts, which stay: /etc/xen/scripts/vif-bridge); a colon
   // ends a path unless a word follows it (/dev/disk/by-path/pci-0000:05:00.0)
-  [/(?:^|(?<=[\s=('"[]))\/(?!(?:etc|usr|lib|lib64|sbin|bin|opt)\/)(?:[\w.@+-]|:(?=\w))+(?:\/(?:[\w.@+-]|:(?=\w))*)+/g, '<path>'],
-  [/-?\b\d+(?:\.\d+)?\b/g, WILDCARD],
+  [
+    /(?:^|(?<=[\s=('"[]))\/(?!(?:etc|usr|lib|lib64|sbin|bin|opt)\/)(?:[\w.@+-]|:(?=\w))+(?:\/(?:[\w.@+-]|:(?=\w))*)+/g,
+    '<path>',
+    (t) => t.includes('/'),
+  ],
+  [/-?\b\d+(?:\.\d+)?\b/g, WILDCARD, hasDigit],
 ];
+
+/** The masks alone, in order (tests and `rules` tooling). */
+export const MASKS: [RegExp, string][] = MASK_STEPS.map(([re, mask]) => [re, mask]);
+
+/** Whitespace that `templateOf` folds: a run of two or more, or one that is not a plain space. */
+const ODD_SPACE = /\s{2,}|[^\S ]/g;
+
+/** Recent messages' templates: the same message (a repeated error) is masked once. */
+const templateCache = new Map<string, string>();
+const TEMPLATE_CACHE = 4096;
 
 /** The template of a message: its variable parts masked. */
 export function templateOf(message: string): string {
   let t = message.length > 512 ? message.slice(0, 512) : message;
-  for (const [re, mask] of MASKS) t = t.replace(re, mask);
-  return t.replace(/\s+/g, ' ').trim();
+  const cached = templateCache.get(t);
+  if (cached !== undefined) return cached;
+  const key = t;
+  for (const [re, mask, can] of MASK_STEPS) if (can(t)) t = t.replace(re, mask);
+  t = t.replace(ODD_SPACE, ' ').trim();
+  if (templateCache.size >= TEMPLATE_CACHE) templateCache.clear();
+  templateCache.set(key, t);
+  return t;
 }
 
 /** Most tokens of a template considered (longer messages are cut). */
@@ -411,11 +448,23 @@ export class TemplateMiner {
   }
 }
 
+/**
+ * Count lines into an hour. Past MAX_HOURS, the quietest other hour goes: never the one just
+ * counted, which would otherwise be the quietest at its first line, every time, and a burst in a
+ * new hour could never grow.
+ */
 function addHour(hours: Map<number, number>, hour: number, n: number): void {
-  hours.set(hour, (hours.get(hour) ?? 0) + n);
-  if (hours.size <= MAX_HOURS) return;
+  const before = hours.get(hour);
+  hours.set(hour, (before ?? 0) + n);
+  if (before !== undefined || hours.size <= MAX_HOURS) return;
   let quiet: number | null = null;
-  for (const [h, c] of hours) if (quiet === null || c < hours.get(quiet)!) quiet = h;
+  let least = Infinity;
+  for (const [h, c] of hours) {
+    if (h !== hour && c < least) {
+      quiet = h;
+      least = c;
+    }
+  }
   if (quiet !== null) hours.delete(quiet);
 }
 

@@ -11,7 +11,7 @@ import { classifyLine } from '../parse/line.js';
 export const MAX_LINE = 64 * 1024;
 
 export interface LineSink {
-  /** True while the sink wants every line (a multi-line report is open). */
+  /** True while the sink wants every line (a multi-line report is open). Asked again only after `line`. */
   wantsAll(): boolean;
   /** A line, decoded. `candidate`: the prefilter picked it; its bytes are raw[start, end). */
   line(text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number): void;
@@ -76,6 +76,7 @@ export async function scanLines(
     const at = hits?.at;
     const nHits = hits?.n ?? 0;
     let h = 0; // the first hit not before the current line
+    let all = sink.wantsAll(); // changes only when the sink is handed a line
     let pos = 0;
     while (pos < end) {
       let nl = buf.indexOf(NL, pos);
@@ -102,10 +103,13 @@ export async function scanLines(
         while (h < nHits && at![h]! < pos) h++;
         candidate = h < nHits && at![h]! < lineEnd;
       }
-      if (candidate || sink.wantsAll() || stats.head.length < HEAD_LINES) {
+      if (candidate || all || stats.head.length < HEAD_LINES) {
         const s = decode(buf, pos, lineEnd);
         if (stats.head.length < HEAD_LINES) stats.head.push(s);
-        if (candidate || sink.wantsAll()) sink.line(s, lineNo, candidate, buf, pos, lineEnd);
+        if (candidate || all) {
+          sink.line(s, lineNo, candidate, buf, pos, lineEnd);
+          all = sink.wantsAll();
+        }
       }
       if (nl + 1 >= end) stats.tail = decode(buf, pos, lineEnd);
       pos = nl + 1;
@@ -122,8 +126,19 @@ export async function scanLines(
         buf = buf.subarray(nl + 1);
         skipping = false;
       }
-      if (carry) buf = Buffer.concat([carry, buf]);
-      carry = null;
+      if (carry) {
+        // the carried line ends in this chunk: join it with the chunk's first line only (copying
+        // the whole chunk onto it would copy every byte of the input once more)
+        const nl = buf.indexOf(NL);
+        const joined = Buffer.concat([carry, nl < 0 ? buf : buf.subarray(0, nl + 1)]);
+        carry = null;
+        if (nl < 0) buf = joined;
+        else {
+          processBlock(joined, joined.length);
+          buf = buf.subarray(nl + 1);
+          if (buf.length === 0) continue;
+        }
+      }
       const lastNl = buf.lastIndexOf(NL);
       if (lastNl < 0) {
         if (buf.length > MAX_LINE) {
