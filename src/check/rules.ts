@@ -6,8 +6,8 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Ajv } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import type { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
 import { bundledRulesDir } from '../engine/catalogue.js';
 import { RuleFileError, type RuleProblem } from '../errors.js';
 import { severityRank, type Evidence, type Finding, type Severity } from '../types.js';
@@ -60,9 +60,13 @@ let validate: ReturnType<Ajv['compile']> | null = null;
 
 /** Load and validate every rule file of a folder (against the bundled schema); all problems are reported at once. */
 export function loadConfigRules(dir = configRulesDir()): Map<string, ConfigRule> {
+  // ajv and yaml are loaded only by `check` (they cost every other command 20 MB of memory)
+  const lazyRequire = createRequire(import.meta.url);
+  const { LineCounter, parseDocument } = lazyRequire('yaml') as typeof import('yaml');
   if (!validate) {
+    const { Ajv: AjvClass } = lazyRequire('ajv') as { Ajv: new (o: object) => Ajv };
     const schema = JSON.parse(readFileSync(join(configRulesDir(), 'config-rule.schema.json'), 'utf8')) as object;
-    validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    validate = new AjvClass({ allErrors: true, strict: false }).compile(schema);
   }
   const problems: RuleProblem[] = [];
   const rules = new Map<string, ConfigRule>();

@@ -193,6 +193,9 @@ function whereHolds(rule: Rule, captures: Record<string, string>): boolean {
   return true;
 }
 
+/** No rule to try (shared: never changed). */
+const NO_RULES: Rule[] = [];
+
 export class Engine {
   /** The literals of all rules: a line holding none of them needs no rule. Null: every line must be tried. */
   readonly prefilter: LiteralSet | null;
@@ -208,6 +211,8 @@ export class Engine {
   private trouble = false;
   private factLine = true;
   private readonly miner: TemplateMiner | null;
+  /** `[rule]` for each rule: what rulesIn returns for a line with one rule's literals, without a new array. */
+  private readonly oneRule: Rule[][];
 
   constructor(
     readonly rules: Rule[],
@@ -227,6 +232,7 @@ export class Engine {
     });
     this.everyLine = everyLine;
     this.prefilter = everyLine ? null : new LiteralSet(literals);
+    this.oneRule = rules.map((r) => [r]);
   }
 
   /** The rules whose literals occur in a candidate line's bytes (all rules on the simple path). */
@@ -240,6 +246,16 @@ export class Engine {
     this.prefilter.ownersIn(raw, start, end, this.found);
     this.trouble = this.found.has(TROUBLE_OWNER);
     this.factLine = this.found.has(FACT_OWNER);
+    let only = -1; // the one rule, when the line holds the literals of exactly one (the usual case)
+    let n = 0;
+    for (const i of this.found) {
+      if (i >= 0) {
+        only = i;
+        n++;
+      }
+    }
+    if (n === 0) return NO_RULES;
+    if (n === 1) return this.oneRule[only]!;
     const out: Rule[] = [];
     for (const i of this.found) if (i >= 0) out.push(this.rules[i]!);
     return out;
@@ -306,7 +322,7 @@ export class Engine {
         }
       }
       if (!captures) continue;
-      if (rule.ignore.some((re) => re.test(ev.message))) continue;
+      if (rule.ignore.length > 0 && rule.ignore.some((re) => re.test(ev.message))) continue;
       if (!whereHolds(rule, captures)) continue;
       matched = true;
       const hit: Hit = { rule, captures, event: ev, source, line, text, seq: this.seq, block: [], blockMessages: [] };

@@ -4,10 +4,12 @@
  */
 import type { LineFormat, LogEvent, SourceKind } from '../types.js';
 import { isoTime, localTime, monthNumber, syslogTime, type TimeContext } from './time.js';
+import { readSyslogStamp, readTag, readUptime, type SyslogStamp, type SyslogTag } from './fast.js';
 
 const MON = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+// (RE_3164, RE_UPTIME and RE_TAG are exported for test/parse-fast.test.ts, which holds parse/fast.ts to them.)
 // RFC 3164 / journalctl short / short-precise: "Nov 20 08:01:10[.123456] host prog[pid]: msg"
-const RE_3164 = new RegExp(`^${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d)(?:\\.(\\d{1,6}))?(?: (\\d{4}))? (.*)$`);
+export const RE_3164 = new RegExp(`^${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d)(?:\\.(\\d{1,6}))?(?: (\\d{4}))? ([\\s\\S]*)`);
 // the same with a month name in another language (journalctl and syslog under a non-English locale)
 const RE_3164_LOCAL = /^([\p{L}]{3,5})\.? {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?: (\d{4}))? (.*)$/u;
 // RFC 3339 (rsyslog's high-precision template, journalctl short-iso): "2026-11-20T08:01:10.123+01:00 host prog: msg"
@@ -21,7 +23,7 @@ const RE_DMESG_H = /^\[(?:[\p{L}]{3,5}\.? {1,2}\d{1,2} \d\d:\d\d|\s*\+\d+[,.]\d+
 // dmesg -T: "[Thu Nov 20 08:01:10 2026] msg"
 const RE_DMESG_T = new RegExp(`^\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d) (\\d{4})\\] ?(.*)$`);
 // kernel stamp: "[  812345.123456] msg"
-const RE_UPTIME = /^\[ *(\d+\.\d+)\] ?(.*)$/;
+export const RE_UPTIME = /^\[ *(\d+\.\d+)\] ?([\s\S]*)/;
 // Xen console: "(XEN) msg", "(XEN) [2026-11-20 08:01:10.123] msg", "(XEN) [00000012345abcde] msg", "(XEN) [  12.345678] msg"
 const RE_XEN_DATE = /^\[(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,3}))?\] ?(.*)$/;
 const RE_XEN_OTHER = /^\[(?: *\d+\.\d+|[0-9a-f]{8,16})\] ?(.*)$/;
@@ -30,11 +32,15 @@ const RE_XEND = /^\[(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) (\d+)\] (?:(?:DEB
 // libvirt driver log: "2023-03-10 04:45:50.541+0000: 1234: error : libxlDomainStart:123 : msg"
 const RE_LIBVIRT = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?): (?:(\d+): )?(.*)$/;
 // syslog tag: "prog[pid]: msg" / "prog: msg"
-const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/;
+export const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?([\s\S]*)/;
 const RE_PRI = /^<(\d{1,3})>(.*)$/;
 const RE_LEADING = /^\s+(?:(\(XEN\) )|kernel: ?(?=\[ *\d+\.\d+\]))(.*)$/;
 const RE_BARE_KERNEL_TAG = /^(kernel) (\[ *\d+\.\d+\].*)$/;
 const RE_MONOTONIC_HOST = /^([\w.-]+) (kernel|xl|xend|libvirtd|xenconsoled|xenstored|[\w.-]+(?=\[\d+\]))(?:\[(\d+)\])?: (.*)$/;
+
+/** Reused by the fast readers (parse/fast.ts): one line is parsed at a time. */
+const STAMP: SyslogStamp = { month: 0, day: 0, h: 0, mi: 0, s: 0, rest: 0 };
+const TAG: SyslogTag = { program: '', pid: null, rest: 0 };
 
 const KERNEL_PROGRAMS = new Set(['kernel', 'vmunix', 'klogd']);
 const XEND_PROGRAMS = new Set(['xend', 'xenstored', 'xendomains']);
@@ -65,20 +71,24 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
   if (hasHost) {
     const sp = body.indexOf(' ');
     const first = sp < 0 ? body : body.slice(0, sp);
-    if (first !== '' && !/[:[]/.test(first)) {
+    if (first !== '' && !first.includes(':') && !first.includes('[')) {
       ev.host = first;
       body = sp < 0 ? '' : body.slice(sp + 1);
     }
   }
-  const tag = RE_TAG.exec(body);
-  if (tag) {
-    ev.program = tag[1]!;
-    ev.pid = tag[2] ?? null;
-    body = tag[3]!;
+  if (readTag(body, TAG)) {
+    ev.program = TAG.program;
+    ev.pid = TAG.pid;
+    body = body.slice(TAG.rest);
   } else {
-    // rsyslog writing an RFC 5424 message (no PROCID) to a traditional file: "xen07 kernel [12.3] msg"
-    const bare = RE_BARE_KERNEL_TAG.exec(body);
-    if (bare) {
+    const tag = RE_TAG.exec(body);
+    // no tag: rsyslog writing an RFC 5424 message (no PROCID) to a traditional file: "xen07 kernel [12.3] msg"
+    const bare = tag ? null : RE_BARE_KERNEL_TAG.exec(body);
+    if (tag) {
+      ev.program = tag[1]!;
+      ev.pid = tag[2] ?? null;
+      body = tag[3]!;
+    } else if (bare) {
       ev.program = bare[1]!;
       body = bare[2]!;
     }
@@ -90,10 +100,10 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
 /** Strip what can stand inside a message: kernel uptime stamp, "(XEN)" console prefix and its stamp. */
 function innerPrefixes(ev: LogEvent, ctx: TimeContext): void {
   let msg = ev.message;
-  const up = RE_UPTIME.exec(msg);
+  const up = readUptime(msg);
   if (up) {
-    ev.uptime = Number(up[1]);
-    msg = up[2]!;
+    ev.uptime = up.uptime;
+    msg = msg.slice(up.rest);
     if (ev.source === 'unknown' || ev.source === 'daemon') ev.source = 'kernel';
   }
   if (msg.startsWith('(XEN) ') || msg === '(XEN)') {
@@ -175,6 +185,14 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
       innerPrefixes(ev, ctx);
       return ev;
     }
+  }
+  if (c >= 65 && c <= 90 && readSyslogStamp(text, STAMP)) {
+    const rest = text.slice(STAMP.rest);
+    const ev = mkEvent('syslog', rest);
+    ev.time = syslogTime(ctx, STAMP.month, STAMP.day, STAMP.h, STAMP.mi, STAMP.s, 0);
+    hostAndTag(ev, rest, true);
+    innerPrefixes(ev, ctx);
+    return ev;
   }
   if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127 /* a month name, perhaps localised */) {
     const m = RE_3164.exec(text) ?? RE_3164_LOCAL.exec(text);

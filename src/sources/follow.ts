@@ -25,7 +25,8 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
+import { createRequire } from 'node:module';
 import { MAX_LINE } from './lines.js';
 
 /** Receives the lines: `buf[start, end)` without the newline; copy to keep (the buffer is reused). */
@@ -689,6 +690,8 @@ export class FileFollower {
     }
     if (this.missingRoots.delete(i) && t.kind !== 'file')
       this.events.notice(t.operand, `folder ${parent} is there now; watching it`, 'recovered');
+    // loaded only by watch, not by every command that imports this module's types
+    const { watch } = createRequire(import.meta.url)('chokidar') as typeof import('chokidar');
     const w = watch(t.root, {
       persistent: true,
       ignoreInitial: false,
