@@ -52,6 +52,8 @@ export interface Rule {
   sources: Set<SourceKind> | null;
   programs: Set<string> | null;
   patterns: RegExp[];
+  /** The named groups of each pattern (copying a match's groups by name beats enumerating them). */
+  groups: string[][];
   ignore: RegExp[];
   /** Literals at least one of which every matching line holds; null: the rule must see every line. */
   literals: string[] | null;
@@ -181,8 +183,8 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
   const ignore = (spec.ignore ?? []).map((p, i) => regex(['ignore', i], p));
   const continuation = spec.multiline ? regex(['multiline', 'continuation'], spec.multiline.continuation) : null;
   const blockEnd = spec.multiline?.end ? regex(['multiline', 'end'], spec.multiline.end) : null;
-  const names = new Set<string>();
-  for (const p of spec.patterns) for (const m of p.matchAll(/\(\?<([A-Za-z_]\w*)>/g)) names.add(m[1]!);
+  const groups = spec.patterns.map((p) => [...new Set([...p.matchAll(/\(\?<([A-Za-z_]\w*)>/g)].map((m) => m[1]!))]);
+  const names = new Set(groups.flat());
   (spec.key ?? []).forEach((k, i) => {
     if (!names.has(k)) problems.push({ file, line: locate(['key', i]), field: `key.${i}`, message: `no pattern captures "${k}"` });
   });
@@ -218,6 +220,7 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
     sources: spec.sources && !spec.sources.includes('any') ? new Set(spec.sources as SourceKind[]) : null,
     programs: spec.programs ? new Set(spec.programs.map((p) => p.toLowerCase())) : null,
     patterns: patterns as RegExp[],
+    groups,
     ignore: ignore as RegExp[],
     literals,
     caseInsensitive: flags === 'i',

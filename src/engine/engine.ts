@@ -202,6 +202,8 @@ export class Engine {
   /** True when some rule has no literal: every line must be tested. */
   readonly everyLine: boolean;
   private readonly groups = new Map<string, Group>();
+  /** Each rule's group of its last hit (see record). Cleared whenever groups are dropped. */
+  private readonly lastGroup = new Map<Rule, Group>();
   private readonly facts = new Map<string, HostFacts>();
   private block: { hit: Hit; left: number; host: string | null } | null = null;
   private seq = 0;
@@ -312,12 +314,17 @@ export class Engine {
       if (rule.sources && ev.source !== 'unknown' && !rule.sources.has(ev.source)) continue;
       if (rule.programs && ev.program !== null && !rule.programs.has(ev.program.toLowerCase()) && ev.source === 'daemon') continue;
       let captures: Record<string, string> | null = null;
-      for (const re of rule.patterns) {
-        const m = re.exec(ev.message);
+      for (let p = 0; p < rule.patterns.length; p++) {
+        const m = rule.patterns[p]!.exec(ev.message);
         if (m) {
           captures = {};
           const groups = m.groups;
-          if (groups) for (const k in groups) if (groups[k] !== undefined) captures[k] = groups[k];
+          if (groups) {
+            for (const k of rule.groups[p]!) {
+              const v = groups[k];
+              if (v !== undefined) captures[k] = v;
+            }
+          }
           break;
         }
       }
@@ -382,16 +389,27 @@ export class Engine {
     this.closeBlock();
   }
 
+  /** The group a rule's last hit went to, and whether a hit belongs to it (same host and key). */
+  private sameGroup(last: Group | undefined, hit: Hit, host: string | null): last is Group {
+    if (last === undefined || last.host !== host || hit.rule.traceFingerprint) return false;
+    for (const k of hit.rule.key) if (hit.captures[k] !== last.key[k]) return false;
+    return true;
+  }
+
   private record(hit: Hit, host: string | null): void {
     const rule = hit.rule;
-    const key: Record<string, string> = {};
-    for (const k of rule.key) if (hit.captures[k] !== undefined) key[k] = hit.captures[k];
-    if (rule.traceFingerprint) {
-      const fp = traceFingerprint([hit.event.message, ...hit.blockMessages]);
-      if (fp) key.trace = fp;
+    // a rule's hits mostly go to the group of its hit before: no key to build and look up then
+    const last = this.lastGroup.get(rule);
+    let g = this.sameGroup(last, hit, host) ? last : undefined;
+    const key: Record<string, string> = g ? g.key : {};
+    if (!g) {
+      for (const k of rule.key) if (hit.captures[k] !== undefined) key[k] = hit.captures[k];
+      if (rule.traceFingerprint) {
+        const fp = traceFingerprint([hit.event.message, ...hit.blockMessages]);
+        if (fp) key.trace = fp;
+      }
+      g = this.groups.get(groupKey(rule.id, host, key));
     }
-    const gk = groupKey(rule.id, host, key);
-    let g = this.groups.get(gk);
     if (!g) {
       if (this.groups.size >= MAX_GROUPS) {
         this.droppedGroups++;
@@ -414,8 +432,9 @@ export class Engine {
         recent: [],
         distinct: new Map(),
       };
-      this.groups.set(gk, g);
+      this.groups.set(groupKey(rule.id, host, key), g);
     }
+    this.lastGroup.set(rule, g);
     const t = hit.event.time;
     g.count++;
     if (t !== null) {
@@ -467,6 +486,7 @@ export class Engine {
    * groups without times are kept. Returns how many were dropped.
    */
   expire(cutoff: number): number {
+    this.lastGroup.clear();
     let n = 0;
     for (const [k, g] of this.groups) {
       if (g.last !== null && g.last < cutoff) {

@@ -63,12 +63,12 @@ export async function scanLines(
 ): Promise<LineStats> {
   if (!prefilter) everyLine = true;
   const stats: LineStats = { lines: 0, bytes: 0, formats: {}, head: [], tail: null, notes: [], error: null };
-  const formats = new Map<LineFormat, number>();
+  const formats = new Map<LineFormat, { n: number }>();
   let carry: Buffer | null = null;
   let skipping = false; // inside the dropped rest of an over-long line
   let cutNotes = 0;
   let runFormat: LineFormat | null = null;
-  let runLength = 0;
+  let runCount = { n: 0 };
 
   const processBlock = (buf: Buffer, end: number) => {
     // buf[0..end) holds whole lines, each ended by "\n" (the last may be the final line without one)
@@ -83,14 +83,14 @@ export async function scanLines(
       if (nl < 0 || nl >= end) nl = end;
       stats.lines++;
       const lineNo = stats.lines;
-      // neighbouring lines mostly share a format: count runs, not lines, into the map
+      // neighbouring lines mostly share a format: the map is looked up only when it changes
       const fmt = classifyLine(buf, pos, nl);
-      if (fmt === runFormat) runLength++;
-      else {
-        if (runFormat !== null) formats.set(runFormat, (formats.get(runFormat) ?? 0) + runLength);
+      if (fmt !== runFormat) {
         runFormat = fmt;
-        runLength = 1;
+        runCount = formats.get(fmt) ?? { n: 0 };
+        formats.set(fmt, runCount);
       }
+      runCount.n++;
       let lineEnd = nl;
       if (nl - pos > MAX_LINE) {
         lineEnd = pos + MAX_LINE;
@@ -160,7 +160,6 @@ export async function scanLines(
     stats.error = (e as Error).message;
   }
   if (carry && carry.length > 0) processBlock(carry, carry.length);
-  if (runFormat !== null) formats.set(runFormat, (formats.get(runFormat) ?? 0) + runLength);
-  stats.formats = Object.fromEntries(formats);
+  stats.formats = Object.fromEntries([...formats].map(([f, c]) => [f, c.n]));
   return stats;
 }
