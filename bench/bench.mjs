@@ -6,6 +6,7 @@
 //   npm run bench -- --size 1G --only plain
 //   npm run bench -- --repeat 5        the median of five runs each (default three)
 //
+// xendoctor runs as an operator runs it (the executable, so its #! line's node options apply).
 // For each input: wall seconds, MB/s, peak RSS (GNU time -v), the ratio xendoctor/grep, and a check
 // that the findings' counts equal the counts of the signature lines injected into the corpus.
 // The corpus lives in bench/corpus/ (git-ignored) and is rebuilt only when missing.
@@ -351,7 +352,7 @@ async function main() {
       const xs = [];
       for (let i = 0; i < repeat; i++) {
         gs.push(timed(grepCmd));
-        xs.push(timed(`node '${BIN}' scan --format json --quiet --year 2026 --tz UTC ${xdArgs}`));
+        xs.push(timed(`'${BIN}' scan --format json --quiet --year 2026 --tz UTC ${xdArgs}`));
       }
       const g = median(gs);
       const x = median(xs);

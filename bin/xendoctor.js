@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// --max-semi-space-size: the young generation of the heap kept at 2 MiB a half (V8 allows 16): as fast here, and
+// 25 MB less peak memory on a large scan. `env -S` (coreutils 8.30+, macOS) passes the flag.
 import { main } from '../dist/cli/main.js';
 
 // A reader that stops early (`xendoctor rules list | head`) is not an error.
@@ -8,4 +10,6 @@ for (const stream of [process.stdout, process.stderr]) {
     throw e;
   });
 }
-main(process.argv).then((code) => { process.exitCode = code; });
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,4 +1,8 @@
-/** A small pool of worker threads for the scan: each job is one byte range of one file. */
+/**
+ * A small pool for the scan: worker threads, and the main thread as one more slot when a local
+ * runner is given (on a 2-core machine one worker and the main thread use both cores, for the
+ * memory of one worker). Each job is one byte range of one file, or one segment.
+ */
 import { Worker } from 'node:worker_threads';
 import type { Rule } from '../engine/catalogue.js';
 import type { EngineOptions, EngineState } from '../engine/engine.js';
@@ -26,22 +30,35 @@ export interface JobResult {
 }
 
 interface Slot {
-  worker: Worker;
+  /** null: the main thread (the local runner). */
+  worker: Worker | null;
   busy: boolean;
 }
+
+/** Runs a job on the main thread. */
+export type LocalRunner = (job: Job, ctx: TimeContext, onBytes: (n: number) => void) => Promise<JobResult>;
 
 export class ScanPool {
   private readonly slots: Slot[] = [];
   private readonly waiting: (() => void)[] = [];
 
+  /** `size` worker threads, plus the main thread when `local` is given. */
   constructor(
     private readonly size: number,
     private readonly rules: Rule[],
     private readonly opts: EngineOptions,
-  ) {}
+    private readonly local: LocalRunner | null = null,
+  ) {
+    if (local) this.slots.push({ worker: null, busy: false });
+  }
+
+  /** Worker threads and the main thread's slot. */
+  private get capacity(): number {
+    return this.size + (this.local ? 1 : 0);
+  }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./scan-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.postMessage({ type: 'setup', rules: this.rules, opts: this.opts });
     const slot = { worker, busy: false };
     this.slots.push(slot);
@@ -51,7 +68,7 @@ export class ScanPool {
   /** A free worker, marked busy before anyone else can take it. */
   private async acquire(): Promise<Slot> {
     for (;;) {
-      const free = this.slots.find((s) => !s.busy) ?? (this.slots.length < this.size ? this.spawn() : null);
+      const free = this.slots.find((s) => !s.busy) ?? (this.slots.length < this.capacity ? this.spawn() : null);
       if (free) {
         free.busy = true;
         return free;
@@ -63,26 +80,28 @@ export class ScanPool {
   /** Run a job on a free worker; `onBytes` hears of progress. */
   async run(job: Job, ctx: TimeContext, onBytes: (n: number) => void): Promise<JobResult> {
     const slot = await this.acquire();
+    const worker = slot.worker;
     try {
+      if (worker === null) return await this.local!(job, ctx, onBytes);
       return await new Promise<JobResult>((resolve, reject) => {
         const onMessage = (m: { type: string; bytes?: number; result?: JobResult; message?: string }) => {
           if (m.type === 'progress') onBytes(m.bytes!);
           else {
-            slot.worker.off('message', onMessage);
-            slot.worker.off('error', onError);
+            worker.off('message', onMessage);
+            worker.off('error', onError);
             if (m.type === 'done') resolve(m.result!);
             else reject(new Error(m.message));
           }
         };
         const onError = (e: Error) => {
           // a crashed worker is not used again
-          slot.worker.off('message', onMessage);
+          worker.off('message', onMessage);
           this.slots.splice(this.slots.indexOf(slot), 1);
           reject(e);
         };
-        slot.worker.on('message', onMessage);
-        slot.worker.once('error', onError);
-        slot.worker.postMessage({ type: 'job', job, ctx }, job.data ? [job.data.buffer as ArrayBuffer] : []);
+        worker.on('message', onMessage);
+        worker.once('error', onError);
+        worker.postMessage({ type: 'job', job, ctx }, job.data ? [job.data.buffer as ArrayBuffer] : []);
       });
     } finally {
       slot.busy = false;
@@ -91,6 +110,6 @@ export class ScanPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
   }
 }
