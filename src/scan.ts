@@ -7,7 +7,7 @@ import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.j
 import { scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { parseLine } from './parse/line.js';
 import { toIso, type TimeContext } from './parse/time.js';
-import { Engine, compareFindings, summarize, type EngineOptions } from './engine/engine.js';
+import { Engine, compareFindings, summarize, type EngineOptions, type PendingThreshold } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
 import { ScanPool, type Job, type JobResult } from './workers/pool.js';
 import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from './types.js';
@@ -26,6 +26,11 @@ export interface ScanOptions extends EngineOptions {
   baseline?: BaselineCheck | null;
   /** With `unrecognized`: receives the mined templates with their hourly counts (`baseline learn`). */
   onMined?: (mined: MinerState) => void;
+  /**
+   * Thresholds carried between runs (report): start from `from`, and hand to `to` what is left
+   * pending, without what the latest time read (log time, not the clock) puts out of any window.
+   */
+  carry?: { from: PendingThreshold[]; to: (pending: PendingThreshold[]) => void };
 }
 
 let cachedVersion: string | null = null;
@@ -341,6 +346,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     unrecognized: opts.unrecognized,
   };
   const master = new Engine(rules, engineOpts);
+  if (opts.carry) master.seedPending(opts.carry.from);
   const summaries = problemSummaries(problems);
   const workers = opts.workers ?? defaultWorkers();
   // the main thread scans jobs too, beside the workers (it also reads gzip and small inputs)
@@ -419,6 +425,10 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     await (pool as ScanPool | null)?.close();
   }
   let findings = master.findings();
+  if (opts.carry) {
+    const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));
+    opts.carry.to(master.pendingThresholds(lasts.length ? Math.max(...lasts) : null));
+  }
   const unrecognized = master.unrecognizedTemplates();
   const mined = master.unrecognizedState();
   if (mined) {

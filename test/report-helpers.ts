@@ -55,6 +55,8 @@ export interface JsonFinding {
   host: string | null;
   severity: string;
   title: string;
+  first: string | null;
+  last: string | null;
   ongoing?: { since: string | null; before: number };
   evidence: { source: string; line: number; text: string; time: string | null }[];
 }

@@ -142,6 +142,79 @@ describe('report: only what is new', () => {
   });
 });
 
+describe('report: thresholds across runs', () => {
+  /** A site rule that fires at 3 link flaps of one interface within 10 minutes. */
+  function flapSetup() {
+    const { dir, log, state } = setup();
+    const rd = join(dir, 'site-rules');
+    mkdirSync(rd);
+    writeFileSync(
+      join(rd, 'site-flap.yaml'),
+      [
+        'id: site-flap',
+        'title: Link {nic} flaps',
+        'severity: warning',
+        'key: [nic]',
+        'patterns:',
+        "  - 'link flapped on (?<nic>eth\\d+)'",
+        'threshold: { count: 3, within: 10m }',
+        'diagnosis: The link went down and up again, three times in ten minutes.',
+        "fix: ['ethtool {nic}']",
+        '',
+      ].join('\n'),
+    );
+    const t0 = Date.parse('2026-11-20T08:00:00Z');
+    const flap = (min: number, nic = 'eth0') => `${stamp(t0 + min * 60_000)} xen07 kernel: [1.0] e1000e: link flapped on ${nic}`;
+    const report = () => xd(['report', '--state', state, '--format', 'json', '--rules', rd, '--only', 'site-flap', log]);
+    return { log, state, flap, report };
+  }
+
+  it('adds up hits that fall in two runs, within the window', () => {
+    const { log, state, flap, report } = flapSetup();
+    writeFileSync(log, [flap(0), flap(2), flap(3, 'eth1')].join('\n') + '\n');
+    let r = report();
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+    // what counts towards the threshold is kept in the state
+    const pending = JSON.parse(readFileSync(state, 'utf8')).pending as { rule: string; key: object; recent: number[] }[];
+    expect(pending.map((p) => [p.rule, p.key, p.recent.length]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [
+        ['site-flap', { nic: 'eth0' }, 2],
+        ['site-flap', { nic: 'eth1' }, 1],
+      ],
+    );
+    appendFileSync(log, flap(5) + '\n');
+    r = report();
+    expect(r.code).toBe(1);
+    const f = findingsOf(r.stdout);
+    // the third flap of eth0 fires it; this run saw one hit of it; eth1 stays short
+    expect(f.map((x) => [x.rule, x.key, x.count])).toEqual([['site-flap', { nic: 'eth0' }, 1]]);
+    expect(f[0]!.first).toBe('2026-11-20T08:05:00Z');
+    expect(report()).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('does not add up hits further apart than the window', () => {
+    const { log, flap, report } = flapSetup();
+    writeFileSync(log, [flap(0), flap(2)].join('\n') + '\n');
+    expect(report().stdout).toBe('');
+    appendFileSync(log, flap(15) + '\n');
+    expect(report()).toMatchObject({ code: 0, stdout: '' });
+    appendFileSync(log, [flap(16), flap(17)].join('\n') + '\n');
+    expect(findingsOf(report().stdout).map((x) => x.count)).toEqual([2]);
+  });
+
+  it('counts distinct values across runs (guest ports on a bridge)', () => {
+    const { log, state } = setup();
+    const port = (vif: number) =>
+      `${stamp(Date.parse('2026-11-20T08:00:00Z') + vif * 1000)} xen07 kernel: [1.0] xenbr0: port ${vif}(vif${vif}.0) entered forwarding state`;
+    const run = () => xd(['report', '--state', state, '--format', 'json', '--only', 'bridge-port-overload', log]);
+    writeFileSync(log, Array.from({ length: 40 }, (_, i) => port(i + 1)).join('\n') + '\n');
+    expect(run().stdout).toBe('');
+    appendFileSync(log, Array.from({ length: 30 }, (_, i) => port(i + 41)).join('\n') + '\n');
+    const f = findingsOf(run().stdout);
+    expect(f.map((x) => [x.rule, x.key])).toEqual([['bridge-port-overload', { bridge: 'xenbr0' }]]);
+  });
+});
+
 describe('report: acknowledgements', () => {
   it('silences a finding until it recurs after the ack', () => {
     const { dir, log, state, report } = setup();
@@ -171,6 +244,20 @@ describe('report: a state file that cannot be trusted', () => {
     ['corrupt', 'garbage{', /is corrupt/],
     ['foreign', JSON.stringify({ tool: 'other', positions: {} }), /not a xendoctor report state/],
     ['of another schema', JSON.stringify({ tool: 'xendoctor', kind: 'report-state', schema: 99 }), /schema 99/],
+    [
+      'with a bad pending threshold',
+      JSON.stringify({
+        tool: 'xendoctor',
+        kind: 'report-state',
+        schema: 1,
+        created: '2026-11-20T00:00:00Z',
+        lastRun: null,
+        files: {},
+        findings: {},
+        pending: [{ rule: 'site-flap', host: null, key: { nic: 'eth0' }, recent: ['yesterday'], distinct: [] }],
+      }),
+      /bad "pending"/,
+    ],
   ])('is set aside when %s, and everything is read as new', (_name, content, why) => {
     const { dir, log, state, report } = setup();
     writeFileSync(log, `${blk(1)}\n`);

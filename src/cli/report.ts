@@ -14,7 +14,7 @@ import { planFile, trackedPaths, type FilePlan } from '../sources/incremental.js
 import { bufferInput, capture, consoleNews, type ConsoleNews } from '../sources/console-news.js';
 import { JournalInput } from '../sources/journal-cursor.js';
 import { scanInputs } from '../scan.js';
-import { summarize } from '../engine/engine.js';
+import { summarize, type PendingThreshold } from '../engine/engine.js';
 import { acquireLock } from '../state/lock.js';
 import { defaultStatePath, loadState, pruneFindings, saveState, type ReportState } from '../state/state.js';
 import { defaultAckPath, loadAcks, type Ack } from '../state/acks.js';
@@ -90,6 +90,8 @@ interface Analysis {
   plans: FilePlan[];
   console: { name: string; news: ConsoleNews } | null;
   journal: JournalInput | null;
+  /** Thresholds still short of firing at the end of this run (kept in the state for the next). */
+  pending: PendingThreshold[];
   consistent: boolean;
   /** Something could be read (a tracked file, the console or the journal). */
   readable: boolean;
@@ -174,10 +176,13 @@ async function analyse(
     journal = new JournalInput(ro.journalctl, state.journal?.cursor ?? null, now);
     inputs.push(journal);
   }
+  let pending: PendingThreshold[] = [];
   const report = await scanInputs(inputs, problems, rules, {
     ...scanWindow(s),
     unrecognized: true,
     baseline: ro.baseline,
+    // thresholds whose hits fall in two runs (or more) still add up
+    carry: { from: state.pending ?? [], to: (p) => (pending = p) },
   });
 
   // evidence line numbers: real line numbers in each file, not counted from where this run began
@@ -201,6 +206,7 @@ async function analyse(
     plans,
     console: consoleResult,
     journal,
+    pending,
     consistent: plans.every((p) => p.consistent()),
     readable: plans.some((p) => p.live || p.segments.length > 0) || consoleResult !== null || journalOk,
   };
@@ -358,6 +364,7 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
       }
       if (analysis.console) next.console = analysis.console.news.mark;
       if (analysis.journal?.cursor) next.journal = { cursor: analysis.journal.cursor };
+      next.pending = analysis.pending;
       pruneFindings(next, s.now);
       try {
         saveState(ro.statePath, next);

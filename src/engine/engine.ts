@@ -87,6 +87,23 @@ export interface GroupState extends Omit<Group, 'rule' | 'distinct'> {
   distinct: [string, number | null][];
 }
 
+/**
+ * A threshold that had not fired when a run ended: the times (or distinct values) counting towards
+ * it, carried to the next run (report's state) so that hits split across two runs still add up.
+ */
+export interface PendingThreshold {
+  rule: string;
+  host: string | null;
+  key: Record<string, string>;
+  /** Times of the hits in the window (count thresholds). */
+  recent: (number | null)[];
+  /** Value → time last seen (distinct thresholds). */
+  distinct: [string, number | null][];
+}
+
+/** Most pending thresholds carried from one run to the next. */
+const MAX_PENDING = 2000;
+
 /** What one engine learnt from its inputs, to be merged into another in input order. */
 export interface EngineState {
   miner: MinerState | null;
@@ -549,6 +566,11 @@ export class Engine {
         this.groups.set(gk, incoming);
         continue;
       }
+      if (mine.count === 0) {
+        // a threshold carried from an earlier run (seedPending): this run's first hit is its first
+        mine.captures = incoming.captures;
+        mine.firstSeq = incoming.firstSeq;
+      }
       mine.count += incoming.count;
       if (incoming.first !== null && (mine.first === null || incoming.first < mine.first)) mine.first = incoming.first;
       if (incoming.last !== null && (mine.last === null || incoming.last > mine.last)) mine.last = incoming.last;
@@ -579,6 +601,61 @@ export class Engine {
     }
     this.seq += state.seq;
     this.droppedGroups += state.dropped;
+  }
+
+  /**
+   * Thresholds that have not fired, with what counts towards them (see PendingThreshold), the
+   * latest first, at most MAX_PENDING. `latest`: the latest time read; hits a window before it can
+   * no longer count with any later one (null: keep all).
+   */
+  pendingThresholds(latest: number | null): PendingThreshold[] {
+    const out: { p: PendingThreshold; last: number }[] = [];
+    for (const g of this.groups.values()) {
+      const th = g.rule.threshold;
+      if (!th || g.fired) continue;
+      const alive = (t: number | null) => th.within === null || t === null || latest === null || t >= latest - th.within;
+      const recent = g.recent.filter(alive);
+      const distinct = [...g.distinct].filter(([, t]) => alive(t));
+      if (recent.length === 0 && distinct.length === 0) continue;
+      const last = Math.max(...recent.map((t) => t ?? 0), ...distinct.map(([, t]) => t ?? 0));
+      out.push({ p: { rule: g.rule.id, host: g.host, key: g.key, recent, distinct }, last });
+    }
+    return out
+      .sort((a, b) => b.last - a.last)
+      .slice(0, MAX_PENDING)
+      .map((x) => x.p);
+  }
+
+  /**
+   * Start from the thresholds an earlier run left pending: the first hits of this run continue
+   * them. They count no hit of their own (a finding's count is what this run saw). Entries of rules
+   * not in this catalogue, or no longer thresholds, are ignored.
+   */
+  seedPending(list: PendingThreshold[]): void {
+    const byId = new Map(this.rules.filter((r) => r.threshold).map((r) => [r.id, r]));
+    for (const p of list) {
+      const rule = byId.get(p.rule);
+      if (!rule || this.groups.size >= MAX_GROUPS) continue;
+      const gk = groupKey(rule.id, p.host, p.key);
+      if (this.groups.has(gk)) continue;
+      this.groups.set(gk, {
+        rule,
+        host: p.host,
+        key: { ...p.key },
+        captures: { ...p.key },
+        count: 0,
+        first: null,
+        last: null,
+        firstSeq: 0,
+        lastSeq: 0,
+        hits: [],
+        latest: null,
+        fired: false,
+        head: [...p.recent],
+        recent: [...p.recent],
+        distinct: new Map(p.distinct),
+      });
+    }
   }
 
   /** Groups that were capped away (a flood of distinct keys). */

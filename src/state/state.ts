@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../types.js';
+import type { PendingThreshold } from '../engine/engine.js';
 import { ensureDir, writeFileAtomic } from './atomic.js';
 
 /** Hash of the first `len` bytes of something. */
@@ -85,6 +86,8 @@ export interface ReportState {
   console?: ConsoleMark;
   journal?: { cursor: string };
   findings: Record<string, FindingMark>;
+  /** Thresholds not yet reached at the end of the last run, with the hits counting towards them. */
+  pending?: PendingThreshold[];
 }
 
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
@@ -150,6 +153,25 @@ export function invalidReason(o: unknown): string | null {
       return 'bad "console"';
   }
   if (o.journal !== undefined && (!isObj(o.journal) || !isStr(o.journal.cursor))) return 'bad "journal"';
+  if (o.pending !== undefined) {
+    const time = (t: unknown) => t === null || isNum(t);
+    const strings = (r: unknown) => isObj(r) && Object.values(r).every(isStr);
+    if (
+      !Array.isArray(o.pending) ||
+      !o.pending.every(
+        (p) =>
+          isObj(p) &&
+          isStr(p.rule) &&
+          (p.host === null || isStr(p.host)) &&
+          strings(p.key) &&
+          Array.isArray(p.recent) &&
+          p.recent.every(time) &&
+          Array.isArray(p.distinct) &&
+          p.distinct.every((d) => Array.isArray(d) && d.length === 2 && isStr(d[0]) && time(d[1])),
+      )
+    )
+      return 'bad "pending"';
+  }
   if (!isObj(o.findings)) return 'bad "findings"';
   for (const [id, f] of Object.entries(o.findings)) {
     if (
