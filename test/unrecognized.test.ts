@@ -110,6 +110,21 @@ describe('a novel error burst injected into the healthy day', () => {
     expect(r.stdout).toMatch(/ {3}40× {2}qla2xxx \[<pci>\]-801c:<\*>: Abort command issued/);
   });
 
+  it('shows in the timeline and in the cron report (text and e-mail) too', () => {
+    const t = xd(['timeline', '--year', '2026', join(dir, 'burst.log')]);
+    expect(t.stdout).toMatch(/ {3}40× {2}qla2xxx \[<pci>\]-801c:<\*>: Abort command issued/);
+    // report prints only when there is a finding: one blkback line beside the burst
+    const log = join(tmp('xd-unrec-report-'), 'kern.log');
+    const blk = 'Nov 21 02:30:00 xen07 kernel: [1.0] INFO: task blkback.111.xvda:2162 blocked for more than 120 seconds.';
+    writeFileSync(log, `${readFileSync(join(dir, 'burst.log'), 'utf8')}${blk}\n`);
+    const state = join(log, '..', 'state.json');
+    const r = xd(['report', '--state', state, '--dry-run', log]);
+    expect(r.stdout).toMatch(/== UNRECOGNISED \(\d\) ==/);
+    expect(r.stdout).toMatch(/ {3}40× {2}qla2xxx/);
+    const mail = xd(['report', '--state', state, '--dry-run', '--format', 'email', log]);
+    expect(mail.stdout).toMatch(/UNRECOGNISED \(\d\)<\/h2>/);
+  });
+
   it('--no-unrecognized leaves the section out', () => {
     const { report } = scan(['--no-unrecognized', join(dir, 'burst.log')]);
     expect(report.unrecognized).toEqual([]);

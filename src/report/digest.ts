@@ -6,7 +6,7 @@
 import type { Finding, ScanReport, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 import { escapeHtml as esc, safeText } from './sanitize.js';
-import { renderFindingText, summaryLine } from './text.js';
+import { renderFindingText, summaryLine, unrecognizedText } from './text.js';
 
 export interface DigestContext {
   /** The host the report is about (the subject's host when findings name none). */
@@ -72,6 +72,7 @@ export function digestText(report: ScanReport, ctx: DigestContext, color = false
       out.push(`   id: ${f.id}  (\`xendoctor ack ${f.id}\` silences it until it recurs)`, '');
     }
   }
+  out.push(...unrecognizedText(report.unrecognized));
   out.push(`xendoctor ${report.version}: ${summaryLine(report.summary)}`);
   return out.join('\n') + '\n';
 }
@@ -153,6 +154,20 @@ export function digestHtml(report: ScanReport, ctx: DigestContext): string {
       `<h2 style="font-size:16px;color:${COLOR[sev]};border-bottom:1px solid #ddd;margin:20px 0 4px">${sev.toUpperCase()} (${group.length})</h2>`,
     );
     for (const f of group) out.push(findingHtml(f, byId));
+  }
+  if (report.unrecognized.length) {
+    out.push(
+      `<h2 style="font-size:16px;color:#555;border-bottom:1px solid #ddd;margin:20px 0 4px">UNRECOGNISED (${report.unrecognized.length})</h2>`,
+      '<p style="color:#555;font-size:13px;margin:4px 0">Messages that look like trouble and that no rule knows, grouped by template.</p>',
+      '<table style="border-collapse:collapse;font-size:13px">',
+    );
+    for (const u of report.unrecognized) {
+      const see = u.related.length ? `<div style="color:#555">see: ${esc(u.related.join(', '))}</div>` : '';
+      out.push(
+        `<tr><td style="padding:2px 8px;text-align:right;vertical-align:top">${u.count}×</td><td style="padding:2px 8px"><code style="${MONO}">${esc(u.template)}</code><div style="${MONO};color:#666">e.g. ${esc(u.example)}</div>${see}</td></tr>`,
+      );
+    }
+    out.push('</table>');
   }
   out.push(
     `<p style="color:#888;font-size:12px">xendoctor ${esc(report.version)}: ${esc(summaryLine(report.summary))}</p>`,

@@ -1,5 +1,5 @@
 /** Text report for a terminal or a cron mail: findings grouped by severity, with evidence and the fix. */
-import type { Finding, ScanReport, Severity } from '../types.js';
+import type { Finding, ScanReport, Severity, Unrecognized } from '../types.js';
 import { SEVERITIES } from '../types.js';
 import { safeText } from './sanitize.js';
 
@@ -111,15 +111,20 @@ export function renderText(report: ScanReport, opts: TextOptions): string {
       out.push(...renderFindingText(f, byId, opts), '');
     }
   }
-  if (report.unrecognized.length) {
-    out.push(`== UNRECOGNISED (${report.unrecognized.length}) ==`, '');
-    for (const u of report.unrecognized) {
-      out.push(`   ${u.count}×  ${safeText(u.template)}`);
-      out.push(`        e.g. ${safeText(u.example)}`);
-      if (u.related.length) out.push(`        see: ${u.related.join(', ')}`);
-    }
-    out.push('');
-  }
+  out.push(...unrecognizedText(report.unrecognized));
   if (!opts.quiet) out.push(`xendoctor ${report.version}: ${summaryLine(report.summary)}`);
   return out.join('\n').replace(/\n+$/, '') + '\n';
+}
+
+/** The unrecognised messages' section of a text report (no lines when there are none). */
+export function unrecognizedText(list: Unrecognized[], heading = (h: string) => h): string[] {
+  if (list.length === 0) return [];
+  const out = [heading(`== UNRECOGNISED (${list.length}) ==`), ''];
+  for (const u of list) {
+    out.push(`   ${u.count}×  ${safeText(u.template)}`);
+    out.push(`        e.g. ${safeText(u.example)}`);
+    if (u.related.length) out.push(`        see: ${u.related.join(', ')}`);
+  }
+  out.push('');
+  return out;
 }

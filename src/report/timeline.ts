@@ -8,7 +8,7 @@ import type { Finding, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 import type { ChainNode, Mark, TimelineReport } from '../timeline/model.js';
 import { safeText } from './sanitize.js';
-import { BOLD, COLORS, DIM, plural, renderFindingText, RESET, summaryLine } from './text.js';
+import { BOLD, COLORS, DIM, plural, renderFindingText, RESET, summaryLine, unrecognizedText } from './text.js';
 
 export interface TimelineTextOptions {
   color: boolean;
@@ -214,6 +214,7 @@ export function renderTimelineText(report: TimelineReport, opts: TimelineTextOpt
     out.push(c(BOLD, `== FINDINGS (${shown.length}) ==`), '');
     for (const f of shown) out.push(...renderFindingText(f, byId, { color: opts.color, width: opts.width }), '');
   }
+  out.push(...unrecognizedText(report.unrecognized, (h) => c(BOLD, h)));
   if (!opts.quiet) out.push(`xendoctor ${report.version}: ${summaryLine(report.summary)}`);
   return out.join('\n').replace(/\n+$/, '') + '\n';
 }
