@@ -42,3 +42,23 @@ describe('Engine', () => {
     expect(e.applies(seen[0]!)).toBe(false);
   });
 });
+
+describe('lines that name no host', () => {
+  const disk = (host: string) =>
+    `Nov 20 08:01:10 ${host} kernel: [1.0] EXT4-fs warning (device dm-0): ext4_dx_add_entry: No space left on device`;
+  const console = 'xenconsoled: failed to write log: No space left on device';
+
+  it('join the one host the other matching lines name: one finding, the counts added', () => {
+    const e = new Engine(rules);
+    feed(e, [disk('xen07'), console, disk('xen07')]);
+    const f = e.findings().filter((x) => x.rule === 'disk-full');
+    expect(f.map((x) => [x.host, x.count])).toEqual([['xen07', 3]]);
+  });
+
+  it('stay apart when the lines name several hosts', () => {
+    const e = new Engine(rules);
+    feed(e, [disk('xen07'), disk('xen08'), console]);
+    const f = e.findings().filter((x) => x.rule === 'disk-full');
+    expect(f.map((x) => x.host).sort()).toEqual([null, 'xen07', 'xen08'].sort());
+  });
+});

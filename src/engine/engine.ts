@@ -693,9 +693,42 @@ export class Engine {
     return f;
   }
 
+  /**
+   * When the lines that matched name exactly one host, the lines that name none (the hypervisor console,
+   * `xl` output, a dmesg capture beside that host's syslog) are that host's too: their groups and
+   * facts join the host's, so one problem is one finding, not one with the host and one without.
+   */
+  private adoptHostless(): void {
+    // the hosts of the lines that matched some rule (the same on the fast path and the slow one;
+    // the lines that only carry facts are not, and do not count)
+    const named = new Set<string>();
+    for (const g of this.groups.values()) if (g.host !== null) named.add(g.host);
+    if (named.size !== 1) return;
+    const host = [...named][0]!;
+    const loose = this.facts.get('');
+    if (loose) {
+      this.facts.set(host, { ...loose, ...this.facts.get(host) });
+      this.facts.delete('');
+    }
+    for (const [k, g] of [...this.groups]) {
+      if (g.host !== null) continue;
+      this.groups.delete(k);
+      const gk = groupKey(g.rule.id, host, g.key);
+      const mine = this.groups.get(gk);
+      if (!mine) {
+        g.host = host;
+        this.groups.set(gk, g);
+        continue;
+      }
+      mergeGroups(mine, g);
+    }
+    this.lastGroup.clear();
+  }
+
   /** The findings: fired groups passing their version gate, with root causes linked. */
   findings(): Finding[] {
     this.closeBlock();
+    this.adoptHostless();
     const out: { f: Finding; g: Group }[] = [];
     for (const g of this.groups.values()) {
       if (!g.fired) continue;
@@ -718,6 +751,45 @@ export class Engine {
       }
     }
     return out.map((o) => o.f).sort(compareFindings);
+  }
+}
+
+/**
+ * Fold group `b` into `a` (same rule and key, lines of one host): counts add, spans widen, the
+ * earliest hits stay the evidence, and the threshold fires if the hits of both reach it.
+ */
+function mergeGroups(a: Group, b: Group): void {
+  const first = b.firstSeq < a.firstSeq ? b : a;
+  a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
+  if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
+  a.captures = first.captures;
+  a.count += b.count;
+  if (b.first !== null && (a.first === null || b.first < a.first)) a.first = b.first;
+  if (b.last !== null && (a.last === null || b.last > a.last)) a.last = b.last;
+  a.firstSeq = Math.min(a.firstSeq, b.firstSeq);
+  a.lastSeq = Math.max(a.lastSeq, b.lastSeq);
+  if (a.fired || b.fired) {
+    a.fired = true;
+    return;
+  }
+  const th = a.rule.threshold!;
+  if (th.distinct) {
+    for (const [v, t] of b.distinct) if (!a.distinct.has(v) || (t ?? 0) > (a.distinct.get(v) ?? 0)) a.distinct.set(v, t);
+    a.fired = a.distinct.size >= th.count;
+  } else {
+    // count hits within the window: any `count` consecutive times (in order) spanning at most `within`
+    const times = [...a.recent, ...b.recent].sort((x, y) => (x ?? 0) - (y ?? 0));
+    a.recent = times.slice(-th.count);
+    for (let i = 0; i + th.count <= times.length && !a.fired; i++) {
+      const lo = times[i]!;
+      const hi = times[i + th.count - 1]!;
+      a.fired = th.within === null || lo === null || hi === null || hi - lo <= th.within;
+    }
+  }
+  if (a.fired) {
+    a.head = [];
+    a.recent = [];
+    a.distinct.clear();
   }
 }
 
