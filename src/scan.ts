@@ -9,7 +9,7 @@ import { parseLine } from './parse/line.js';
 import { toIso, type TimeContext } from './parse/time.js';
 import { Engine, compareFindings, summarize, type EngineOptions, type PendingThreshold } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
-import { ScanPool, type Job, type JobResult } from './workers/pool.js';
+import { ScanPool, type Job, type JobResult, type LocalRunner } from './workers/pool.js';
 import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from './types.js';
 import type { BaselineCheck } from './engine/baseline.js';
 import type { MinerState } from './engine/unrecognized.js';
@@ -286,16 +286,16 @@ async function segmented(
   return { small: null, error };
 }
 
-/** How an input is read: on the main thread (null), or as jobs for `scanners` threads, in order. */
+/** How an input is read: on the main thread (null), or as jobs (split for `scanners` threads), in order. */
 function planJobs(input: Input, scanners: number, rules: Rule[], ctx: TimeContext): Job[] | null {
-  if (scanners < 2 || input.kind !== 'file' || input.size === null || input.size < WORKER_MIN) return null;
+  if (scanners === 0 || input.kind !== 'file' || input.size === null || input.size < WORKER_MIN) return null;
   const job = { path: input.name, name: input.name, host: input.host, gzip: false, start: 0, end: input.size };
   try {
     if (isGzip(input.name)) return null; // one stream: segmented on the main thread (see segmented())
   } catch {
     return null; // unreadable: the main thread reports it
   }
-  if (input.size < SPLIT_MIN) return [job];
+  if (input.size < SPLIT_MIN || scanners < 2) return [job];
   const bounds = [0];
   for (let i = 1; i < scanners; i++) {
     const at = safeSplitPoint(input.name, Math.floor((input.size * i) / scanners), input.size, rules, ctx);
@@ -349,13 +349,15 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   if (opts.carry) master.seedPending(opts.carry.from);
   const summaries = problemSummaries(problems);
   const workers = opts.workers ?? defaultWorkers();
-  // the main thread scans jobs too, beside the workers (it also reads gzip and small inputs)
-  const scanners = workers > 0 ? workers + 1 : 0;
+  // The main thread scans jobs too, beside the workers, unless it has a large gzip file of its own
+  // to read (inflated and scanned here): two scans at once on this thread would double its memory.
+  const gzipHere = inputs.some((i) => i.kind === 'file' && i.size !== null && i.size >= WORKER_MIN && isGzipSafe(i.name));
+  const local: LocalRunner | null = gzipHere ? null : (job, ctx, onJobBytes) => runJob(job, ctx, rules, engineOpts, onJobBytes);
+  const scanners = workers > 0 ? workers + (local ? 1 : 0) : 0;
   const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
   const plans = inputs.map((input) => planJobs(input, scanners, rules, ctxOf(input)));
   let pool: ScanPool | null = null;
-  const getPool = () =>
-    (pool ??= new ScanPool(workers, rules, engineOpts, (job, ctx, onJobBytes) => runJob(job, ctx, rules, engineOpts, onJobBytes)));
+  const getPool = () => (pool ??= new ScanPool(workers, rules, engineOpts, local));
   if (plans.some((p) => p !== null)) getPool();
   let progressed = 0;
   const onBytes = (n: number) => {

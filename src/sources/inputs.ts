@@ -108,7 +108,7 @@ function fileInput(path: string, st: Stats): Input {
     mtime: st.mtimeMs,
     size: st.size,
     host: null,
-    open: () => maybeGunzip(createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>),
+    open: () => maybeGunzip(createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>),
   };
 }
 

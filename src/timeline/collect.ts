@@ -69,7 +69,7 @@ async function* tee(chunks: AsyncIterable<Buffer>, path: string): AsyncGenerator
 }
 
 function spooled(input: Input, path: string): Input {
-  return { ...input, open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer> };
+  return { ...input, open: () => createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer> };
 }
 
 const zeroHits = (): Record<Severity, number> => ({ critical: 0, error: 0, warning: 0, info: 0 });
