@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { json, tmp, xd } from './helpers.js';
+import { ROOT, json, tmp, xd } from './helpers.js';
 
 const BLKBACK =
   [
@@ -107,6 +107,15 @@ describe('scan', () => {
   it('walks a folder', () => {
     const r = xd(['--format', 'json', dir]);
     expect(json(r).inputs.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('skips Markdown notes in a folder (the bundled samples have a README), but reads one when named', () => {
+    const lab = join(ROOT, 'samples', 'lab');
+    const walked = json(xd(['--format', 'json', lab])).inputs.map((i) => i.source);
+    expect(walked.some((s) => s.endsWith('.md'))).toBe(false);
+    expect(walked.length).toBeGreaterThan(10);
+    const named = json(xd(['--format', 'json', join(lab, 'README.md')])).inputs.map((i) => i.source);
+    expect(named).toEqual([join(lab, 'README.md')]);
   });
 
   it('cuts a line over 64 KiB with a note, and still finds what follows', () => {

@@ -30,6 +30,8 @@ export interface ResolveProblem {
 
 /** Files that are binary by nature and never log text. */
 const BINARY_NAMES = /(?:^(?:wtmp|btmp|lastlog|faillog)(?:\.\d+)?$|\.journal~?$|\.(?:bz2|xz|zst|lz4|zip|tar|db|sqlite)$)/;
+/** Notes kept beside archived logs (a README of the capture): skipped in folders, read when named. */
+const NOTE_NAMES = /\.(?:md|markdown)$/i;
 
 const ROTATED = /^(.*?)(?:\.(\d+)|-(\d{8}(?:\d{2})?)|\.(\d{8}))?(\.gz)?$/;
 
@@ -163,7 +165,8 @@ function walk(dir: string, out: string[], problems: ResolveProblem[]): void {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) walk(p, out, problems);
-    else if ((e.isFile() || e.isSymbolicLink()) && !BINARY_NAMES.test(e.name) && !e.name.startsWith('.')) out.push(p);
+    else if ((e.isFile() || e.isSymbolicLink()) && !BINARY_NAMES.test(e.name) && !NOTE_NAMES.test(e.name) && !e.name.startsWith('.'))
+      out.push(p);
   }
 }
 
@@ -181,7 +184,7 @@ function errnoMessage(e: NodeJS.ErrnoException): string {
 
 /**
  * Resolve operands to inputs. "-" is stdin; folders are walked (binary log files such as wtmp and
- * journal files skipped); globs are expanded; each rotated set is ordered oldest first.
+ * journal files, and Markdown notes, skipped); globs are expanded; each rotated set is ordered oldest first.
  */
 export function resolveInputs(operands: string[], now: number): { inputs: Input[]; problems: ResolveProblem[] } {
   const problems: ResolveProblem[] = [];
