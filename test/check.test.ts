@@ -11,31 +11,12 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlink
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tmp, xd, type Run } from './helpers.js';
+import type { CheckReport } from '../src/check/index.js';
 
 const HOSTS = join(ROOT, 'test', 'fixtures', 'hosts');
 
-interface CheckJson {
-  inputs: { source: string; lines: number; errors: string[] }[];
-  findings: {
-    id: string;
-    rule: string;
-    title: string;
-    severity: string;
-    host: string | null;
-    key: Record<string, string>;
-    count: number;
-    first: string | null;
-    evidence: { source: string; line: number; time: string | null; text: string }[];
-    diagnosis: string;
-    fix: string[];
-    references: string[];
-  }[];
-  summary: Record<string, number>;
-  skipped: { check: string; reason: string }[];
-}
-
-function parse(r: Run): CheckJson {
-  return JSON.parse(r.stdout) as CheckJson;
+function parse(r: Run): CheckReport {
+  return JSON.parse(r.stdout) as CheckReport;
 }
 
 /** A copy of healthy/ with the overlay NAME laid over it; returns the root. */
@@ -61,7 +42,7 @@ function check(root: string, ...extra: string[]): Run {
   return xd(['check', '--root', root, ...caps, ...extra]);
 }
 
-const rules = (j: CheckJson) => j.findings.map((f) => f.rule).sort();
+const rules = (j: CheckReport) => j.findings.map((f) => f.rule).sort();
 
 /** Each overlay is checked once (the binary is slow to start); later tests reuse the run. */
 const runs = new Map<string, Run>();
@@ -165,7 +146,7 @@ const CASES: [string, string[], number][] = [
 ];
 
 describe.each(CASES)('check: %s', (name, expected, code) => {
-  let j: CheckJson;
+  let j: CheckReport;
   let r: Run;
   beforeAll(() => {
     r = checked(name);
@@ -316,7 +297,7 @@ describe('check: the findings carry the documented fix, filled in', () => {
 });
 
 describe('check: a crowded host (generated: 130 guests on xenbr0)', () => {
-  let j: CheckJson;
+  let j: CheckReport;
   let code: number;
   beforeAll(() => {
     const root = host(null);

@@ -7,38 +7,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, json, tmp, xd } from './helpers.js';
+import type { ScanReport } from '../src/types.js';
 
 const HEALTHY = join(ROOT, 'test', 'fixtures', 'unrecognized', 'healthy');
 const SYSLOG = join(HEALTHY, 'syslog');
 
-interface Unrec {
-  template: string;
-  count: number;
-  first: string | null;
-  last: string | null;
-  example: string;
-  related: string[];
-}
-interface Report {
-  findings: {
-    id: string;
-    rule: string;
-    title: string;
-    severity: string;
-    host: string | null;
-    count: number;
-    first: string | null;
-    evidence: { source: string; line: number; time: string | null; text: string }[];
-    diagnosis: string;
-    fix: string[];
-  }[];
-  unrecognized: Unrec[];
-  summary: Record<string, number>;
-}
-
-function scan(args: string[]): { code: number; report: Report; stdout: string; stderr: string } {
+function scan(args: string[]): { code: number; report: ScanReport; stdout: string; stderr: string } {
   const r = xd(['--format', 'json', '--year', '2026', ...args]);
-  return { code: r.code, report: JSON.parse(r.stdout) as Report, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.code, report: JSON.parse(r.stdout) as ScanReport, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The healthy day with extra lines merged in by time (all stamps are "Nov DD HH:MM:SS"). */
@@ -225,7 +201,7 @@ describe('timeline and report', () => {
     const state = join(dir, 'tl-baseline.json');
     expect(xd(['baseline', 'learn', '--year', '2026', HEALTHY, '--state', state]).code).toBe(0);
     const r = xd(['timeline', '--format', 'json', '--year', '2026', '--baseline', state, join(dir, 'later.log')]);
-    const out = JSON.parse(r.stdout) as Report;
+    const out = JSON.parse(r.stdout) as ScanReport;
     expect(out.unrecognized.find((u) => u.template.includes('qla2xxx'))).toMatchObject({ count: 40 });
     expect(out.findings.map((f) => f.rule).sort()).toEqual(['unrecognized-burst', 'unrecognized-novel']);
   });
@@ -237,7 +213,7 @@ describe('timeline and report', () => {
     writeFileSync(log, readFileSync(join(dir, 'later.log')));
     const args = ['report', '--year', '2026', '--state', join(dir, 'cron-state', 'state.json'), '--baseline', state, log];
     const first = xd([...args, '--format', 'json']);
-    const out = JSON.parse(first.stdout) as Report;
+    const out = JSON.parse(first.stdout) as ScanReport;
     expect(out.unrecognized.find((u) => u.template.includes('qla2xxx'))).toMatchObject({ count: 40 });
     expect(out.findings.map((f) => f.rule).sort()).toEqual(['unrecognized-burst', 'unrecognized-novel']);
     const second = xd(args);
