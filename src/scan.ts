@@ -168,11 +168,15 @@ function isGzip(path: string): boolean {
   }
 }
 
-function isGzipSafe(path: string): boolean {
+/** How a file input starts (read once per input): gzip, anything else, or unreadable; null for other inputs. */
+type Opening = 'gzip' | 'plain' | 'unreadable' | null;
+
+function opening(input: Input): Opening {
+  if (input.kind !== 'file') return null;
   try {
-    return isGzip(path);
+    return isGzip(input.name) ? 'gzip' : 'plain';
   } catch {
-    return false;
+    return 'unreadable'; // the main thread reads it, and reports why it cannot
   }
 }
 
@@ -287,14 +291,10 @@ async function segmented(
 }
 
 /** How an input is read: on the main thread (null), or as jobs (split for `scanners` threads), in order. */
-function planJobs(input: Input, scanners: number, rules: Rule[], ctx: TimeContext): Job[] | null {
-  if (scanners === 0 || input.kind !== 'file' || input.size === null || input.size < WORKER_MIN) return null;
+function planJobs(input: Input, open: Opening, scanners: number, rules: Rule[], ctx: TimeContext): Job[] | null {
+  // a gzip file is one stream, read on the main thread; an unreadable one is reported there
+  if (scanners === 0 || open !== 'plain' || input.size === null || input.size < WORKER_MIN) return null;
   const job = { path: input.name, name: input.name, host: input.host, gzip: false, start: 0, end: input.size };
-  try {
-    if (isGzip(input.name)) return null; // one stream: segmented on the main thread (see segmented())
-  } catch {
-    return null; // unreadable: the main thread reports it
-  }
   if (input.size < SPLIT_MIN || scanners < 2) return [job];
   const bounds = [0];
   for (let i = 1; i < scanners; i++) {
@@ -351,11 +351,12 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   const workers = opts.workers ?? defaultWorkers();
   // The main thread scans jobs too, beside the workers, unless it has a large gzip file of its own
   // to read (inflated and scanned here): two scans at once on this thread would double its memory.
-  const gzipHere = inputs.some((i) => i.kind === 'file' && i.size !== null && i.size >= WORKER_MIN && isGzipSafe(i.name));
+  const openings = inputs.map((i) => (workers > 0 ? opening(i) : null));
+  const gzipHere = inputs.some((i, k) => openings[k] === 'gzip' && i.size !== null && i.size >= WORKER_MIN);
   const local: LocalRunner | null = gzipHere ? null : (job, ctx, onJobBytes) => runJob(job, ctx, rules, engineOpts, onJobBytes);
   const scanners = workers > 0 ? workers + (local ? 1 : 0) : 0;
   const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
-  const plans = inputs.map((input) => planJobs(input, scanners, rules, ctxOf(input)));
+  const plans = inputs.map((input, k) => planJobs(input, openings[k] ?? null, scanners, rules, ctxOf(input)));
   let pool: ScanPool | null = null;
   const getPool = () => (pool ??= new ScanPool(workers, rules, engineOpts, local));
   if (plans.some((p) => p !== null)) getPool();
@@ -395,7 +396,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
       } else {
         let chunks: AsyncIterable<Buffer> = counted(input.open(), onBytes);
         let readError: string | null = null;
-        if (workers > 0 && !(input.kind === 'file' && isGzipSafe(input.name))) {
+        if (workers > 0 && openings[i] !== 'gzip') {
           // a stream (stdin, a command): segments to the workers once it proves large. A gzip file is
           // read here: zlib inflates on libuv's thread pool while this thread scans, which uses both
           // cores better than inflating here and scanning in workers (measured by npm run bench).
