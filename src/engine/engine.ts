@@ -571,9 +571,7 @@ export class Engine {
         mine.captures = incoming.captures;
         mine.firstSeq = incoming.firstSeq;
       }
-      mine.count += incoming.count;
-      if (incoming.first !== null && (mine.first === null || incoming.first < mine.first)) mine.first = incoming.first;
-      if (incoming.last !== null && (mine.last === null || incoming.last > mine.last)) mine.last = incoming.last;
+      addSpan(mine, incoming);
       mine.lastSeq = incoming.lastSeq;
       for (const h of incoming.hits)
         if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
@@ -754,6 +752,13 @@ export class Engine {
   }
 }
 
+/** Add `b`'s hits to `a`'s count and widen `a`'s time span to cover `b`'s. */
+function addSpan(a: Group, b: Pick<Group, 'count' | 'first' | 'last'>): void {
+  a.count += b.count;
+  if (b.first !== null && (a.first === null || b.first < a.first)) a.first = b.first;
+  if (b.last !== null && (a.last === null || b.last > a.last)) a.last = b.last;
+}
+
 /**
  * Fold group `b` into `a` (same rule and key, lines of one host): counts add, spans widen, the
  * earliest hits stay the evidence, and the threshold fires if the hits of both reach it.
@@ -763,9 +768,7 @@ function mergeGroups(a: Group, b: Group): void {
   a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
   if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
   a.captures = first.captures;
-  a.count += b.count;
-  if (b.first !== null && (a.first === null || b.first < a.first)) a.first = b.first;
-  if (b.last !== null && (a.last === null || b.last > a.last)) a.last = b.last;
+  addSpan(a, b);
   a.firstSeq = Math.min(a.firstSeq, b.firstSeq);
   a.lastSeq = Math.max(a.lastSeq, b.lastSeq);
   if (a.fired || b.fired) {

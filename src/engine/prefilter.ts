@@ -253,16 +253,17 @@ class WuManber {
 }
 
 /** Literals at least this long share the fast table; shorter ones (which would shorten every skip) get their own. */
-const SPLITS = (process.env.XD_SPLITS ?? '8').split(',').filter(Boolean).map(Number);
+const LONG = 8;
 
 /**
  * The prefilter of a catalogue: every rule's literals, searched as two Wu–Manber sets (long and
  * short literals), so that one weak literal does not slow the search for all the others.
  */
 export class LiteralSet {
+  /** One or two sets: long literals, short ones. */
   private readonly sets: WuManber[];
-  /** Per set, the hits of the last `find`, merged into `hits`. */
-  private readonly parts: Hits[];
+  /** The hits of the last `find` (with two sets: each set's, merged into `hits`). */
+  private readonly parts = [new Hits(), new Hits()];
   private readonly hits = new Hits();
   /** What the last `find` searched (its hits are in `hits`). */
   private readonly searched: { buf: Uint8Array | null; from: number; end: number } = { buf: null, from: 0, end: 0 };
@@ -282,10 +283,10 @@ export class LiteralSet {
       }
       if (!e.owners.includes(owner)) e.owners.push(owner);
     }
-    const bounds = [0, ...SPLITS, Infinity];
-    const groups = bounds.slice(1).map((hi, i) => entries.filter((e) => e.bytes.length >= bounds[i]! && e.bytes.length < hi));
-    this.sets = groups.filter((l) => l.length > 0).map((l) => new WuManber(l));
-    this.parts = this.sets.map(() => new Hits());
+    // (measured: a third set, for literals of 16 bytes or more, or one set for all, is slower)
+    const long = entries.filter((e) => e.bytes.length >= LONG);
+    const short = entries.filter((e) => e.bytes.length < LONG);
+    this.sets = [long, short].filter((l) => l.length > 0).map((l) => new WuManber(l));
   }
 
   /** Offset where some literal starts, searching buf[from, end); -1 when none does. */
@@ -308,18 +309,18 @@ export class LiteralSet {
     this.searched.buf = buf;
     this.searched.from = from;
     this.searched.end = end;
-    if (this.sets.length === 1) {
-      this.sets[0]!.find(buf, from, end, out);
+    const [a, b] = this.sets;
+    if (!a) return out;
+    if (!b) {
+      a.find(buf, from, end, out);
       return out;
     }
-    for (let i = 0; i < this.sets.length; i++) {
-      this.parts[i]!.n = 0;
-      this.sets[i]!.find(buf, from, end, this.parts[i]!);
-    }
-    // merge the sets' lists (two in practice)
-    let merged = this.parts[0]!;
-    for (let i = 1; i < this.parts.length; i++) merged = mergeInto(merged, this.parts[i]!, i === this.parts.length - 1 ? out : new Hits());
-    return merged;
+    const [pa, pb] = this.parts as [Hits, Hits];
+    pa.n = pb.n = 0;
+    a.find(buf, from, end, pa);
+    b.find(buf, from, end, pb);
+    mergeInto(pa, pb, out);
+    return out;
   }
 
   /**
@@ -347,7 +348,8 @@ export class LiteralSet {
   }
 }
 
-function mergeInto(a: Hits, b: Hits, out: Hits): Hits {
+/** Merge two increasing lists into `out`. */
+function mergeInto(a: Hits, b: Hits, out: Hits): void {
   let i = 0;
   let j = 0;
   while (i < a.n && j < b.n) {
@@ -356,5 +358,4 @@ function mergeInto(a: Hits, b: Hits, out: Hits): Hits {
   }
   while (i < a.n) out.push(a.at[i++]!);
   while (j < b.n) out.push(b.at[j++]!);
-  return out;
 }

@@ -97,6 +97,15 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
   ev.source = programSource(ev.program, body);
 }
 
+/** The event of an RFC 3164 line, from its stamp's time and what follows the stamp ("host prog[pid]: msg"). */
+function syslogEvent(rest: string, time: number | null, ctx: TimeContext): LogEvent {
+  const ev = mkEvent('syslog', rest);
+  ev.time = time;
+  hostAndTag(ev, rest, true);
+  innerPrefixes(ev, ctx);
+  return ev;
+}
+
 /** Strip what can stand inside a message: kernel uptime stamp, "(XEN)" console prefix and its stamp. */
 function innerPrefixes(ev: LogEvent, ctx: TimeContext): void {
   let msg = ev.message;
@@ -187,28 +196,20 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
     }
   }
   if (c >= 65 && c <= 90 && readSyslogStamp(text, STAMP)) {
-    const rest = text.slice(STAMP.rest);
-    const ev = mkEvent('syslog', rest);
-    ev.time = syslogTime(ctx, STAMP.month, STAMP.day, STAMP.h, STAMP.mi, STAMP.s, 0);
-    hostAndTag(ev, rest, true);
-    innerPrefixes(ev, ctx);
-    return ev;
+    return syslogEvent(text.slice(STAMP.rest), syslogTime(ctx, STAMP.month, STAMP.day, STAMP.h, STAMP.mi, STAMP.s, 0), ctx);
   }
   if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127 /* a month name, perhaps localised */) {
     const m = RE_3164.exec(text) ?? RE_3164_LOCAL.exec(text);
     if (m) {
-      const ev = mkEvent('syslog', m[8]!);
       const ms = m[6] ? +m[6].slice(0, 3).padEnd(3, '0') : 0;
       const month = monthNumber(m[1]!);
-      ev.time =
+      const time =
         month === 0
           ? null
           : m[7]
             ? localTime(ctx, +m[7], month, +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms)
             : syslogTime(ctx, month, +m[2]!, +m[3]!, +m[4]!, +m[5]!, ms);
-      hostAndTag(ev, m[8]!, true);
-      innerPrefixes(ev, ctx);
-      return ev;
+      return syslogEvent(m[8]!, time, ctx);
     }
   }
   if (c >= 48 && c <= 57 /* digit */) {
