@@ -60,7 +60,8 @@ export interface Finding {
   references: string[];
   harmless: boolean;
   causedBy: string[];
-  tags?: string[];
+  /** The rule's tags (areas: dom0, memory, storage…), for filtering and routing. */
+  tags: string[];
   ongoing?: { since: string | null; before: number };
 }
 
