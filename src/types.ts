@@ -30,13 +30,6 @@ export interface LogEvent {
   message: string;
 }
 
-/** A line as it came from an input, with its place. */
-export interface SourceLine {
-  source: string;
-  line: number;
-  text: string;
-}
-
 export interface Evidence {
   source: string;
   line: number;
