@@ -22,9 +22,15 @@ describe('configuration rules (rules/config/*.yaml)', () => {
   it('are read by the same reader as log rules: a fault is worded the same in both kinds', () => {
     // the same two faults in a config rule and in a log rule: a missing title, an unknown field
     const dir = tmp('xd-cfg-rules-');
-    writeFileSync(join(dir, 'config-broken.yaml'), 'id: config-broken\nseverity: info\ncheck: guests\ndiagnosis: a broken rule file\nfix: [mend the file]\ncolour: red\n');
+    writeFileSync(
+      join(dir, 'config-broken.yaml'),
+      'id: config-broken\nseverity: info\ncheck: guests\ndiagnosis: a broken rule file\nfix: [mend the file]\ncolour: red\n',
+    );
     const logDir = tmp('xd-log-rules-');
-    writeFileSync(join(logDir, 'log-broken.yaml'), "id: log-broken\nseverity: info\npatterns: ['abcde']\ndiagnosis: a broken rule file\nfix: [mend the file]\ncolour: red\n");
+    writeFileSync(
+      join(logDir, 'log-broken.yaml'),
+      "id: log-broken\nseverity: info\npatterns: ['abcde']\ndiagnosis: a broken rule file\nfix: [mend the file]\ncolour: red\n",
+    );
     const messages = (f: () => unknown) => {
       try {
         f();
