@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // one fast-check seed per run, printed, replayable with XD_SEED=<seed>
+    globalSetup: ['test/setup/seed.ts'],
+    setupFiles: ['test/setup/fast-check.ts'],
     env: { TZ: 'UTC', NO_COLOR: '1', HOME: '/tmp/xendoctor-test-home', LC_ALL: 'C' },
     testTimeout: 60_000,
     hookTimeout: 120_000,

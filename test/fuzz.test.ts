@@ -8,8 +8,8 @@
  * character from the input; every HTML output parses without error (parse5, the WHATWG parsing
  * algorithm browsers use) and holds no element or attribute that came from the input.
  *
- * Runs are seeded per run by fast-check; a failure prints the seed and the shrunk counterexample
- * (re-run with `fc.assert(..., { seed, path })`). XENDOCTOR_FUZZ_RUNS=N multiplies the runs.
+ * Runs use the run's seed (test/setup/seed.ts prints it; fresh each run); a failure prints the seed and
+ * the shrunk counterexample (replay with XD_SEED=<seed>). XENDOCTOR_FUZZ_RUNS=N multiplies the runs.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
