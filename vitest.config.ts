@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // .ci/run reads the counts (passed, failed, skipped, files that failed to load) from a JSON report
+    reporters: process.env.XD_VITEST_JSON ? ['default', ['json', { outputFile: process.env.XD_VITEST_JSON }]] : ['default'],
   },
 });

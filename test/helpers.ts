@@ -1,6 +1,6 @@
 /** Test helpers: run the real CLI binary and capture stdout, stderr and the exit code. */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -45,4 +45,25 @@ export function json(r: Run): {
 
 export function tmp(prefix = 'xd-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A real program a test drives (logrotate, rsyslogd, chromium...): its path, or null when it is not
+ * installed. Missing in CI (CI=true) it throws, so that the test file fails instead of skipping:
+ * .ci/run installs every one (DEB_PACKAGES). Missing locally it warns that the tests are skipped.
+ */
+export function component(name: string, candidates: string[], debPackage: string): string | null {
+  const found = candidates.find((p) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (found) return found;
+  const what = `${name} not found (${candidates.join(', ')}): install the Debian package ${debPackage} (.ci/run installs it)`;
+  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${what}; CI must not skip its tests`);
+  console.warn(`SKIPPED: ${what}`);
+  return null;
 }
