@@ -4,6 +4,7 @@ import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
 
 export const ROOT = resolve(__dirname, '..');
@@ -77,7 +78,7 @@ export function collector(): () => void {
 }
 
 /**
- * Run xendoctor like xd(), and measure its memory (test/setup/maxrss.cjs): `liveMb`, the peak of
+ * Run xendoctor like xd(), and measure its memory (test/setup/maxrss.mjs): `liveMb`, the peak of
  * what it keeps alive (V8 heap plus Buffers and other memory outside it, which
  * --max-old-space-size does not bound; sampled after a collection every 50 ms; the main thread's
  * isolate, so run with XENDOCTOR_WORKERS=0 to measure the reader), and `rssMb`, its peak resident size.
@@ -88,9 +89,9 @@ export function xdMemory(
   env: NodeJS.ProcessEnv,
 ): Run & { liveMb: number; rssMb: number } {
   const out = join(mkdtempSync(join(tmpdir(), 'xd-mem-')), 'memory');
-  const preload = join(ROOT, 'test', 'setup', 'maxrss.cjs');
+  const preload = pathToFileURL(join(ROOT, 'test', 'setup', 'maxrss.mjs')).href;
   const r = xd(args, input, {
-    env: { ...env, XD_MAXRSS_FILE: out, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --require ${preload}`.trim() },
+    env: { ...env, XD_MAXRSS_FILE: out, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import ${preload}`.trim() },
   });
   const [live, rss] = readFileSync(out, 'utf8')
     .split(' ')

@@ -148,7 +148,8 @@ describe('watch', () => {
       const t0 = Date.now();
       w.child.kill(sig);
       expect(await w.exited).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(1000);
+      // without waiting for the --exec command (sleep 30): a bound that holds on a loaded machine
+      expect(Date.now() - t0).toBeLessThan(10_000);
     }
   });
 

@@ -2,10 +2,9 @@
 // samples what the process keeps alive: the V8 heap plus the memory outside it (Buffers, which
 // --max-old-space-size does not bound). At exit it writes that peak and the peak resident size
 // (getrusage), both in kB, to XD_MAXRSS_FILE as "<live> <rss>".
-'use strict';
-const { writeFileSync } = require('node:fs');
-const { setFlagsFromString } = require('node:v8');
-const { runInNewContext } = require('node:vm');
+import { writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
