@@ -68,7 +68,8 @@ export async function startWatch(args: string[], env: Record<string, string> = {
       return exited;
     },
   };
-  await until(() => err.some((l) => l.includes('watching ')), 10_000, 'the "watching" line');
+  // generous: on a loaded 2-core machine (load average 20+) starting node and loading the rules took 12.5 s
+  await until(() => err.some((l) => l.includes('watching ')), 45_000, 'the "watching" line');
   return w;
 }
 
