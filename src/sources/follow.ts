@@ -4,13 +4,15 @@
  * with plain positional reads from where the last read ended, so no line is missed and none is read
  * twice across rename-and-create rotation, copytruncate, deletion and re-creation.
  *
- * Why not tail-file: on Node 20 it loses the lines a writer adds to the renamed file before it
- * reopens (rsyslog before its HUP), misses a copytruncate when the file regrows past the old offset
- * before the next read (and then reads from the middle of a line), gives up on a file that does not
- * exist yet, and holds an unbounded string for a line without a newline. This module keeps the old
- * descriptor of a renamed file until it falls silent, recognises truncation by size and by the bytes
- * before its offset (and recovers the unread end from the rotated copy), waits for missing files,
- * and cuts lines at MAX_LINE.
+ * Why not a library: `npm run bench:followers` runs the rotation matrix against this module,
+ * tail-file 1.4 and @logdna/tail-file 4.x (figures in the README, "Why xendoctor follows files
+ * itself"). Both libraries lost lines in copytruncate with a busy writer; @logdna/tail-file also lost
+ * the lines written to a renamed file before its writer reopened and does not start on a file that
+ * does not exist yet; both lost the lines after a 10 MB line or held it whole. This module keeps the
+ * old descriptor of a renamed file until it falls silent, recognises truncation by size and by the
+ * bytes before its offset (checked in the same read), finds the copy by the bytes the content began
+ * with and reads its unread end and the copies made since, waits for missing files, and cuts lines
+ * at MAX_LINE.
  */
 import {
   closeSync,
@@ -290,11 +292,11 @@ class FileTail {
   /** The first bytes of the current file's content as read (min(pos, HEAD_LEN) of them): finds its copy. */
   head: Buffer = Buffer.alloc(0);
   /**
-   * A copytruncate copy of what the current file held when it was last reset (possibly still being
-   * written by logrotate), not read because the current file is read from its start instead. Should
-   * the current file turn out to hold something else by then (truncated again), the copy is read.
+   * What the current file began with when it was last found truncated (it is then read from its start):
+   * should it begin otherwise when read, it was truncated again in between (another copytruncate) and
+   * the content that began so is read from its copy first.
    */
-  private pendingCopy: { fd: number; head: Buffer } | null = null;
+  private expected: Buffer | null = null;
   splitter: LineSplitter;
   retired: Retired[] = [];
   missingSince: number | null = null;
@@ -381,42 +383,41 @@ class FileTail {
       this.pos += data.length;
       budget.left -= data.length;
       this.fp = Buffer.from(buf.subarray(Math.max(0, n - FP_LEN), n));
-      if (this.pendingCopy) this.settlePendingCopy();
+      if (this.expected) this.settleExpected();
       this.splitter.push(data);
     }
     this.again = true;
     return true;
   }
 
-  /** Is the current file (read from its start) still the one whose copy was set aside? If not, read the copy. */
-  private settlePendingCopy(): void {
-    const c = this.pendingCopy!;
-    const k = Math.min(c.head.length, this.head.length);
-    const same = this.head.subarray(0, k).equals(c.head.subarray(0, k));
-    if (same && k < c.head.length) return; // too little read yet to tell
-    this.pendingCopy = null;
-    if (!same) {
-      const splitter = this.newSplitter();
-      this.drain(c.fd, 0, splitter, { left: Number.MAX_SAFE_INTEGER });
-      splitter.flush();
-    }
-    closeSync(c.fd);
-  }
-
-  private dropPendingCopy(): void {
-    if (this.pendingCopy) closeSync(this.pendingCopy.fd);
-    this.pendingCopy = null;
+  /** Does the current file, read from its start, begin as expected? If not, read the expected content from its copy. */
+  private settleExpected(): void {
+    const e = this.expected!;
+    const k = Math.min(e.length, this.head.length);
+    const same = this.head.subarray(0, k).equals(e.subarray(0, k));
+    if (same && k < e.length) return; // too little read yet to tell
+    this.expected = null;
+    if (same) return;
+    const splitter = this.newSplitter();
+    this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, e);
+    splitter.flush();
   }
 
   /** The current file was truncated (copytruncate): finish its earlier content from its copy, then read it anew. */
   private restartGeneration(): void {
-    this.dropPendingCopy();
-    this.recoverFromCopy();
+    let now: Buffer = Buffer.alloc(0);
+    try {
+      now = pread(this.fd!, 0, HEAD_LEN);
+    } catch {
+      /* unreadable: nothing to expect */
+    }
+    this.recoverFromCopy(this.head, this.pos, this.fp, this.splitter, now);
     this.splitter.flush();
     this.splitter = this.newSplitter();
     this.pos = 0;
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
+    this.expected = now.length > 0 ? now : null;
   }
 
   /** Rotated copies beside the file: name.N (N → path and stats) and name-DATE / name.DATE (by path). */
@@ -468,21 +469,23 @@ class FileTail {
    * written, rotated and replaced between two of our checks (several rotations in a row). Read them,
    * oldest first, before the current file.
    */
-  private readNewerCopies(numbered: Map<number, { p: string; st: Stats }>, k: number, known: Set<string>, live = false): void {
+  private readNewerCopies(numbered: Map<number, { p: string; st: Stats }>, k: number, known: Set<string>, current?: Buffer): void {
     for (let j = k - 1; j >= 1; j--) {
       const c = numbered.get(j);
       if (!c || known.has(`${c.st.dev}:${c.st.ino}`)) continue;
-      if (live && j === 1 && this.setAsideCopyOfCurrent(c.p)) continue;
+      if (current && j === 1 && this.isCopyOf(c.p, current)) continue;
       this.readWhole(c.p);
     }
   }
 
   /**
-   * After a copytruncate, the newest copy may be one logrotate is still making of what the current file
-   * holds now (its next rotation, under way): reading both would read that content twice. When the
-   * copy begins as the current file does, keep it aside instead (see pendingCopy) and read the file.
+   * After a copytruncate, the newest copy may be the one logrotate is still making of what the current
+   * file holds now (its next rotation, under way): reading both would read that content twice. Such a
+   * copy begins as the current file does (`current`, its first bytes); it is left alone and the file
+   * read (see `expected` for the case it is truncated before it is read).
    */
-  private setAsideCopyOfCurrent(p: string): boolean {
+  private isCopyOf(p: string, current: Buffer): boolean {
+    if (current.length === 0) return false;
     let fd: number;
     try {
       fd = openSync(p, 'r');
@@ -490,17 +493,12 @@ class FileTail {
       return false;
     }
     try {
-      const live = pread(this.fd!, 0, HEAD_LEN);
-      const copy = pread(fd, 0, live.length);
-      if (live.length > 0 && copy.equals(live.subarray(0, copy.length))) {
-        this.pendingCopy = { fd, head: live };
-        return true;
-      }
+      return pread(fd, 0, current.length).equals(current.subarray(0, Math.min(current.length, fstatSync(fd).size)));
     } catch {
-      /* unreadable: read it whole below */
+      return false;
+    } finally {
+      closeSync(fd);
     }
-    closeSync(fd);
-    return false;
   }
 
   private knownInodes(): Set<string> {
@@ -523,12 +521,12 @@ class FileTail {
   /**
    * After a copytruncate: logrotate copied the file to a sibling (name.1, name-DATE) before truncating
    * it, so the part written after our last read but before the copy is there. The copy is the recent
-   * sibling that begins as the content we read began (`head`); read it from our offset (if we had not
-   * already read past its end: lines written between logrotate's copy and its truncation), then the
-   * copies made since (several rotations between two of our reads).
+   * sibling that begins as the content read began (`head`); read it from our offset `pos` (if we had
+   * not already read past its end: lines written between logrotate's copy and its truncation), then
+   * the copies made since (several rotations between two of our reads), except one of `current`.
    */
-  private recoverFromCopy(): void {
-    if (this.head.length === 0) return;
+  private recoverFromCopy(head: Buffer, pos: number, fp: Buffer, splitter: LineSplitter, current: Buffer): void {
+    if (head.length === 0) return;
     const { numbered, all } = this.siblings();
     const recent = all.filter((x) => Date.now() - x.st.mtimeMs < 600_000).sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
     for (const { p, st } of recent) {
@@ -539,16 +537,16 @@ class FileTail {
         continue;
       }
       try {
-        const h = pread(fd, 0, this.head.length);
-        if (h.length === 0 || !h.equals(this.head.subarray(0, h.length))) continue;
-        if (h.length === this.head.length && st.size >= this.pos) {
-          // the copy holds our offset: the bytes before it must be the ones read last
-          if (!pread(fd, this.pos - this.fp.length, this.fp.length).equals(this.fp)) continue;
-          this.drain(fd, this.pos, this.splitter, { left: Number.MAX_SAFE_INTEGER });
+        const h = pread(fd, 0, head.length);
+        if (h.length === 0 || !h.equals(head.subarray(0, h.length))) continue;
+        if (st.size >= pos) {
+          // the copy holds our offset: it must begin as the content did, and the bytes before the offset be the ones read last
+          if (h.length < head.length || !pread(fd, pos - fp.length, fp.length).equals(fp)) continue;
+          this.drain(fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
         }
-        this.splitter.flush();
+        splitter.flush();
         for (const [k, c] of numbered)
-          if (c.st.ino === st.ino && c.st.dev === st.dev) this.readNewerCopies(numbered, k, this.knownInodes(), true);
+          if (c.st.ino === st.ino && c.st.dev === st.dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
         return;
       } finally {
         closeSync(fd);
@@ -564,7 +562,7 @@ class FileTail {
     this.pos = 0;
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
-    this.dropPendingCopy();
+    this.expected = null;
     this.splitter = this.newSplitter();
   }
 
@@ -590,6 +588,7 @@ class FileTail {
     this.pos = 0;
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
+    this.expected = null;
     if (this.startAtEnd && !this.opened) {
       this.pos = this.lineStartBefore(fd, cur.size);
       this.head = pread(fd, 0, Math.min(this.pos, HEAD_LEN));
@@ -686,7 +685,6 @@ class FileTail {
       }
     }
     this.retired = [];
-    this.dropPendingCopy();
     if (this.fd !== null) {
       try {
         closeSync(this.fd);
