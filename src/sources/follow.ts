@@ -6,9 +6,9 @@
  *
  * Why not a library: `npm run bench:followers` runs the rotation matrix against this module,
  * tail-file 1.4 and @logdna/tail-file 4.x (figures in the README, "Why xendoctor follows files
- * itself"). Both libraries lost lines in copytruncate with a busy writer; @logdna/tail-file also lost
- * the lines written to a renamed file before its writer reopened and does not start on a file that
- * does not exist yet; both lost the lines after a 10 MB line or held it whole. This module keeps the
+ * itself"). @logdna/tail-file lost the lines written to a renamed file before its writer reopened,
+ * lost lines at every copytruncate and does not start on a file that does not exist yet; tail-file
+ * stopped reading after a 10 MB line (every later line lost, 111 MB peak RSS). This module keeps the
  * old descriptor of a renamed file until it falls silent, recognises truncation by size and by the
  * bytes before its offset (checked in the same read), finds the copy by the bytes the content began
  * with and reads its unread end and the copies made since, waits for missing files, and cuts lines
