@@ -4,13 +4,13 @@
  * reported exactly once.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmp } from './helpers.js';
+import { component, tmp } from './helpers.js';
 import { newProbes, sleep, startWatch, WATCH_RULES } from './watch-helpers.js';
 
-const LOGROTATE = ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'].find((p) => existsSync(p));
+const LOGROTATE = component('logrotate', ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'], 'logrotate');
 
 function logrotate(conf: string, state: string): Promise<void> {
   return new Promise((res, rej) => {
@@ -30,78 +30,65 @@ function probesOnDisk(dir: string): Set<number> {
   return found;
 }
 
-describe.skipIf(!LOGROTATE)('rotation by the real logrotate while lines are appended', () => {
-  it.each(['create', 'copytruncate'])(
-    '%s: every signature reported exactly once',
-    async (mode) => {
-      const dir = tmp('xd-rot-');
-      const log = join(dir, 'app.log');
-      const state = join(dir, 'logrotate.state');
-      const conf = join(dir, 'logrotate.conf');
-      writeFileSync(log, 'Nov 26 04:00:00 xen07 kernel: [    1.000000] booted\n');
-      writeFileSync(conf, `${log} {\n  rotate 50\n  ${mode}\n  missingok\n  nocompress\n}\n`);
-      const w = await startWatch([
-        '--format',
-        'ndjson',
-        '--rules',
-        WATCH_RULES,
-        '--only',
-        'watch-probe',
-        '--repeat-interval',
-        '200ms',
-        log,
-      ]);
+// a loaded 2-core machine: start-up alone took 12 s at load average 20
+describe.skipIf(!LOGROTATE)('rotation by the real logrotate while lines are appended', { timeout: 180_000 }, () => {
+  it.each(['create', 'copytruncate'])('%s: every signature reported exactly once', async (mode) => {
+    const dir = tmp('xd-rot-');
+    const log = join(dir, 'app.log');
+    const state = join(dir, 'logrotate.state');
+    const conf = join(dir, 'logrotate.conf');
+    writeFileSync(log, 'Nov 26 04:00:00 xen07 kernel: [    1.000000] booted\n');
+    writeFileSync(conf, `${log} {\n  rotate 50\n  ${mode}\n  missingok\n  nocompress\n}\n`);
+    const w = await startWatch(['--format', 'ndjson', '--rules', WATCH_RULES, '--only', 'watch-probe', '--repeat-interval', '200ms', log]);
 
-      // The writer keeps its descriptor open like a syslog daemon; after a rename-and-create rotation
-      // it reopens the file only once logrotate is done (its postrotate HUP), so the lines written in
-      // between land in the renamed file.
-      let fd = openSync(log, 'a');
-      const N = 800;
-      // one logrotate at a time (it locks its state file), started while the appends go on
-      let rotations: Promise<void> = Promise.resolve();
-      for (let i = 1; i <= N; i++) {
-        writeSync(
-          fd,
-          `Nov 26 04:00:01 xen07 kernel: [  100.${i}] eth0: noise ${i}\nNov 26 04:00:01 xen07 kernel: [  100.${i}] XDPROBE ${i}\n`,
+    // The writer keeps its descriptor open like a syslog daemon; after a rename-and-create rotation
+    // it reopens the file only once logrotate is done (its postrotate HUP), so the lines written in
+    // between land in the renamed file.
+    let fd = openSync(log, 'a');
+    const N = 800;
+    // one logrotate at a time (it locks its state file), started while the appends go on
+    let rotations: Promise<void> = Promise.resolve();
+    for (let i = 1; i <= N; i++) {
+      writeSync(
+        fd,
+        `Nov 26 04:00:01 xen07 kernel: [  100.${i}] eth0: noise ${i}\nNov 26 04:00:01 xen07 kernel: [  100.${i}] XDPROBE ${i}\n`,
+      );
+      if (i % 100 === 50) {
+        rotations = rotations.then(() =>
+          logrotate(conf, state).then(() => {
+            if (mode === 'create') {
+              closeSync(fd);
+              fd = openSync(log, 'a');
+            }
+          }),
         );
-        if (i % 100 === 50) {
-          rotations = rotations.then(() =>
-            logrotate(conf, state).then(() => {
-              if (mode === 'create') {
-                closeSync(fd);
-                fd = openSync(log, 'a');
-              }
-            }),
-          );
-        }
-        if (i % 4 === 0) await sleep(1);
       }
-      await rotations;
-      closeSync(fd);
-      expect(readdirSync(dir).filter((n) => /^app\.log\.\d+$/.test(n)).length).toBe(8);
+      if (i % 4 === 0) await sleep(1);
+    }
+    await rotations;
+    closeSync(fd);
+    expect(readdirSync(dir).filter((n) => /^app\.log\.\d+$/.test(n)).length).toBe(8);
 
-      const onDisk = probesOnDisk(dir);
-      // rename-and-create loses nothing. copytruncate loses what is written between its copy and its
-      // truncation (logrotate's own race, see logrotate(8)): such a line is in no file, but xendoctor
-      // may have read it while it was there. So: every line on disk is reported, nothing is reported
-      // that was not written, and nothing twice.
-      if (mode === 'create') expect(onDisk.size).toBe(N);
-      else console.log(`copytruncate: logrotate lost ${N - onDisk.size} of ${N} probe lines between its copy and its truncation`);
-      await w
-        .until(() => [...onDisk].every((n) => newProbes(w).includes(n)), 30_000, `${onDisk.size} probes`)
-        .catch((e) => {
-          const got = new Set(newProbes(w));
-          throw new Error(`missing: ${[...onDisk].filter((n) => !got.has(n)).join(',')}; ${(e as Error).message}`);
-        });
-      await sleep(500); // a line read twice would show up as a repeat by now
-      expect(await w.stop()).toBe(0);
-      const reported = newProbes(w);
-      expect(reported.length).toBe(new Set(reported).size); // none announced twice
-      for (const n of onDisk) expect(reported).toContain(n); // none missed
-      for (const n of reported) expect(n >= 1 && n <= N).toBe(true);
-      expect(w.records().filter((r) => r.event === 'repeated')).toEqual([]); // none read twice
-      expect(w.err.filter((l) => !l.includes('watching '))).toEqual([]);
-    },
-    180_000,
-  ); // a loaded 2-core machine: start-up alone took 12 s at load average 20
+    const onDisk = probesOnDisk(dir);
+    // rename-and-create loses nothing. copytruncate loses what is written between its copy and its
+    // truncation (logrotate's own race, see logrotate(8)): such a line is in no file, but xendoctor
+    // may have read it while it was there. So: every line on disk is reported, nothing is reported
+    // that was not written, and nothing twice.
+    if (mode === 'create') expect(onDisk.size).toBe(N);
+    else console.log(`copytruncate: logrotate lost ${N - onDisk.size} of ${N} probe lines between its copy and its truncation`);
+    await w
+      .until(() => [...onDisk].every((n) => newProbes(w).includes(n)), 30_000, `${onDisk.size} probes`)
+      .catch((e) => {
+        const got = new Set(newProbes(w));
+        throw new Error(`missing: ${[...onDisk].filter((n) => !got.has(n)).join(',')}; ${(e as Error).message}`);
+      });
+    await sleep(500); // a line read twice would show up as a repeat by now
+    expect(await w.stop()).toBe(0);
+    const reported = newProbes(w);
+    expect(reported.length).toBe(new Set(reported).size); // none announced twice
+    for (const n of onDisk) expect(reported).toContain(n); // none missed
+    for (const n of reported) expect(n >= 1 && n <= N).toBe(true);
+    expect(w.records().filter((r) => r.event === 'repeated')).toEqual([]); // none read twice
+    expect(w.err.filter((l) => !l.includes('watching '))).toEqual([]);
+  });
 });
