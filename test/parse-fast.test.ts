@@ -119,6 +119,15 @@ describe('readSyslogStamp', () => {
   ])('accepts %j', (t) => {
     expect(readSyslogStamp(t, { month: 0, day: 0, h: 0, mi: 0, s: 0, rest: 0 })).toBe(true);
   });
+  // every month is read here (declining would be correct but slow: the expression would do it)
+  it.each(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'].map((m, i) => [m, i + 1]))(
+    'reads the month %s',
+    (m, n) => {
+      const out: SyslogStamp = { month: 0, day: 0, h: 0, mi: 0, s: 0, rest: 0 };
+      expect(readSyslogStamp(`${m} 20 08:01:10 h p: x`, out)).toBe(true);
+      expect(out.month).toBe(n);
+    },
+  );
   it.each(['Nov 20 08:01:10.123 h p: x', 'Nov 20 08:01:10 2026 h p: x', 'nov 20 08:01:10 h', 'Nov 20 08:01:10', 'Nov 123 08:01:10 h'])(
     'declines %j',
     (t) => {
