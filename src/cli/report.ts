@@ -333,7 +333,7 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
       }
     } else if (s.format === 'prometheus') {
       if (!ro.textfile) io.out(metrics());
-    } else if (!nothingNew) {
+    } else if (!nothingNew || s.format === 'nagios') {
       const view = s.quiet ? { ...shown, inputs: [] } : shown;
       switch (s.format) {
         case 'text':
