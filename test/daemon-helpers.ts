@@ -1,6 +1,7 @@
 /** Test helpers: real daemons (node_exporter, Alertmanager) started on free loopback ports, and HTTP on loopback. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** A TCP port free on 127.0.0.1 right now (the kernel's choice). */
@@ -19,10 +20,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** GET or POST on loopback; resolves with status and body (never throws on HTTP errors). */
+/** GET or POST on loopback (https: certificate not verified); resolves with status and body (never throws on HTTP errors). */
 export function http(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+    const opts = { method, headers: body ? { 'content-type': 'application/json' } : {}, rejectUnauthorized: false };
+    const req = (url.startsWith('https:') ? httpsRequest : request)(url, opts, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -40,10 +42,10 @@ export interface Daemon {
 }
 
 /**
- * Start `cmd args` and wait until `readyUrl` answers 200 (at most `timeoutMs`; a loaded 2-core
+ * Start `cmd args` and wait until `readyUrl` answers `readyStatus` (at most `timeoutMs`; a loaded 2-core
  * machine may take seconds). Fails with the daemon's own output when it exits or never gets ready.
  */
-export async function startDaemon(cmd: string, args: string[], readyUrl: string, timeoutMs = 30_000): Promise<Daemon> {
+export async function startDaemon(cmd: string, args: string[], readyUrl: string, timeoutMs = 30_000, readyStatus = 200): Promise<Daemon> {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -66,7 +68,7 @@ export async function startDaemon(cmd: string, args: string[], readyUrl: string,
   for (;;) {
     if (exited) throw new Error(`${exited}\n${out}`);
     try {
-      if ((await http(readyUrl)).status === 200) return daemon;
+      if ((await http(readyUrl)).status === readyStatus) return daemon;
     } catch {
       // not listening yet
     }
