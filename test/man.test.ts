@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, xd } from './helpers.js';
+import { ROOT } from './helpers.js';
+import { xdAsync } from './report-helpers.js';
 
 const PAGE = join(ROOT, 'man', 'xendoctor.1');
 const RULES_PAGE = join(ROOT, 'man', 'xendoctor-rules.5');
@@ -31,10 +32,11 @@ function groffWarnings(page: string): string {
 }
 
 /** Every command path (`scan`, `rules list`, …) and the long options its --help lists. */
-function helpTree(): Map<string, string[]> {
+async function helpTree(): Promise<Map<string, string[]>> {
   const tree = new Map<string, string[]>();
-  const walk = (path: string[]) => {
-    const r = xd([...path, '--help']);
+  // asynchronously: many runs in a row must not block vitest's worker
+  const walk = async (path: string[]): Promise<void> => {
+    const r = await xdAsync([...path, '--help']);
     expect(r.code, r.stderr).toBe(0);
     // the sections of commander's help: "Options:" and "Commands:", each up to the next blank line
     const section = (title: string) => new RegExp(`^${title}:\n((?:.+\n)*)`, 'm').exec(r.stdout)?.[1] ?? '';
@@ -42,20 +44,21 @@ function helpTree(): Map<string, string[]> {
       path.join(' '),
       [...section('Options').matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]!),
     );
-    for (const m of section('Commands').matchAll(/^ {2}([a-z][\w-]*)/gm)) if (m[1] !== 'help' && path.length < 3) walk([...path, m[1]!]);
+    for (const m of section('Commands').matchAll(/^ {2}([a-z][\w-]*)/gm))
+      if (m[1] !== 'help' && path.length < 3) await walk([...path, m[1]!]);
   };
-  walk([]);
+  await walk([]);
   return tree;
 }
 
 describe('man pages', () => {
-  it('xendoctor(1) holds every command and every option of every --help', () => {
+  it('xendoctor(1) holds every command and every option of every --help', async () => {
     expect(groffWarnings(PAGE)).toBe('');
     const text = rendered(PAGE);
     expect(text).toMatch(/^XENDOCTOR\(1\)/);
     for (const section of ['NAME', 'SYNOPSIS', 'COMMANDS', 'COMMON OPTIONS', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'EXAMPLES', 'SEE ALSO'])
       expect(text).toMatch(new RegExp(`^${section}$`, 'm'));
-    const tree = helpTree();
+    const tree = await helpTree();
     expect(tree.size).toBeGreaterThan(10);
     const missing: string[] = [];
     for (const [cmd, options] of tree) {

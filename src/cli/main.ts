@@ -13,6 +13,7 @@ import { registerReport } from './report.js';
 import { registerAck } from './ack.js';
 import { registerExplain } from './explain.js';
 import { registerBaseline } from './baseline.js';
+import { registerCompletion } from './completion.js';
 
 /** Each command registers itself here (one module per command under src/cli/). */
 const COMMANDS = [
@@ -25,6 +26,7 @@ const COMMANDS = [
   registerAck,
   registerExplain,
   registerBaseline,
+  registerCompletion,
 ];
 
 /** Build the command tree; exposed for tests. */

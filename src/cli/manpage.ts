@@ -1,7 +1,7 @@
 /**
  * The man pages, made from the one source of each: xendoctor(1) from the commander definitions
  * (the same option terms and descriptions `--help` prints, the same examples), xendoctor-rules(5)
- * from docs/rule-format.md. Written at build time by build-man.ts, so they cannot drift.
+ * from docs/rule-format.md. Written at build time by build-install-files.ts, so they cannot drift.
  */
 import type { Command, Help, Option } from 'commander';
 
@@ -120,7 +120,7 @@ export function renderCommandPage(program: Command, ctx: ManContext): string {
   /** An analysing command has every common option: those are listed once, under COMMON OPTIONS. */
   const analysing = (cmd: Command) => ctx.common.options.every((c) => cmd.options.some((o) => sig(o) === sig(c)));
   const out: string[] = [
-    `.\\" Generated from the commander definitions by src/cli/build-man.ts; do not edit.`,
+    `.\\" Generated from the commander definitions by src/cli/build-install-files.ts; do not edit.`,
     `.TH XENDOCTOR 1 "${ctx.date}" "xendoctor ${ctx.version}" "User Commands"`,
     '.nh',
     '.ad l',
@@ -227,7 +227,7 @@ export function renderRulesPage(markdown: string, ctx: Pick<ManContext, 'version
   ]);
   return (
     [
-      `.\\" Generated from docs/rule-format.md by src/cli/build-man.ts; do not edit.`,
+      `.\\" Generated from docs/rule-format.md by src/cli/build-install-files.ts; do not edit.`,
       `.TH XENDOCTOR-RULES 5 "${ctx.date}" "xendoctor ${ctx.version}" "File Formats"`,
       '.nh',
       '.ad l',
