@@ -18,7 +18,9 @@ import { summarize, type PendingThreshold } from '../engine/engine.js';
 import { acquireLock } from '../state/lock.js';
 import { defaultStatePath, loadState, pruneFindings, saveState, type ReportState } from '../state/state.js';
 import { defaultAckPath, loadAcks, type Ack } from '../state/acks.js';
-import { ensureDir, removeStaleTemps, writeFileAtomic } from '../state/atomic.js';
+import { ensureDir, refuseSpecial, removeStaleTemps, writeFileAtomic } from '../state/atomic.js';
+import { lstatSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { render } from '../report/render.js';
 import { digestText, type DigestContext } from '../report/digest.js';
 import { defaultFrom, defaultTo, parseAddresses, renderEmail } from '../report/email.js';
@@ -239,6 +241,18 @@ function mergeFindings(report: ScanReport, state: ReportState, nowIso: string): 
   }
 }
 
+/** A state folder that other users can write lets them plant acks, locks or state: refused. */
+function refuseOpenFolder(dir: string): void {
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) throw new CliError(`the folder of the state file ${dir} is not a folder`);
+  if ((st.mode & 0o022) !== 0 || (uid !== undefined && st.uid !== uid && st.uid !== 0))
+    throw new CliError(
+      `the folder of the state file ${dir} can be written by other users (mode ${(st.mode & 0o7777).toString(8)}, uid ${st.uid}): refused`,
+      'keep the state in a folder only its owner can write (chmod go-w), e.g. the default /var/lib/xendoctor',
+    );
+}
+
 export async function runReport(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
   const s = commonSettings(opts);
   const ro = reportOptions(paths, opts);
@@ -251,6 +265,11 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
       'give a writable place with --state FILE',
     );
   }
+  refuseOpenFolder(dirname(ro.statePath));
+  // nothing in the way of a write is a device or FIFO: refused before anything is read or written
+  refuseSpecial(ro.statePath, 'state file');
+  refuseSpecial(ro.ackPath, 'ack file');
+  if (ro.textfile) refuseSpecial(ro.textfile, 'metrics file');
   const lock = await acquireLock(`${ro.statePath}.lock`, { waitMs: ro.waitMs }, (why) =>
     io.err(`xendoctor: took over a stale lock ${ro.statePath}.lock (${why})\n`),
   );
@@ -331,25 +350,39 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
           );
         }
       }
-    } else if (s.format === 'prometheus') {
-      if (!ro.textfile) io.out(metrics());
-    } else if (!nothingNew) {
-      const view = s.quiet ? { ...shown, inputs: [] } : shown;
-      switch (s.format) {
-        case 'text':
-          io.out(digestText(view, ctx, s.color));
-          break;
-        case 'email':
-          io.out(renderEmail(view, { from: ro.mailFrom, to: defaultTo(), date: new Date(s.now), digest: ctx }));
-          break;
-        default:
-          io.out(render(shown, s));
+    } else {
+      // stdout is a delivery like the mail: a closed pipe or a full disk marks nothing as read
+      let text = '';
+      if (s.format === 'prometheus') {
+        if (!ro.textfile) text = metrics();
+      } else if (!nothingNew) {
+        const view = s.quiet ? { ...shown, inputs: [] } : shown;
+        switch (s.format) {
+          case 'text':
+            text = digestText(view, ctx, s.color);
+            break;
+          case 'email':
+            text = renderEmail(view, { from: ro.mailFrom, to: defaultTo(), date: new Date(s.now), digest: ctx });
+            break;
+          default:
+            text = render(shown, s);
+        }
+      }
+      if (text) {
+        try {
+          (io.outSync ?? io.out)(text);
+        } catch (e) {
+          throw new CliError(
+            `could not write the report to standard output: ${safeText((e as Error).message)}`,
+            'nothing was marked as read: the next run reports all of it again',
+          );
+        }
       }
     }
     if (ro.textfile) {
       try {
         ensureDir(ro.textfile, 0o755);
-        writeFileAtomic(ro.textfile, metrics(), 0o644);
+        writeFileAtomic(ro.textfile, metrics(), 0o644, 'metrics file');
       } catch (e) {
         throw new CliError(`cannot write the metrics file ${ro.textfile}: ${(e as Error).message}`, 'nothing was marked as read');
       }
