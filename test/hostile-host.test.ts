@@ -8,11 +8,11 @@
  * test files.) Device nodes are made with mknod in a temp folder, never the host's own.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, tmp, xd } from './helpers.js';
+import { BIN, ROOT, tmp, xd } from './helpers.js';
 import { blk, findingsOf } from './report-helpers.js';
 
 const ONLY = ['--only', 'blkback-hung-task,xen-unknown-boot-parameter'];
@@ -229,5 +229,137 @@ describe('20. a lock is honoured only for the very process that took it', () => 
     } finally {
       decoy.kill();
     }
+  });
+});
+
+/** A copy of the healthy fixture host for `check --root`. */
+function hostTree(): string {
+  const dir = tmp('xd-hostile-root-');
+  cpSync(join(ROOT, 'test', 'fixtures', 'hosts', 'healthy'), dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
+describe('2. check --root never leaves its root, reads regular files only', () => {
+  it('an absolute link to a host file is resolved inside the root; links to a device or a FIFO are not read', () => {
+    const root = hostTree();
+    const outside = join(tmp('xd-outside-'), 'grub');
+    writeFileSync(outside, 'GRUB_CMDLINE_XEN="dom0_mem=1024M OUTSIDE-SECRET-TEXT"\n');
+    rmSync(join(root, 'etc/default/grub'));
+    symlinkSync(outside, join(root, 'etc/default/grub'));
+    let r = xd(['check', '--root', root, '--format', 'json'], undefined, { timeout: 60_000 });
+    expect(r.stdout + r.stderr).not.toContain('OUTSIDE-SECRET-TEXT');
+    expect(r.code).not.toBe(-1);
+
+    const zero = mknod(join(tmp('xd-dev-'), 'zero'), 1, 5);
+    const fifo = mkfifo(join(tmp('xd-fifo-'), 'fifo'));
+    rmSync(join(root, 'etc/default/grub'));
+    symlinkSync(zero, join(root, 'etc/default/grub'));
+    rmSync(join(root, 'etc/sysctl.conf'), { force: true });
+    symlinkSync(fifo, join(root, 'etc/sysctl.conf'));
+    // the links point outside the root: inside it they name nothing
+    r = xd(['check', '--root', root, '--format', 'json'], undefined, { timeout: 60_000 });
+    expect(r.code).not.toBe(-1); // finished: no hang, no 16 GB
+    // a device node and a FIFO inside the root itself: named as such, not read
+    rmSync(join(root, 'etc/default/grub'));
+    mknod(join(root, 'etc/default/grub'), 1, 5);
+    rmSync(join(root, 'etc/sysctl.conf'));
+    mkfifo(join(root, 'etc/sysctl.conf'));
+    r = xd(['check', '--root', root, '--format', 'json'], undefined, { timeout: 60_000 });
+    expect(r.code).not.toBe(-1);
+    expect(r.stdout).toMatch(/is a character device, not a regular file/);
+    expect(r.stdout).toMatch(/is a FIFO, not a regular file/);
+  });
+});
+
+describe('5. a file name with a newline in a log folder', () => {
+  it('scan, timeline and report read the folder, the name shown escaped', () => {
+    const { dir, log, state } = setup();
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'kern.log'), readFileSync(log));
+    writeFileSync(join(logs, 'evil\nname.log'), readFileSync(log));
+    for (const args of [['scan'], ['timeline'], ['report', '--state', state]]) {
+      const r = xd([...args, ...ONLY, logs]);
+      expect(r.stderr).not.toMatch(/internal error|TypeError/);
+      expect(r.code, args[0]).toBe(2); // the finding, in both files
+    }
+  });
+});
+
+describe('9. links to /dev/zero or a FIFO inside a scanned folder are skipped, named', () => {
+  it('scan finishes, says why, and reads the rest', () => {
+    const { dir, log } = setup();
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'kern.log'), readFileSync(log));
+    symlinkSync(mknod(join(dir, 'zero'), 1, 5), join(logs, 'zero.log'));
+    symlinkSync(mkfifo(join(dir, 'fifo')), join(logs, 'fifo.log'));
+    const r = xd(['scan', '--format', 'json', ...ONLY, logs], undefined, { timeout: 60_000 });
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as { inputs: { source: string; errors: string[] }[]; findings: unknown[] };
+    expect(j.findings).toHaveLength(1);
+    expect(j.inputs.find((i) => i.source.endsWith('zero.log'))!.errors[0]).toMatch(/a link to a character device, not a log file: skipped/);
+    expect(j.inputs.find((i) => i.source.endsWith('fifo.log'))!.errors[0]).toMatch(/a link to a FIFO, not a log file: skipped/);
+  });
+});
+
+describe('17. report --journalctl: a journalctl that hangs is stopped, the lock released', () => {
+  it('silent for longer than --command-timeout', () => {
+    const { dir, log, state } = setup();
+    const jc = join(dir, 'journalctl');
+    writeFileSync(jc, '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+    const r = xd(['report', '--state', state, '--journalctl', jc, '--command-timeout', '1', ...ONLY, log], undefined, { timeout: 120_000 });
+    expect(r.code).not.toBe(-1); // not killed by the test's timeout
+    expect(r.stderr).toMatch(/journalctl gave no output for 1 s: stopped/);
+    expect(existsSync(`${state}.lock`)).toBe(false);
+  });
+});
+
+describe('18. a sendmail that cannot be spawned: the run ends at once', () => {
+  it('exit 3 with the reason, well before the 120 s delivery timeout', () => {
+    const { dir, log, state } = setup();
+    const r = xd(
+      ['report', '--state', state, '--mail-to', 'root@localhost', '--sendmail', join(dir, 'no-such-sendmail'), ...ONLY, log],
+      undefined,
+      {
+        timeout: 100_000,
+      },
+    );
+    expect(r.code).toBe(3); // the test's timeout (100 s, below the 120 s timer) would give -1
+    expect(r.stderr).toMatch(/cannot run .*no-such-sendmail: ENOENT/);
+    expect(existsSync(state)).toBe(false);
+  });
+});
+
+describe('19. rules test on a folder that is not there', () => {
+  it('one clear message, exit 3, no stack trace', () => {
+    const r = xd(['rules', 'test', '/nonexistent-xd-rules']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot read the rule folder \/nonexistent-xd-rules: ENOENT/);
+    expect(r.stderr).not.toMatch(/internal error|    at /);
+  });
+});
+
+describe('23. --baseline, check --xl-info and rules test samples: regular files of bounded size only', () => {
+  it('a device node or a FIFO is refused with a clear message, nothing hangs', () => {
+    const { dir, log } = setup();
+    const zero = mknod(join(dir, 'zero'), 1, 5);
+    const fifo = mkfifo(join(dir, 'fifo'));
+    for (const node of [zero, fifo]) {
+      let r = xd(['scan', '--baseline', node, log], undefined, { timeout: 60_000 });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/cannot read the baseline .*(character device|FIFO), not a regular file/);
+      r = xd(['check', '--root', hostTree(), '--xl-info', node, '--format', 'json'], undefined, { timeout: 60_000 });
+      expect(r.code).not.toBe(-1);
+      expect(r.stdout).toMatch(/(character device|FIFO), not a regular file/);
+    }
+    // a rule folder whose sample is a FIFO
+    const rulesDir = join(dir, 'rules');
+    mkdirSync(join(rulesDir, 'samples'), { recursive: true });
+    cpSync(join(ROOT, 'rules', 'blkback-hung-task.yaml'), join(rulesDir, 'blkback-hung-task.yaml'));
+    mkfifo(join(rulesDir, 'samples', 'blkback-hung-task.log'));
+    const r = xd(['rules', 'test', rulesDir], undefined, { timeout: 60_000 });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/cannot read the sample file: is a FIFO, not a regular file/);
   });
 });

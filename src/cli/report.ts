@@ -47,6 +47,7 @@ interface ReportOptions {
   smtp: string | null;
   textfile: string | null;
   waitMs: number;
+  commandTimeoutMs: number;
   dryRun: boolean;
   baseline: BaselineCheck | null;
   verbose: boolean;
@@ -66,7 +67,11 @@ function reportOptions(paths: string[], o: Record<string, unknown>): ReportOptio
   }
   const wait = Number(o.wait ?? 10);
   if (!Number.isFinite(wait) || wait < 0) throw new CliError(`--wait: "${String(o.wait)}" is not a number of seconds`);
+  const silence = Number(o.commandTimeout ?? 60);
+  if (!Number.isFinite(silence) || silence <= 0)
+    throw new CliError(`--command-timeout: "${String(o.commandTimeout)}" is not a number of seconds`);
   return {
+    commandTimeoutMs: silence * 1000,
     statePath,
     ackPath: resolve(typeof o.ackFile === 'string' ? o.ackFile : defaultAckPath(statePath)),
     paths,
@@ -162,7 +167,7 @@ async function analyse(
     if (!xl) problems.push({ source: 'xl dmesg', message: 'neither xl nor xm is installed here (give --xl PATH)' });
     else {
       try {
-        const news = consoleNews(await capture(xl, ['dmesg']), state.console, name);
+        const news = consoleNews(await capture(xl, ['dmesg'], ro.commandTimeoutMs), state.console, name);
         consoleResult = { name, news };
         if (news.newLines > 0) {
           inputs.push(bufferInput(name, news.data, now, hostname()));
@@ -175,7 +180,7 @@ async function analyse(
   }
   let journal: JournalInput | null = null;
   if (ro.journal) {
-    journal = new JournalInput(ro.journalctl, state.journal?.cursor ?? null, now);
+    journal = new JournalInput(ro.journalctl, state.journal?.cursor ?? null, now, ro.commandTimeoutMs);
     inputs.push(journal);
   }
   let pending: PendingThreshold[] = [];
@@ -435,6 +440,7 @@ export function registerReport(program: Command, io: Io, setCode: (c: number) =>
     .option('--sendmail <path>', 'the sendmail program (default /usr/sbin/sendmail); it is run as `sendmail -t -i`')
     .option('--smtp <url>', 'send over SMTP instead of sendmail: smtp://[user:password@]host[:port] or smtps://…')
     .option('--textfile <path>', "also write metrics for node_exporter's textfile collector to this file (atomically)")
+    .option('--command-timeout <seconds>', 'how long xl dmesg may run, and journalctl stay silent, before it is stopped', '60')
     .option('--wait <seconds>', 'how long to wait for another report run holding the lock', '10')
     .option('--dry-run', 'report, but remember nothing (the state file is left as it was)')
     .option('--baseline <file>', 'also report unrecognised messages new to this baseline or far more frequent (xendoctor baseline learn)')
