@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, tmp, xd } from './helpers.js';
 import { blk, findingsOf } from './report-helpers.js';
+import { startWatch } from './watch-helpers.js';
+import { riskOf } from '../src/engine/safety.js';
 
 const ONLY = ['--only', 'blkback-hung-task,xen-unknown-boot-parameter'];
 
@@ -361,5 +363,114 @@ describe('23. --baseline, check --xl-info and rules test samples: regular files 
     const r = xd(['rules', 'test', rulesDir], undefined, { timeout: 60_000 });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/cannot read the sample file: is a FIFO, not a regular file/);
+  });
+});
+
+/** A site rule folder (root-owned, not writable by others) holding one rule with `pattern`. */
+function siteRuleDir(pattern: string): string {
+  const dir = join(tmp('xd-site-'), 'site');
+  mkdirSync(dir, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'site-slow.yaml'),
+    [
+      'id: site-slow',
+      'title: Slow',
+      'severity: warning',
+      'patterns:',
+      `  - '${pattern}'`,
+      'diagnosis: A rule with a pattern.',
+      'fix: [nothing]',
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
+  return dir;
+}
+
+const NESTED = 'xenfail (a{1,10}){1,10}b';
+const slowLine = (n: number) => `Nov 20 08:01:10 xen07 kernel: xenfail ${'a'.repeat(48)} ${n}`;
+
+describe('11. nested bounded repeats are refused, and matching time is bounded whatever the checker says', () => {
+  it('the checker refuses (a{1,10}){1,10}, which recheck passes as safe', () => {
+    const r = xd(['--rules', siteRuleDir(NESTED), '-'], `${slowLine(1)}\n`, { timeout: 60_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /site-slow\.yaml: patterns\.0: .*can backtrack catastrophically \(a repeated group whose body is itself a repeat\)/,
+    );
+  });
+
+  it('with --allow-unsafe-patterns a slow line is cut short and noted; the next line still matches', () => {
+    const input = `${slowLine(1)}\nNov 20 08:01:10 xen07 kernel: xenfail aab\n`;
+    const r = xd(['--rules', siteRuleDir(NESTED), '--allow-unsafe-patterns', '--format', 'json', '-'], input, { timeout: 60_000 });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { inputs: { errors: string[] }[]; findings: { rule: string; count: number }[] };
+    expect(j.inputs[0]!.errors).toEqual([
+      expect.stringMatching(/^line 1: matching the pattern .* took over \d+ ms: cut short \(no match\)$/),
+    ]);
+    expect(j.findings.map((f) => [f.rule, f.count])).toEqual([['site-slow', 1]]);
+  });
+
+  it('watch answers SIGTERM promptly during a flood of slow lines', async () => {
+    const dir = tmp('xd-slowwatch-');
+    const log = join(dir, 'kern.log');
+    writeFileSync(log, '');
+    const w = await startWatch(['--rules', siteRuleDir(NESTED), '--allow-unsafe-patterns', '--format', 'ndjson', log]);
+    writeFileSync(log, Array.from({ length: 40 }, (_, i) => slowLine(i)).join('\n') + '\n');
+    await w.until(() => w.err.some((l) => l.includes('cut short')), 30_000, 'the first slow line');
+    const t = Date.now();
+    const code = await w.stop();
+    // each slow line took 35 s before; now a line costs at most the budget and the pattern is set aside after a few
+    expect(Date.now() - t).toBeLessThan(10_000);
+    expect(code).not.toBe('SIGKILL');
+    expect(w.err.join('\n')).toMatch(/set aside for the rest of the run|cut short/);
+  }, 60_000);
+
+  it('a pattern recheck cannot prove safe (it gave up) is not taken as safe', () => {
+    const unknown = { status: 'unknown', checker: 'automaton', error: { kind: 'timeout' } } as unknown as Parameters<typeof riskOf>[2];
+    expect(riskOf('x(?:a|b)*y', '', unknown)).toMatch(/could not be proven safe \(the checker gave up: timeout\)/);
+  });
+});
+
+/** `n` MiB of long lines (100 KiB each) with a hung-task line every 50 lines. */
+function longLines(mib: number): Buffer {
+  const long = `Nov 20 08:01:10 xen07 kernel: ${'x'.repeat(100 * 1024)}\n`;
+  const parts: string[] = [];
+  let size = 0;
+  for (let n = 0; size < mib * 1024 * 1024; n++) {
+    const l = n % 50 === 0 ? `${blk(5)}\n` : long;
+    parts.push(l);
+    size += l.length;
+  }
+  return Buffer.from(parts.join(''));
+}
+
+describe('4. memory stays flat on the stream path (stdin, pipes, report segments)', () => {
+  it('64 MiB of long lines piped in 1 MiB segments fit a 40 MB heap (each segment kept 1.3 MB of head lines before)', () => {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=40', BIN, '--format', 'json', ...ONLY, '-'], {
+      input: longLines(64),
+      env: { ...process.env, TZ: 'UTC', XENDOCTOR_SEGMENT: String(1024 * 1024), XENDOCTOR_WORKERS: '1' },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 240_000,
+    });
+    expect(r.signal).toBeNull(); // SIGABRT: out of heap
+    expect(r.status).toBe(2);
+    const j = JSON.parse(String(r.stdout)) as { inputs: { lines: number; errors: string[] }[]; findings: { count: number }[] };
+    expect(j.findings[0]!.count).toBeGreaterThan(10);
+    // notes are bounded too: a few, then a count
+    expect(j.inputs[0]!.errors.length).toBeLessThanOrEqual(21);
+    expect(j.inputs[0]!.errors[j.inputs[0]!.errors.length - 1]).toMatch(/^\d+ more notes like these$/);
+  }, 300_000);
+});
+
+describe('22. an over-long line on stdin stays one line, as in a file', () => {
+  it('a 1 MiB line across 64 KiB segments: one line cut with a note, the next line read', () => {
+    const input = `Nov 20 08:01:10 xen07 kernel: ${'y'.repeat(1024 * 1024)}\n${blk(7)}\n`;
+    const r = xd(['--format', 'json', ...ONLY, '-'], input, {
+      env: { ...process.env, TZ: 'UTC', XENDOCTOR_SEGMENT: '65536', XENDOCTOR_WORKERS: '1' },
+    });
+    const j = JSON.parse(r.stdout) as { inputs: { lines: number; errors: string[] }[]; findings: { evidence: { line: number }[] }[] };
+    expect(j.inputs[0]!.lines).toBe(2);
+    expect(j.inputs[0]!.errors).toEqual(['line 1: longer than 65536 bytes, cut']);
+    expect(j.findings[0]!.evidence[0]!.line).toBe(2);
   });
 });

@@ -17,7 +17,7 @@ import { RuleFileError, type RuleProblem } from '../errors.js';
 import type { Severity, SourceKind } from '../types.js';
 import { parseDuration } from '../parse/time.js';
 import { requiredLiterals } from './literals.js';
-import { backtrackingRisk } from './safety.js';
+import { backtrackingRisk, bounded } from './safety.js';
 
 /** A rule file as written (see docs/rule-format.md). */
 export interface RuleSpec {
@@ -48,6 +48,8 @@ export interface Rule {
   spec: RuleSpec;
   id: string;
   file: string;
+  /** A site rule: its patterns are matched with a time budget (see boundRule; set again in worker threads). */
+  boundedMatch?: true;
   severity: Severity;
   sources: Set<SourceKind> | null;
   programs: Set<string> | null;
@@ -317,6 +319,15 @@ function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
   return safe;
 }
 
+/** A site rule's patterns, each matched within a time budget (see safety.ts). */
+export function boundRule(rule: Rule): void {
+  rule.boundedMatch = true;
+  rule.patterns = rule.patterns.map(bounded);
+  rule.ignore = rule.ignore.map(bounded);
+  if (rule.continuation) rule.continuation = bounded(rule.continuation);
+  if (rule.blockEnd) rule.blockEnd = bounded(rule.blockEnd);
+}
+
 interface CatalogueCache {
   /** name, mtime and size of each rule file, in order */
   stamp: [string, number, number][];
@@ -385,6 +396,7 @@ export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
     const bundled = isBundled(dir);
     for (const rule of loadFolder(dir, files, problems)) {
       if (!bundled && !opts.allowUnsafe && !patternsAreSafe(rule, problems)) continue;
+      if (!bundled) boundRule(rule); // matching time bounded whatever the checker said
       byId.set(rule.id, rule);
     }
   }
