@@ -9,7 +9,7 @@ import type { Finding } from '../types.js';
 import { parseLine } from '../parse/line.js';
 import { toIso } from '../parse/time.js';
 import { peakHour, templatesMatch, type MinerState } from './unrecognized.js';
-import { findingId } from './engine.js';
+import { findingId } from './findings.js';
 
 /** Largest baseline read (one holds at most a few thousand templates). */
 const MAX_BASELINE_BYTES = 64 * 1024 * 1024;
