@@ -474,3 +474,54 @@ describe('22. an over-long line on stdin stays one line, as in a file', () => {
     expect(j.findings[0]!.evidence[0]!.line).toBe(2);
   });
 });
+
+describe('Also: JSON output escapes C1 controls and bidi overrides (json, ndjson, the --exec JSON)', () => {
+  const line = `${blk(9)} \u009b31m \u202eevil\n`;
+  it('scan --format json and ndjson', () => {
+    for (const format of ['json', 'ndjson']) {
+      const r = xd(['--format', format, ...ONLY, '-'], line);
+      expect(r.stdout).toContain('\\u009b31m \\u202eevil');
+      expect(r.stdout).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+      const first = JSON.parse(r.stdout.split('\n')[0]!.startsWith('{"') ? r.stdout.split('\n')[0]! : r.stdout) as object;
+      expect(JSON.stringify(first)).toContain('\u202eevil'); // the same value once parsed
+    }
+  });
+
+  it('watch --exec gets the finding as escaped JSON on its stdin', () => {
+    const dir = tmp('xd-exec-');
+    const got = join(dir, 'got.json');
+    const r = xd(['watch', '--exec-shell', '--exec', `cat >> ${got}`, ...ONLY, '-'], line, { timeout: 60_000 });
+    expect(r.code).not.toBe(-1);
+    const text = readFileSync(got, 'utf8');
+    expect(text).toContain('\\u009b31m \\u202eevil');
+    expect(text).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+  });
+});
+
+describe('Also: the catalogue cache is written through the atomic writer, never a predictable temporary name', () => {
+  it('symlinks planted at <cache>.<pid>.tmp for the next PIDs are not written through', () => {
+    const cache = join(ROOT, 'dist', 'catalogue-cache.json');
+    const victim = join(tmp('xd-victim-'), 'victim');
+    writeFileSync(victim, 'untouched\n');
+    const last = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
+    const planted: string[] = [];
+    for (let pid = last + 1; pid < last + 400; pid++) {
+      const p = `${cache}.${pid}.tmp`;
+      try {
+        symlinkSync(victim, p);
+        planted.push(p);
+      } catch {
+        /* taken */
+      }
+    }
+    try {
+      rmSync(cache, { force: true }); // the next run writes it again
+      const r = xd(['rules', 'list']);
+      expect(r.code).toBe(0);
+      expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
+      expect(existsSync(cache)).toBe(true);
+    } finally {
+      for (const p of planted) rmSync(p, { force: true });
+    }
+  });
+});

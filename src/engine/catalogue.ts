@@ -2,7 +2,8 @@
  * The rule catalogue: loads rule files (YAML), validates them against rules/rule.schema.json,
  * compiles their patterns, and reports every problem with file, line and field.
  */
-import { readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../state/atomic.js';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -368,9 +369,8 @@ function loadFolder(dir: string, files: string[], problems: RuleProblem[]): Rule
   const rules = files.map((f) => loadRuleFile(f, problems)).filter((r): r is Rule => r !== null);
   if (cache && problems.length === before) {
     try {
-      const tmp = `${cache}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ stamp, specs: rules.map((r) => r.spec) } satisfies CatalogueCache));
-      renameSync(tmp, cache);
+      // exclusive, unpredictable temporary file (never a planted one), renamed over the cache
+      writeFileAtomic(cache, JSON.stringify({ stamp, specs: rules.map((r) => r.spec) } satisfies CatalogueCache), 0o644, 'catalogue cache');
     } catch {
       /* a read-only installation: no cache, only a slower start */
     }
