@@ -181,7 +181,7 @@ describe('15. disk full while creating the lock: a clear message, no empty lock 
     const r = xd(['report', '--state', state, ...ONLY, log]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot (write|create) the lock file .*(ENOSPC|no space)/i);
-    expect(r.stderr).not.toMatch(/internal error|    at /);
+    expect(r.stderr).not.toMatch(/internal error| {4}at /);
     expect(existsSync(`${state}.lock`)).toBe(false);
   });
 });
@@ -338,7 +338,7 @@ describe('19. rules test on a folder that is not there', () => {
     const r = xd(['rules', 'test', '/nonexistent-xd-rules']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot read the rule folder \/nonexistent-xd-rules: ENOENT/);
-    expect(r.stderr).not.toMatch(/internal error|    at /);
+    expect(r.stderr).not.toMatch(/internal error| {4}at /);
   });
 });
 

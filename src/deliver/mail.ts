@@ -26,7 +26,6 @@ export function findSendmail(given?: string): string {
 export function sendWithSendmail(program: string, message: string, timeoutMs = 120_000): Promise<void> {
   return new Promise((resolve, reject) => {
     // our own timer, cleared however the child ends: spawn's `timeout` outlives a child that never started
-    let timer: NodeJS.Timeout | undefined;
     let done = false;
     const finish = (e: Error | null) => {
       if (done) return;
@@ -36,7 +35,7 @@ export function sendWithSendmail(program: string, message: string, timeoutMs = 1
       else resolve();
     };
     const child = spawn(program, ['-t', '-i'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       child.kill('SIGKILL');
       finish(new Error(`${program} did not finish within ${Math.round(timeoutMs / 1000)} s`));
     }, timeoutMs);
