@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.js';
-import { scanLines, type LineSink, type LineStats } from './sources/lines.js';
+import { MAX_LINE, scanLines, type LineSink, type LineStats } from './sources/lines.js';
+import { hasSlowMatches, slowNote, takeSlowMatches } from './engine/safety.js';
 import { parseLine } from './parse/line.js';
 import { toIso, type TimeContext } from './parse/time.js';
 import { Engine, type EngineOptions } from './engine/engine.js';
@@ -76,15 +77,18 @@ export async function analyseStream(
   opts: { onEvent?: (ev: LogEvent) => void } = {},
 ): Promise<{ stats: LineStats; lastSeen: number | null }> {
   let lastSeen: number | null = null;
+  const slow: LineStats['notes'] = [];
   const sink: LineSink = {
     wantsAll: () => engine.wantsAll(),
     line: (text, line, candidate, raw, start, end) => {
       const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
+      if (hasSlowMatches()) for (const m of takeSlowMatches()) slow.push({ line, text: slowNote(m) });
     },
   };
   const stats = await scanLines(chunks, engine.prefilter, sink, engine.everyLine);
+  stats.notes.push(...slow);
   engine.endInput();
   return { stats, lastSeen };
 }
@@ -252,11 +256,31 @@ async function segmented(
     await settle(false);
   };
   let error: string | null = null;
+  // inside an over-long line that fills a whole segment: its head is kept (scanLines cuts it with a
+  // note), the rest dropped up to its end, so it stays one line and memory stays flat (`/dev/zero`)
+  let longHead: Buffer | null = null;
   try {
-    for await (const chunk of chunks) {
+    for await (const whole of chunks) {
+      let chunk = whole;
+      if (longHead) {
+        const nl = chunk.indexOf(10);
+        if (nl < 0) continue;
+        acc = [longHead, Buffer.from('\n')];
+        accLen = longHead.length + 1;
+        longHead = null;
+        chunk = chunk.subarray(nl + 1);
+      }
       acc.push(chunk);
       accLen += chunk.length;
       if (accLen < SEGMENT) continue;
+      if (!acc.some((c) => c.includes(10))) {
+        // no line end yet: wait for one, or for the line to prove over-long
+        if (accLen <= MAX_LINE) continue;
+        longHead = Buffer.from(Buffer.concat(acc).subarray(0, MAX_LINE + 1));
+        acc = [];
+        accLen = 0;
+        continue;
+      }
       const buf = Buffer.allocUnsafeSlow(accLen);
       let o = 0;
       for (const c of acc) o += c.copy(buf, o);
@@ -268,6 +292,10 @@ async function segmented(
     }
   } catch (e) {
     error = (e as Error).message;
+  }
+  if (longHead) {
+    acc = [longHead];
+    accLen = longHead.length;
   }
   const rest = Buffer.concat(acc, accLen);
   if (!used) return { small: rest, error };
@@ -295,26 +323,58 @@ function planJobs(input: Input, open: Opening, scanners: number, rules: Rule[], 
   return bounds.slice(0, -1).map((start, i) => ({ ...job, start, end: bounds[i + 1]! }));
 }
 
-/** Fill an input's summary from the line statistics of its parts (in order). */
-function summarise(summary: InputSummary, parts: { stats: LineStats; lastSeen: number | null }[], ctx: TimeContext): void {
-  let offset = 0;
-  const formats = new Map<string, number>();
-  let lastSeen: number | null = null;
-  for (const { stats, lastSeen: seen } of parts) {
-    for (const n of stats.notes) summary.errors.push(`line ${n.line + offset}: ${n.text}`);
-    if (stats.error !== null) summary.errors.push(`read error after ${offset + stats.lines} lines: ${stats.error}`);
-    for (const [k, v] of Object.entries(stats.formats)) formats.set(k, (formats.get(k) ?? 0) + (v ?? 0));
-    offset += stats.lines;
-    lastSeen = seen ?? lastSeen;
+/** Notes kept per input (lines cut for length, slow lines…); the rest are counted. */
+const MAX_NOTES = 20;
+
+type Part = { stats: LineStats; lastSeen: number | null };
+
+/**
+ * The line statistics of an input's parts (segments, byte ranges), folded as they come in: only what
+ * the summary needs is kept (the first part's head lines, the last part's tail, counts and a few
+ * notes), so memory does not grow with the number of segments of a long stream.
+ */
+class PartsFold {
+  lines = 0;
+  readonly formats = new Map<string, number>();
+  readonly errors: string[] = [];
+  private more = 0;
+  head: string[] | null = null;
+  tail: string | null = null;
+  lastSeen: number | null = null;
+  count = 0;
+
+  add({ stats, lastSeen }: Part): void {
+    for (const n of stats.notes) this.note(`line ${n.line + this.lines}: ${n.text}`);
+    if (stats.error !== null) this.note(`read error after ${this.lines + stats.lines} lines: ${stats.error}`);
+    for (const [k, v] of Object.entries(stats.formats)) this.formats.set(k, (this.formats.get(k) ?? 0) + (v ?? 0));
+    this.lines += stats.lines;
+    this.lastSeen = lastSeen ?? this.lastSeen;
+    this.head ??= stats.head;
+    this.tail = stats.tail;
+    this.count++;
   }
-  summary.lines = offset;
-  summary.formats = Object.fromEntries(formats);
-  const head = parts[0]?.stats.head ?? [];
+
+  note(text: string): void {
+    if (this.errors.length < MAX_NOTES) this.errors.push(text);
+    else this.more++;
+  }
+
+  notes(): string[] {
+    return this.more > 0 ? [...this.errors, `${this.more} more notes like these`] : this.errors;
+  }
+}
+
+/** Fill an input's summary from the folded line statistics of its parts. */
+function summarise(summary: InputSummary, parts: PartsFold, ctx: TimeContext): void {
+  summary.errors.push(...parts.notes());
+  summary.lines = parts.lines;
+  summary.formats = Object.fromEntries(parts.formats);
+  const head = parts.head ?? [];
   summary.first = toIso(firstTime(head, ctx));
-  const tail = parts[parts.length - 1]?.stats.tail ?? null;
+  const tail = parts.tail;
   // the last time seen: the last line's, else the last dated candidate's, else the last dated head line's
-  summary.last = toIso((tail !== null ? parseLine(tail, ctx).time : null) ?? lastSeen ?? firstTime([...head].reverse(), ctx));
-  if (offset === 0 && !summary.errors.length) summary.errors.push('empty input');
+  summary.last = toIso((tail !== null ? parseLine(tail, ctx).time : null) ?? parts.lastSeen ?? firstTime([...head].reverse(), ctx));
+  if (parts.lines === 0 && !summary.errors.length) summary.errors.push('empty input');
 }
 
 /** Input summaries for operands that could not be opened (missing file…): they appear in `inputs[]` with their error. */
@@ -370,7 +430,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
       const ctx = ctxOf(input);
       const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
       const jobs = pending[i];
-      const parts: { stats: LineStats; lastSeen: number | null }[] = [];
+      const parts = new PartsFold();
       if (jobs) {
         let lineOffset = 0;
         for (const r of await Promise.all(jobs)) {
@@ -381,7 +441,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
           master.absorb(r.state, lineOffset);
           lineOffset += r.stats.lines;
           summary.bytes += r.stats.bytes;
-          parts.push(r);
+          parts.add(r);
         }
       } else {
         let chunks: AsyncIterable<Buffer> = counted(input.open(), onBytes);
@@ -395,21 +455,21 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
             master.absorb(r.state, lineOffset);
             lineOffset += r.stats.lines;
             summary.bytes += r.stats.bytes;
-            parts.push(r);
+            parts.add(r);
           });
           readError = seg.error;
           chunks = (async function* () {
             if (seg.small && seg.small.length > 0) yield seg.small;
           })();
         }
-        if (parts.length === 0) {
+        if (parts.count === 0) {
           const engine = new Engine(rules, engineOpts);
           const r = await analyseStream(engine, chunks, ctx, input.name, input.host);
           master.absorb(engine.exportState());
           summary.bytes = r.stats.bytes;
-          parts.push(r);
-        }
-        if (readError !== null) parts[parts.length - 1]!.stats.error ??= readError;
+          if (readError !== null) r.stats.error ??= readError;
+          parts.add(r);
+        } else if (readError !== null) parts.note(`read error after ${parts.lines} lines: ${readError}`);
       }
       summarise(summary, parts, ctx);
       summaries.push(summary);

@@ -11,6 +11,7 @@
  */
 import { Engine, OWN_PROGRAM } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
+import { hasSlowMatches, slowNote, takeSlowMatches } from './engine/safety.js';
 import type { TimeContext } from './parse/time.js';
 import { severityRank, type Finding, type Severity } from './types.js';
 
@@ -209,6 +210,7 @@ export class LiveAnalyser {
     } else if (wasOpen || this.blockOwner !== null) {
       this.blockClosed();
     }
+    if (hasSlowMatches()) for (const m of takeSlowMatches()) this.opts.notice(`${src.name}:${lineNo}: ${slowNote(m)}`);
     if (this.engine.dropped !== this.lastDropped) {
       if (this.lastDropped === 0) this.opts.notice('too many distinct findings at once; new ones are dropped until the engine is renewed');
       this.lastDropped = this.engine.dropped;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { check } from 'recheck';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/engine/catalogue.js';
-import { riskOf } from '../src/engine/safety.js';
+import { nestedRepeat, riskOf } from '../src/engine/safety.js';
 import { tmp, xd } from './helpers.js';
 
 const rules = loadCatalogue();
@@ -23,7 +23,8 @@ describe('shipped patterns', () => {
       const results = await Promise.all(batch.map(([, , src, flags]) => check(src, flags, { timeout: 10_000, randomSeed: 42 })));
       results.forEach((r, j) => {
         // a verdict of recheck's fuzzer is confirmed by timing its attack (riskOf)
-        const risk = riskOf(batch[j]![2], batch[j]![3], r);
+        // recheck giving up (a timeout on a loaded machine) is not a proof: the reading of nested repeats must pass then
+        const risk = r.status === 'unknown' ? nestedRepeat(batch[j]![2]) : riskOf(batch[j]![2], batch[j]![3], r);
         if (risk) vulnerable.push(`${batch[j]![0]} ${batch[j]![1]}: ${risk}`);
       });
     }

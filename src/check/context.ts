@@ -2,8 +2,12 @@
  * What every check shares: the root it reads under, the files it read (the report's inputs), the
  * checks it had to skip and why, the host facts found so far, and the results.
  */
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { readRegularFile, resolveUnder } from '../sources/safe-read.js';
+
+/** Largest configuration file read (grub.cfg of a host with many kernels is about 100 KiB). */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 import type { InputSummary } from '../types.js';
 import type { CheckResult } from './rules.js';
 import type { BootOption } from './cmdline.js';
@@ -155,14 +159,20 @@ export class CheckContext {
     const real = this.real(path);
     let r: ReadResult;
     try {
-      const text = readFileSync(real, 'utf8');
+      // under --root, every link is resolved inside the root: nothing outside it is ever read
+      const text = readRegularFile(this.live ? real : resolveUnder(this.root, path), { max: MAX_CONFIG_BYTES, noFollow: !this.live });
       r = { ok: true, file: { source: real, path, text, lines: text.split('\n') } };
       this.addInput(real, text);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') r = { ok: false, absent: true, reason: `${real} is absent` };
       else {
-        const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied (run as root)' : (e as Error).message;
+        const why =
+          code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied (run as root)'
+            : code === 'ELOOP' && !this.live
+              ? 'a symbolic link that cannot be followed inside the root'
+              : (e as Error).message;
         r = { ok: false, absent: false, reason: `${real}: ${why}` };
         if (code !== 'EISDIR') this.addInput(real, '', [why]);
       }
@@ -174,7 +184,7 @@ export class CheckContext {
   /** Names in a host folder (sorted), or null when it is absent or unreadable. */
   list(path: string): string[] | null {
     try {
-      return readdirSync(this.real(path)).sort();
+      return readdirSync(this.live ? path : resolveUnder(this.root, path)).sort();
     } catch {
       return null;
     }
@@ -211,6 +221,13 @@ export class CheckContext {
 
   /** The real path of a host path with its symbolic links followed inside the root. */
   resolve(path: string, depth = 0): string {
+    if (!this.live) {
+      try {
+        return resolveUnder(this.root, path);
+      } catch {
+        return this.real(path);
+      }
+    }
     const target = depth < 8 ? this.readlink(path) : null;
     return target ? this.resolve(target, depth + 1) : this.real(path);
   }

@@ -4,9 +4,9 @@
  * without --root.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from '../sources/safe-read.js';
 import { hostname } from 'node:os';
-import type { CheckContext, XlDomain } from './context.js';
+import { MAX_CONFIG_BYTES, type CheckContext, type XlDomain } from './context.js';
 import { splitCmdline, xenVersionOf } from './cmdline.js';
 
 /** Bridge budget of the operator notes: about 64 guest ports per bridge. */
@@ -21,7 +21,7 @@ function toolOutput(
 ): { source: string; text: string } | null {
   if (capture) {
     try {
-      const text = readFileSync(capture, 'utf8');
+      const text = readRegularFile(capture, { max: MAX_CONFIG_BYTES });
       ctx.addInput(capture, text);
       return { source: capture, text };
     } catch (e) {

@@ -2,9 +2,10 @@
  * Free space of the filesystem holding a path: statfs on this host, or a captured `df -kP` (--df FILE),
  * which also serves under --root. The low-disk check for /, /var and /var/log.
  */
-import { readFileSync, statSync, statfsSync } from 'node:fs';
+import { statSync, statfsSync } from 'node:fs';
+import { readRegularFile } from '../sources/safe-read.js';
 import { dirname } from 'node:path';
-import type { CheckContext } from './context.js';
+import { MAX_CONFIG_BYTES, type CheckContext } from './context.js';
 
 export interface FreeSpace {
   /** Mount point (df) or the path measured (statfs). */
@@ -42,7 +43,7 @@ function df(ctx: CheckContext): { source: string; rows: DfRow[] } | { error: str
   if (!c) {
     const file = ctx.opts.dfFile!;
     try {
-      const text = readFileSync(file, 'utf8');
+      const text = readRegularFile(file, { max: MAX_CONFIG_BYTES });
       ctx.addInput(file, text);
       const rows = parseDf(text);
       c = rows.length ? { source: file, rows } : { error: `${file}: no \`df -kP\` rows` };

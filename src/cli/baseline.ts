@@ -4,7 +4,7 @@
  * --baseline FILE` then flags new and bursting templates (see src/engine/baseline.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { writeFileAtomic } from '../state/atomic.js';
+import { refuseSpecial, writeFileAtomic } from '../state/atomic.js';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -38,8 +38,9 @@ function statePath(opts: Record<string, unknown>): string {
 function writeBaseline(path: string, b: Baseline): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileAtomic(path, JSON.stringify(b, null, 1) + '\n');
+    writeFileAtomic(path, JSON.stringify(b, null, 1) + '\n', 0o600, 'baseline file');
   } catch (e) {
+    if (e instanceof CliError) throw e;
     throw new CliError(`cannot write the baseline ${path}: ${(e as Error).message}`);
   }
 }
@@ -47,6 +48,7 @@ function writeBaseline(path: string, b: Baseline): void {
 async function runLearn(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
   const s = commonSettings(opts);
   const path = statePath(opts);
+  refuseSpecial(path, 'baseline file'); // before the scan, not after it
   const previous = opts.merge === true && existsSync(path) ? (baselineOption({ baseline: path })?.baseline ?? null) : null;
   const rules = selectRules(s);
   const { inputs, problems } = gatherInputs(paths, s, io);

@@ -19,7 +19,9 @@ import type { PendingThreshold } from '../engine/groups.js';
 import { acquireLock } from '../state/lock.js';
 import { defaultStatePath, loadState, pruneFindings, saveState, type ReportState } from '../state/state.js';
 import { defaultAckPath, loadAcks, type Ack } from '../state/acks.js';
-import { ensureDir, removeStaleTemps, writeFileAtomic } from '../state/atomic.js';
+import { ensureDir, refuseSpecial, removeStaleTemps, writeFileAtomic } from '../state/atomic.js';
+import { lstatSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { render } from '../report/render.js';
 import { digestText, type DigestContext } from '../report/digest.js';
 import { defaultFrom, defaultTo, parseAddresses, renderEmail } from '../report/email.js';
@@ -48,6 +50,7 @@ interface ReportOptions {
   smtp: string | null;
   textfile: string | null;
   waitMs: number;
+  commandTimeoutMs: number;
   dryRun: boolean;
   baseline: BaselineCheck | null;
   verbose: boolean;
@@ -67,7 +70,11 @@ function reportOptions(paths: string[], o: Record<string, unknown>): ReportOptio
   }
   const wait = Number(o.wait ?? 10);
   if (!Number.isFinite(wait) || wait < 0) throw new CliError(`--wait: "${String(o.wait)}" is not a number of seconds`);
+  const silence = Number(o.commandTimeout ?? 60);
+  if (!Number.isFinite(silence) || silence <= 0)
+    throw new CliError(`--command-timeout: "${String(o.commandTimeout)}" is not a number of seconds`);
   return {
+    commandTimeoutMs: silence * 1000,
     statePath,
     ackPath: resolve(typeof o.ackFile === 'string' ? o.ackFile : defaultAckPath(statePath)),
     paths,
@@ -163,7 +170,7 @@ async function analyse(
     if (!xl) problems.push({ source: 'xl dmesg', message: 'neither xl nor xm is installed here (give --xl PATH)' });
     else {
       try {
-        const news = consoleNews(await capture(xl, ['dmesg']), state.console, name);
+        const news = consoleNews(await capture(xl, ['dmesg'], ro.commandTimeoutMs), state.console, name);
         consoleResult = { name, news };
         if (news.newLines > 0) {
           inputs.push(bufferInput(name, news.data, now, hostname()));
@@ -176,7 +183,7 @@ async function analyse(
   }
   let journal: JournalInput | null = null;
   if (ro.journal) {
-    journal = new JournalInput(ro.journalctl, state.journal?.cursor ?? null, now);
+    journal = new JournalInput(ro.journalctl, state.journal?.cursor ?? null, now, ro.commandTimeoutMs);
     inputs.push(journal);
   }
   let pending: PendingThreshold[] = [];
@@ -245,6 +252,18 @@ function mergeFindings(report: ScanReport, state: ReportState, nowIso: string): 
 /** How long a report run keeps retrying an Alertmanager that does not answer. */
 const ALERT_FLUSH_MS = 20_000;
 
+/** A state folder that other users can write lets them plant acks, locks or state: refused. */
+function refuseOpenFolder(dir: string): void {
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) throw new CliError(`the folder of the state file ${dir} is not a folder`);
+  if ((st.mode & 0o022) !== 0 || (uid !== undefined && st.uid !== uid && st.uid !== 0))
+    throw new CliError(
+      `the folder of the state file ${dir} can be written by other users (mode ${(st.mode & 0o7777).toString(8)}, uid ${st.uid}): refused`,
+      'keep the state in a folder only its owner can write (chmod go-w), e.g. the default /var/lib/xendoctor',
+    );
+}
+
 export async function runReport(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
   const s = commonSettings(opts);
   const ro = reportOptions(paths, opts);
@@ -258,6 +277,11 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
       'give a writable place with --state FILE',
     );
   }
+  refuseOpenFolder(dirname(ro.statePath));
+  // nothing in the way of a write is a device or FIFO: refused before anything is read or written
+  refuseSpecial(ro.statePath, 'state file');
+  refuseSpecial(ro.ackPath, 'ack file');
+  if (ro.textfile) refuseSpecial(ro.textfile, 'metrics file');
   const lock = await acquireLock(`${ro.statePath}.lock`, { waitMs: ro.waitMs }, (why) =>
     io.err(`xendoctor: took over a stale lock ${ro.statePath}.lock (${why})\n`),
   );
@@ -338,19 +362,33 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
           );
         }
       }
-    } else if (s.format === 'prometheus') {
-      if (!ro.textfile) io.out(metrics());
-    } else if (!nothingNew || s.format === 'nagios') {
-      const view = s.quiet ? { ...shown, inputs: [] } : shown;
-      switch (s.format) {
-        case 'text':
-          io.out(digestText(view, ctx, s.color));
-          break;
-        case 'email':
-          io.out(renderEmail(view, { from: ro.mailFrom, to: defaultTo(), date: new Date(s.now), digest: ctx }));
-          break;
-        default:
-          io.out(render(shown, s));
+    } else {
+      // stdout is a delivery like the mail: a closed pipe or a full disk marks nothing as read
+      let text = '';
+      if (s.format === 'prometheus') {
+        if (!ro.textfile) text = metrics();
+      } else if (!nothingNew || s.format === 'nagios') {
+        const view = s.quiet ? { ...shown, inputs: [] } : shown;
+        switch (s.format) {
+          case 'text':
+            text = digestText(view, ctx, s.color);
+            break;
+          case 'email':
+            text = renderEmail(view, { from: ro.mailFrom, to: defaultTo(), date: new Date(s.now), digest: ctx });
+            break;
+          default:
+            text = render(shown, s);
+        }
+      }
+      if (text) {
+        try {
+          (io.outSync ?? io.out)(text);
+        } catch (e) {
+          throw new CliError(
+            `could not write the report to standard output: ${safeText((e as Error).message)}`,
+            'nothing was marked as read: the next run reports all of it again',
+          );
+        }
       }
     }
     if (am && reported.length > 0) {
@@ -369,7 +407,7 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
     if (ro.textfile) {
       try {
         ensureDir(ro.textfile, 0o755);
-        writeFileAtomic(ro.textfile, metrics(), 0o644);
+        writeFileAtomic(ro.textfile, metrics(), 0o644, 'metrics file');
       } catch (e) {
         throw new CliError(`cannot write the metrics file ${ro.textfile}: ${(e as Error).message}`, 'nothing was marked as read');
       }
@@ -422,6 +460,7 @@ export function registerReport(program: Command, io: Io, setCode: (c: number) =>
     .option('--sendmail <path>', 'the sendmail program (default /usr/sbin/sendmail); it is run as `sendmail -t -i`')
     .option('--smtp <url>', 'send over SMTP instead of sendmail: smtp://[user:password@]host[:port] or smtps://…')
     .option('--textfile <path>', "also write metrics for node_exporter's textfile collector to this file (atomically)")
+    .option('--command-timeout <seconds>', 'how long xl dmesg may run, and journalctl stay silent, before it is stopped', '60')
     .option('--wait <seconds>', 'how long to wait for another report run holding the lock', '10')
     .option('--dry-run', 'report, but remember nothing (the state file is left as it was)')
     .option('--baseline <file>', 'also report unrecognised messages new to this baseline or far more frequent (xendoctor baseline learn)')

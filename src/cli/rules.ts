@@ -1,5 +1,5 @@
 /** `xendoctor rules list | show ID | test [DIR]`: the catalogue. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, ExitCode, RuleFileError, type RuleProblem } from '../errors.js';
@@ -19,6 +19,13 @@ function samplesDirFor(ruleDir: string): string {
 
 async function runRulesTest(dir: string | undefined, opts: { format?: string }, io: Io): Promise<number> {
   const ruleDir = dir ? resolve(dir) : bundledRulesDir();
+  let st;
+  try {
+    st = statSync(ruleDir);
+  } catch (e) {
+    throw new CliError(`cannot read the rule folder ${ruleDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new CliError(`${ruleDir} is not a folder`, 'give the folder that holds the rule files');
   const problems: RuleProblem[] = [];
   const own = ruleFiles(ruleDir).map((f) => loadRuleFile(f, problems));
   if (problems.length) throw new RuleFileError(problems);

@@ -25,20 +25,33 @@ export function findSendmail(given?: string): string {
 /** Pipe the message to `sendmail -t -i`; resolves when it exited 0. */
 export function sendWithSendmail(program: string, message: string, timeoutMs = 120_000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, ['-t', '-i'], { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
+    // our own timer, cleared however the child ends: spawn's `timeout` outlives a child that never started
+    let done = false;
+    const finish = (e: Error | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (e) reject(e);
+      else resolve();
+    };
+    const child = spawn(program, ['-t', '-i'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(new Error(`${program} did not finish within ${Math.round(timeoutMs / 1000)} s`));
+    }, timeoutMs);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 2000) stderr += d.toString('utf8');
     });
-    child.on('error', (e) => reject(new Error(`cannot run ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+    child.on('error', (e) => finish(new Error(`cannot run ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
     child.stdin.on('error', () => {
       /* EPIPE: the exit status tells */
     });
     child.on('close', (code, signal) => {
-      if (code === 0) resolve();
+      if (code === 0) finish(null);
       else {
         const why = stderr.trim().split('\n')[0];
-        reject(new Error(`${program} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}${why ? `: ${why}` : ''}`));
+        finish(new Error(`${program} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}${why ? `: ${why}` : ''}`));
       }
     });
     child.stdin.end(message);

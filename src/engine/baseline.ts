@@ -4,12 +4,15 @@
  * seen before (`unrecognized-novel`) and templates whose busiest hour is far above their usual rate
  * (`unrecognized-burst`), as warning findings.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from '../sources/safe-read.js';
 import type { Finding } from '../types.js';
 import { parseLine } from '../parse/line.js';
 import { toIso } from '../parse/time.js';
 import { peakHour, templatesMatch, type MinerState } from './unrecognized.js';
 import { buildFinding } from './findings.js';
+
+/** Largest baseline read (one holds at most a few thousand templates). */
+const MAX_BASELINE_BYTES = 64 * 1024 * 1024;
 
 export const NOVEL_RULE = 'unrecognized-novel';
 export const BURST_RULE = 'unrecognized-burst';
@@ -88,7 +91,7 @@ export function learnBaseline(input: LearnInput, previous: Baseline | null = nul
 export function readBaseline(path: string): Baseline {
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
+    data = JSON.parse(readRegularFile(path, { max: MAX_BASELINE_BYTES }));
   } catch (e) {
     throw new Error(`cannot read the baseline ${path}: ${(e as Error).message}`);
   }

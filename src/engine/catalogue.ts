@@ -11,7 +11,7 @@ import { RuleFileError, type RuleProblem } from '../errors.js';
 import type { Severity, SourceKind } from '../types.js';
 import { parseDuration } from '../parse/time.js';
 import { requiredLiterals } from './literals.js';
-import { backtrackingRisk } from './safety.js';
+import { backtrackingRisk, bounded } from './safety.js';
 
 /** A rule file as written (see docs/rule-format.md). */
 export interface RuleSpec {
@@ -42,6 +42,8 @@ export interface Rule {
   spec: RuleSpec;
   id: string;
   file: string;
+  /** A site rule: its patterns are matched with a time budget (see boundRule; set again in worker threads). */
+  boundedMatch?: true;
   severity: Severity;
   sources: Set<SourceKind> | null;
   programs: Set<string> | null;
@@ -236,6 +238,15 @@ function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
   return safe;
 }
 
+/** A site rule's patterns, each matched within a time budget (see safety.ts). */
+export function boundRule(rule: Rule): void {
+  rule.boundedMatch = true;
+  rule.patterns = rule.patterns.map(bounded);
+  rule.ignore = rule.ignore.map(bounded);
+  if (rule.continuation) rule.continuation = bounded(rule.continuation);
+  if (rule.blockEnd) rule.blockEnd = bounded(rule.blockEnd);
+}
+
 interface CatalogueCache {
   /** name, mtime and size of each rule file, in order */
   stamp: [string, number, number][];
@@ -276,7 +287,8 @@ function loadFolder(dir: string, files: string[], problems: RuleProblem[]): Rule
   const rules = files.map((f) => loadRuleFile(f, problems)).filter((r): r is Rule => r !== null);
   if (cache && problems.length === before) {
     try {
-      writeFileAtomic(cache, JSON.stringify({ stamp, specs: rules.map((r) => r.spec) } satisfies CatalogueCache), 0o644);
+      // exclusive, unpredictable temporary file (never a planted one), renamed over the cache
+      writeFileAtomic(cache, JSON.stringify({ stamp, specs: rules.map((r) => r.spec) } satisfies CatalogueCache), 0o644, 'catalogue cache');
     } catch {
       /* a read-only installation: no cache, only a slower start */
     }
@@ -302,6 +314,7 @@ export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
     const bundled = isBundled(dir);
     for (const rule of loadFolder(dir, files, problems)) {
       if (!bundled && !opts.allowUnsafe && !patternsAreSafe(rule, problems)) continue;
+      if (!bundled) boundRule(rule); // matching time bounded whatever the checker said
       byId.set(rule.id, rule);
     }
   }

@@ -1,9 +1,17 @@
 /**
  * Catastrophic backtracking: recheck's verdict on a regular expression, with verdicts that come from
  * its fuzzer (not from its automata proof) confirmed by timing the attack it found, grown up to the
- * longest line xendoctor matches. A pattern is unsafe when that attack takes more than a moment.
+ * longest line xendoctor matches. A pattern is unsafe when that attack takes more than a moment; one
+ * recheck cannot prove safe (it gave up) is unsafe too, and repeated groups whose body is a repeat
+ * (`(a{1,10}){1,10}`, which recheck passes) are caught by a reading of the pattern itself.
+ *
+ * Whatever the checker says, matching time is bounded: V8 falls back to its linear-time engine after
+ * too many backtracks (flags set by bin/xendoctor.js), and a site pattern that engine cannot run is
+ * matched with a time budget per line (`boundMatching`): a line that takes longer is cut short (no
+ * match) and noted, and after a few such lines the pattern is set aside.
  */
 import { createRequire } from 'node:module';
+import vm from 'node:vm';
 import { MAX_LINE } from '../sources/lines.js';
 
 const lazyRequire = createRequire(import.meta.url);
@@ -39,13 +47,207 @@ type Diagnostics = ReturnType<typeof import('recheck').checkSync>;
 
 /** The risk in a recheck result (sync or async check), or null when there is none. */
 export function riskOf(source: string, flags: string, r: Diagnostics): string | null {
+  // recheck gave up (timeout, or a pattern beyond it): not proven safe is not safe
+  if (r.status === 'unknown') return `could not be proven safe (the checker gave up: ${r.error.kind})`;
   if (r.status !== 'vulnerable') return null;
   if (r.complexity.isFuzz && !attackIsSlow(source, flags, r.attack.pumps, r.attack.suffix)) return null;
   return `can backtrack catastrophically (${r.complexity.type}); attack string: ${JSON.stringify(r.attack.string.slice(0, 60))}`;
 }
 
-/** Why a pattern is unsafe (complexity and an attack string), or null when it is safe. */
+/** Patterns recheck could not prove safe (it gave up, e.g. on a loaded machine): always matched with a time budget. */
+const unproven = new Set<string>();
+
+/**
+ * Why a pattern is unsafe (complexity and an attack string), or null when it may be used. A pattern
+ * recheck gives up on is not counted as safe: it is used only under a time budget per line (see
+ * `bounded`), since refusing it would make a site rule come and go with the machine's load.
+ */
 export function backtrackingRisk(source: string, flags: string, timeoutMs = 5000): string | null {
+  const nested = nestedRepeat(source);
+  if (nested) return `can backtrack catastrophically (${nested})`;
   const { checkSync } = lazyRequire('recheck') as typeof import('recheck');
-  return riskOf(source, flags, checkSync(source, flags, { timeout: timeoutMs, randomSeed: 42 }));
+  const r = checkSync(source, flags, { timeout: timeoutMs, randomSeed: 42 });
+  if (r.status === 'unknown') {
+    unproven.add(`${flags}/${source}`);
+    return null;
+  }
+  return riskOf(source, flags, r);
+}
+
+/* ---- nested repeats: the class recheck's automata miss (bounded repeats are not expanded) ---- */
+
+interface Item {
+  /** Alternatives of a group (each a sequence), or null for a single-character atom, anchor, escape or backreference. */
+  group: Item[][] | null;
+  min: number;
+  max: number;
+}
+
+/** Parse a pattern into sequences of items (groups with their alternatives); enough of the syntax to see repeats. */
+function parsePattern(src: string): Item[][] {
+  let i = 0;
+  const alternatives = (): Item[][] => {
+    const alts: Item[][] = [[]];
+    while (i < src.length) {
+      const c = src[i]!;
+      if (c === ')') break;
+      if (c === '|') {
+        i++;
+        alts.push([]);
+        continue;
+      }
+      let item: Item;
+      if (c === '(') {
+        i++;
+        if (src[i] === '?') {
+          // (?: (?= (?! (?<= (?<! (?<name>
+          i++;
+          if (src[i] === '<' && src[i + 1] !== '=' && src[i + 1] !== '!') i = src.indexOf('>', i) + 1;
+          else i += src[i] === '<' ? 2 : 1;
+        }
+        const inner = alternatives();
+        i++; // ')'
+        item = { group: inner, min: 1, max: 1 };
+      } else if (c === '[') {
+        i++;
+        if (src[i] === '^') i++;
+        if (src[i] === ']') i++;
+        while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
+        i++;
+        item = { group: null, min: 1, max: 1 };
+      } else if (c === '\\') {
+        i += 2;
+        if (src[i - 1] === 'u' && src[i] === '{') i = src.indexOf('}', i) + 1;
+        else if ((src[i - 1] === 'p' || src[i - 1] === 'P') && src[i] === '{') i = src.indexOf('}', i) + 1;
+        else if (src[i - 1] === 'k' && src[i] === '<') i = src.indexOf('>', i) + 1;
+        item = { group: null, min: 1, max: 1 };
+      } else if (c === '^' || c === '$') {
+        i++;
+        item = { group: null, min: 0, max: 0 };
+      } else {
+        i++;
+        item = { group: null, min: 1, max: 1 };
+      }
+      // a quantifier
+      const q = /^(?:([*+?])|\{(\d+)(?:(,)(\d*))?\})\??/.exec(src.slice(i));
+      if (q) {
+        i += q[0].length;
+        if (q[1] === '*') [item.min, item.max] = [0, Infinity];
+        else if (q[1] === '+') [item.min, item.max] = [1, Infinity];
+        else if (q[1] === '?') [item.min, item.max] = [0, 1];
+        else {
+          item.min = Number(q[2]);
+          item.max = q[3] ? (q[4] ? Number(q[4]) : Infinity) : item.min;
+        }
+      }
+      alts[alts.length - 1]!.push(item);
+    }
+    return alts;
+  };
+  return alternatives();
+}
+
+/** Can this item match the empty string? */
+const nullable = (it: Item): boolean => it.min === 0 || (it.group !== null && it.group.some((seq) => seq.every(nullable)));
+/** Can this item match runs of different lengths by repeating (a repeat, or a group holding one)? */
+const repeats = (it: Item): boolean => it.max > 1 || (it.group !== null && it.group.some((seq) => seq.some(repeats)));
+
+/**
+ * A repeated group whose body can be a repeat alone (every other part of it optional), as in
+ * `(a{1,10}){1,10}` or `(\s*\w+)*`: a run of characters then splits between the inner and outer
+ * repeats in a number of ways that grows exponentially (or as a high power) with its length.
+ */
+export function nestedRepeat(source: string): string | null {
+  let found: string | null = null;
+  const visit = (seqs: Item[][]) => {
+    for (const seq of seqs)
+      for (const it of seq) {
+        if (!it.group) continue;
+        if (it.max > 1 && it.group.some((body) => body.some((x) => repeats(x) && body.every((y) => y === x || nullable(y)))))
+          found ??= 'a repeated group whose body is itself a repeat';
+        visit(it.group);
+      }
+  };
+  try {
+    visit(parsePattern(source));
+  } catch {
+    return null; // recheck judges what this reader cannot parse
+  }
+  return found;
+}
+
+/* ---- a time budget per match, for site patterns the linear-time engine cannot run ---- */
+
+/** Longest one match of a site pattern may take on one line. */
+export const MATCH_BUDGET_MS = 200;
+/** Lines cut short before a pattern is set aside for the rest of the run. */
+const MAX_CUTS = 5;
+
+/** A pattern cut short on a line (taken by the scan, which notes it with the line number). */
+export interface SlowMatch {
+  source: string;
+  /** The pattern is set aside from now on. */
+  disabled: boolean;
+}
+
+const slowMatches: SlowMatch[] = [];
+
+/** Cheap test, once per line: was a match cut short since the last take? */
+export function hasSlowMatches(): boolean {
+  return slowMatches.length > 0;
+}
+
+/** What to tell about a slow match. */
+export function slowNote(m: SlowMatch): string {
+  return `matching the pattern ${JSON.stringify(m.source.slice(0, 80))} took over ${MATCH_BUDGET_MS} ms: cut short (no match)${m.disabled ? '; the pattern is set aside for the rest of the run' : ''}`;
+}
+
+/** The slow matches since the last call. */
+export function takeSlowMatches(): SlowMatch[] {
+  return slowMatches.splice(0);
+}
+
+let sandbox: vm.Context | null = null;
+let run: vm.Script | null = null;
+
+/** A RegExp whose every match runs with a time budget (V8 interrupts it when the budget is spent). */
+class BoundedRegExp extends RegExp {
+  private cuts = 0;
+  override exec(text: string): RegExpExecArray | null {
+    if (this.cuts >= MAX_CUTS) return null;
+    sandbox ??= vm.createContext({ exec: RegExp.prototype.exec, re: null, text: '', out: null });
+    run ??= new vm.Script('out = exec.call(re, text)');
+    sandbox.re = this;
+    sandbox.text = text;
+    try {
+      run.runInContext(sandbox, { timeout: MATCH_BUDGET_MS });
+      return sandbox.out as RegExpExecArray | null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+      this.cuts++;
+      slowMatches.push({ source: this.source, disabled: this.cuts >= MAX_CUTS });
+      return null;
+    } finally {
+      sandbox.re = null;
+      sandbox.text = '';
+      sandbox.out = null;
+    }
+  }
+}
+
+/** Can V8's linear-time engine run this pattern (so its automatic fallback bounds it)? */
+function linearCapable(re: RegExp): boolean {
+  try {
+    new RegExp(re.source, re.flags + 'l');
+    return true;
+  } catch {
+    return false; // not linear (backreferences, lookaround, large bounded repeats), or the engine is off
+  }
+}
+
+/** The same pattern, matched with a time budget unless the linear-time engine can bound it. */
+export function bounded(re: RegExp): RegExp {
+  if (re instanceof BoundedRegExp) return re;
+  if (linearCapable(re) && !unproven.has(`${re.flags}/${re.source}`)) return re;
+  return new BoundedRegExp(re.source, re.flags);
 }

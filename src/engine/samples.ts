@@ -3,13 +3,17 @@
  * the catalogue — missing or extra findings, rules without positive or negative cases, patterns
  * that no case exercises.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile } from '../sources/safe-read.js';
 import { join } from 'node:path';
 import type { Rule } from './catalogue.js';
 import { Engine } from './engine.js';
 import { analyseStream } from '../scan.js';
 import type { TimeContext } from '../parse/time.js';
 import type { Finding, LogEvent } from '../types.js';
+
+/** Largest sample file read. */
+const MAX_SAMPLE_BYTES = 16 * 1024 * 1024;
 
 export interface Expectation {
   rule: string;
@@ -148,7 +152,14 @@ export async function testSamples(rules: Rule[], samplesDir: string, only?: Set<
       report.problems.push({ file, line: null, message: `rule ${rule.id} has no sample file` });
       continue;
     }
-    const cases = parseSampleFile(file, readFileSync(file, 'utf8'), report.problems);
+    let text: string;
+    try {
+      text = readRegularFile(file, { max: MAX_SAMPLE_BYTES });
+    } catch (e) {
+      report.problems.push({ file, line: null, message: `cannot read the sample file: ${(e as Error).message}` });
+      continue;
+    }
+    const cases = parseSampleFile(file, text, report.problems);
     if (!cases.some((c) => c.expect.some((e) => e.rule === rule.id)))
       report.problems.push({ file, line: null, message: `no positive case for ${rule.id}` });
     if (!cases.some((c) => c.expect.length === 0))

@@ -276,7 +276,7 @@ export function loadBundledBenign(): BenignEntry[] {
   bundledBenign = compileBenign(specs, file);
   if (cache === null) return bundledBenign;
   try {
-    writeFileAtomic(cache, JSON.stringify({ stamp, specs }), 0o644);
+    writeFileAtomic(cache, JSON.stringify({ stamp, specs }), 0o644, 'benign-list cache');
   } catch {
     /* a read-only installation: no cache, only a slower start */
   }

@@ -2,7 +2,7 @@
 import type { Finding, Severity } from '../types.js';
 import type { RepeatSummary } from '../watch.js';
 import { toIso } from '../parse/time.js';
-import { safeText } from './sanitize.js';
+import { safeJson, safeText } from './sanitize.js';
 
 const COLORS: Record<Severity, string> = { critical: '\x1b[1;35m', error: '\x1b[1;31m', warning: '\x1b[1;33m', info: '\x1b[36m' };
 const RESET = '\x1b[0m';
@@ -54,13 +54,13 @@ export function repeatText(r: RepeatSummary, color: boolean): string {
 
 /** A new finding as one NDJSON record: the finding of the JSON report, with `event: "new"`. */
 export function newFindingJson(f: Finding): string {
-  return JSON.stringify({ event: 'new', ...f });
+  return safeJson({ event: 'new', ...f });
 }
 
 /** A repeat summary as one NDJSON record. */
 export function repeatJson(r: RepeatSummary): string {
   const f = r.finding;
-  return JSON.stringify({
+  return safeJson({
     event: 'repeated',
     id: f.id,
     rule: f.rule,

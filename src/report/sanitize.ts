@@ -21,3 +21,12 @@ export function escapeHtml(s: string): string {
 export function escapeMarkdown(s: string): string {
   return safeText(s).replace(/[\\`*_{}[\]()<>#+!|~]/g, '\\$&');
 }
+
+// C1 controls (U+0080–U+009F: U+009B is a one-byte CSI to many terminals), the bidi overrides and
+// isolates, and the line and paragraph separators: JSON.stringify leaves them as they are
+const JSON_UNSAFE = /[\u0080-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON.stringify, with the characters that can fool a terminal or a viewer written as \uXXXX escapes (same value). */
+export function safeJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

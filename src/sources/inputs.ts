@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { fstatSync } from 'node:fs';
 import { globSync } from 'tinyglobby';
+import { kindOf } from '../state/atomic.js';
 
 export interface Input {
   /** What the user sees: the path, "-" (stdin) or the command. */
@@ -33,7 +34,8 @@ const BINARY_NAMES = /(?:^(?:wtmp|btmp|lastlog|faillog)(?:\.\d+)?$|\.journal~?$|
 /** Notes kept beside archived logs (a README of the capture): skipped in folders, read when named. */
 const NOTE_NAMES = /\.(?:md|markdown)$/i;
 
-const ROTATED = /^(.*?)(?:\.(\d+)|-(\d{8}(?:\d{2})?)|\.(\d{8}))?(\.gz)?$/;
+// `s`: a file name may hold a newline (one planted in /var/log/xen must not stop the run)
+const ROTATED = /^(.*?)(?:\.(\d+)|-(\d{8}(?:\d{2})?)|\.(\d{8}))?(\.gz)?$/s;
 
 /** Sort key of a file in a rotated set: base name, then oldest first (name.3.gz … name.1, name). */
 export function rotationOrder(path: string): [string, number] {
@@ -190,10 +192,18 @@ export function resolveInputs(operands: string[], now: number): { inputs: Input[
   const problems: ResolveProblem[] = [];
   const inputs: Input[] = [];
   const files: string[] = [];
+  /** Files found by walking a folder (not named): only regular files are read. */
+  const walked = new Set<string>();
   const flush = () => {
     for (const f of orderRotated(files)) {
       try {
-        inputs.push(fileInput(f, statSync(f)));
+        const st = statSync(f);
+        if (walked.has(f) && !st.isFile()) {
+          // a link in a log folder to /dev/zero or a FIFO would hang the scan or fill memory
+          problems.push({ source: f, message: `a link to ${kindOf(st)}, not a log file: skipped` });
+          continue;
+        }
+        inputs.push(fileInput(f, st));
       } catch (e) {
         problems.push({ source: f, message: errnoMessage(e as NodeJS.ErrnoException) });
       }
@@ -223,6 +233,7 @@ export function resolveInputs(operands: string[], now: number): { inputs: Input[
       const found: string[] = [];
       walk(op, found, problems);
       if (found.length === 0) problems.push({ source: op, message: 'folder holds no log files' });
+      for (const f of found) walked.add(f);
       files.push(...found);
     } else {
       files.push(op);

@@ -26,6 +26,8 @@ export class JournalInput implements Input {
     readonly command: string,
     readonly after: string | null,
     readonly mtime: number,
+    /** How long journalctl may stay silent before it is killed (ms): a hung journald must not hold the lock for hours. */
+    readonly silenceMs = 60_000,
   ) {
     this.name = 'journalctl';
     this.cursor = after;
@@ -50,8 +52,19 @@ export class JournalInput implements Input {
     });
     let pending: Buffer = Buffer.alloc(0);
     let yielded = false;
+    let silent = false;
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent = true;
+        child.kill('SIGKILL');
+      }, this.silenceMs);
+    };
+    watchdog();
     try {
       for await (const chunk of child.stdout) {
+        watchdog();
         const c = chunk as Buffer;
         const data = pending.length ? Buffer.concat([pending, c]) : c;
         const lastNl = data.lastIndexOf(NL);
@@ -71,10 +84,13 @@ export class JournalInput implements Input {
     } catch (e) {
       child.kill('SIGTERM');
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
     const code = await exited.catch((e: NodeJS.ErrnoException) => {
       throw new Error(`cannot run ${this.command}: ${e.code ?? e.message}`);
     });
+    if (silent) throw new Error(`${this.command} gave no output for ${Math.round(this.silenceMs / 1000)} s: stopped`);
     return { code, stderr, yielded };
   }
 

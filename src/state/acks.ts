@@ -6,10 +6,11 @@
  *
  * A line without a time takes the file's modification time. `#` starts a comment.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CliError } from '../errors.js';
-import { ensureDir, writeFileAtomic } from './atomic.js';
+import { safeText } from '../report/sanitize.js';
+import { ensureDir, refuseSpecial, writeFileAtomic } from './atomic.js';
 
 export interface Ack {
   id: string;
@@ -25,16 +26,54 @@ export function defaultAckPath(statePath: string): string {
   return join(dirname(statePath), 'acks');
 }
 
-/** Read the ack file (absent: none); lines that cannot be read are returned as problems. */
+/** Largest ack file read (a line is about 60 bytes). */
+const MAX_ACK_BYTES = 1024 * 1024;
+
+/**
+ * Read the ack file (absent: none); lines that cannot be read are returned as problems. The file is
+ * trusted as strictly as the state file: a device or FIFO is refused (exit 3); a symbolic link, a
+ * file of another user or one that others can write is ignored with a problem (its text is never shown).
+ */
 export function loadAcks(path: string): { acks: Map<string, Ack>; problems: string[] } {
   const acks = new Map<string, Ack>();
   const problems: string[] = [];
-  if (!existsSync(path)) return { acks, problems };
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { acks, problems };
+    throw new CliError(`cannot read the ack file ${path}: ${(e as Error).message}`);
+  }
+  refuseSpecial(path, 'ack file');
+  if (st.isDirectory()) throw new CliError(`the ack file ${path} is a folder`, 'give a file name with --ack-file FILE');
+  const uid = process.getuid?.();
+  const distrust = (why: string) => {
+    problems.push(`the ack file ${path} ${why}: not trusted, its acknowledgements are ignored`);
+    return { acks, problems };
+  };
+  if (st.isSymbolicLink()) return distrust('is a symbolic link');
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) return distrust(`belongs to another user (uid ${st.uid})`);
+  if (st.mode & 0o022) return distrust('is writable by other users (so could have been tampered with)');
+  if (st.size > MAX_ACK_BYTES) return distrust('is far too large to be an ack file');
   let text: string;
   let mtime: number;
   try {
-    text = readFileSync(path, 'utf8');
-    mtime = statSync(path).mtimeMs;
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const fst = fstatSync(fd);
+      if (!fst.isFile() || fst.ino !== st.ino) return distrust('changed while it was opened');
+      const buf = Buffer.alloc(Math.min(fst.size, MAX_ACK_BYTES));
+      let n = 0;
+      while (n < buf.length) {
+        const r = readSync(fd, buf, n, buf.length - n, n);
+        if (r === 0) break;
+        n += r;
+      }
+      text = buf.toString('utf8', 0, n);
+      mtime = fst.mtimeMs;
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     throw new CliError(`cannot read the ack file ${path}: ${(e as Error).message}`);
   }
@@ -43,7 +82,7 @@ export function loadAcks(path: string): { acks: Map<string, Ack>; problems: stri
     if (!line) return;
     const [id, second, ...rest] = line.split(/\s+/);
     if (!FINDING_ID.test(id!)) {
-      problems.push(`${path}:${i + 1}: "${id}" is not a finding id (16 hex digits)`);
+      problems.push(`${path}:${i + 1}: "${safeText(id!.slice(0, 40))}" is not a finding id (16 hex digits)`);
       return;
     }
     let at = mtime;
@@ -51,7 +90,7 @@ export function loadAcks(path: string): { acks: Map<string, Ack>; problems: stri
     if (second !== undefined && /^\d{4}-\d\d-\d\dT/.test(second)) {
       const t = Date.parse(second);
       if (Number.isNaN(t)) {
-        problems.push(`${path}:${i + 1}: cannot read the time "${second}"`);
+        problems.push(`${path}:${i + 1}: cannot read the time "${safeText(second.slice(0, 40))}"`);
         return;
       }
       at = t;
@@ -73,5 +112,5 @@ export function saveAcks(path: string, acks: Map<string, Ack>): void {
       .map((a) => `${a.id} ${new Date(a.at).toISOString()}${a.note ? ` ${a.note.replace(/[\r\n\u0000-\u001f\u007f]+/g, ' ')}` : ''}`),
   ];
   ensureDir(path);
-  writeFileAtomic(path, lines.join('\n') + '\n', 0o600);
+  writeFileAtomic(path, lines.join('\n') + '\n', 0o600, 'ack file');
 }

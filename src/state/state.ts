@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../types.js';
 import type { PendingThreshold } from '../engine/groups.js';
-import { ensureDir, writeFileAtomic } from './atomic.js';
+import { ensureDir, refuseSpecial, writeFileAtomic } from './atomic.js';
 
 /** Hash of the first `len` bytes of something. */
 export interface Fingerprint {
@@ -118,16 +118,21 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isFp = (v: unknown) => isObj(v) && isNum(v.len) && isStr(v.hash);
 
+const isCount = (v: unknown): v is number => isNum(v) && Number.isSafeInteger(v);
+const isFpIn = (v: unknown, within: number) => isObj(v) && isFp(v) && isCount(v.len) && v.len <= within;
+
+/** A file mark whose numbers agree with each other (whole byte counts, fingerprints within what was read). */
 function checkMark(m: unknown): boolean {
   return (
     isObj(m) &&
-    isNum(m.dev) &&
-    isNum(m.ino) &&
-    isNum(m.offset) &&
-    isNum(m.lines) &&
-    isFp(m.head) &&
-    isFp(m.tail) &&
-    isNum(m.size) &&
+    isCount(m.dev) &&
+    isCount(m.ino) &&
+    isCount(m.offset) &&
+    isCount(m.lines) &&
+    m.lines <= m.offset &&
+    isFpIn(m.head, m.offset) &&
+    isFpIn(m.tail, m.offset) &&
+    isCount(m.size) &&
     isNum(m.mtime)
   );
 }
@@ -235,6 +240,7 @@ export function loadState(path: string, now = Date.now()): LoadedState {
     };
   };
   if (st.isDirectory()) throw new CliError(`the state file ${path} is a folder`, 'give a file name with --state FILE');
+  refuseSpecial(path, 'state file'); // a device or FIFO is never renamed aside
   if (!st.isFile()) return distrust('is not a regular file');
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid && st.uid !== 0) return distrust(`belongs to another user (uid ${st.uid})`);
@@ -262,7 +268,7 @@ export function pruneFindings(state: ReportState, now: number): void {
 /** Write the state atomically and durably, mode 0600, creating its folder (0700) if need be. */
 export function saveState(path: string, state: ReportState): void {
   ensureDir(path);
-  writeFileAtomic(path, JSON.stringify(state, null, 1) + '\n', 0o600);
+  writeFileAtomic(path, JSON.stringify(state, null, 1) + '\n', 0o600, 'state file');
 }
 
 /** Read a state file without judging or moving it (for `ack`): null when absent or not valid. */

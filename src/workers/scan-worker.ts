@@ -1,7 +1,7 @@
 /** Worker thread: analyses one byte range of one file (or one segment) with its own engine and returns the engine's state. */
 import { parentPort } from 'node:worker_threads';
 import type { EngineOptions } from '../engine/engine.js';
-import type { Rule } from '../engine/catalogue.js';
+import { boundRule, type Rule } from '../engine/catalogue.js';
 import { runJob } from '../scan.js';
 import type { TimeContext } from '../parse/time.js';
 import type { Job } from './pool.js';
@@ -14,6 +14,8 @@ parentPort!.on(
   async (msg: { type: 'setup'; rules: Rule[]; opts: EngineOptions } | { type: 'job'; job: Job; ctx: TimeContext }) => {
     if (msg.type === 'setup') {
       rules = msg.rules;
+      // a RegExp crosses to the thread as a plain one: a site rule's time budget is set again here
+      for (const r of rules) if (r.boundedMatch) boundRule(r);
       engineOpts = msg.opts;
       return;
     }

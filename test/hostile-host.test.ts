@@ -1,0 +1,527 @@
+/**
+ * The hostile host (issue 14): xendoctor runs as root from cron and systemd on hosts where other
+ * users, guests and remote syslog senders write the text it reads. Each `describe` below is one
+ * attack that once worked, numbered as in the issue, run through the real binary; together they are
+ * the threat list that README "Running as root: what xendoctor promises" states. (The attacks that
+ * already held — escapes, HTML and header injection, `--exec` injection, symlinked state and
+ * textfile targets, stale locks, ReDoS classics, kill -9 in `report`, rotations — are in the other
+ * test files.) Device nodes are made with mknod in a temp folder, never the host's own.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT, tmp, xd } from './helpers.js';
+import { blk, findingsOf } from './report-helpers.js';
+import { startWatch } from './watch-helpers.js';
+import { riskOf } from '../src/engine/safety.js';
+
+const ONLY = ['--only', 'blkback-hung-task,xen-unknown-boot-parameter'];
+
+/** A character device made in a temp folder: (1,3) is what /dev/null is, (1,5) /dev/zero, (1,7) /dev/full. */
+function mknod(path: string, major: number, minor: number): string {
+  const r = spawnSync('mknod', [path, 'c', String(major), String(minor)]);
+  if (r.status !== 0) throw new Error(`mknod ${path}: ${String(r.stderr)}`);
+  return path;
+}
+
+function mkfifo(path: string): string {
+  const r = spawnSync('mkfifo', [path]);
+  if (r.status !== 0) throw new Error(`mkfifo ${path}: ${String(r.stderr)}`);
+  return path;
+}
+
+/** The device numbers and kind of a path, to show it was left exactly as it was. */
+function identity(path: string): string {
+  const st = lstatSync(path);
+  return `${st.isCharacterDevice() ? 'chr' : st.isFIFO() ? 'fifo' : st.isFile() ? 'file' : 'other'} ${st.rdev} ${st.ino}`;
+}
+
+function setup(): { dir: string; log: string; stateDir: string; state: string } {
+  const dir = tmp('xd-hostile-');
+  const log = join(dir, 'kern.log');
+  const stateDir = join(dir, 'state');
+  mkdirSync(stateDir, { mode: 0o700 });
+  writeFileSync(log, `${blk(1)}\n`);
+  return { dir, log, stateDir, state: join(stateDir, 'state.json') };
+}
+
+describe('1. a device node or FIFO given as a path is never renamed, replaced or written (exit 3)', () => {
+  it('report --state on a device node or a FIFO', () => {
+    const { log, stateDir } = setup();
+    for (const node of [mknod(join(stateDir, 'null'), 1, 3), mkfifo(join(stateDir, 'fifo'))]) {
+      const before = identity(node);
+      const r = xd(['report', '--state', node, ...ONLY, log]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/is a (character device|FIFO), not a regular file: refused/);
+      expect(identity(node)).toBe(before);
+      expect(existsSync(`${node}.lock`)).toBe(false);
+    }
+  });
+
+  it('report --textfile and the ack file on a device node; the lock on a FIFO', () => {
+    const { log, stateDir, state } = setup();
+    const dev = mknod(join(stateDir, 'metrics.prom'), 1, 3);
+    let r = xd(['report', '--state', state, '--textfile', dev, ...ONLY, log]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/metrics file .* is a character device/);
+    expect(identity(dev)).toMatch(/^chr /);
+    expect(existsSync(state)).toBe(false);
+
+    const acks = mknod(join(stateDir, 'acks'), 1, 5); // a /dev/zero would never end
+    r = xd(['report', '--state', state, ...ONLY, log]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/ack file .* is a character device/);
+    expect(identity(acks)).toMatch(/^chr /);
+    r = xd(['ack', '--state', state, '0123456789abcdef']);
+    expect(r.code).toBe(3);
+    expect(identity(acks)).toMatch(/^chr /);
+    spawnSync('rm', [acks]);
+
+    const fifo = mkfifo(`${state}.lock`);
+    r = xd(['report', '--state', state, '--wait', '0', ...ONLY, log], undefined, { timeout: 20_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/lock file .* is a FIFO/);
+    expect(identity(fifo)).toMatch(/^fifo /);
+  });
+
+  it('baseline learn --state on a device node', () => {
+    const { log, stateDir } = setup();
+    const dev = mknod(join(stateDir, 'baseline.json'), 1, 3);
+    const before = identity(dev);
+    const r = xd(['baseline', 'learn', '--state', dev, log]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/baseline file .* is a character device/);
+    expect(identity(dev)).toBe(before);
+  });
+});
+
+describe('3. report: stdout that fails (closed pipe, full disk) marks nothing as read', () => {
+  it('a full disk on stdout: exit 3, a message, no state', () => {
+    const { log, stateDir, state } = setup();
+    const full = mknod(join(stateDir, 'full'), 1, 7);
+    const out = spawnSync('sh', ['-c', `exec node "${BIN}" report --state "${state}" ${ONLY.join(' ')} "${log}" > "${full}"`], {
+      encoding: 'utf8',
+    });
+    expect(out.status).toBe(3);
+    expect(out.stderr).toMatch(/could not write the report to standard output: .*ENOSPC/);
+    expect(existsSync(state)).toBe(false);
+    // the next run to a working stdout reports the finding
+    const r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    expect(findingsOf(r.stdout)).toHaveLength(1);
+  });
+
+  it('a reader that closes the pipe early: exit 3, nothing marked as read', async () => {
+    const { log, state } = setup();
+    // enough findings for a report far larger than a pipe's buffer
+    writeFileSync(log, Array.from({ length: 3000 }, (_, i) => blk(i + 1)).join('\n') + '\n');
+    const child = spawn(process.execPath, [BIN, 'report', '--state', state, '--format', 'json', ...ONLY, log], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    child.stdout.once('data', () => child.stdout.destroy()); // `| head -c 100`
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/could not write the report to standard output: .*EPIPE/);
+    expect(existsSync(state)).toBe(false);
+  });
+});
+
+describe('10. the acks file is trusted only as strictly as the state file', () => {
+  it('a world-writable acks file, or a symlink, silences nothing and shows nothing', () => {
+    const { log, stateDir, state } = setup();
+    const first = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    const id = findingsOf(first.stdout)[0]!.id;
+    writeFileSync(log, `${blk(1)}\n${blk(1)}\n`);
+    const acks = join(stateDir, 'acks');
+    writeFileSync(acks, `${id} 2099-01-01T00:00:00Z planted\n`);
+    chmodSync(acks, 0o666);
+    let r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    expect(r.stderr).toMatch(/ack file .* writable by other users.*: not trusted/);
+    expect(findingsOf(r.stdout).map((f) => f.id)).toEqual([id]);
+
+    // a symlink to a root-only file: its contents never reach stderr (mailed by cron)
+    const secret = join(stateDir, '..', 'secret');
+    writeFileSync(secret, 'root:SECRET-HASH:19000:0:99999:7:::\n', { mode: 0o600 });
+    spawnSync('rm', [acks]);
+    symlinkSync(secret, acks);
+    writeFileSync(log, `${blk(1)}\n${blk(1)}\n${blk(1)}\n`);
+    r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    expect(r.stderr).toMatch(/ack file .* is a symbolic link: not trusted/);
+    expect(r.stderr).not.toContain('SECRET');
+  });
+
+  it('a state folder that others can write is refused', () => {
+    const { log, stateDir, state } = setup();
+    chmodSync(stateDir, 0o777);
+    const r = xd(['report', '--state', state, ...ONLY, log]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/can be written by other users .*: refused/);
+    expect(existsSync(state)).toBe(false);
+  });
+});
+
+describe('15. disk full while creating the lock: a clear message, no empty lock left', () => {
+  const mounts: string[] = [];
+  afterAll(() => {
+    for (const m of mounts) spawnSync('umount', [m]);
+  });
+  it('ENOSPC on the lock', () => {
+    const { log } = setup();
+    const small = tmp('xd-full-');
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k,mode=0700', 'tmpfs', small]);
+    expect(m.status, String(m.stderr)).toBe(0);
+    mounts.push(small);
+    mkdirSync(join(small, 'state'), { mode: 0o700 });
+    // fill it to the last block
+    spawnSync('sh', ['-c', `cat /dev/zero > "${join(small, 'fill')}"`]);
+    const state = join(small, 'state', 'state.json');
+    const r = xd(['report', '--state', state, ...ONLY, log]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot (write|create) the lock file .*(ENOSPC|no space)/i);
+    expect(r.stderr).not.toMatch(/internal error| {4}at /);
+    expect(existsSync(`${state}.lock`)).toBe(false);
+  });
+});
+
+describe('16. a schema-valid but inconsistent state is set aside as corrupt, not a crash', () => {
+  it('tail longer than the offset; a fractional offset', () => {
+    const { log, state } = setup();
+    expect(xd(['report', '--state', state, ...ONLY, log]).code).not.toBe(3);
+    const good = JSON.parse(readFileSync(state, 'utf8')) as { files: Record<string, { current: Record<string, unknown> }> };
+    const mark = good.files[log]!.current;
+    for (const bad of [{ tail: { len: 1_000_000, hash: 'x' } }, { offset: 10.5 }]) {
+      writeFileSync(state, JSON.stringify({ ...good, files: { [log]: { current: { ...mark, ...bad } } } }), { mode: 0o600 });
+      const r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+      expect(r.stderr).toMatch(/is not valid .*set aside as/);
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(findingsOf(r.stdout)).toHaveLength(1); // read again from the start
+    }
+  });
+});
+
+describe('20. a lock is honoured only for the very process that took it', () => {
+  it('PID 0, -1, another host, another boot, a live process that merely has "xendoctor" in its command line', () => {
+    const { log, state } = setup();
+    const decoy = spawn('bash', ['-c', 'exec -a xendoctor-decoy sleep 60'], { stdio: 'ignore' });
+    try {
+      const base = { host: hostname(), started: new Date().toISOString(), token: 't' };
+      const locks: [object, RegExp][] = [
+        [{ ...base, pid: 0 }, /0 is not a process id/],
+        [{ ...base, pid: -1 }, /-1 is not a process id/],
+        [{ ...base, pid: decoy.pid, host: 'elsewhere' }, /written on another host/],
+        [{ ...base, pid: decoy.pid, boot: '00000000-0000-0000-0000-000000000000' }, /before this host last booted/],
+        [{ ...base, pid: decoy.pid }, /names no boot|not the one that took the lock/],
+      ];
+      for (const [lock, why] of locks) {
+        writeFileSync(`${state}.lock`, JSON.stringify(lock), { mode: 0o600 });
+        const r = xd(['report', '--state', state, '--wait', '0', ...ONLY, log]);
+        expect(r.stderr).toMatch(why);
+        expect(r.code).not.toBe(3);
+        expect(existsSync(`${state}.lock`)).toBe(false);
+      }
+      // the decoy again, with this boot's id and a start time that is not its own
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      writeFileSync(`${state}.lock`, JSON.stringify({ ...base, pid: decoy.pid, boot, start: '1' }), { mode: 0o600 });
+      const r = xd(['report', '--state', state, '--wait', '0', ...ONLY, log]);
+      expect(r.stderr).toMatch(/not the one that took the lock/);
+      expect(statSync(state).isFile()).toBe(true);
+    } finally {
+      decoy.kill();
+    }
+  });
+});
+
+/** A copy of the healthy fixture host for `check --root`. */
+function hostTree(): string {
+  const dir = tmp('xd-hostile-root-');
+  cpSync(join(ROOT, 'test', 'fixtures', 'hosts', 'healthy'), dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
+describe('2. check --root never leaves its root, reads regular files only', () => {
+  it('an absolute link to a host file is resolved inside the root; links to a device or a FIFO are not read', () => {
+    const root = hostTree();
+    const outside = join(tmp('xd-outside-'), 'grub');
+    writeFileSync(outside, 'GRUB_CMDLINE_XEN="dom0_mem=1024M OUTSIDE-SECRET-TEXT"\n');
+    rmSync(join(root, 'etc/default/grub'));
+    symlinkSync(outside, join(root, 'etc/default/grub'));
+    let r = xd(['check', '--root', root, '--format', 'json'], undefined, { timeout: 60_000 });
+    expect(r.stdout + r.stderr).not.toContain('OUTSIDE-SECRET-TEXT');
+    expect(r.code).not.toBe(-1);
+
+    const zero = mknod(join(tmp('xd-dev-'), 'zero'), 1, 5);
+    const fifo = mkfifo(join(tmp('xd-fifo-'), 'fifo'));
+    rmSync(join(root, 'etc/default/grub'));
+    symlinkSync(zero, join(root, 'etc/default/grub'));
+    rmSync(join(root, 'etc/sysctl.conf'), { force: true });
+    symlinkSync(fifo, join(root, 'etc/sysctl.conf'));
+    // the links point outside the root: inside it they name nothing
+    r = xd(['check', '--root', root, '--format', 'json'], undefined, { timeout: 60_000 });
+    expect(r.code).not.toBe(-1); // finished: no hang, no 16 GB
+    // a device node and a FIFO inside the root itself: named as such, not read
+    rmSync(join(root, 'etc/default/grub'));
+    mknod(join(root, 'etc/default/grub'), 1, 5);
+    rmSync(join(root, 'etc/sysctl.conf'));
+    mkfifo(join(root, 'etc/sysctl.conf'));
+    r = xd(['check', '--root', root, '--format', 'json'], undefined, { timeout: 60_000 });
+    expect(r.code).not.toBe(-1);
+    expect(r.stdout).toMatch(/is a character device, not a regular file/);
+    expect(r.stdout).toMatch(/is a FIFO, not a regular file/);
+  });
+});
+
+describe('5. a file name with a newline in a log folder', () => {
+  it('scan, timeline and report read the folder, the name shown escaped', () => {
+    const { dir, log, state } = setup();
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'kern.log'), readFileSync(log));
+    writeFileSync(join(logs, 'evil\nname.log'), readFileSync(log));
+    for (const args of [['scan'], ['timeline'], ['report', '--state', state]]) {
+      const r = xd([...args, ...ONLY, logs]);
+      expect(r.stderr).not.toMatch(/internal error|TypeError/);
+      expect(r.code, args[0]).toBe(2); // the finding, in both files
+    }
+  });
+});
+
+describe('9. links to /dev/zero or a FIFO inside a scanned folder are skipped, named', () => {
+  it('scan finishes, says why, and reads the rest', () => {
+    const { dir, log } = setup();
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'kern.log'), readFileSync(log));
+    symlinkSync(mknod(join(dir, 'zero'), 1, 5), join(logs, 'zero.log'));
+    symlinkSync(mkfifo(join(dir, 'fifo')), join(logs, 'fifo.log'));
+    const r = xd(['scan', '--format', 'json', ...ONLY, logs], undefined, { timeout: 60_000 });
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as { inputs: { source: string; errors: string[] }[]; findings: unknown[] };
+    expect(j.findings).toHaveLength(1);
+    expect(j.inputs.find((i) => i.source.endsWith('zero.log'))!.errors[0]).toMatch(/a link to a character device, not a log file: skipped/);
+    expect(j.inputs.find((i) => i.source.endsWith('fifo.log'))!.errors[0]).toMatch(/a link to a FIFO, not a log file: skipped/);
+  });
+});
+
+describe('17. report --journalctl: a journalctl that hangs is stopped, the lock released', () => {
+  it('silent for longer than --command-timeout', () => {
+    const { dir, log, state } = setup();
+    const jc = join(dir, 'journalctl');
+    writeFileSync(jc, '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+    const r = xd(['report', '--state', state, '--journalctl', jc, '--command-timeout', '1', ...ONLY, log], undefined, { timeout: 120_000 });
+    expect(r.code).not.toBe(-1); // not killed by the test's timeout
+    expect(r.stderr).toMatch(/journalctl gave no output for 1 s: stopped/);
+    expect(existsSync(`${state}.lock`)).toBe(false);
+  });
+});
+
+describe('18. a sendmail that cannot be spawned: the run ends at once', () => {
+  it('exit 3 with the reason, well before the 120 s delivery timeout', () => {
+    const { dir, log, state } = setup();
+    const r = xd(
+      ['report', '--state', state, '--mail-to', 'root@localhost', '--sendmail', join(dir, 'no-such-sendmail'), ...ONLY, log],
+      undefined,
+      {
+        timeout: 100_000,
+      },
+    );
+    expect(r.code).toBe(3); // the test's timeout (100 s, below the 120 s timer) would give -1
+    expect(r.stderr).toMatch(/cannot run .*no-such-sendmail: ENOENT/);
+    expect(existsSync(state)).toBe(false);
+  });
+});
+
+describe('19. rules test on a folder that is not there', () => {
+  it('one clear message, exit 3, no stack trace', () => {
+    const r = xd(['rules', 'test', '/nonexistent-xd-rules']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot read the rule folder \/nonexistent-xd-rules: ENOENT/);
+    expect(r.stderr).not.toMatch(/internal error| {4}at /);
+  });
+});
+
+describe('23. --baseline, check --xl-info and rules test samples: regular files of bounded size only', () => {
+  it('a device node or a FIFO is refused with a clear message, nothing hangs', () => {
+    const { dir, log } = setup();
+    const zero = mknod(join(dir, 'zero'), 1, 5);
+    const fifo = mkfifo(join(dir, 'fifo'));
+    for (const node of [zero, fifo]) {
+      let r = xd(['scan', '--baseline', node, log], undefined, { timeout: 60_000 });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/cannot read the baseline .*(character device|FIFO), not a regular file/);
+      r = xd(['check', '--root', hostTree(), '--xl-info', node, '--format', 'json'], undefined, { timeout: 60_000 });
+      expect(r.code).not.toBe(-1);
+      expect(r.stdout).toMatch(/(character device|FIFO), not a regular file/);
+    }
+    // a rule folder whose sample is a FIFO
+    const rulesDir = join(dir, 'rules');
+    mkdirSync(join(rulesDir, 'samples'), { recursive: true });
+    cpSync(join(ROOT, 'rules', 'blkback-hung-task.yaml'), join(rulesDir, 'blkback-hung-task.yaml'));
+    mkfifo(join(rulesDir, 'samples', 'blkback-hung-task.log'));
+    const r = xd(['rules', 'test', rulesDir], undefined, { timeout: 60_000 });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/cannot read the sample file: is a FIFO, not a regular file/);
+  });
+});
+
+/** A site rule folder (root-owned, not writable by others) holding one rule with `pattern`. */
+function siteRuleDir(pattern: string): string {
+  const dir = join(tmp('xd-site-'), 'site');
+  mkdirSync(dir, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'site-slow.yaml'),
+    [
+      'id: site-slow',
+      'title: Slow',
+      'severity: warning',
+      'patterns:',
+      `  - '${pattern}'`,
+      'diagnosis: A rule with a pattern.',
+      'fix: [nothing]',
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
+  return dir;
+}
+
+const NESTED = 'xenfail (a{1,10}){1,10}b';
+const slowLine = (n: number) => `Nov 20 08:01:10 xen07 kernel: xenfail ${'a'.repeat(48)} ${n}`;
+
+describe('11. nested bounded repeats are refused, and matching time is bounded whatever the checker says', () => {
+  it('the checker refuses (a{1,10}){1,10}, which recheck passes as safe', () => {
+    const r = xd(['--rules', siteRuleDir(NESTED), '-'], `${slowLine(1)}\n`, { timeout: 60_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /site-slow\.yaml: patterns\.0: .*can backtrack catastrophically \(a repeated group whose body is itself a repeat\)/,
+    );
+  });
+
+  it('with --allow-unsafe-patterns a slow line is cut short and noted; the next line still matches', () => {
+    const input = `${slowLine(1)}\nNov 20 08:01:10 xen07 kernel: xenfail aab\n`;
+    const r = xd(['--rules', siteRuleDir(NESTED), '--allow-unsafe-patterns', '--format', 'json', '-'], input, { timeout: 60_000 });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { inputs: { errors: string[] }[]; findings: { rule: string; count: number }[] };
+    expect(j.inputs[0]!.errors).toEqual([
+      expect.stringMatching(/^line 1: matching the pattern .* took over \d+ ms: cut short \(no match\)$/),
+    ]);
+    expect(j.findings.map((f) => [f.rule, f.count])).toEqual([['site-slow', 1]]);
+  });
+
+  it('watch answers SIGTERM promptly during a flood of slow lines', async () => {
+    const dir = tmp('xd-slowwatch-');
+    const log = join(dir, 'kern.log');
+    writeFileSync(log, '');
+    const w = await startWatch(['--rules', siteRuleDir(NESTED), '--allow-unsafe-patterns', '--format', 'ndjson', log]);
+    writeFileSync(log, Array.from({ length: 40 }, (_, i) => slowLine(i)).join('\n') + '\n');
+    await w.until(() => w.err.some((l) => l.includes('cut short')), 30_000, 'the first slow line');
+    const t = Date.now();
+    const code = await w.stop();
+    // each slow line took 35 s before; now a line costs at most the budget and the pattern is set aside after a few
+    expect(Date.now() - t).toBeLessThan(10_000);
+    expect(code).not.toBe('SIGKILL');
+    expect(w.err.join('\n')).toMatch(/set aside for the rest of the run|cut short/);
+  }, 60_000);
+
+  it('a pattern recheck cannot prove safe (it gave up) is not taken as safe', () => {
+    const unknown = { status: 'unknown', checker: 'automaton', error: { kind: 'timeout' } } as unknown as Parameters<typeof riskOf>[2];
+    expect(riskOf('x(?:a|b)*y', '', unknown)).toMatch(/could not be proven safe \(the checker gave up: timeout\)/);
+  });
+});
+
+/** `n` MiB of long lines (100 KiB each) with a hung-task line every 50 lines. */
+function longLines(mib: number): Buffer {
+  const long = `Nov 20 08:01:10 xen07 kernel: ${'x'.repeat(100 * 1024)}\n`;
+  const parts: string[] = [];
+  let size = 0;
+  for (let n = 0; size < mib * 1024 * 1024; n++) {
+    const l = n % 50 === 0 ? `${blk(5)}\n` : long;
+    parts.push(l);
+    size += l.length;
+  }
+  return Buffer.from(parts.join(''));
+}
+
+describe('4. memory stays flat on the stream path (stdin, pipes, report segments)', () => {
+  it('64 MiB of long lines piped in 1 MiB segments fit a 40 MB heap (each segment kept 1.3 MB of head lines before)', () => {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=40', BIN, '--format', 'json', ...ONLY, '-'], {
+      input: longLines(64),
+      env: { ...process.env, TZ: 'UTC', XENDOCTOR_SEGMENT: String(1024 * 1024), XENDOCTOR_WORKERS: '1' },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 240_000,
+    });
+    expect(r.signal).toBeNull(); // SIGABRT: out of heap
+    expect(r.status).toBe(2);
+    const j = JSON.parse(String(r.stdout)) as { inputs: { lines: number; errors: string[] }[]; findings: { count: number }[] };
+    expect(j.findings[0]!.count).toBeGreaterThan(10);
+    // notes are bounded too: a few, then a count
+    expect(j.inputs[0]!.errors.length).toBeLessThanOrEqual(21);
+    expect(j.inputs[0]!.errors[j.inputs[0]!.errors.length - 1]).toMatch(/^\d+ more notes like these$/);
+  }, 300_000);
+});
+
+describe('22. an over-long line on stdin stays one line, as in a file', () => {
+  it('a 1 MiB line across 64 KiB segments: one line cut with a note, the next line read', () => {
+    const input = `Nov 20 08:01:10 xen07 kernel: ${'y'.repeat(1024 * 1024)}\n${blk(7)}\n`;
+    const r = xd(['--format', 'json', ...ONLY, '-'], input, {
+      env: { ...process.env, TZ: 'UTC', XENDOCTOR_SEGMENT: '65536', XENDOCTOR_WORKERS: '1' },
+    });
+    const j = JSON.parse(r.stdout) as { inputs: { lines: number; errors: string[] }[]; findings: { evidence: { line: number }[] }[] };
+    expect(j.inputs[0]!.lines).toBe(2);
+    expect(j.inputs[0]!.errors).toEqual(['line 1: longer than 65536 bytes, cut']);
+    expect(j.findings[0]!.evidence[0]!.line).toBe(2);
+  });
+});
+
+describe('Also: JSON output escapes C1 controls and bidi overrides (json, ndjson, the --exec JSON)', () => {
+  const line = `${blk(9)} \u009b31m \u202eevil\n`;
+  it('scan --format json and ndjson', () => {
+    for (const format of ['json', 'ndjson']) {
+      const r = xd(['--format', format, ...ONLY, '-'], line);
+      expect(r.stdout).toContain('\\u009b31m \\u202eevil');
+      expect(r.stdout).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+      const first = JSON.parse(r.stdout.split('\n')[0]!.startsWith('{"') ? r.stdout.split('\n')[0]! : r.stdout) as object;
+      expect(JSON.stringify(first)).toContain('\u202eevil'); // the same value once parsed
+    }
+  });
+
+  it('watch --exec gets the finding as escaped JSON on its stdin', () => {
+    const dir = tmp('xd-exec-');
+    const got = join(dir, 'got.json');
+    const r = xd(['watch', '--exec-shell', '--exec', `cat >> ${got}`, ...ONLY, '-'], line, { timeout: 60_000 });
+    expect(r.code).not.toBe(-1);
+    const text = readFileSync(got, 'utf8');
+    expect(text).toContain('\\u009b31m \\u202eevil');
+    expect(text).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+  });
+});
+
+describe('Also: the catalogue cache is written through the atomic writer, never a predictable temporary name', () => {
+  it('symlinks planted at <cache>.<pid>.tmp for the next PIDs are not written through', () => {
+    const cache = join(ROOT, 'dist', 'catalogue-cache.json');
+    const victim = join(tmp('xd-victim-'), 'victim');
+    writeFileSync(victim, 'untouched\n');
+    const last = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
+    const planted: string[] = [];
+    for (let pid = last + 1; pid < last + 400; pid++) {
+      const p = `${cache}.${pid}.tmp`;
+      try {
+        symlinkSync(victim, p);
+        planted.push(p);
+      } catch {
+        /* taken */
+      }
+    }
+    try {
+      rmSync(cache, { force: true }); // the next run writes it again
+      const r = xd(['rules', 'list']);
+      expect(r.code).toBe(0);
+      expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
+      expect(existsSync(cache)).toBe(true);
+    } finally {
+      for (const p of planted) rmSync(p, { force: true });
+    }
+  });
+});
