@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.js';
 import { scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { parseLine } from './parse/line.js';
+import { ConsoleClock } from './parse/console-clock.js';
 import { toIso, type TimeContext } from './parse/time.js';
 import { Engine, compareFindings, summarize, type EngineOptions, type PendingThreshold } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
@@ -75,10 +76,12 @@ export async function analyseStream(
 ): Promise<{ stats: LineStats; lastSeen: number | null }> {
   let lastSeen: number | null = null;
   const simple = opts.everyLine === true || engine.everyLine;
+  const clock = new ConsoleClock();
   const sink: LineSink = {
     wantsAll: () => engine.wantsAll(),
     line: (text, lineNo, candidate, raw, start, end) => {
       const ev = parseLine(text, ctx);
+      clock.date(ev);
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
       engine.offer(

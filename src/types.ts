@@ -60,6 +60,8 @@ export interface Finding {
   references: string[];
   harmless: boolean;
   causedBy: string[];
+  /** Findings this one may follow from, by an untested observation (`follows` with `certainty: possible`): never a root cause. */
+  possiblyRelated?: string[];
   tags?: string[];
   ongoing?: { since: string | null; before: number };
 }

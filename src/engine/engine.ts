@@ -49,6 +49,12 @@ const TROUBLE_OWNER = -2;
 const EVIDENCE_FIRST = 3;
 const BLOCK_EVIDENCE = 12;
 const MAX_GROUPS = 20_000;
+/** Values listed per `collect` placeholder. */
+const MAX_COLLECT = 12;
+/** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
+const MAX_SEEN = 500_000;
+/** Signatures a group keeps for merging engines (inputs read apart). */
+const MAX_GROUP_SIGS = 4096;
 
 interface Group {
   rule: Rule;
@@ -70,6 +76,10 @@ interface Group {
   recent: (number | null)[];
   /** Distinct threshold state: value → time last seen. */
   distinct: Map<string, number | null>;
+  /** The rule's `collect`: placeholder → distinct captured values, in order (at most MAX_COLLECT). */
+  collected: Record<string, string[]>;
+  /** Signatures of the stamped lines counted (at most MAX_GROUP_SIGS), so a merge can drop lines counted before. */
+  sigs: number[];
 }
 
 /** A hit as kept for evidence: raw time, converted only for output. */
@@ -79,6 +89,7 @@ interface RawHit {
   time: number | null;
   text: string;
   block: Evidence[];
+  sig: number | null;
 }
 
 /** A group in a form that crosses a worker boundary (structured clone), rule by index. */
@@ -226,6 +237,8 @@ export class Engine {
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
+  /** Signatures (rule and line) of the stamped lines that made hits (see lineSignature). */
+  private readonly seenLines = new Set<number>();
   /** Whether the last candidate line held a trouble word, or a fact literal (from rulesIn). */
   private trouble = false;
   private factLine = true;
@@ -360,6 +373,14 @@ export class Engine {
       this.miner.add(ev, text, source, line);
   }
 
+  /** Remember a line signature; false when it was seen before. */
+  private firstSight(sig: number): boolean {
+    if (this.seenLines.has(sig)) return false;
+    if (this.seenLines.size >= MAX_SEEN) this.seenLines.clear();
+    this.seenLines.add(sig);
+    return true;
+  }
+
   /** Unrecognised templates (when enabled), most frequent first. */
   unrecognizedTemplates(): Unrecognized[] {
     return this.miner?.results() ?? [];
@@ -387,7 +408,7 @@ export class Engine {
     this.block = null;
     // a key the first line lacks may stand on a later line of the report (e.g. the OOM victim)
     const hit = b.hit;
-    for (const k of hit.rule.key) {
+    for (const k of [...hit.rule.key, ...hit.rule.collect.map(([, cap]) => cap)]) {
       if (hit.captures[k] !== undefined) continue;
       for (const msg of hit.blockMessages) {
         const m = hit.rule.patterns.map((re) => re.exec(msg)).find((x) => x?.groups?.[k] !== undefined);
@@ -415,6 +436,10 @@ export class Engine {
 
   private record(hit: Hit, host: string | null): void {
     const rule = hit.rule;
+    // the same line read again from an overlapping capture (kern.log, a dmesg capture and the serial
+    // console of one boot) is one event, not three
+    const sig = lineSignature(rule.id, hit.event);
+    if (sig !== null && !this.firstSight(sig)) return;
     // a rule's hits mostly go to the group of its hit before: no key to build and look up then
     const last = this.lastGroup.get(rule);
     let g = this.sameGroup(last, hit, host) ? last : undefined;
@@ -448,11 +473,15 @@ export class Engine {
         head: [],
         recent: [],
         distinct: new Map(),
+        collected: {},
+        sigs: [],
       };
       this.groups.set(groupKey(rule.id, host, key), g);
     }
     this.lastGroup.set(rule, g);
     const t = hit.event.time;
+    for (const [name, cap] of rule.collect) addCollected(g, name, hit.captures[cap]);
+    if (sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push(sig);
     g.count++;
     if (t !== null) {
       if (g.first === null || t < g.first) g.first = t;
@@ -464,7 +493,8 @@ export class Engine {
       line: hit.line,
       time: t,
       text: hit.text,
-      block: g.hits.length === 0 ? hit.block.slice(0, BLOCK_EVIDENCE) : [],
+      block: evidenceBlock(hit, g.hits.length === 0),
+      sig,
     };
     if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
     g.latest = raw;
@@ -549,12 +579,17 @@ export class Engine {
       const rule = this.rules[s.rule]!;
       const gk = groupKey(rule.id, s.host, s.key);
       const mine = this.groups.get(gk);
+      // lines this engine counted already (an overlapping capture read as another input): once
+      const seen = new Set(s.sigs.filter((x) => !this.firstSight(x)));
+      const fresh = (h: RawHit | null) => h !== null && (h.sig === null || !seen.has(h.sig));
+      if (seen.size > 0 && s.count <= seen.size) continue;
       const incoming: Group = {
         ...s,
         rule,
+        count: s.count - seen.size,
         distinct: new Map(s.distinct),
-        hits: s.hits.map(shift),
-        latest: s.latest && shift(s.latest),
+        hits: s.hits.filter(fresh).map(shift),
+        latest: fresh(s.latest) ? shift(s.latest!) : null,
         firstSeq: s.firstSeq + seqOffset,
         lastSeq: s.lastSeq + seqOffset,
       };
@@ -572,6 +607,8 @@ export class Engine {
         mine.firstSeq = incoming.firstSeq;
       }
       addSpan(mine, incoming);
+      mergeCollected(mine, incoming);
+      mine.sigs = [...mine.sigs, ...incoming.sigs.filter((x) => !seen.has(x))].slice(0, MAX_GROUP_SIGS);
       mine.lastSeq = incoming.lastSeq;
       for (const h of incoming.hits)
         if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
@@ -652,6 +689,8 @@ export class Engine {
         head: [...p.recent],
         recent: [...p.recent],
         distinct: new Map(p.distinct),
+        collected: {},
+        sigs: [],
       });
     }
   }
@@ -663,6 +702,19 @@ export class Engine {
 
   private toFinding(g: Group): Finding {
     const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
+    for (const [name, list] of Object.entries(g.collected)) if (list.length) values[name] = list.join(', ');
+    // cases: chosen by what was captured; the first title, every matching case's fix steps first
+    let title = g.rule.spec.title;
+    const caseFix: string[] = [];
+    let titled = false;
+    for (const c of g.rule.cases) {
+      if (!c.when.every(([name, re]) => values[name] !== undefined && re.test(values[name]))) continue;
+      if (c.title && !titled) {
+        title = c.title;
+        titled = true;
+      }
+      caseFix.push(...c.fix);
+    }
     const evidence: Evidence[] = [];
     for (const h of g.hits) evidence.push({ source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
     const l = g.latest;
@@ -671,7 +723,7 @@ export class Engine {
     const f: Finding = {
       id: findingId(g.rule.id, g.host, g.key),
       rule: g.rule.id,
-      title: fill(spec.title, values),
+      title: fill(title, values),
       severity: g.rule.severity,
       host: g.host,
       key: g.key,
@@ -680,14 +732,15 @@ export class Engine {
       last: toIso(g.last),
       evidence,
       diagnosis: fill(spec.diagnosis.trim(), values),
-      fix: spec.fix.map((s) => fill(s, values)),
+      fix: [...caseFix, ...spec.fix].map((s) => fill(s, values)),
       references: spec.references ?? [],
       harmless: spec.harmless ?? false,
       causedBy: [],
       tags: spec.tags ?? [],
     };
     // the first hit's captures, for tests and templates; not part of the JSON output
-    Object.defineProperty(f, 'captures', { value: { ...g.captures }, enumerable: false });
+    const collected = Object.fromEntries(Object.keys(g.collected).filter((n) => values[n] !== undefined).map((n) => [n, values[n]!]));
+    Object.defineProperty(f, 'captures', { value: { ...g.captures, ...collected }, enumerable: false });
     return f;
   }
 
@@ -733,23 +786,79 @@ export class Engine {
       if (!ruleApplies(g.rule.spec.applies, this.facts.get(g.host ?? '') ?? {})) continue;
       out.push({ g, f: this.toFinding(g) });
     }
-    // Root causes: a finding follows another rule's finding on the same host within the window.
+    // Root causes: a finding follows another rule's finding of the same host (or, for lines naming no
+    // host, the same capture) when both times are known and the cause began before, within the window.
     for (const { f, g } of out) {
       for (const dep of g.rule.follows) {
         for (const { f: cf, g: cg } of out) {
-          if (cf === f || cg.rule.id !== dep.rule || cg.host !== g.host) continue;
-          let linked: boolean;
-          if (g.first !== null && cg.first !== null && cg.last !== null) {
-            linked = cg.first <= g.first && g.first <= cg.last + dep.within;
-          } else {
-            linked = cg.firstSeq <= g.firstSeq;
-          }
-          if (linked && !f.causedBy.includes(cf.id)) f.causedBy.push(cf.id);
+          if (cf === f || cg.rule.id !== dep.rule || !sameMachine(g, cg)) continue;
+          if (g.first === null || cg.first === null || cg.last === null) continue;
+          if (!(cg.first <= g.first && g.first <= cg.last + dep.within)) continue;
+          const list = dep.possible ? (f.possiblyRelated ??= []) : f.causedBy;
+          if (!list.includes(cf.id)) list.push(cf.id);
         }
       }
     }
     return out.map((o) => o.f).sort(compareFindings);
   }
+}
+
+/**
+ * What makes a line the same line in another capture: the kernel's uptime stamp (microseconds since
+ * its boot) or a Xen console stamp with milliseconds, with the message. Lines stamped to the second
+ * only (syslog) can repeat within a second for real, and have none.
+ */
+function lineSignature(rule: string, ev: LogEvent): number | null {
+  if (ev.uptime !== null && ev.source !== 'hypervisor') return hash53(`${rule}\0u${ev.uptime}\0${ev.message}`);
+  if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return hash53(`${rule}\0x${ev.time}\0${ev.message}`);
+  return null;
+}
+
+/** A 53-bit hash of a string (cyrb53): signatures without keeping the lines. */
+function hash53(str: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Add a captured value to a group's `collect` list (distinct, in order, bounded). */
+function addCollected(g: Pick<Group, 'collected'>, name: string, value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  const list = (g.collected[name] ??= []);
+  if (list.length < MAX_COLLECT && !list.includes(value)) list.push(value);
+}
+
+/** Add `b`'s collected values after `a`'s. */
+function mergeCollected(a: Pick<Group, 'collected'>, b: Pick<Group, 'collected'>): void {
+  for (const [name, list] of Object.entries(b.collected ?? {})) for (const v of list) addCollected(a, name, v);
+}
+
+/**
+ * The lines of a hit's report kept as evidence: the first hit's first lines, and for every hit the
+ * report's closing line when the rule has one (an OOM report's victim line, past its task dump).
+ */
+function evidenceBlock(hit: Hit, first: boolean): Evidence[] {
+  const b = hit.block;
+  const endsWithEnd = hit.rule.blockEnd !== null && b.length > 0 && hit.rule.blockEnd.test(hit.blockMessages[b.length - 1] ?? '');
+  if (first) {
+    if (b.length <= BLOCK_EVIDENCE || !endsWithEnd) return b.slice(0, BLOCK_EVIDENCE);
+    return [...b.slice(0, BLOCK_EVIDENCE - 1), b[b.length - 1]!];
+  }
+  return endsWithEnd ? [b[b.length - 1]!] : [];
+}
+
+/** Two groups are of one machine: the same named host, or no host and lines of the same capture. */
+function sameMachine(a: Group, b: Group): boolean {
+  if (a.host !== null || b.host !== null) return a.host === b.host;
+  const src = (g: Group) => g.hits[0]?.source ?? null;
+  return src(a) !== null && src(a) === src(b);
 }
 
 /** Add `b`'s hits to `a`'s count and widen `a`'s time span to cover `b`'s. */
@@ -768,6 +877,12 @@ function mergeGroups(a: Group, b: Group): void {
   a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
   if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
   a.captures = first.captures;
+  if (first === b) {
+    const mine = a.collected;
+    a.collected = { ...b.collected };
+    mergeCollected(a, { collected: mine });
+  } else mergeCollected(a, b);
+  a.sigs = [...a.sigs, ...b.sigs].slice(0, MAX_GROUP_SIGS);
   addSpan(a, b);
   a.firstSeq = Math.min(a.firstSeq, b.firstSeq);
   a.lastSeq = Math.max(a.lastSeq, b.lastSeq);

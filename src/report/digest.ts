@@ -105,6 +105,10 @@ function findingHtml(f: Finding, byId: Map<string, Finding>): string {
     });
     out.push(`<div style="font-size:13px">caused by: ${causes.join('; ')}</div>`);
   }
+  if (f.possiblyRelated?.length) {
+    const rel = f.possiblyRelated.map((id) => esc(byId.get(id)?.rule ?? id));
+    out.push(`<div style="font-size:13px">possibly related (untested): ${rel.join('; ')}</div>`);
+  }
   out.push(
     `<pre style="${MONO};background:#f4f4f4;padding:6px;white-space:pre-wrap;word-break:break-all">${f.evidence
       .map((e) => `${esc(e.source)}:${e.line}  ${esc(e.text)}`)

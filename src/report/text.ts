@@ -73,6 +73,13 @@ export function renderFindingText(f: Finding, byId: Map<string, Finding>, opts: 
     });
     lines.push(`   caused by: ${causes.join('; ')}`);
   }
+  if (f.possiblyRelated?.length) {
+    const rel = f.possiblyRelated.map((id) => {
+      const cf = byId.get(id);
+      return cf ? `${cf.rule} (${cf.first ?? 'time unknown'}, id ${id})` : id;
+    });
+    lines.push(`   possibly related (untested): ${rel.join('; ')}`);
+  }
   lines.push('   evidence:');
   for (const e of f.evidence) lines.push(`     ${c(DIM, `${safeText(e.source)}:${e.line}`)}  ${safeText(e.text)}`);
   lines.push('   diagnosis:');
