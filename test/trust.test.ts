@@ -1,0 +1,177 @@
+/**
+ * Issue 16, "trust in operation": root causes that hold (time, host, certainty), one incident as one
+ * finding, the same line counted once, through the real binary.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Finding, ScanReport } from '../src/types.js';
+import { ROOT, tmp, xd } from './helpers.js';
+
+const LAB = join(ROOT, 'samples', 'lab');
+
+function scan(args: string[], input?: string): ScanReport {
+  const r = xd(['scan', '--format', 'json', ...args], input);
+  expect(r.stderr).not.toMatch(/TypeError|ReferenceError/);
+  return JSON.parse(r.stdout) as ScanReport;
+}
+
+function only(report: ScanReport, rule: string): Finding {
+  const list = report.findings.filter((f) => f.rule === rule);
+  expect(list.map((f) => f.rule)).toEqual([rule]);
+  return list[0]!;
+}
+
+describe('causal links need one host and known times (item 6)', () => {
+  it('does not link two undated files of different machines', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'a-dmesg.txt'), '[  100.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n');
+    writeFileSync(join(dir, 'b-xl-dmesg.txt'), '(XEN) Hardware Dom0 crashed: rebooting machine in 5 seconds.\n');
+    const r = scan([join(dir, 'a-dmesg.txt'), join(dir, 'b-xl-dmesg.txt')]);
+    expect(only(r, 'dom0-crashed').causedBy).toEqual([]);
+    const text = xd([join(dir, 'a-dmesg.txt'), join(dir, 'b-xl-dmesg.txt')]).stdout;
+    expect(text).not.toMatch(/caused by/);
+  });
+
+  it('links a dated cause of the same host within the window, and not one outside it', () => {
+    const lines = (oopsAt: string) =>
+      [
+        `Nov 20 ${oopsAt} xen07 kernel: [812340.118001] BUG: unable to handle page fault for address: ffffc90000c6b000`,
+        `Nov 20 ${oopsAt} xen07 kernel: [812340.118015] Oops: 0000 [#1] SMP NOPTI`,
+        `Nov 20 08:01:02 xen07 kernel: [812340.118101] Kernel panic - not syncing: Fatal exception`,
+        '',
+      ].join('\n');
+    const near = scan(['--year', '2026', '-'], lines('08:00:58'));
+    const oops = only(near, 'kernel-oops');
+    expect(only(near, 'kernel-panic').causedBy).toEqual([oops.id]);
+    // the same oops an hour before the panic (window 5 minutes): no link
+    const far = scan(['--year', '2026', '-'], lines('07:01:02'));
+    expect(only(far, 'kernel-panic').causedBy).toEqual([]);
+    // the same oops on another host: no link
+    const other = scan(['--year', '2026', '-'], lines('08:00:58').replace(/xen07 kernel: \[812340.1180(01|15)/g, 'xen08 kernel: [812340.1180$1'));
+    expect(only(other, 'kernel-panic').causedBy).toEqual([]);
+  });
+});
+
+describe('how sure a link is (item 7)', () => {
+  const log = [
+    'Nov 20 07:00:00 xen07 xend[2211]: IOError: [Errno 28] No space left on device',
+    'Nov 20 08:00:00 xen07 kernel: [812345.123456] vif vif-5-0 vif5.0: txreq.offset: 85e, size: 4002, end: 6144',
+    'Nov 20 08:00:00 xen07 kernel: [812345.123460] vif vif-5-0 vif5.0: fatal error; disabling device',
+    'Nov 20 08:10:00 xen07 kernel: [812945.000000] NETDEV WATCHDOG: eth0 (e1000e): transmit queue 0 timed out',
+    '',
+  ].join('\n');
+
+  it('shows an untested observation as possibly related, never as the root cause', () => {
+    const r = scan(['--year', '2026', '-'], log);
+    const disk = only(r, 'disk-full');
+    const netback = only(r, 'netback-fatal-error');
+    expect(netback.causedBy).toEqual([]);
+    expect(netback.possiblyRelated).toEqual([disk.id]);
+    const text = xd(['--year', '2026', '-'], log).stdout;
+    expect(text).toMatch(/possibly related \(untested\): disk-full/);
+    expect(text).not.toMatch(/caused by: disk-full/);
+  });
+
+  it('does not blame a physical NIC watchdog timeout on a full disk', () => {
+    const r = scan(['--year', '2026', '-'], log);
+    const nic = only(r, 'netdev-watchdog-timeout');
+    expect(nic.causedBy).toEqual([]);
+    expect(nic.possiblyRelated ?? []).toEqual([]);
+  });
+});
+
+describe('the lab OOM that killed dom0 (items 8 and 10)', () => {
+  const serial = join(LAB, 'dom0-oom-balloon', 'serial.log');
+
+  it('dates dom0 uptime stamps from the Xen console and links OOM → kernel panic → dom0 crash', () => {
+    const r = scan([serial]);
+    const oom = only(r, 'dom0-oom-killer');
+    const panic = only(r, 'kernel-panic');
+    const crash = only(r, 'dom0-crashed');
+    // Xen's console dates the boot at 05:21:39; dom0 ran ~41 s before the panic
+    expect(oom.first).toMatch(/^2026-11-26T05:22:/);
+    expect(panic.first).toMatch(/^2026-11-26T05:22:3[45]/);
+    expect(panic.causedBy).toEqual([oom.id]);
+    expect(crash.causedBy).toEqual([panic.id]);
+    const text = xd([serial]).stdout;
+    expect(text).not.toMatch(/no chain of cause and effect/);
+  });
+
+  it('makes one OOM burst one finding that names its victims, with the victim line as evidence and a chosen fix', () => {
+    const r = scan([serial]);
+    const oom = only(r, 'dom0-oom-killer');
+    expect(oom.title).toMatch(/^dd, xl, xenconsoled, timeout killed by the OOM killer/);
+    expect(oom.title).toMatch(/guest consoles are gone/);
+    expect(oom.evidence.some((e) => /Out of memory: Killed process 154 \(dd\)/.test(e.text))).toBe(true);
+    expect(oom.evidence.length).toBeLessThan(25);
+    expect(oom.fix[0]).toMatch(/^xenconsoled was killed/);
+    expect(oom.fix.join('\n')).not.toMatch(/\bIf xenstored/);
+  });
+
+  it('chooses the xenstored step only when xenstored was killed', () => {
+    const line = (n: number, p: string) =>
+      `[  ${n}.000000] Out of memory: Killed process ${100 + n} (${p}) total-vm:68456kB, anon-rss:1024kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:52kB oom_score_adj:0\n`;
+    const r = scan(['-'], line(10, 'oxenstored') + line(11, 'qemu-system-i38'));
+    const oom = only(r, 'dom0-oom-killer');
+    expect(oom.title).toMatch(/^oxenstored, qemu-system-i38 killed by the OOM killer in dom0 — the toolstack will hang/);
+    expect(oom.fix[0]).toMatch(/^xenstored was killed/);
+    expect(oom.fix[1]).toMatch(/^A qemu device model was killed/);
+    const plain = only(scan(['-'], line(12, 'java')), 'dom0-oom-killer');
+    expect(plain.title).toBe('java killed by the OOM killer in dom0');
+    expect(plain.fix.join('\n')).not.toMatch(/xenstored was killed|qemu device model/);
+  });
+});
+
+describe('overlapping captures (item 11)', () => {
+  it('counts the same stamped line from kern.log, a dmesg capture and a serial log once', () => {
+    const dir = tmp();
+    const msg =
+      '[812345.123456] Out of memory: Killed process 2162 (qemu-dm) total-vm:207060kB, anon-rss:54876kB, file-rss:0kB, shmem-rss:1020kB, UID:0 pgtables:144kB oom_score_adj:0';
+    writeFileSync(join(dir, 'kern.log'), `Nov 20 08:01:10 xen07 kernel: ${msg}\n`);
+    writeFileSync(join(dir, 'dmesg.txt'), `${msg}\n`);
+    writeFileSync(join(dir, 'serial.log'), `${msg}\n`);
+    const r = scan(['--year', '2026', join(dir, 'kern.log'), join(dir, 'dmesg.txt'), join(dir, 'serial.log')]);
+    const oom = only(r, 'dom0-oom-killer');
+    expect(oom.count).toBe(1);
+    expect(oom.host).toBe('xen07');
+  });
+
+  it('still counts lines stamped only to the second that repeat', () => {
+    const line = 'Nov 20 08:01:10 xen07 xend[2211]: IOError: [Errno 28] No space left on device\n';
+    const r = scan(['--year', '2026', '-'], line + line + line);
+    expect(only(r, 'disk-full').count).toBe(3);
+  });
+
+  it('counts the lab capture the same with or without its dmesg and xl dmesg beside it', () => {
+    const d = join(LAB, 'dom0-oom-balloon');
+    const alone = scan([join(d, 'serial.log')]);
+    const all = scan([join(d, 'serial.log'), join(d, 'dmesg.txt'), join(d, 'xl-dmesg.txt')]);
+    const counts = (x: ScanReport) => Object.fromEntries(x.findings.map((f) => [f.rule, f.count]));
+    expect(counts(all)).toEqual(counts(alone));
+  });
+});
+
+describe('rule files: placeholders (item 16)', () => {
+  it('reports a {placeholder} that names no capture', () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'bad-placeholder.yaml'),
+      [
+        'id: bad-placeholder',
+        "title: 'Guest {domid} broke'",
+        'severity: warning',
+        'patterns:',
+        "  - 'guest (?<dom>\\d+) broke'",
+        'diagnosis: The guest broke down entirely.',
+        'fix:',
+        "  - 'xl destroy {domid}'",
+        '',
+      ].join('\n'),
+    );
+    const r = xd(['scan', '--rules', dir, '-'], 'guest 5 broke\n');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/bad-placeholder\.yaml:2.*title.*\{domid\}/);
+    expect(r.stderr).toMatch(/fix\.0.*\{domid\}/);
+  });
+});
