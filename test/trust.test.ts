@@ -22,6 +22,65 @@ function only(report: ScanReport, rule: string): Finding {
   return list[0]!;
 }
 
+describe('bridge-port-overload counts ports attached at once (item 1)', () => {
+  const up = (t: number) => `[${t.toFixed(6).padStart(12)}]`;
+  /** A kernel log of guests starting and stopping on xenbr0 (ports reused as the bridge does). */
+  function bridgeLog(live: number, restarts: number): string {
+    const out: string[] = [];
+    let t = 100;
+    let domid = 0;
+    const slot = new Map<number, string>();
+    const start = (port: number) => {
+      const v = `vif${++domid}.0`;
+      out.push(
+        `${up(t)} xenbr0: port ${port}(${v}) entered blocking state`,
+        `${up((t += 0.002))} xenbr0: port ${port}(${v}) entered disabled state`,
+      );
+      out.push(
+        `${up((t += 0.004))} device ${v} entered promiscuous mode`,
+        `${up((t += 3.9))} xenbr0: port ${port}(${v}) entered blocking state`,
+      );
+      out.push(`${up((t += 0.001))} xenbr0: port ${port}(${v}) entered forwarding state`);
+      t += 5;
+      slot.set(port, v);
+    };
+    const stop = (port: number) => {
+      const v = slot.get(port)!;
+      out.push(`${up(t)} xenbr0: port ${port}(${v}) entered disabled state`, `${up((t += 0.01))} device ${v} left promiscuous mode`);
+      out.push(`${up((t += 0.001))} xenbr0: port ${port}(${v}) entered disabled state`);
+      t += 2;
+    };
+    out.push(`${up(t)} xenbr0: port 1(eth0) entered blocking state`, `${up((t += 0.001))} xenbr0: port 1(eth0) entered forwarding state`);
+    for (let p = 2; p < 2 + live; p++) start(p);
+    for (let i = 0; i < restarts; i++) {
+      stop(2 + (i % live));
+      start(2 + (i % live));
+    }
+    return out.join('\n') + '\n';
+  }
+
+  it('does not fire on five guests restarted 70 times (75 vif names, five ports at once)', () => {
+    const r = scan(['-'], bridgeLog(5, 70));
+    expect(r.findings.filter((f) => f.rule === 'bridge-port-overload')).toEqual([]);
+  });
+
+  it('fires on 65 guest ports attached at once, churn or not', () => {
+    expect(only(scan(['-'], bridgeLog(65, 0)), 'bridge-port-overload').key).toEqual({ bridge: 'xenbr0' });
+    expect(only(scan(['-'], bridgeLog(65, 30)), 'bridge-port-overload').key).toEqual({ bridge: 'xenbr0' });
+    expect(scan(['-'], bridgeLog(64, 30)).findings.filter((f) => f.rule === 'bridge-port-overload')).toEqual([]);
+  });
+
+  it('counts a port that left in an earlier rotated file as gone', () => {
+    const dir = tmp();
+    const lines = bridgeLog(5, 70).split('\n');
+    const half = Math.floor(lines.length / 2);
+    writeFileSync(join(dir, 'kern.log.1'), lines.slice(0, half).join('\n') + '\n');
+    writeFileSync(join(dir, 'kern.log'), lines.slice(half).join('\n'));
+    const r = scan([join(dir, 'kern.log.1'), join(dir, 'kern.log')]);
+    expect(r.findings.filter((f) => f.rule === 'bridge-port-overload')).toEqual([]);
+  });
+});
+
 describe('causal links need one host and known times (item 6)', () => {
   it('does not link two undated files of different machines', () => {
     const dir = tmp();
@@ -48,7 +107,10 @@ describe('causal links need one host and known times (item 6)', () => {
     const far = scan(['--year', '2026', '-'], lines('07:01:02'));
     expect(only(far, 'kernel-panic').causedBy).toEqual([]);
     // the same oops on another host: no link
-    const other = scan(['--year', '2026', '-'], lines('08:00:58').replace(/xen07 kernel: \[812340.1180(01|15)/g, 'xen08 kernel: [812340.1180$1'));
+    const other = scan(
+      ['--year', '2026', '-'],
+      lines('08:00:58').replace(/xen07 kernel: \[812340.1180(01|15)/g, 'xen08 kernel: [812340.1180$1'),
+    );
     expect(only(other, 'kernel-panic').causedBy).toEqual([]);
   });
 });
@@ -120,6 +182,29 @@ describe('the lab OOM that killed dom0 (items 8 and 10)', () => {
     const plain = only(scan(['-'], line(12, 'java')), 'dom0-oom-killer');
     expect(plain.title).toBe('java killed by the OOM killer in dom0');
     expect(plain.fix.join('\n')).not.toMatch(/xenstored was killed|qemu device model/);
+  });
+});
+
+describe('crash context (item 9)', () => {
+  it("keeps Xen's account of dom0's fault as the crash finding's evidence, before the crash line", () => {
+    const crash = only(scan([join(LAB, 'dom0-crash', 'serial.log')]), 'dom0-crashed');
+    const texts = crash.evidence.map((e) => e.text.replace(/^\(XEN\) \[[^\]]*\] /, ''));
+    expect(texts).toEqual([
+      'd0v0 Unhandled: vec 14, #PF[0001]',
+      'Pagetable walk from ffffffff82a03e60:',
+      'domain_crash_sync called from entry.S: fault at ffff82d040204b78 x86_64/entry.S#create_bounce_frame+0x14f/0x177',
+      'Domain 0 (vcpu#0) crashed on cpu#0:',
+      "Hardware Dom0 crashed: 'noreboot' set - not rebooting.",
+    ]);
+    expect(crash.evidence.map((e) => e.line)).toEqual([157, 158, 163, 164, 199]);
+  });
+
+  it('takes no context from another input or from long before', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'a.log'), '(XEN) d0v0 Unhandled: vec 14, #PF[0001]\n');
+    writeFileSync(join(dir, 'b.log'), '(XEN) Hardware Dom0 crashed: rebooting machine in 5 seconds.\n');
+    const crash = only(scan([join(dir, 'a.log'), join(dir, 'b.log')]), 'dom0-crashed');
+    expect(crash.evidence.map((e) => e.text)).toEqual(['(XEN) Hardware Dom0 crashed: rebooting machine in 5 seconds.']);
   });
 });
 

@@ -34,9 +34,11 @@ export interface RuleSpec {
   key?: string[];
   where?: Record<string, { gt?: number; gte?: number; lt?: number; lte?: number; eq?: number }>;
   multiline?: { continuation: string; end?: string; max?: number; fingerprint?: 'trace' };
-  threshold?: { count: number; within?: string; distinct?: string };
+  threshold?: { count: number; within?: string; distinct?: string; release?: string[] };
   follows?: { rule: string; within: string; certainty?: 'cause' | 'possible' }[];
   applies?: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl'; memory?: string };
+  /** Lines shortly before a hit that explain it (shown as its evidence, before it). */
+  context?: { patterns: string[]; lines?: number; max?: number };
   /** Distinct values of a capture over all of a finding's hits, as a placeholder: `{ victims: process }`. */
   collect?: Record<string, string>;
   /** Title and fix steps chosen by what was captured or collected (first matching title wins; fixes add up, first). */
@@ -69,9 +71,13 @@ export interface Rule {
   continuationMax: number;
   traceFingerprint: boolean;
   threshold: { count: number; within: number | null; distinct: string | null } | null;
+  /** Lines that take a distinct value away again (threshold.release). */
+  release: RegExp[];
   follows: { rule: string; within: number; possible: boolean }[];
   /** Placeholder name → capture whose distinct values it lists. */
   collect: [string, string][];
+  /** Lines before a hit that explain it: patterns, how far back (lines), how many kept. */
+  context: { patterns: RegExp[]; lines: number; max: number } | null;
   cases: { when: [string, RegExp][]; title: string | null; fix: string[] }[];
 }
 
@@ -236,9 +242,13 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
         problems.push({ file, line: locate(field), field: field.join('.'), message: `placeholder {${m[1]}} names no capture of this rule` });
     }
   }
+  const contextPatterns = (spec.context?.patterns ?? []).map((p, i) => regex(['context', 'patterns', i], p));
+  const release = (spec.threshold?.release ?? []).map((p, i) => regex(['threshold', 'release', i], p));
+  if (release.length && !distinct)
+    problems.push({ file, line: locate(['threshold', 'release']), field: 'threshold.release', message: 'needs threshold.distinct' });
   let literals: string[] | null = spec.prefilter ?? [];
   if (!spec.prefilter) {
-    for (const p of spec.patterns) {
+    for (const p of [...spec.patterns, ...(spec.context?.patterns ?? []), ...(spec.threshold?.release ?? [])]) {
       const lits = requiredLiterals(p);
       if (lits === null) {
         literals = null;
@@ -247,7 +257,14 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
       literals.push(...lits);
     }
   }
-  if (problems.length > before || patterns.includes(null) || ignore.includes(null) || cases.some((c) => c.when.some(([, re]) => re === null)))
+  if (
+    problems.length > before ||
+    patterns.includes(null) ||
+    ignore.includes(null) ||
+    contextPatterns.includes(null) ||
+    release.includes(null) ||
+    cases.some((c) => c.when.some(([, re]) => re === null))
+  )
     return null;
   return {
     spec,
@@ -276,6 +293,10 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
     follows: (spec.follows ?? []).map((f) => ({ rule: f.rule, within: parseDuration(f.within) ?? 0, possible: f.certainty === 'possible' })),
     collect,
     cases: cases.map((c) => ({ ...c, when: c.when as [string, RegExp][] })),
+    release: release as RegExp[],
+    context: spec.context
+      ? { patterns: contextPatterns as RegExp[], lines: spec.context.lines ?? 300, max: spec.context.max ?? 8 }
+      : null,
   };
 }
 
@@ -334,6 +355,8 @@ function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
     ...(rule.spec.ignore ?? []).map((p, i): [string, string] => [`ignore.${i}`, p]),
     ...(rule.spec.multiline ? ([['multiline.continuation', rule.spec.multiline.continuation]] as [string, string][]) : []),
     ...(rule.spec.multiline?.end ? ([['multiline.end', rule.spec.multiline.end]] as [string, string][]) : []),
+    ...(rule.spec.context?.patterns ?? []).map((p, i): [string, string] => [`context.patterns.${i}`, p]),
+    ...(rule.spec.threshold?.release ?? []).map((p, i): [string, string] => [`threshold.release.${i}`, p]),
   ];
   let safe = true;
   for (const [field, source] of fields) {

@@ -80,6 +80,8 @@ interface Group {
   collected: Record<string, string[]>;
   /** Signatures of the stamped lines counted (at most MAX_GROUP_SIGS), so a merge can drop lines counted before. */
   sigs: number[];
+  /** Distinct values released here that an earlier engine may hold (threshold.release), for merging. */
+  released: string[];
 }
 
 /** A hit as kept for evidence: raw time, converted only for output. */
@@ -90,6 +92,8 @@ interface RawHit {
   text: string;
   block: Evidence[];
   sig: number | null;
+  /** Lines just before it that explain it (the rule's `context`). */
+  before?: Evidence[];
 }
 
 /** A group in a form that crosses a worker boundary (structured clone), rule by index. */
@@ -237,8 +241,10 @@ export class Engine {
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
+  /** Recent lines matching a rule's `context`, per rule (the latest `max`). */
+  private readonly contextLines = new Map<Rule, { seq: number; source: string; ev: Evidence }[]>();
   /** Signatures (rule and line) of the stamped lines that made hits (see lineSignature). */
-  private readonly seenLines = new Set<number>();
+  private readonly seenLines = new Map<number, string | null>();
   /** Whether the last candidate line held a trouble word, or a fact literal (from rulesIn). */
   private trouble = false;
   private factLine = true;
@@ -343,6 +349,14 @@ export class Engine {
     for (const rule of rules) {
       if (rule.sources && ev.source !== 'unknown' && !rule.sources.has(ev.source)) continue;
       if (rule.programs && ev.program !== null && !rule.programs.has(ev.program.toLowerCase()) && ev.source === 'daemon') continue;
+      if (rule.context && rule.context.patterns.some((re) => re.test(ev.message))) {
+        let list = this.contextLines.get(rule);
+        if (!list) this.contextLines.set(rule, (list = []));
+        list.push({ seq: this.seq, source, ev: { source, line, time: toIso(ev.time), text } });
+        if (list.length > rule.context.max) list.shift();
+        continue;
+      }
+      if (rule.release.length > 0 && this.release(rule, ev, host)) continue;
       let captures: Record<string, string> | null = null;
       for (let p = 0; p < rule.patterns.length; p++) {
         const m = rule.patterns[p]!.exec(ev.message);
@@ -373,11 +387,68 @@ export class Engine {
       this.miner.add(ev, text, source, line);
   }
 
-  /** Remember a line signature; false when it was seen before. */
-  private firstSight(sig: number): boolean {
-    if (this.seenLines.has(sig)) return false;
+  /**
+   * Remember a line signature; false when the line was seen before (from the same host, or where
+   * one of the two names no host: a capture beside that host's syslog).
+   */
+  private firstSight(sig: number, host: string | null): boolean {
+    const before = this.seenLines.get(sig);
+    if (before !== undefined && (before === null || host === null || before === host)) {
+      if (before === null && host !== null) this.seenLines.set(sig, host);
+      return false;
+    }
+    if (before !== undefined) return true; // the same text and stamp from another host: its own line
     if (this.seenLines.size >= MAX_SEEN) this.seenLines.clear();
-    this.seenLines.add(sig);
+    this.seenLines.set(sig, host);
+    return true;
+  }
+
+  /**
+   * A line that takes a distinct value away again (a port leaving its bridge): the value no longer
+   * counts towards the threshold. True when the line was such a release.
+   */
+  private release(rule: Rule, ev: LogEvent, host: string | null): boolean {
+    const m = rule.release.map((re) => re.exec(ev.message)).find((x) => x !== null);
+    const value = m?.groups?.[rule.threshold!.distinct!];
+    if (!m || value === undefined) return m != null;
+    const caps = m.groups!;
+    const keyed = rule.key.every((k) => caps[k] !== undefined);
+    let g: Group | undefined;
+    if (keyed) {
+      const key: Record<string, string> = {};
+      for (const k of rule.key) key[k] = caps[k]!;
+      const gk = groupKey(rule.id, host, key);
+      g = this.groups.get(gk);
+      if (!g && this.groups.size < MAX_GROUPS) {
+        // nothing counted here yet: remember the release for the inputs read before (absorb)
+        g = {
+          rule,
+          host,
+          key,
+          captures: { ...key },
+          count: 0,
+          first: null,
+          last: null,
+          firstSeq: this.seq,
+          lastSeq: this.seq,
+          hits: [],
+          latest: null,
+          fired: false,
+          head: [],
+          recent: [],
+          distinct: new Map(),
+          collected: {},
+          sigs: [],
+          released: [],
+        };
+        this.groups.set(gk, g);
+      }
+    }
+    const targets = g ? [g] : [...this.groups.values()].filter((x) => x.rule === rule && x.host === host);
+    for (const t of targets) {
+      if (t.fired) continue;
+      if (!t.distinct.delete(value) && t.released.length < MAX_GROUP_SIGS && !t.released.includes(value)) t.released.push(value);
+    }
     return true;
   }
 
@@ -439,7 +510,7 @@ export class Engine {
     // the same line read again from an overlapping capture (kern.log, a dmesg capture and the serial
     // console of one boot) is one event, not three
     const sig = lineSignature(rule.id, hit.event);
-    if (sig !== null && !this.firstSight(sig)) return;
+    if (sig !== null && !this.firstSight(sig, host)) return;
     // a rule's hits mostly go to the group of its hit before: no key to build and look up then
     const last = this.lastGroup.get(rule);
     let g = this.sameGroup(last, hit, host) ? last : undefined;
@@ -475,6 +546,7 @@ export class Engine {
         distinct: new Map(),
         collected: {},
         sigs: [],
+        released: [],
       };
       this.groups.set(groupKey(rule.id, host, key), g);
     }
@@ -496,6 +568,13 @@ export class Engine {
       block: evidenceBlock(hit, g.hits.length === 0),
       sig,
     };
+    if (rule.context && g.hits.length < EVIDENCE_FIRST) {
+      const ctx = rule.context;
+      raw.before = (this.contextLines.get(rule) ?? [])
+        .filter((c) => c.source === hit.source && c.seq >= hit.seq - ctx.lines)
+        .map((c) => c.ev);
+      this.contextLines.delete(rule);
+    }
     if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
     g.latest = raw;
     const wasFired = g.fired;
@@ -572,7 +651,14 @@ export class Engine {
   absorb(state: EngineState, lineOffset = 0): void {
     const seqOffset = this.seq;
     const shift = (h: RawHit): RawHit =>
-      lineOffset === 0 ? h : { ...h, line: h.line + lineOffset, block: h.block.map((b) => ({ ...b, line: b.line + lineOffset })) };
+      lineOffset === 0
+        ? h
+        : {
+            ...h,
+            line: h.line + lineOffset,
+            block: h.block.map((b) => ({ ...b, line: b.line + lineOffset })),
+            before: h.before?.map((b) => ({ ...b, line: b.line + lineOffset })),
+          };
     for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
     if (state.miner && this.miner) this.miner.absorb(state.miner, lineOffset);
     for (const s of state.groups) {
@@ -580,7 +666,7 @@ export class Engine {
       const gk = groupKey(rule.id, s.host, s.key);
       const mine = this.groups.get(gk);
       // lines this engine counted already (an overlapping capture read as another input): once
-      const seen = new Set(s.sigs.filter((x) => !this.firstSight(x)));
+      const seen = new Set(s.sigs.filter((x) => !this.firstSight(x, s.host)));
       const fresh = (h: RawHit | null) => h !== null && (h.sig === null || !seen.has(h.sig));
       if (seen.size > 0 && s.count <= seen.size) continue;
       const incoming: Group = {
@@ -620,6 +706,7 @@ export class Engine {
       }
       // replay the incoming hits' threshold state on top of ours
       const th = rule.threshold!;
+      for (const v of incoming.released) mine.distinct.delete(v);
       if (th.distinct) {
         for (const [v, t] of incoming.distinct) {
           this.thresholdStep(mine, t, v);
@@ -691,6 +778,7 @@ export class Engine {
         distinct: new Map(p.distinct),
         collected: {},
         sigs: [],
+        released: [],
       });
     }
   }
@@ -716,7 +804,8 @@ export class Engine {
       caseFix.push(...c.fix);
     }
     const evidence: Evidence[] = [];
-    for (const h of g.hits) evidence.push({ source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
+    for (const h of g.hits)
+      evidence.push(...(h.before ?? []), { source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
     const l = g.latest;
     if (l && g.count > g.hits.length) evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
     const spec = g.rule.spec;
@@ -739,7 +828,11 @@ export class Engine {
       tags: spec.tags ?? [],
     };
     // the first hit's captures, for tests and templates; not part of the JSON output
-    const collected = Object.fromEntries(Object.keys(g.collected).filter((n) => values[n] !== undefined).map((n) => [n, values[n]!]));
+    const collected = Object.fromEntries(
+      Object.keys(g.collected)
+        .filter((n) => values[n] !== undefined)
+        .map((n) => [n, values[n]!]),
+    );
     Object.defineProperty(f, 'captures', { value: { ...g.captures, ...collected }, enumerable: false });
     return f;
   }
@@ -787,13 +880,15 @@ export class Engine {
       out.push({ g, f: this.toFinding(g) });
     }
     // Root causes: a finding follows another rule's finding of the same host (or, for lines naming no
-    // host, the same capture) when both times are known and the cause began before, within the window.
+    // host, the same capture) when both times are known and the cause began before, within the window;
+    // undated, only within one capture (a serial console), the cause's lines first.
     for (const { f, g } of out) {
       for (const dep of g.rule.follows) {
         for (const { f: cf, g: cg } of out) {
           if (cf === f || cg.rule.id !== dep.rule || !sameMachine(g, cg)) continue;
-          if (g.first === null || cg.first === null || cg.last === null) continue;
-          if (!(cg.first <= g.first && g.first <= cg.last + dep.within)) continue;
+          if (g.first !== null && cg.first !== null && cg.last !== null) {
+            if (!(cg.first <= g.first && g.first <= cg.last + dep.within)) continue;
+          } else if (g.first !== null || cg.first !== null || !sameCapture(g, cg) || cg.firstSeq > g.firstSeq) continue;
           const list = dep.possible ? (f.possiblyRelated ??= []) : f.causedBy;
           if (!list.includes(cf.id)) list.push(cf.id);
         }
@@ -857,6 +952,11 @@ function evidenceBlock(hit: Hit, first: boolean): Evidence[] {
 /** Two groups are of one machine: the same named host, or no host and lines of the same capture. */
 function sameMachine(a: Group, b: Group): boolean {
   if (a.host !== null || b.host !== null) return a.host === b.host;
+  return sameCapture(a, b);
+}
+
+/** Both groups' first lines come from one input. */
+function sameCapture(a: Group, b: Group): boolean {
   const src = (g: Group) => g.hits[0]?.source ?? null;
   return src(a) !== null && src(a) === src(b);
 }
@@ -892,6 +992,7 @@ function mergeGroups(a: Group, b: Group): void {
   }
   const th = a.rule.threshold!;
   if (th.distinct) {
+    for (const v of b.released) a.distinct.delete(v);
     for (const [v, t] of b.distinct) if (!a.distinct.has(v) || (t ?? 0) > (a.distinct.get(v) ?? 0)) a.distinct.set(v, t);
     a.fired = a.distinct.size >= th.count;
   } else {
