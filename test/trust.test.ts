@@ -81,6 +81,48 @@ describe('bridge-port-overload counts ports attached at once (item 1)', () => {
   });
 });
 
+describe('wrapped console rings (item 5)', () => {
+  it('does not call a complete capture wrapped when Xen names an unknown parameter before its banner', () => {
+    const r = xd(['timeline', '--tz', 'UTC', join(LAB, 'unknown-param', 'xl-dmesg.txt')]);
+    expect(r.stdout).toMatch(/parameter "dom0maxvcpus" unknown|xen-unknown-boot-parameter/);
+    expect(r.stdout).not.toMatch(/wrapped/);
+  });
+
+  it('still calls a ring wrapped when the banner is missing', () => {
+    const r = xd(['timeline', '--tz', 'UTC', '-'], '(XEN) Bootloader: GRUB\n(XEN) parameter "x" unknown!\n(XEN) Brought up 2 CPUs\n');
+    expect(r.stdout).toMatch(/wrapped before it was saved/);
+  });
+});
+
+describe('options before the command (item 14)', () => {
+  it('applies options written before the command to it', () => {
+    const r = xd(['--format', 'json', 'rules', 'list']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { rules: { id: string }[] }).rules.map((x) => x.id)).toContain('kernel-panic');
+  });
+
+  it('fails with a clear message, not a scan of rule files as logs, for an option the command lacks', () => {
+    const r = xd(['--quiet', 'rules', 'list']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/unknown option '--quiet'/);
+    expect(r.stdout).not.toMatch(/CRITICAL|critical/);
+  });
+
+  it('says "unknown command" for a word that is neither a command nor a file', () => {
+    const r = xd(['rulez', 'list'], undefined, { cwd: tmp() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/unknown command "rulez"/);
+    expect(r.stderr).toMatch(/commands: scan, rules/);
+  });
+
+  it('still reads a file named like a word', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'messages'), 'Nov 20 08:01:10 xen07 xend[2211]: IOError: [Errno 28] No space left on device\n');
+    const r = xd(['--format', 'json', 'messages'], undefined, { cwd: dir });
+    expect((JSON.parse(r.stdout) as ScanReport).findings.map((f) => f.rule)).toEqual(['disk-full']);
+  });
+});
+
 describe('causal links need one host and known times (item 6)', () => {
   it('does not link two undated files of different machines', () => {
     const dir = tmp();
