@@ -2,7 +2,7 @@
  * Issue 16, "trust in operation": root causes that hold (time, host, certainty), one incident as one
  * finding, the same line counted once, through the real binary.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Finding, ScanReport } from '../src/types.js';
@@ -120,6 +120,59 @@ describe('options before the command (item 14)', () => {
     writeFileSync(join(dir, 'messages'), 'Nov 20 08:01:10 xen07 xend[2211]: IOError: [Errno 28] No space left on device\n');
     const r = xd(['--format', 'json', 'messages'], undefined, { cwd: dir });
     expect((JSON.parse(r.stdout) as ScanReport).findings.map((f) => f.rule)).toEqual(['disk-full']);
+  });
+});
+
+describe('journald-only dom0s (item 12) and journal evidence (item 16)', () => {
+  /** A fake journalctl that prints one dom0 OOM kill as `journalctl -o json` does, and logs its arguments. */
+  function fakeJournal(): { env: NodeJS.ProcessEnv; args: string; dir: string } {
+    const dir = tmp();
+    mkdirSync(join(dir, 'bin'));
+    mkdirSync(join(dir, 'root'));
+    const rec = {
+      __CURSOR: 's=1;i=1;b=1;m=1;t=1;x=1',
+      __REALTIME_TIMESTAMP: '1795161670000000',
+      __MONOTONIC_TIMESTAMP: '812345123456',
+      _BOOT_ID: 'b1',
+      _HOSTNAME: 'xen07',
+      SYSLOG_IDENTIFIER: 'kernel',
+      _TRANSPORT: 'kernel',
+      PRIORITY: '3',
+      MESSAGE: 'Out of memory: Killed process 2162 (qemu-dm) total-vm:207060kB, anon-rss:54876kB, file-rss:0kB, UID:0 oom_score_adj:0',
+    };
+    const args = join(dir, 'args');
+    writeFileSync(join(dir, 'bin', 'journalctl'), `#!/bin/sh\necho "$@" >> ${args}\ncat <<'EOF'\n${JSON.stringify(rec)}\nEOF\n`);
+    chmodSync(join(dir, 'bin', 'journalctl'), 0o755);
+    // no xl here: only the journal
+    return {
+      env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', XENDOCTOR_LOG_ROOT: join(dir, 'root'), PATH: `${join(dir, 'bin')}:/usr/bin:/bin` },
+      args,
+      dir,
+    };
+  }
+
+  it('scan reads the journal when the host has no syslog file, and shows records as log lines', () => {
+    const j = fakeJournal();
+    const r = xd(['--format', 'json'], undefined, { env: j.env, cwd: j.dir });
+    const report = JSON.parse(r.stdout) as ScanReport;
+    const oom = only(report, 'dom0-oom-killer');
+    expect(oom.host).toBe('xen07');
+    expect(oom.evidence[0]!.text).toBe(
+      '2026-11-20T08:01:10Z xen07 kernel: Out of memory: Killed process 2162 (qemu-dm) total-vm:207060kB, anon-rss:54876kB, file-rss:0kB, UID:0 oom_score_adj:0',
+    );
+    expect(readFileSync(j.args, 'utf8')).toMatch(/-o json/);
+  });
+
+  it('the contrib cron line works unchanged there: report follows the journal by cursor', () => {
+    const j = fakeJournal();
+    const cron = readFileSync(join(ROOT, 'contrib', 'cron.d', 'xendoctor'), 'utf8');
+    const line = /^\S+ \S+ \S+ \S+ \S+ root xendoctor (report .*)$/m.exec(cron)![1]!;
+    const args = line.split(/\s+/).map((a) => (a === '/var/lib/xendoctor/state.json' ? join(j.dir, 'state.json') : a));
+    const first = xd(args, undefined, { env: j.env, cwd: j.dir });
+    expect(first.stdout).toMatch(/qemu-dm killed by the OOM killer/);
+    const second = xd(args, undefined, { env: j.env, cwd: j.dir });
+    expect(readFileSync(j.args, 'utf8')).toMatch(/--after-cursor=s=1;i=1;b=1;m=1;t=1;x=1/);
+    expect(second.code).toBeLessThan(3);
   });
 });
 

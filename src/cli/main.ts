@@ -86,7 +86,10 @@ export function commandFirst(program: Command, args: string[]): string[] {
     // the first word, not a command: a log path for scan, unless it cannot be one
     if (/^[a-z][a-z-]*$/.test(tok) && !existsSync(tok)) {
       const known = [...names.keys()].filter((n) => n !== 'help');
-      throw new CliError(`unknown command "${tok}" (and no file or folder of that name)`, `commands: ${known.join(', ')}; xendoctor --help`);
+      throw new CliError(
+        `unknown command "${tok}" (and no file or folder of that name)`,
+        `commands: ${known.join(', ')}; xendoctor --help`,
+      );
     }
     return args;
   }

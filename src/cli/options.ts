@@ -24,6 +24,7 @@ export interface CommonSettings {
   hosts: string[] | null;
   color: boolean;
   quiet: boolean;
+  verbose: boolean;
   now: number;
 }
 
@@ -47,7 +48,7 @@ export function addCommonOptions(cmd: Command, defaultFormat: Format = 'text'): 
     )
     .option('--host <name>', 'only this host (repeatable; lines that name no host are kept)', collect, [])
     .option('--no-color', 'no colour, even on a terminal')
-    .option('--quiet', 'no progress, no list of inputs; findings only');
+    .option('--quiet', 'no progress, no verdict; findings only');
 }
 
 function idList(v: unknown): string[] {
@@ -91,6 +92,7 @@ export function commonSettings(o: Record<string, unknown>, now = Date.now()): Co
     hosts: (o.host as string[])?.length ? (o.host as string[]) : null,
     color: !noColor && process.stdout.isTTY === true,
     quiet: o.quiet === true,
+    verbose: o.verbose === true,
     now,
   };
 }

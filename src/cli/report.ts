@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
-import { defaultInputs, findOnPath, resolveInputs, type Input, type ResolveProblem } from '../sources/inputs.js';
+import { defaultInputs, findOnPath, journaldOnly, resolveInputs, type Input, type ResolveProblem } from '../sources/inputs.js';
 import { planFile, trackedPaths, type FilePlan } from '../sources/incremental.js';
 import { bufferInput, capture, consoleNews, type ConsoleNews } from '../sources/console-news.js';
 import { JournalInput } from '../sources/journal-cursor.js';
@@ -108,11 +108,17 @@ function trackedFiles(
   if (ro.paths.length === 0 && !ro.console && !ro.journal) {
     const d = defaultInputs(now, hostname());
     const files = d.inputs.filter((i) => i.kind === 'file').map((i) => resolve(i.name));
-    const withConsole = d.inputs.some((i) => i.kind === 'command');
+    const withConsole = d.inputs.some((i) => i.kind === 'command' && /\b(?:xl|xm) dmesg$/.test(i.name));
+    // a journald-only dom0 (no syslog file): the journal, after the last run's cursor
+    const journalctl = journaldOnly() ? findOnPath('journalctl') : null;
+    if (journalctl) {
+      ro.journal = true;
+      ro.journalctl = journalctl;
+    }
     if (!quiet) {
       io.err(
-        files.length || withConsole
-          ? `xendoctor: no file named; following this host's logs: ${[...trackedPaths(files), ...(withConsole ? ['xl dmesg'] : [])].join(', ')}\n`
+        files.length || withConsole || journalctl
+          ? `xendoctor: no file named; following this host's logs: ${[...trackedPaths(files), ...(withConsole ? ['xl dmesg'] : []), ...(journalctl ? ['the journal'] : [])].join(', ')}\n`
           : "xendoctor: no file named, and none of this host's usual logs (/var/log/kern.log, syslog, messages, xen/*.log, xl dmesg) is here\n",
       );
     }

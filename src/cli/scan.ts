@@ -17,6 +17,7 @@ import { progressBar } from './progress.js';
 import { baselineOption } from './baseline.js';
 import { render } from '../report/render.js';
 import { safeText } from '../report/sanitize.js';
+import { inputsText } from '../report/text.js';
 import type { ScanReport } from '../types.js';
 import type { Io } from './io.js';
 
@@ -57,6 +58,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
     onProgress: (b) => progress.update(b),
   });
   progress.done();
+  if (s.verbose) io.err(inputsText(report).join('\n') + '\n');
   reportInputErrors(report, io);
   if (nothingRead(report)) {
     io.err('xendoctor: no input could be read\n');
@@ -76,6 +78,7 @@ export function registerScan(program: Command, io: Io, setCode: (c: number) => v
       .description('analyse files, folders, globs, .gz and rotated sets; stdin for - or when piped')
       .argument('[paths...]', 'files, folders or globs; - for stdin')
       .option('--no-unrecognized', 'leave out the section of unrecognised messages that look like trouble')
+      .option('--verbose', 'list the inputs read, with their lines, bytes and time span (on stderr)')
       .option(
         '--baseline <file>',
         'flag unrecognised messages never seen in this baseline, or far more frequent than in it (made by `xendoctor baseline learn`)',

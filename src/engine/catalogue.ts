@@ -215,12 +215,19 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
   }
   const collect = Object.entries(spec.collect ?? {});
   for (const [name, cap] of collect) {
-    if (!names.has(cap)) problems.push({ file, line: locate(['collect', name]), field: `collect.${name}`, message: `no pattern captures "${cap}"` });
+    if (!names.has(cap))
+      problems.push({ file, line: locate(['collect', name]), field: `collect.${name}`, message: `no pattern captures "${cap}"` });
   }
   const known = new Set([...names, ...collect.map(([n]) => n), 'host', ...(spec.multiline?.fingerprint === 'trace' ? ['trace'] : [])]);
   const cases = (spec.cases ?? []).map((c, i) => ({
     when: Object.entries(c.when).map(([name, re]): [string, RegExp | null] => {
-      if (!known.has(name)) problems.push({ file, line: locate(['cases', i, 'when', name]), field: `cases.${i}.when.${name}`, message: `no capture or collect named "${name}"` });
+      if (!known.has(name))
+        problems.push({
+          file,
+          line: locate(['cases', i, 'when', name]),
+          field: `cases.${i}.when.${name}`,
+          message: `no capture or collect named "${name}"`,
+        });
       return [name, regex(['cases', i, 'when', name], re)];
     }),
     title: c.title ?? null,
@@ -239,7 +246,12 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
   for (const [field, text] of texts) {
     for (const m of text.matchAll(/\{([A-Za-z_]\w*)\}/g)) {
       if (!known.has(m[1]!))
-        problems.push({ file, line: locate(field), field: field.join('.'), message: `placeholder {${m[1]}} names no capture of this rule` });
+        problems.push({
+          file,
+          line: locate(field),
+          field: field.join('.'),
+          message: `placeholder {${m[1]}} names no capture of this rule`,
+        });
     }
   }
   const contextPatterns = (spec.context?.patterns ?? []).map((p, i) => regex(['context', 'patterns', i], p));
@@ -290,13 +302,15 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
           distinct: distinct ?? null,
         }
       : null,
-    follows: (spec.follows ?? []).map((f) => ({ rule: f.rule, within: parseDuration(f.within) ?? 0, possible: f.certainty === 'possible' })),
+    follows: (spec.follows ?? []).map((f) => ({
+      rule: f.rule,
+      within: parseDuration(f.within) ?? 0,
+      possible: f.certainty === 'possible',
+    })),
     collect,
     cases: cases.map((c) => ({ ...c, when: c.when as [string, RegExp][] })),
     release: release as RegExp[],
-    context: spec.context
-      ? { patterns: contextPatterns as RegExp[], lines: spec.context.lines ?? 300, max: spec.context.max ?? 8 }
-      : null,
+    context: spec.context ? { patterns: contextPatterns as RegExp[], lines: spec.context.lines ?? 300, max: spec.context.max ?? 8 } : null,
   };
 }
 

@@ -322,6 +322,8 @@ export class Engine {
     rules: Rule[] = this.rules,
   ): void {
     this.seq++;
+    // a journal record is shown as a log line (time host ident: MESSAGE), not as its JSON
+    if (ev.format === 'journal-json') text = journalLine(ev);
     if (this.block) {
       const b = this.block;
       if (b.left > 0 && b.hit.rule.blockEnd?.test(ev.message)) {
@@ -896,6 +898,13 @@ export class Engine {
     }
     return out.map((o) => o.f).sort(compareFindings);
   }
+}
+
+/** A journal record as the line `journalctl -o short-iso-precise` would print. */
+function journalLine(ev: LogEvent): string {
+  const t = toIso(ev.time);
+  const who = ev.program ? `${ev.program}${ev.pid ? `[${ev.pid}]` : ''}: ` : '';
+  return `${t ?? '-'} ${ev.host ?? '-'} ${who}${ev.message}`;
 }
 
 /**

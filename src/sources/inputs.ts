@@ -232,8 +232,22 @@ export function resolveInputs(operands: string[], now: number): { inputs: Input[
   return { inputs, problems };
 }
 
-/** This host's usual logs (those that exist), and `xl dmesg` where xl is installed. */
-export function defaultInputs(now: number, hostname: string, root = '/'): { inputs: Input[]; problems: ResolveProblem[] } {
+/** The root under which this host's usual logs are looked for (a chroot or a test sets XENDOCTOR_LOG_ROOT). */
+export function logRoot(): string {
+  return process.env.XENDOCTOR_LOG_ROOT || '/';
+}
+
+/** No syslog file (kern.log, syslog, messages) under the root: the host logs to the journal only (Debian 12's default). */
+export function journaldOnly(root = logRoot()): boolean {
+  return !['var/log/kern.log', 'var/log/syslog', 'var/log/messages'].some((p) => existsSync(join(root, p)));
+}
+
+/**
+ * This host's usual logs (those that exist), and `xl dmesg` where xl is installed. A host without
+ * any syslog file (journald only) is read from the journal instead: `journalctl -o json`, kernel
+ * and system messages of all boots the journal keeps.
+ */
+export function defaultInputs(now: number, hostname: string, root = logRoot()): { inputs: Input[]; problems: ResolveProblem[] } {
   const candidates = ['var/log/kern.log', 'var/log/syslog', 'var/log/messages'].map((p) => join(root, p));
   const xenDir = join(root, 'var/log/xen');
   try {
@@ -243,6 +257,8 @@ export function defaultInputs(now: number, hostname: string, root = '/'): { inpu
   }
   const present = candidates.filter((p) => existsSync(p));
   const resolved = resolveInputs(present, now);
+  const journalctl = journaldOnly(root) ? findOnPath('journalctl') : null;
+  if (journalctl) resolved.inputs.push(commandInput(journalctl, ['-o', 'json', '--no-pager', '-q'], now, null));
   const xl = findOnPath('xl') ?? findOnPath('xm');
   if (xl) resolved.inputs.push(commandInput(xl, ['dmesg'], now, hostname));
   return resolved;

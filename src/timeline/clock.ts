@@ -237,7 +237,8 @@ export class InputCutter {
       this.runs.push(run);
       this.run = run;
     }
-    if (run.lines === (run.preBanner ?? 0) && run.banner === null && XEN_PRE_BANNER.test(ev.message)) run.preBanner = (run.preBanner ?? 0) + 1;
+    if (run.lines === (run.preBanner ?? 0) && run.banner === null && XEN_PRE_BANNER.test(ev.message))
+      run.preBanner = (run.preBanner ?? 0) + 1;
     run.lines++;
     if (banner && run.banner === null) run.banner = banner[1]!;
     if (up !== null) run.lastUp = up;
