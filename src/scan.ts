@@ -80,6 +80,8 @@ export async function analyseStream(
   const sink: LineSink = {
     wantsAll: () => engine.wantsAll(),
     line: (text, lineNo, candidate, raw, start, end) => {
+      // a comment line ("# source: …", "# expect: …" in sample files, a shell prompt) is no log line
+      if (candidate && raw[start] === 35 && (end - start === 1 || raw[start + 1] === 32)) candidate = false;
       const ev = parseLine(text, ctx);
       clock.date(ev);
       if (ev.time !== null) lastSeen = ev.time;

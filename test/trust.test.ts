@@ -176,6 +176,46 @@ describe('journald-only dom0s (item 12) and journal evidence (item 16)', () => {
   });
 });
 
+describe('the first screen answers the question (item 15)', () => {
+  it('opens with the verdict, keeps the input list off stdout, and lists the inputs on stderr with --verbose', () => {
+    const serial = join(LAB, 'dom0-oom-balloon', 'serial.log');
+    const r = xd([serial]);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('VERDICT: 1 problem to act on (2 critical, 1 error)');
+    expect(lines[1]).toMatch(/^ {2}CRITICAL dd, xl, xenconsoled, timeout killed by the OOM killer in dom0/);
+    expect(lines[3]).toMatch(/led to: dom0 kernel panic: System is deadlocked on memory \[kernel-panic\] → Dom0 crashed/);
+    expect(lines[4]).toMatch(/^\s+do first: /);
+    expect(r.stdout).not.toMatch(/^read /m);
+    const v = xd(['--verbose', serial]);
+    expect(v.stderr).toMatch(/^read .*serial\.log: 1822 lines/m);
+  });
+
+  it('says plainly when nothing needs doing', () => {
+    const r = xd(['-'], 'Nov 20 08:01:10 xen07 kernel: [1.0] xen_balloon: reserve_additional_memory: add_memory() failed: -17\n');
+    expect(r.stdout.split('\n')[0]).toMatch(/^VERDICT: no known problem in 1 line from 1 input \(1 info, nothing to act on\)\.$/);
+  });
+
+  it("never reads a sample's comments, a capture's expect.json or a binary in a walked folder as logs", () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'dom0-crashed.log'),
+      "# source: the tail of dom0's panic\n# expect: dom0-crashed\n# (XEN) Hardware Dom0 crashed: 'noreboot' set - not rebooting.\n#\n",
+    );
+    writeFileSync(
+      join(dir, 'expect.json'),
+      '{"files": ["serial.log"], "present": ["Hardware Dom0 crashed: rebooting machine", "Kernel panic - not syncing: x"]}\n',
+    );
+    const elf = Buffer.concat([
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0]),
+      Buffer.from('Kernel panic - not syncing: Fatal exception\n'),
+    ]);
+    writeFileSync(join(dir, 'xl'), elf);
+    const r = scan([dir]);
+    expect(r.findings).toEqual([]);
+    expect(r.inputs.map((i) => i.source)).toEqual([join(dir, 'dom0-crashed.log')]);
+  });
+});
+
 describe('causal links need one host and known times (item 6)', () => {
   it('does not link two undated files of different machines', () => {
     const dir = tmp();

@@ -3,7 +3,7 @@
  * byte sources — rotated sets oldest first, .gz read transparently, stdin, `xl dmesg` — each opened
  * as a stream of Buffers with memory bounded whatever its size.
  */
-import { createReadStream, existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -165,8 +165,40 @@ function walk(dir: string, out: string[], problems: ResolveProblem[]): void {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) walk(p, out, problems);
-    else if ((e.isFile() || e.isSymbolicLink()) && !BINARY_NAMES.test(e.name) && !NOTE_NAMES.test(e.name) && !e.name.startsWith('.'))
+    else if (
+      (e.isFile() || e.isSymbolicLink()) &&
+      !BINARY_NAMES.test(e.name) &&
+      !NOTE_NAMES.test(e.name) &&
+      !e.name.startsWith('.') &&
+      !notLogText(p)
+    )
       out.push(p);
+  }
+}
+
+/** Bytes of a walked file looked at to tell log text from the rest. */
+const SNIFF = 4096;
+
+/**
+ * A file in a walked folder that is not log text, by its first bytes: a binary (an ELF program, a
+ * database: NUL bytes, and not gzip), or a JSON document that is not a journal export (a capture's
+ * expect.json, a config). A file named on the command line is always read.
+ */
+export function notLogText(path: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(SNIFF);
+    const n = readSync(fd, buf, 0, SNIFF, 0);
+    const head = buf.subarray(0, n);
+    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
+    if (head.includes(0)) return true;
+    const text = head.toString('latin1').trimStart();
+    return /\.json$/i.test(path) && (text.startsWith('{') || text.startsWith('[')) && !/"(?:MESSAGE|__REALTIME_TIMESTAMP)"\s*:/.test(text);
+  } catch {
+    return false; // unreadable: read it, and report why it cannot be
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
