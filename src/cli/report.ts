@@ -219,11 +219,34 @@ async function analyse(
 }
 
 /** Is this finding silenced by an acknowledgement (all its new occurrences date from before the ack)? */
-function silenced(f: Finding, ack: Ack | undefined, lastRun: string | null): boolean {
-  if (!ack) return false;
-  if (f.last !== null) return Date.parse(f.last) <= ack.at;
+/** A rate this many times the acknowledged one (and at least SURGE_MIN hits) is news again. */
+const SURGE = 4;
+const SURGE_MIN = 5;
+const HOUR = 3_600_000;
+
+/**
+ * Whether a finding stays out of the report. A harmless finding seen in earlier runs, or an
+ * acknowledged one, stays quiet while it goes on, until something about it changes: a higher
+ * severity, or a rate well above the one acknowledged (a new key or a new host is a new finding).
+ */
+function silenced(
+  f: Finding,
+  ack: Ack | undefined,
+  lastRun: string | null,
+  prev: ReportState['findings'][string] | undefined,
+  now: number,
+): boolean {
+  const worse = prev !== undefined && severityRank(f.severity) > severityRank(prev.severity);
+  if (!ack) return f.harmless && prev !== undefined && !worse;
+  if (f.last !== null && Date.parse(f.last) <= ack.at) return true;
   // undated lines: read in the first run after the ack, they were most likely written before it
-  return lastRun === null || ack.at >= Date.parse(lastRun);
+  if (f.last === null && (lastRun === null || ack.at >= Date.parse(lastRun))) return true;
+  if (prev === undefined || worse) return false;
+  const hours = (from: number, to: number) => Math.max(1, (to - from) / HOUR);
+  const sinceMs = Date.parse(prev.since ?? "");
+  const ackedRate = prev.count / hours(Number.isNaN(sinceMs) ? ack.at - HOUR : sinceMs, ack.at);
+  const rate = f.count / hours(lastRun ? Date.parse(lastRun) : now - HOUR, now);
+  return !(f.count >= SURGE_MIN && rate > SURGE * ackedRate);
 }
 
 /** Mark findings seen in earlier runs as ongoing, and fold this run's counts into the state. */
@@ -305,7 +328,7 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
     const next: ReportState = structuredClone(state);
     mergeFindings(report, next, nowIso);
     const reported = report.findings.filter(
-      (f) => !silenced(f, acks.get(f.id), since) && severityRank(f.severity) >= severityRank(s.minSeverity),
+      (f) => !silenced(f, acks.get(f.id), since, state.findings[f.id], s.now) && severityRank(f.severity) >= severityRank(s.minSeverity),
     );
     const shown: ScanReport = { ...report, findings: reported, summary: summarize(reported) };
     const nothingNew = reported.length === 0;
