@@ -87,7 +87,7 @@ function setup() {
   const dir = tmp('xd-mail-');
   const log = join(dir, 'kern.log');
   const state = join(dir, 'state.json');
-  writeFileSync(log, `${filler(1)}\n${blk(2162)}\n${blk(2162)}\n${blk(77)}\n`);
+  writeFileSync(log, `${filler(1)}\n${blk(2162)}\n${blk(2162, Date.parse('2026-11-20T08:01:11Z'))}\n${blk(77)}\n`);
   return { dir, log, state };
 }
 

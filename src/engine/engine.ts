@@ -79,7 +79,7 @@ interface Group {
   /** The rule's `collect`: placeholder → distinct captured values, in order (at most MAX_COLLECT). */
   collected: Record<string, string[]>;
   /** Signatures of the stamped lines counted (at most MAX_GROUP_SIGS), so a merge can drop lines counted before. */
-  sigs: number[];
+  sigs: [number, number | null][];
   /** Distinct values released here that an earlier engine may hold (threshold.release), for merging. */
   released: string[];
 }
@@ -244,7 +244,7 @@ export class Engine {
   /** Recent lines matching a rule's `context`, per rule (the latest `max`). */
   private readonly contextLines = new Map<Rule, { seq: number; source: string; ev: Evidence }[]>();
   /** Signatures (rule and line) of the stamped lines that made hits (see lineSignature). */
-  private readonly seenLines = new Map<number, string | null>();
+  private readonly seenLines = new Map<number, { host: string | null; time: number | null }>();
   /** Whether the last candidate line held a trouble word, or a fact literal (from rulesIn). */
   private trouble = false;
   private factLine = true;
@@ -393,15 +393,19 @@ export class Engine {
    * Remember a line signature; false when the line was seen before (from the same host, or where
    * one of the two names no host: a capture beside that host's syslog).
    */
-  private firstSight(sig: number, host: string | null): boolean {
+  private firstSight(sig: number, host: string | null, time: number | null): boolean {
     const before = this.seenLines.get(sig);
-    if (before !== undefined && (before === null || host === null || before === host)) {
-      if (before === null && host !== null) this.seenLines.set(sig, host);
+    if (before !== undefined) {
+      const sameHost = before.host === null || host === null || before.host === host;
+      // the same uptime stamp and text a second or more apart by the wall clock: a log that repeats stamps
+      const sameTime = before.time === null || time === null || Math.abs(before.time - time) < 1000;
+      if (!sameHost || !sameTime) return true;
+      if (before.host === null && host !== null) before.host = host;
+      if (before.time === null && time !== null) before.time = time;
       return false;
     }
-    if (before !== undefined) return true; // the same text and stamp from another host: its own line
     if (this.seenLines.size >= MAX_SEEN) this.seenLines.clear();
-    this.seenLines.set(sig, host);
+    this.seenLines.set(sig, { host, time });
     return true;
   }
 
@@ -512,7 +516,7 @@ export class Engine {
     // the same line read again from an overlapping capture (kern.log, a dmesg capture and the serial
     // console of one boot) is one event, not three
     const sig = lineSignature(rule.id, hit.event);
-    if (sig !== null && !this.firstSight(sig, host)) return;
+    if (sig !== null && !this.firstSight(sig, host, hit.event.time)) return;
     // a rule's hits mostly go to the group of its hit before: no key to build and look up then
     const last = this.lastGroup.get(rule);
     let g = this.sameGroup(last, hit, host) ? last : undefined;
@@ -555,7 +559,7 @@ export class Engine {
     this.lastGroup.set(rule, g);
     const t = hit.event.time;
     for (const [name, cap] of rule.collect) addCollected(g, name, hit.captures[cap]);
-    if (sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push(sig);
+    if (sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push([sig, t]);
     g.count++;
     if (t !== null) {
       if (g.first === null || t < g.first) g.first = t;
@@ -668,7 +672,7 @@ export class Engine {
       const gk = groupKey(rule.id, s.host, s.key);
       const mine = this.groups.get(gk);
       // lines this engine counted already (an overlapping capture read as another input): once
-      const seen = new Set(s.sigs.filter((x) => !this.firstSight(x, s.host)));
+      const seen = new Set(s.sigs.filter(([x, t]) => !this.firstSight(x, s.host, t)).map(([x]) => x));
       const fresh = (h: RawHit | null) => h !== null && (h.sig === null || !seen.has(h.sig));
       if (seen.size > 0 && s.count <= seen.size) continue;
       const incoming: Group = {
@@ -696,7 +700,7 @@ export class Engine {
       }
       addSpan(mine, incoming);
       mergeCollected(mine, incoming);
-      mine.sigs = [...mine.sigs, ...incoming.sigs.filter((x) => !seen.has(x))].slice(0, MAX_GROUP_SIGS);
+      mine.sigs = [...mine.sigs, ...incoming.sigs.filter(([x]) => !seen.has(x))].slice(0, MAX_GROUP_SIGS);
       mine.lastSeq = incoming.lastSeq;
       for (const h of incoming.hits)
         if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
