@@ -77,7 +77,9 @@ export async function runAck(ids: string[], o: Record<string, unknown>, io: Io):
 export function registerAck(program: Command, io: Io, setCode: (c: number) => void): void {
   program
     .command('ack')
-    .description('acknowledge findings of `xendoctor report`: silent while they go on, until they get worse (higher severity, a much higher rate)')
+    .description(
+      'acknowledge findings of `xendoctor report`: silent while they go on, until they get worse (higher severity, a much higher rate)',
+    )
     .argument('[ids...]', 'finding ids, as the report shows them')
     .option('--state <file>', 'the report state file (default as for `report`)')
     .option('--ack-file <file>', 'the acknowledgements file (default: "acks" beside the state file)')

@@ -243,7 +243,7 @@ function silenced(
   if (f.last === null && (lastRun === null || ack.at >= Date.parse(lastRun))) return true;
   if (prev === undefined || worse) return false;
   const hours = (from: number, to: number) => Math.max(1, (to - from) / HOUR);
-  const sinceMs = Date.parse(prev.since ?? "");
+  const sinceMs = Date.parse(prev.since ?? '');
   const ackedRate = prev.count / hours(Number.isNaN(sinceMs) ? ack.at - HOUR : sinceMs, ack.at);
   const rate = f.count / hours(lastRun ? Date.parse(lastRun) : now - HOUR, now);
   return !(f.count >= SURGE_MIN && rate > SURGE * ackedRate);

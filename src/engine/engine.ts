@@ -356,9 +356,13 @@ export class Engine {
         if (!list) this.contextLines.set(rule, (list = []));
         list.push({ seq: this.seq, source, ev: { source, line, time: toIso(ev.time), text } });
         if (list.length > rule.context.max) list.shift();
+        matched = true;
         continue;
       }
-      if (rule.release.length > 0 && this.release(rule, ev, host)) continue;
+      if (rule.release.length > 0 && this.release(rule, ev, host)) {
+        matched = true;
+        continue;
+      }
       let captures: Record<string, string> | null = null;
       for (let p = 0; p < rule.patterns.length; p++) {
         const m = rule.patterns[p]!.exec(ev.message);
