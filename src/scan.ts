@@ -4,11 +4,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.js';
+import { ConsoleClock } from './parse/console-clock.js';
 import { scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { parseLine } from './parse/line.js';
-import { ConsoleClock } from './parse/console-clock.js';
 import { toIso, type TimeContext } from './parse/time.js';
-import { Engine, compareFindings, summarize, type EngineOptions, type PendingThreshold } from './engine/engine.js';
+import { Engine, type EngineOptions } from './engine/engine.js';
+import { compareFindings, summarize } from './engine/findings.js';
+import type { PendingThreshold } from './engine/groups.js';
 import type { Rule } from './engine/catalogue.js';
 import { ScanPool, type Job, type JobResult, type LocalRunner } from './workers/pool.js';
 import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from './types.js';
@@ -63,8 +65,8 @@ async function* counted(chunks: AsyncIterable<Buffer>, onBytes: (n: number) => v
 }
 
 /**
- * Feed one stream of bytes through lines → events → engine. `everyLine` forces the simple path
- * (every line through every rule); `onEvent` sees each candidate line's event (for sample tests).
+ * Feed one stream of bytes through lines → engine (`Engine.read`). `onEvent` sees each candidate
+ * line's event (for sample tests).
  */
 export async function analyseStream(
   engine: Engine,
@@ -72,34 +74,21 @@ export async function analyseStream(
   ctx: TimeContext,
   source: string,
   host: string | null,
-  opts: { everyLine?: boolean; onEvent?: (ev: LogEvent) => void } = {},
+  opts: { onEvent?: (ev: LogEvent) => void } = {},
 ): Promise<{ stats: LineStats; lastSeen: number | null }> {
   let lastSeen: number | null = null;
-  const simple = opts.everyLine === true || engine.everyLine;
+  // dom0's uptime stamps dated from the Xen console of the same input (a serial console log)
   const clock = new ConsoleClock();
+  const settle = (ev: LogEvent) => clock.date(ev);
   const sink: LineSink = {
     wantsAll: () => engine.wantsAll(),
-    line: (text, lineNo, candidate, raw, start, end) => {
-      // a comment line ("# source: …", "# expect: …" in sample files, a shell prompt) is no log line
-      if (candidate && raw[start] === 35 && (end - start === 1 || raw[start + 1] === 32)) candidate = false;
-      const ev = parseLine(text, ctx);
-      clock.date(ev);
+    line: (text, line, candidate, raw, start, end) => {
+      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end, settle });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
-      engine.offer(
-        ev,
-        text,
-        source,
-        lineNo,
-        host,
-        candidate,
-        candidate && !simple && !(ev.format === 'journal-json' && raw[start] === 123 && text.includes('"MESSAGE":['))
-          ? engine.rulesIn(raw, start, end)
-          : engine.rules,
-      );
     },
   };
-  const stats = await scanLines(chunks, engine.prefilter, sink, simple);
+  const stats = await scanLines(chunks, engine.prefilter, sink, engine.everyLine);
   engine.endInput();
   return { stats, lastSeen };
 }
