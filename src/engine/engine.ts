@@ -157,6 +157,7 @@ export class Engine {
     if (ev.program !== null && ev.program.length === OWN_PROGRAM.length && ev.program.toLowerCase() === OWN_PROGRAM) return ev;
     this.seq++;
     // a journal record is shown as a log line (time host ident: MESSAGE), not as its JSON
+    const record = text;
     if (ev.format === 'journal-json') text = journalLine(ev);
     if (this.block && this.continueBlock(ev, text, place)) return ev;
     if (!place.candidate) return ev;
@@ -166,13 +167,13 @@ export class Engine {
     let rules = this.rules;
     let facts = true;
     let trouble = this.miner !== null;
-    if (this.prefilter && !(ev.format === 'journal-json' && text.includes('"MESSAGE":['))) {
+    if (this.prefilter && !(ev.format === 'journal-json' && record.includes('"MESSAGE":['))) {
       // (a journal message that is not clean UTF-8 is an array of byte values: its literals cannot
       // be seen in the line's bytes, so it is tried against every rule)
       this.found.clear();
       if (place.raw) this.prefilter.ownersIn(place.raw, place.start!, place.end!, this.found);
       else {
-        const bytes = Buffer.from(text, 'utf8');
+        const bytes = Buffer.from(record, 'utf8');
         this.prefilter.ownersIn(bytes, 0, bytes.length, this.found);
       }
       facts = this.found.has(FACT_OWNER) || ev.source === 'xend' || ev.source === 'toolstack';
@@ -389,7 +390,9 @@ export class Engine {
     };
     if (rule.context && g.hits.length < 3) {
       const ctx = rule.context;
-      raw.before = (this.contextLines.get(rule) ?? []).filter((c) => c.source === hit.source && c.seq >= hit.seq - ctx.lines).map((c) => c.ev);
+      raw.before = (this.contextLines.get(rule) ?? [])
+        .filter((c) => c.source === hit.source && c.seq >= hit.seq - ctx.lines)
+        .map((c) => c.ev);
       this.contextLines.delete(rule);
     }
     for (const [name, cap] of rule.collect) addCollected(g, name, hit.captures[cap]);
@@ -445,8 +448,7 @@ export class Engine {
   absorb(state: EngineState, lineOffset = 0): void {
     const seqOffset = this.seq;
     const move = <T extends { line: number }>(e: T): T => ({ ...e, line: e.line + lineOffset });
-    const shift = (h: RawHit): RawHit =>
-      lineOffset === 0 ? h : { ...move(h), block: h.block.map(move), before: h.before?.map(move) };
+    const shift = (h: RawHit): RawHit => (lineOffset === 0 ? h : { ...move(h), block: h.block.map(move), before: h.before?.map(move) });
     for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
     if (state.miner && this.miner) this.miner.absorb(state.miner, lineOffset);
     for (const s of state.groups) {

@@ -74,7 +74,11 @@ export function toFinding(g: Group): Finding {
     tags: spec.tags ?? [],
   };
   // the first hit's captures, for tests and templates; not part of the JSON output
-  const collected = Object.fromEntries(Object.keys(g.collected).filter((n) => values[n] !== undefined).map((n) => [n, values[n]!]));
+  const collected = Object.fromEntries(
+    Object.keys(g.collected)
+      .filter((n) => values[n] !== undefined)
+      .map((n) => [n, values[n]!]),
+  );
   Object.defineProperty(f, 'captures', { value: { ...g.captures, ...collected }, enumerable: false });
   return f;
 }
