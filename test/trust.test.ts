@@ -216,6 +216,34 @@ describe('the first screen answers the question (item 15)', () => {
   });
 });
 
+describe('the unrecognised section on healthy hosts (item 4)', () => {
+  it('stays empty for what a healthy Xen 4.17 dom0 writes', () => {
+    const healthy = [
+      '[    2.731113] xen:xen_evtchn: Event-channel device installed',
+      'Nov 20 08:01:10 xen07 root[4401]: /etc/xen/scripts/vif-bridge: ip link set dev vif5.0 down failed',
+      'domainbuilder: detail: loader probe failed',
+      '[    0.000000] Kernel command line: placeholder root=/dev/mapper/vg0-root ro panic=1 console=hvc0',
+      '(XEN) Command line: placeholder dom0_mem=4096M,max:4096M panic=1',
+      '2026-11-20 08:01:10 status half-installed xen-utils-4.17:amd64 4.17.3+10-g091466ba55-1~deb12u1',
+      '2026-11-20 08:01:11 install liberror-perl:all <none> 0.17029-2',
+      'Setting up liberror-perl (0.17029-2) ...',
+      '',
+    ].join('\n');
+    const r = scan(['-'], healthy);
+    expect(r.unrecognized.map((u) => u.template)).toEqual([]);
+  });
+
+  it('lists error-level messages before frequent warning-level ones', () => {
+    const lines = [
+      ...Array.from({ length: 20 }, (_, i) => `Nov 20 08:01:${String(i).padStart(2, '0')} xen07 foo[1]: warning: cache almost full (${i})`),
+      'Nov 20 08:02:00 xen07 bar[2]: fatal error: controller reset failed',
+      '',
+    ].join('\n');
+    const r = scan(['-'], lines);
+    expect(r.unrecognized.map((u) => u.count)).toEqual([1, 20]);
+  });
+});
+
 describe('causal links need one host and known times (item 6)', () => {
   it('does not link two undated files of different machines', () => {
     const dir = tmp();
