@@ -21,6 +21,8 @@ import { enrichUnrecognized } from './kb/enrich.js';
 export interface ScanOptions extends EngineOptions {
   zone: string;
   year: number | null;
+  /** Told how many lines that could match a rule carry no time and were kept despite --since/--until. */
+  onUndated?: (lines: number) => void;
   /** Called with bytes read so far (progress display). */
   onProgress?: (bytes: number) => void;
   /** Worker threads (default: defaultWorkers()); 0 reads everything on the main thread. */
@@ -83,7 +85,9 @@ export async function analyseStream(
   const sink: LineSink = {
     wantsAll: () => engine.wantsAll(),
     line: (text, line, candidate, raw, start, end) => {
-      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end, settle });
+      // the clock sees the lines the prefilter picks, on the fast path and the every-line path alike
+      const dated = candidate && engine.prefilterCandidate(raw, start, end);
+      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end, settle: dated ? settle : undefined });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
     },
@@ -421,6 +425,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   } finally {
     await (pool as ScanPool | null)?.close();
   }
+  if (master.undated > 0) opts.onUndated?.(master.undated);
   let findings = master.findings();
   if (opts.carry) {
     const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));

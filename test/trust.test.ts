@@ -244,6 +244,37 @@ describe('the unrecognised section on healthy hosts (item 4)', () => {
   });
 });
 
+describe('--since with undated lines (item 13) and the small items (item 16)', () => {
+  it('says how many undated lines were kept', () => {
+    const r = xd(
+      ['--since', '2026-11-20T08:00:00Z', '-'],
+      '[  100.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n',
+    );
+    expect(r.stderr).toMatch(/--since\/--until: 1 line that could match a rule carries no time and was kept/);
+    expect(xd(['-'], '[  100.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n').stderr).toBe('');
+  });
+
+  it('report accepts --no-unrecognized, as the README says', () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'kern.log'),
+      'Nov 20 08:01:10 xen07 kernel: [1.0] INFO: task blkback.111.xvda:2162 blocked for more than 120 seconds.\nNov 20 08:01:11 xen07 foo[1]: fatal error: something new\n',
+    );
+    const r = xd(['report', '--state', join(dir, 'state.json'), '--no-unrecognized', '--year', '2026', join(dir, 'kern.log')]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/blkback-hung-task/);
+    expect(r.stdout).not.toMatch(/UNRECOGNISED/);
+  });
+
+  it('offers in --help only the formats each command accepts', () => {
+    expect(xd(['watch', '--help']).stdout).toMatch(/choices: "text", "ndjson"\)/);
+    expect(xd(['baseline', 'learn', '--help']).stdout).toMatch(/choices: "text", "json"\)/);
+    const r = xd(['watch', '--format', 'html', '-'], '');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/Allowed choices are text, ndjson/);
+  });
+});
+
 describe('causal links need one host and known times (item 6)', () => {
   it('does not link two undated files of different machines', () => {
     const dir = tmp();

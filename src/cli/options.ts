@@ -31,9 +31,9 @@ export interface CommonSettings {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** Add the options every analysing command shares. */
-export function addCommonOptions(cmd: Command, defaultFormat: Format = 'text'): Command {
+export function addCommonOptions(cmd: Command, defaultFormat: Format = 'text', formats: readonly Format[] = FORMATS): Command {
   return cmd
-    .addOption(new Option('--format <format>', 'output format').choices([...FORMATS]).default(defaultFormat))
+    .addOption(new Option('--format <format>', 'output format').choices([...formats]).default(defaultFormat))
     .option('--since <time>', 'only lines at or after this time (ISO time, or a duration back from now such as 24h)')
     .option('--until <time>', 'only lines at or before this time (ISO time or duration)')
     .option('--tz <zone>', "time zone of stamps that carry none (IANA name, default: this host's)")

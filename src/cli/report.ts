@@ -40,6 +40,8 @@ interface ReportOptions {
   xl: string | null;
   journal: boolean;
   journalctl: string;
+  /** The section of unrecognised messages (--no-unrecognized leaves it out). */
+  unrecognized: boolean;
   mailTo: string[] | null;
   mailFrom: string;
   sendmail: string | undefined;
@@ -73,6 +75,7 @@ function reportOptions(paths: string[], o: Record<string, unknown>): ReportOptio
     xl: typeof o.xl === 'string' ? o.xl : null,
     journal: o.journal === true || typeof o.journalctl === 'string',
     journalctl: typeof o.journalctl === 'string' ? o.journalctl : 'journalctl',
+    unrecognized: o.unrecognized !== false,
     mailTo,
     mailFrom: from[0]!,
     sendmail: typeof o.sendmail === 'string' ? o.sendmail : undefined,
@@ -186,7 +189,7 @@ async function analyse(
   let pending: PendingThreshold[] = [];
   const report = await scanInputs(inputs, problems, rules, {
     ...scanWindow(s),
-    unrecognized: true,
+    unrecognized: ro.unrecognized || ro.baseline != null,
     baseline: ro.baseline,
     // thresholds whose hits fall in two runs (or more) still add up
     carry: { from: state.pending ?? [], to: (p) => (pending = p) },
@@ -426,6 +429,7 @@ export function registerReport(program: Command, io: Io, setCode: (c: number) =>
     .option('--xen-console', 'also read the hypervisor console (xl dmesg), only the lines not seen before')
     .option('--xl <path>', 'the xl (or xm) program for the console (implies --xen-console)')
     .option('--journal', 'also read the systemd journal after the cursor of the last run')
+    .option('--no-unrecognized', 'leave out the section of unrecognised messages that look like trouble')
     .option('--journalctl <path>', 'the journalctl program (implies --journal)')
     .option('--mail-to <addr>', 'send the report by e-mail to these addresses (comma-separated) instead of printing it')
     .option('--mail-from <addr>', 'sender address (default xendoctor@<this host>)')

@@ -56,6 +56,11 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
     unrecognized: opts.unrecognized !== false || baseline !== null,
     baseline,
     onProgress: (b) => progress.update(b),
+    onUndated: (n) =>
+      io.err(
+        `xendoctor: --since/--until: ${n} line${n === 1 ? '' : 's'} that could match a rule carr${n === 1 ? 'ies' : 'y'} no time and ${n === 1 ? 'was' : 'were'} kept ` +
+          '(undated dmesg or console output: dmesg -T, the syslog or the journal give times)\n',
+      ),
   });
   progress.done();
   if (s.verbose) io.err(inputsText(report).join('\n') + '\n');

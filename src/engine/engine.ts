@@ -79,6 +79,8 @@ export interface EngineState {
   facts: [string, HostFacts][];
   seq: number;
   dropped: number;
+  /** Lines that could match a rule but carry no time, kept although --since/--until were given. */
+  undated: number;
 }
 
 /** The program name of xendoctor's own lines (`watch --syslog`): never analysed again. */
@@ -86,6 +88,8 @@ export const OWN_PROGRAM = 'xendoctor';
 
 const FACT_OWNER = -1;
 const TROUBLE_OWNER = -2;
+/** Dated Xen console lines ("(XEN) [2026-11-26 05:21:39.696] ...") are candidates: they date dom0's uptime stamps (parse/console-clock.ts). */
+const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
 const MAX_GROUPS = 20_000;
 /** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
 const MAX_SEEN = 500_000;
@@ -97,6 +101,8 @@ export class Engine {
   readonly prefilter: LiteralSet | null;
   /** True when every line must be tried against every rule (a rule without literals, or `everyLine`). */
   readonly everyLine: boolean;
+  /** The literals of all rules, also when every line is tried (see prefilterCandidate). */
+  private readonly candidacy: LiteralSet;
   private readonly groups = new Map<string, Group>();
   /** Each rule's group of its last hit (see record). Cleared whenever groups are dropped. */
   private readonly lastGroup = new Map<Rule, Group>();
@@ -105,6 +111,7 @@ export class Engine {
   private block: { hit: Hit; left: number; host: string | null } | null = null;
   private seq = 0;
   private droppedGroups = 0;
+  private undatedKept = 0;
   private readonly found = new Set<number>();
   private readonly miner: TemplateMiner | null;
   /** `[rule]` for each rule: a line with one rule's literals gets it without a new array. */
@@ -112,13 +119,13 @@ export class Engine {
   /** Recent lines matching a rule's `context`, per rule (the latest `max`). */
   private readonly contextLines = new Map<Rule, { seq: number; source: string; ev: Evidence }[]>();
   /** Signatures (rule and line) of the stamped lines that made hits, with host and time (see lineSignature). */
-  private readonly seenLines = new Map<number, { host: string | null; time: number | null }>();
+  private readonly seenLines = new Map<number, { host: string | null; time: number | null; source: string }>();
 
   constructor(
     readonly rules: Rule[],
     private readonly opts: EngineOptions = {},
   ) {
-    const literals: [string, number][] = FACT_LITERALS.map((l) => [l, FACT_OWNER]);
+    const literals: [string, number][] = [...FACT_LITERALS, ...CLOCK_LITERALS].map((l) => [l, FACT_OWNER]);
     this.miner = opts.unrecognized ? new TemplateMiner() : null;
     if (this.miner) for (const w of TROUBLE_LITERALS) literals.push([w, TROUBLE_OWNER]);
     let everyLine = opts.everyLine === true;
@@ -131,7 +138,8 @@ export class Engine {
       }
     });
     this.everyLine = everyLine;
-    this.prefilter = everyLine ? null : new LiteralSet(literals);
+    this.candidacy = new LiteralSet(literals);
+    this.prefilter = everyLine ? null : this.candidacy;
     this.oneRule = rules.map((r) => [r]);
     this.byId = new Map(rules.map((r) => [r.id, r]));
   }
@@ -139,6 +147,14 @@ export class Engine {
   /** True while a multi-line report is open and the next lines must be offered. */
   wantsAll(): boolean {
     return this.block !== null;
+  }
+
+  /**
+   * Would the prefilter pick this line, whether or not it is in use? What depends on the lines seen
+   * (the console clock) looks only at these, so that the fast path and every-line path agree.
+   */
+  prefilterCandidate(raw: Uint8Array, start: number, end: number): boolean {
+    return this.candidacy.next(raw, start, end) >= 0 || byteArrayMessage(raw, start, end);
   }
 
   /** Would the engine try this line against some rule? (its bytes hold some literal) */
@@ -186,6 +202,7 @@ export class Engine {
     if (facts) observeFacts(this.factsOf(host), ev);
     const { since, until, hosts } = this.opts;
     if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return ev;
+    if (ev.time === null && (since != null || until != null)) this.undatedKept++;
     if (hosts && host !== null && !hosts.includes(host)) return ev;
     let matched = false;
     for (const rule of rules) {
@@ -264,9 +281,10 @@ export class Engine {
    * Remember a line signature; false when the line was seen before (from the same host, or where
    * one of the two names no host; at the same time, or where one of the two has none).
    */
-  private firstSight(sig: number, host: string | null, time: number | null): boolean {
+  private firstSight(sig: number, host: string | null, time: number | null, source: string): boolean {
     const before = this.seenLines.get(sig);
-    if (before !== undefined) {
+    // within one input a repeated line is the log's own (a storm): only another capture repeats it
+    if (before !== undefined && before.source !== source) {
       const sameHost = before.host === null || host === null || before.host === host;
       // the same uptime stamp and text a second or more apart by the wall clock: a log that repeats stamps
       const sameTime = before.time === null || time === null || Math.abs(before.time - time) < 1000;
@@ -275,8 +293,9 @@ export class Engine {
       if (before.time === null && time !== null) before.time = time;
       return false;
     }
+    if (before !== undefined) return true;
     if (this.seenLines.size >= MAX_SEEN) this.seenLines.clear();
-    this.seenLines.set(sig, { host, time });
+    this.seenLines.set(sig, { host, time, source });
     return true;
   }
 
@@ -361,7 +380,7 @@ export class Engine {
     // the same line read again from an overlapping capture (kern.log, a dmesg capture and the serial
     // console of one boot) is one event, not three
     const sig = lineSignature(rule.id, hit.event);
-    if (sig !== null && !this.firstSight(sig, host, hit.event.time)) return;
+    if (sig !== null && !this.firstSight(sig, host, hit.event.time, hit.source)) return;
     // a rule's hits mostly go to the group of its hit before: no key to build and look up then
     const last = this.lastGroup.get(rule);
     let g = this.sameGroup(last, hit, host) ? last : undefined;
@@ -437,6 +456,7 @@ export class Engine {
       facts: [...this.facts],
       seq: this.seq,
       dropped: this.droppedGroups,
+      undated: this.undatedKept,
     };
   }
 
@@ -456,7 +476,7 @@ export class Engine {
       const gk = groupKey(rule.id, s.host, s.key);
       const mine = this.groups.get(gk);
       // lines this engine counted already (an overlapping capture read as another input): once
-      const seen = new Set(s.sigs.filter(([x, t]) => !this.firstSight(x, s.host, t)).map(([x]) => x));
+      const seen = new Set(s.sigs.filter(([x, t, src]) => !this.firstSight(x, s.host, t, src)).map(([x]) => x));
       const fresh = (h: RawHit | null): h is RawHit => h !== null && (h.sig === null || !seen.has(h.sig));
       if (seen.size > 0 && s.count <= seen.size) continue;
       const incoming: Group = {
@@ -476,6 +496,7 @@ export class Engine {
     }
     this.seq += state.seq;
     this.droppedGroups += state.dropped;
+    this.undatedKept += state.undated;
   }
 
   /** Thresholds that have not fired, to be carried to the next run (see PendingThreshold). */
@@ -495,6 +516,11 @@ export class Engine {
       const gk = groupKey(rule.id, p.host, p.key);
       if (!this.groups.has(gk)) this.groups.set(gk, pendingGroup(rule, p));
     }
+  }
+
+  /** Candidate lines without a time kept although a time window (--since/--until) was given. */
+  get undated(): number {
+    return this.undatedKept;
   }
 
   /** Groups that were capped away (a flood of distinct keys). */

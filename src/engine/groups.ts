@@ -53,7 +53,7 @@ export interface Group {
   /** The rule's `collect`: placeholder → distinct captured values, in order (at most MAX_COLLECT). */
   collected: Record<string, string[]>;
   /** Signatures and times of the stamped lines counted (at most MAX_GROUP_SIGS): a merge drops lines counted before. */
-  sigs: [number, number | null][];
+  sigs: [number, number | null, string][];
   /** Distinct values released here that an earlier engine may hold (threshold.release), for merging. */
   released: string[];
 }
@@ -130,7 +130,7 @@ function mergeCollected(a: Pick<Group, 'collected'>, b: Pick<Group, 'collected'>
 /** Count one hit into its group: span, evidence, threshold. `value` is the distinct threshold's capture. */
 export function addHit(g: Group, raw: RawHit, seq: number, value: string | undefined): void {
   const t = raw.time;
-  if (raw.sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push([raw.sig, t]);
+  if (raw.sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push([raw.sig, t, raw.source]);
   g.count++;
   if (t !== null) {
     if (g.first === null || t < g.first) g.first = t;
