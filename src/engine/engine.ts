@@ -92,7 +92,7 @@ const TROUBLE_OWNER = -2;
 const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
 const MAX_GROUPS = 20_000;
 /** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
-const MAX_SEEN = 500_000;
+const MAX_SEEN = 100_000;
 /** No rule to try (shared: never changed). */
 const NO_RULES: Rule[] = [];
 
@@ -254,7 +254,8 @@ export class Engine {
   private release(rule: Rule, ev: LogEvent, host: string | null): boolean {
     const m = rule.release.map((re) => re.exec(ev.message)).find((x) => x !== null);
     if (!m) return false;
-    const value = m.groups?.[rule.threshold!.distinct!];
+    if (!rule.threshold?.distinct) return false;
+    const value = m.groups?.[rule.threshold.distinct];
     if (value === undefined) return true;
     const caps = m.groups!;
     let g: Group | undefined;
