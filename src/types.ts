@@ -30,13 +30,6 @@ export interface LogEvent {
   message: string;
 }
 
-/** A line as it came from an input, with its place. */
-export interface SourceLine {
-  source: string;
-  line: number;
-  text: string;
-}
-
 export interface Evidence {
   source: string;
   line: number;
@@ -62,7 +55,8 @@ export interface Finding {
   causedBy: string[];
   /** Findings this one may follow from, by an untested observation (`follows` with `certainty: possible`): never a root cause. */
   possiblyRelated?: string[];
-  tags?: string[];
+  /** The rule's tags (areas: dom0, memory, storage…), for filtering and routing. */
+  tags: string[];
   ongoing?: { since: string | null; before: number };
 }
 

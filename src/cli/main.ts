@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, type Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { toolVersion } from '../scan.js';
+import { nagiosUnknown } from '../report/nagios.js';
 import { defaultIo, type Io } from './io.js';
 import { registerScan } from './scan.js';
 import { registerRules } from './rules.js';
@@ -13,6 +14,7 @@ import { registerReport } from './report.js';
 import { registerAck } from './ack.js';
 import { registerExplain } from './explain.js';
 import { registerBaseline } from './baseline.js';
+import { registerCompletion } from './completion.js';
 
 /** Each command registers itself here (one module per command under src/cli/). */
 const COMMANDS = [
@@ -25,6 +27,7 @@ const COMMANDS = [
   registerAck,
   registerExplain,
   registerBaseline,
+  registerCompletion,
 ];
 
 /** Build the command tree; exposed for tests. */
@@ -96,6 +99,11 @@ export function commandFirst(program: Command, args: string[]): string[] {
   return args;
 }
 
+/** A Nagios check that fails must still print its one UNKNOWN line on stdout. */
+function wantsNagios(argv: string[]): boolean {
+  return argv.some((a, i) => a === '--format=nagios' || (a === 'nagios' && argv[i - 1] === '--format'));
+}
+
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   let code: number = ExitCode.Ok;
@@ -106,11 +114,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+      if (wantsNagios(argv)) io.out(nagiosUnknown(e.message.replace(/^error: /, '')));
       return ExitCode.Unusable;
     }
     if (e instanceof CliError) {
       io.err(`xendoctor: ${e.message}\n`);
       if (e.hint) io.err(`hint: ${e.hint}\n`);
+      if (wantsNagios(argv)) io.out(nagiosUnknown(e.message));
       return e.code;
     }
     io.err(`xendoctor: internal error: ${(e as Error).stack ?? String(e)}\n`);
