@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.js';
+import { ConsoleClock } from './parse/console-clock.js';
 import { MAX_LINE, scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { hasSlowMatches, slowNote, takeSlowMatches } from './engine/safety.js';
 import { parseLine } from './parse/line.js';
@@ -21,6 +22,8 @@ import { enrichUnrecognized } from './kb/enrich.js';
 export interface ScanOptions extends EngineOptions {
   zone: string;
   year: number | null;
+  /** Told how many lines that could match a rule carry no time and were kept despite --since/--until. */
+  onUndated?: (lines: number) => void;
   /** Called with bytes read so far (progress display). */
   onProgress?: (bytes: number) => void;
   /** Worker threads (default: defaultWorkers()); 0 reads everything on the main thread. */
@@ -78,10 +81,15 @@ export async function analyseStream(
 ): Promise<{ stats: LineStats; lastSeen: number | null }> {
   let lastSeen: number | null = null;
   const slow: LineStats['notes'] = [];
+  // dom0's uptime stamps dated from the Xen console of the same input (a serial console log)
+  const clock = new ConsoleClock();
+  const settle = (ev: LogEvent) => clock.date(ev);
   const sink: LineSink = {
     wantsAll: () => engine.wantsAll(),
     line: (text, line, candidate, raw, start, end) => {
-      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end });
+      // the clock sees the lines the prefilter picks, on the fast path and the every-line path alike
+      const dated = candidate && engine.prefilterCandidate(raw, start, end);
+      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end, settle: dated ? settle : undefined });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
       if (hasSlowMatches()) for (const m of takeSlowMatches()) slow.push({ line, text: slowNote(m) });
@@ -477,6 +485,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   } finally {
     await (pool as ScanPool | null)?.close();
   }
+  if (master.undated > 0) opts.onUndated?.(master.undated);
   let findings = master.findings();
   if (opts.carry) {
     const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));

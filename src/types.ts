@@ -53,6 +53,8 @@ export interface Finding {
   references: string[];
   harmless: boolean;
   causedBy: string[];
+  /** Findings this one may follow from, by an untested observation (`follows` with `certainty: possible`): never a root cause. */
+  possiblyRelated?: string[];
   /** The rule's tags (areas: dom0, memory, storage…), for filtering and routing. */
   tags: string[];
   ongoing?: { since: string | null; before: number };

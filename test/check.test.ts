@@ -296,6 +296,29 @@ describe('check: the findings carry the documented fix, filled in', () => {
   });
 });
 
+describe('check: 100 guests with the same pinning (issue 16 item 3)', () => {
+  it('gives one finding per condition listing the guests in natural order, not one per guest', () => {
+    const root = host('guests-pinned');
+    for (const f of ['app01.cfg', 'app02.cfg']) rmSync(join(root, 'etc/xen', f));
+    for (let i = 1; i <= 100; i++)
+      writeFileSync(
+        join(root, 'etc/xen', `g${i}.cfg`),
+        `name = "g${i}"\nmemory = 1024\ncpus = '0-3'\nvcpus = '4'\nvif = [ 'bridge=xenbr0' ]\n`,
+      );
+    writeFileSync(join(root, 'etc/xen', 'odd.cfg'), `name = "odd"\nmemory = 1024\ncpus = ["0", "1"]\nvcpus = 4\n`);
+    const r = check(root);
+    const j = parse(check(root, '--format', 'json'));
+    const pinned = j.findings.filter((f) => f.rule === 'config-guest-cpus-pinned');
+    expect(pinned).toHaveLength(2);
+    const many = pinned.find((f) => f.count === 100)!;
+    expect(many.title).toBe('100 guests are pinned to few physical CPUs (cpus=0-3): g1, g2, g3, g4, g5, g6, g7, g8, g9, g10 and 90 more');
+    expect(many.fix.join('\n')).toMatch(/for g in g1 g2 g3 g4 g5 g6 g7 g8 g9 g10 g11 .* g99 g100; do xl vcpu-pin \$g all/);
+    expect(pinned.find((f) => f !== many)!.key).toEqual({ guest: 'odd' });
+    // the text report stays short: two findings, not a hundred
+    expect(r.stdout.split('\n').length).toBeLessThan(150);
+  });
+});
+
 describe('check: a crowded host (generated: 130 guests on xenbr0)', () => {
   let j: CheckReport;
   let code: number;

@@ -43,13 +43,14 @@ describe('Engine', () => {
 });
 
 describe('lines that name no host', () => {
-  const disk = (host: string) =>
-    `Nov 20 08:01:10 ${host} kernel: [1.0] EXT4-fs warning (device dm-0): ext4_dx_add_entry: No space left on device`;
+  // (distinct uptime stamps: the same stamp and text twice is one line read twice, counted once)
+  const disk = (host: string, up = 1) =>
+    `Nov 20 08:01:10 ${host} kernel: [${up}.0] EXT4-fs warning (device dm-0): ext4_dx_add_entry: No space left on device`;
   const console = 'xenconsoled: failed to write log: No space left on device';
 
   it('join the one host the other matching lines name: one finding, the counts added', () => {
     const e = new Engine(rules);
-    feed(e, [disk('xen07'), console, disk('xen07')]);
+    feed(e, [disk('xen07'), console, disk('xen07', 2)]);
     const f = e.findings().filter((x) => x.rule === 'disk-full');
     expect(f.map((x) => [x.host, x.count])).toEqual([['xen07', 3]]);
   });

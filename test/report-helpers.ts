@@ -2,6 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
 import { BIN } from './helpers.js';
 import { validateOutput } from './output-schemas.js';
 
@@ -77,4 +80,62 @@ export function lineOf(path: string, n: number): string | undefined {
   let buf = readFileSync(path);
   if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
   return buf.toString('utf8').split('\n')[n - 1];
+}
+
+export interface Received {
+  from: string;
+  to: string[];
+  raw: string;
+  mail: ParsedMail;
+}
+
+/** An SMTP server on 127.0.0.1 that keeps what it receives; `reject` makes it refuse recipients. */
+export class Inbox {
+  readonly received: Received[] = [];
+  reject = false;
+  port = 0;
+  private server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo: (address, _session, cb) => {
+      if (this.reject) cb(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+      else cb();
+    },
+    onData: (stream, session, cb) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (d: Buffer) => parts.push(d));
+      stream.on('end', () => {
+        const raw = Buffer.concat(parts).toString('utf8');
+        simpleParser(raw)
+          .then((mail) => {
+            this.received.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+              mail,
+            });
+            cb();
+          })
+          .catch(cb);
+      });
+    },
+  });
+
+  start(): Promise<void> {
+    return new Promise((res) =>
+      this.server.listen(0, '127.0.0.1', () => {
+        this.port = (this.server.server.address() as AddressInfo).port;
+        res();
+      }),
+    );
+  }
+
+  stop(): Promise<void> {
+    return new Promise((res) => this.server.close(() => res()));
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
 }

@@ -6,73 +6,13 @@
  */
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmp } from './helpers.js';
-import { blk, filler, findingsOf, xdAsync } from './report-helpers.js';
+import { simpleParser } from 'mailparser';
+import { Inbox, blk, filler, findingsOf, xdAsync } from './report-helpers.js';
 
 const ONLY = ['--only', 'blkback-hung-task'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-  mail: ParsedMail;
-}
-
-/** An SMTP server on 127.0.0.1 that keeps what it receives; `reject` makes it refuse recipients. */
-class Inbox {
-  readonly received: Received[] = [];
-  reject = false;
-  port = 0;
-  private server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onRcptTo: (address, _session, cb) => {
-      if (this.reject) cb(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
-      else cb();
-    },
-    onData: (stream, session, cb) => {
-      const parts: Buffer[] = [];
-      stream.on('data', (d: Buffer) => parts.push(d));
-      stream.on('end', () => {
-        const raw = Buffer.concat(parts).toString('utf8');
-        simpleParser(raw)
-          .then((mail) => {
-            this.received.push({
-              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-              to: session.envelope.rcptTo.map((r) => r.address),
-              raw,
-              mail,
-            });
-            cb();
-          })
-          .catch(cb);
-      });
-    },
-  });
-
-  start(): Promise<void> {
-    return new Promise((res) =>
-      this.server.listen(0, '127.0.0.1', () => {
-        this.port = (this.server.server.address() as AddressInfo).port;
-        res();
-      }),
-    );
-  }
-
-  stop(): Promise<void> {
-    return new Promise((res) => this.server.close(() => res()));
-  }
-
-  get url(): string {
-    return `smtp://127.0.0.1:${this.port}`;
-  }
-}
 
 let inbox: Inbox;
 beforeAll(async () => {
@@ -87,7 +27,7 @@ function setup() {
   const dir = tmp('xd-mail-');
   const log = join(dir, 'kern.log');
   const state = join(dir, 'state.json');
-  writeFileSync(log, `${filler(1)}\n${blk(2162)}\n${blk(2162)}\n${blk(77)}\n`);
+  writeFileSync(log, `${filler(1)}\n${blk(2162)}\n${blk(2162, Date.parse('2026-11-20T08:01:11Z'))}\n${blk(77)}\n`);
   return { dir, log, state };
 }
 

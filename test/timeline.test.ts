@@ -16,6 +16,7 @@ interface TFinding {
   first: string | null;
   last: string | null;
   causedBy: string[];
+  possiblyRelated?: string[];
   count: number;
 }
 interface TReport {
@@ -75,11 +76,17 @@ describe('timeline: incidents and root causes', () => {
     const inc = report.timeline.incidents.find((i) => i.host === 'xen07' && i.findings.length > 3)!;
     expect(inc.rule).toBe('xendomains-save-on-shutdown');
     const rules = inc.findings.map((id) => report.findings.find((f) => f.id === id)!.rule);
-    expect(rules).toEqual(expect.arrayContaining(['disk-full', 'xend-not-running', 'netback-fatal-error', 'netdev-watchdog-timeout']));
+    expect(rules).toEqual(expect.arrayContaining(['disk-full', 'xend-not-running']));
+    // the notes' "erratic networking on a full disk" is untested: possibly related, not in the chain;
+    // a physical NIC's watchdog timeout is not blamed on the disk at all (issue 16 item 7)
+    expect(rules).not.toContain('netback-fatal-error');
+    expect(rules).not.toContain('netdev-watchdog-timeout');
     expect(inc.fix.join('\n')).toMatch(/XENDOMAINS_SAVE/);
     const disk = report.findings.filter((f) => f.rule === 'disk-full' && f.host === 'xen07').map((f) => f.id);
     expect(find(report, 'xend-not-running', 'xen07').causedBy.some((id) => disk.includes(id))).toBe(true);
-    expect(find(report, 'netback-fatal-error', 'xen07').causedBy.some((id) => disk.includes(id))).toBe(true);
+    const netback = find(report, 'netback-fatal-error', 'xen07');
+    expect(netback.causedBy).toEqual([]);
+    expect(netback.possiblyRelated?.some((id) => disk.includes(id))).toBe(true);
   });
 
   it('links dom0-ballooning-disabled to the missing dom0_mem, which only the undated xl dmesg shows', () => {

@@ -42,6 +42,61 @@ function mergeResults(results: CheckResult[]): CheckResult[] {
   return [...byKey.values()];
 }
 
+/** Guests named in a group finding's key and title before "and N more". */
+const GROUP_NAMED = 10;
+
+/**
+ * One finding per condition, not per guest: the results of one rule keyed by guest alone that share
+ * their conditions become one, listing the guests in natural order (g1, g2, … g10, not g1, g10, g2).
+ * Values that differ between the guests are listed too (distinct, in guest order).
+ */
+export function aggregateGuests(results: CheckResult[]): CheckResult[] {
+  const out: CheckResult[] = [];
+  const groups = new Map<string, CheckResult[]>();
+  for (const r of results) {
+    const keys = Object.keys(r.key ?? {});
+    if (keys.length !== 1 || keys[0] !== 'guest') {
+      out.push(r);
+      continue;
+    }
+    const k = `${r.rule}\0${[...(r.conditions ?? [])].sort().join('+')}`;
+    const list = groups.get(k) ?? [];
+    list.push(r);
+    groups.set(k, list);
+  }
+  const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+  for (const list of groups.values()) {
+    if (list.length === 1) {
+      out.push(list[0]!);
+      continue;
+    }
+    list.sort((a, b) => natural(a.key!.guest!, b.key!.guest!));
+    const names = list.map((r) => r.key!.guest!);
+    const shown =
+      names.length > GROUP_NAMED ? `${names.slice(0, GROUP_NAMED).join(', ')} and ${names.length - GROUP_NAMED} more` : names.join(', ');
+    const values: Record<string, string | number> = {};
+    for (const r of list)
+      for (const [name, v] of Object.entries(r.values ?? {})) {
+        const old = values[name];
+        if (old === undefined) values[name] = v;
+        else if (!String(old).split(', ').includes(String(v))) values[name] = `${old}, ${v}`;
+      }
+    values.guest = shown;
+    values.guests = names.join(', ');
+    values.guest_count = names.length;
+    values.guest_words = names.join(' ');
+    out.push({
+      rule: list[0]!.rule,
+      key: { guests: (list[0]!.conditions ?? []).slice().sort().join('+') || 'all' },
+      values,
+      conditions: [...(list[0]!.conditions ?? []), 'group'],
+      evidence: list.flatMap((r) => r.evidence),
+      group: names.length,
+    });
+  }
+  return out;
+}
+
 /** Why this looks like a Xen host, or an empty list when nothing does. */
 function xenSigns(ctx: CheckContext): string[] {
   const signs: string[] = [];
@@ -83,7 +138,7 @@ export function runChecks(
     checkIoScheduler(ctx);
     checkDiskSpace(ctx);
   }
-  const findings = mergeResults(ctx.results)
+  const findings = aggregateGuests(mergeResults(ctx.results))
     .filter((r) => select(r.rule))
     .map((r) => {
       const rule = rules.get(r.rule);

@@ -22,6 +22,8 @@ export interface Conditional {
 export interface ConfigRule {
   id: string;
   title: string;
+  /** The title of one finding for several guests (see aggregateGuests): {guest} lists them, {guest_count} counts them. */
+  title_group?: string;
   severity: Severity;
   /** Severity by reported condition; the first listed condition that holds wins. */
   severity_when?: Record<string, Severity>;
@@ -48,6 +50,8 @@ export interface CheckResult {
   conditions?: string[];
   /** Where it was seen: file and line, or command output. */
   evidence: Omit<Evidence, 'time'>[];
+  /** Set when the result stands for this many guests (aggregateGuests). */
+  group?: number;
 }
 
 /** Folder of the bundled configuration rules. */
@@ -95,11 +99,11 @@ export function toFinding(rule: ConfigRule, r: CheckResult, host: string | null)
     .map((f) => fillPlaceholders(typeof f === 'string' ? f : f.text, values));
   return buildFinding({
     rule: rule.id,
-    title: fillPlaceholders(rule.title, values),
+    title: fillPlaceholders(r.group && rule.title_group ? rule.title_group : rule.title, values),
     severity,
     host,
     key: r.key ?? {},
-    count: Math.max(1, r.evidence.length),
+    count: r.group ?? Math.max(1, r.evidence.length),
     first: null,
     last: null,
     evidence: r.evidence.slice(0, MAX_EVIDENCE).map((e) => ({ ...e, time: null })),

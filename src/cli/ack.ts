@@ -62,7 +62,7 @@ export async function runAck(ids: string[], o: Record<string, unknown>, io: Io):
         else io.err(`xendoctor: ${id} was not acknowledged\n`);
       } else {
         current.set(id, { id, at: now, note: typeof o.note === 'string' ? o.note : '' });
-        io.out(`acknowledged ${id}${describe(id)}: silent until it recurs after ${new Date(now).toISOString()}\n`);
+        io.out(`acknowledged ${id}${describe(id)}: silent while it goes on after ${new Date(now).toISOString()}, until it gets worse\n`);
         if (state && !state.findings[id]) io.err(`xendoctor: note: the state file ${statePath} has not seen ${id} (yet)\n`);
       }
     }
@@ -77,7 +77,9 @@ export async function runAck(ids: string[], o: Record<string, unknown>, io: Io):
 export function registerAck(program: Command, io: Io, setCode: (c: number) => void): void {
   program
     .command('ack')
-    .description('acknowledge findings of `xendoctor report`: silent until they recur after now')
+    .description(
+      'acknowledge findings of `xendoctor report`: silent while they go on, until they get worse (higher severity, a much higher rate)',
+    )
     .argument('[ids...]', 'finding ids, as the report shows them')
     .option('--state <file>', 'the report state file (default as for `report`)')
     .option('--ack-file <file>', 'the acknowledgements file (default: "acks" beside the state file)')

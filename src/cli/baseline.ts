@@ -132,6 +132,8 @@ export function registerBaseline(program: Command, io: Io, setCode: (c: number) 
       .argument('[paths...]', "files, folders or globs; - for stdin (default: this host's usual logs)")
       .requiredOption('--state <file>', 'the baseline file to write')
       .option('--merge', 'add to the baseline in the file instead of replacing it'),
+    'text',
+    ['text', 'json'],
   )
     .addHelpText(
       'after',

@@ -25,15 +25,16 @@ export interface CommonSettings {
   hosts: string[] | null;
   color: boolean;
   quiet: boolean;
+  verbose: boolean;
   now: number;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** Add the options every analysing command shares. */
-export function addCommonOptions(cmd: Command, defaultFormat: Format = 'text'): Command {
+export function addCommonOptions(cmd: Command, defaultFormat: Format = 'text', formats: readonly Format[] = FORMATS): Command {
   return cmd
-    .addOption(new Option('--format <format>', 'output format').choices([...FORMATS]).default(defaultFormat))
+    .addOption(new Option('--format <format>', 'output format').choices([...formats]).default(defaultFormat))
     .option('--since <time>', 'only lines at or after this time (ISO time, or a duration back from now such as 24h)')
     .option('--until <time>', 'only lines at or before this time (ISO time or duration)')
     .option('--tz <zone>', "time zone of stamps that carry none (IANA name, default: this host's)")
@@ -48,7 +49,7 @@ export function addCommonOptions(cmd: Command, defaultFormat: Format = 'text'): 
     )
     .option('--host <name>', 'only this host (repeatable; lines that name no host are kept)', collect, [])
     .option('--no-color', 'no colour, even on a terminal')
-    .option('--quiet', 'no progress, no list of inputs; findings only');
+    .option('--quiet', 'no progress, no verdict; findings only');
 }
 
 function idList(v: unknown): string[] {
@@ -92,6 +93,7 @@ export function commonSettings(o: Record<string, unknown>, now = Date.now()): Co
     hosts: (o.host as string[])?.length ? (o.host as string[]) : null,
     color: !noColor && process.stdout.isTTY === true,
     quiet: o.quiet === true,
+    verbose: o.verbose === true,
     now,
   };
 }

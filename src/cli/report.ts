@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
-import { defaultInputs, findOnPath, resolveInputs, type Input, type ResolveProblem } from '../sources/inputs.js';
+import { defaultInputs, findOnPath, journaldOnly, resolveInputs, type Input, type ResolveProblem } from '../sources/inputs.js';
 import { planFile, trackedPaths, type FilePlan } from '../sources/incremental.js';
 import { bufferInput, capture, consoleNews, type ConsoleNews } from '../sources/console-news.js';
 import { JournalInput } from '../sources/journal-cursor.js';
@@ -44,6 +44,8 @@ interface ReportOptions {
   xl: string | null;
   journal: boolean;
   journalctl: string;
+  /** The section of unrecognised messages (--no-unrecognized leaves it out). */
+  unrecognized: boolean;
   mailTo: string[] | null;
   mailFrom: string;
   sendmail: string | undefined;
@@ -82,6 +84,7 @@ function reportOptions(paths: string[], o: Record<string, unknown>): ReportOptio
     xl: typeof o.xl === 'string' ? o.xl : null,
     journal: o.journal === true || typeof o.journalctl === 'string',
     journalctl: typeof o.journalctl === 'string' ? o.journalctl : 'journalctl',
+    unrecognized: o.unrecognized !== false,
     mailTo,
     mailFrom: from[0]!,
     sendmail: typeof o.sendmail === 'string' ? o.sendmail : undefined,
@@ -118,11 +121,17 @@ function trackedFiles(
   if (ro.paths.length === 0 && !ro.console && !ro.journal) {
     const d = defaultInputs(now, hostname());
     const files = d.inputs.filter((i) => i.kind === 'file').map((i) => resolve(i.name));
-    const withConsole = d.inputs.some((i) => i.kind === 'command');
+    const withConsole = d.inputs.some((i) => i.kind === 'command' && /\b(?:xl|xm) dmesg$/.test(i.name));
+    // a journald-only dom0 (no syslog file): the journal, after the last run's cursor
+    const journalctl = journaldOnly() ? findOnPath('journalctl') : null;
+    if (journalctl) {
+      ro.journal = true;
+      ro.journalctl = journalctl;
+    }
     if (!quiet) {
       io.err(
-        files.length || withConsole
-          ? `xendoctor: no file named; following this host's logs: ${[...trackedPaths(files), ...(withConsole ? ['xl dmesg'] : [])].join(', ')}\n`
+        files.length || withConsole || journalctl
+          ? `xendoctor: no file named; following this host's logs: ${[...trackedPaths(files), ...(withConsole ? ['xl dmesg'] : []), ...(journalctl ? ['the journal'] : [])].join(', ')}\n`
           : "xendoctor: no file named, and none of this host's usual logs (/var/log/kern.log, syslog, messages, xen/*.log, xl dmesg) is here\n",
       );
     }
@@ -189,7 +198,7 @@ async function analyse(
   let pending: PendingThreshold[] = [];
   const report = await scanInputs(inputs, problems, rules, {
     ...scanWindow(s),
-    unrecognized: true,
+    unrecognized: ro.unrecognized || ro.baseline != null,
     baseline: ro.baseline,
     // thresholds whose hits fall in two runs (or more) still add up
     carry: { from: state.pending ?? [], to: (p) => (pending = p) },
@@ -223,11 +232,34 @@ async function analyse(
 }
 
 /** Is this finding silenced by an acknowledgement (all its new occurrences date from before the ack)? */
-function silenced(f: Finding, ack: Ack | undefined, lastRun: string | null): boolean {
-  if (!ack) return false;
-  if (f.last !== null) return Date.parse(f.last) <= ack.at;
+/** A rate this many times the acknowledged one (and at least SURGE_MIN hits) is news again. */
+const SURGE = 4;
+const SURGE_MIN = 5;
+const HOUR = 3_600_000;
+
+/**
+ * Whether a finding stays out of the report. A harmless finding seen in earlier runs, or an
+ * acknowledged one, stays quiet while it goes on, until something about it changes: a higher
+ * severity, or a rate well above the one acknowledged (a new key or a new host is a new finding).
+ */
+function silenced(
+  f: Finding,
+  ack: Ack | undefined,
+  lastRun: string | null,
+  prev: ReportState['findings'][string] | undefined,
+  now: number,
+): boolean {
+  const worse = prev !== undefined && severityRank(f.severity) > severityRank(prev.severity);
+  if (!ack) return f.harmless && prev !== undefined && !worse;
+  if (f.last !== null && Date.parse(f.last) <= ack.at) return true;
   // undated lines: read in the first run after the ack, they were most likely written before it
-  return lastRun === null || ack.at >= Date.parse(lastRun);
+  if (f.last === null && (lastRun === null || ack.at >= Date.parse(lastRun))) return true;
+  if (prev === undefined || worse) return false;
+  const hours = (from: number, to: number) => Math.max(1, (to - from) / HOUR);
+  const sinceMs = Date.parse(prev.since ?? '');
+  const ackedRate = prev.count / hours(Number.isNaN(sinceMs) ? ack.at - HOUR : sinceMs, ack.at);
+  const rate = f.count / hours(lastRun ? Date.parse(lastRun) : now - HOUR, now);
+  return !(f.count >= SURGE_MIN && rate > SURGE * ackedRate);
 }
 
 /** Mark findings seen in earlier runs as ongoing, and fold this run's counts into the state. */
@@ -330,7 +362,7 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
     const next: ReportState = structuredClone(state);
     mergeFindings(report, next, nowIso);
     const reported = report.findings.filter(
-      (f) => !silenced(f, acks.get(f.id), since) && severityRank(f.severity) >= severityRank(s.minSeverity),
+      (f) => !silenced(f, acks.get(f.id), since, state.findings[f.id], s.now) && severityRank(f.severity) >= severityRank(s.minSeverity),
     );
     const shown: ScanReport = { ...report, findings: reported, summary: summarize(reported) };
     const nothingNew = reported.length === 0;
@@ -454,6 +486,7 @@ export function registerReport(program: Command, io: Io, setCode: (c: number) =>
     .option('--xen-console', 'also read the hypervisor console (xl dmesg), only the lines not seen before')
     .option('--xl <path>', 'the xl (or xm) program for the console (implies --xen-console)')
     .option('--journal', 'also read the systemd journal after the cursor of the last run')
+    .option('--no-unrecognized', 'leave out the section of unrecognised messages that look like trouble')
     .option('--journalctl <path>', 'the journalctl program (implies --journal)')
     .option('--mail-to <addr>', 'send the report by e-mail to these addresses (comma-separated) instead of printing it')
     .option('--mail-from <addr>', 'sender address (default xendoctor@<this host>)')

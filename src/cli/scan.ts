@@ -17,6 +17,7 @@ import { progressBar } from './progress.js';
 import { baselineOption } from './baseline.js';
 import { render } from '../report/render.js';
 import { safeText } from '../report/sanitize.js';
+import { inputsText } from '../report/text.js';
 import { nagiosUnknown } from '../report/nagios.js';
 import type { ScanReport } from '../types.js';
 import type { Io } from './io.js';
@@ -56,8 +57,14 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
     unrecognized: opts.unrecognized !== false || baseline !== null,
     baseline,
     onProgress: (b) => progress.update(b),
+    onUndated: (n) =>
+      io.err(
+        `xendoctor: --since/--until: ${n} line${n === 1 ? '' : 's'} that could match a rule carr${n === 1 ? 'ies' : 'y'} no time and ${n === 1 ? 'was' : 'were'} kept ` +
+          '(undated dmesg or console output: dmesg -T, the syslog or the journal give times)\n',
+      ),
   });
   progress.done();
+  if (s.verbose) io.err(inputsText(report).join('\n') + '\n');
   reportInputErrors(report, io);
   if (nothingRead(report)) {
     io.err('xendoctor: no input could be read\n');
@@ -78,6 +85,7 @@ export function registerScan(program: Command, io: Io, setCode: (c: number) => v
       .description('analyse files, folders, globs, .gz and rotated sets; stdin for - or when piped')
       .argument('[paths...]', 'files, folders or globs; - for stdin')
       .option('--no-unrecognized', 'leave out the section of unrecognised messages that look like trouble')
+      .option('--verbose', 'list the inputs read, with their lines, bytes and time span (on stderr)')
       .option(
         '--baseline <file>',
         'flag unrecognised messages never seen in this baseline, or far more frequent than in it (made by `xendoctor baseline learn`)',

@@ -282,6 +282,8 @@ export function registerWatch(program: Command, io: Io, setCode: (c: number) => 
       .command('watch')
       .description('follow logs (and the hypervisor console, and the journal) live; one line per new finding, repeats folded')
       .argument('[paths...]', "files, folders or globs (quote them); - for stdin; default: this host's usual logs and the console"),
+    'text',
+    ['text', 'ndjson'],
   )
     .option('--from-start', 'read the files (and the console buffer) from their start, not only what is written from now on')
     .option('--xen-console', 'also follow the hypervisor console: xl dmesg (xm dmesg), every --interval; never clears it')

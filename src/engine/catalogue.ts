@@ -28,9 +28,15 @@ export interface RuleSpec {
   key?: string[];
   where?: Record<string, { gt?: number; gte?: number; lt?: number; lte?: number; eq?: number }>;
   multiline?: { continuation: string; end?: string; max?: number; fingerprint?: 'trace' };
-  threshold?: { count: number; within?: string; distinct?: string };
-  follows?: { rule: string; within: string }[];
+  threshold?: { count: number; within?: string; distinct?: string; release?: string[] };
+  follows?: { rule: string; within: string; certainty?: 'cause' | 'possible' }[];
   applies?: { xen?: string; kernel?: string; toolstack?: 'xm' | 'xl'; memory?: string };
+  /** Lines shortly before a hit that explain it (shown as its evidence, before it). */
+  context?: { patterns: string[]; lines?: number; max?: number };
+  /** Distinct values of a capture over all of a finding's hits, as a placeholder: `{ victims: process }`. */
+  collect?: Record<string, string>;
+  /** Title and fix steps chosen by what was captured or collected (first matching title wins; fixes add up, first). */
+  cases?: { when: Record<string, string>; title?: string; fix?: string[] }[];
   diagnosis: string;
   fix: string[];
   references?: string[];
@@ -61,7 +67,14 @@ export interface Rule {
   continuationMax: number;
   traceFingerprint: boolean;
   threshold: { count: number; within: number | null; distinct: string | null } | null;
-  follows: { rule: string; within: number }[];
+  /** Lines that take a distinct value away again (threshold.release). */
+  release: RegExp[];
+  follows: { rule: string; within: number; possible: boolean }[];
+  /** Placeholder name → capture whose distinct values it lists. */
+  collect: [string, string][];
+  /** Lines before a hit that explain it: patterns, how far back (lines), how many kept. */
+  context: { patterns: RegExp[]; lines: number; max: number } | null;
+  cases: { when: [string, RegExp][]; title: string | null; fix: string[] }[];
 }
 
 /** The folder of the bundled rules (rules/ at the package root). */
@@ -121,9 +134,54 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
       message: `no pattern captures "${distinct}"`,
     });
   }
+  const collect = Object.entries(spec.collect ?? {});
+  for (const [name, cap] of collect) {
+    if (!names.has(cap))
+      problems.push({ file, line: locate(['collect', name]), field: `collect.${name}`, message: `no pattern captures "${cap}"` });
+  }
+  const known = new Set([...names, ...collect.map(([n]) => n), 'host', ...(spec.multiline?.fingerprint === 'trace' ? ['trace'] : [])]);
+  const cases = (spec.cases ?? []).map((c, i) => ({
+    when: Object.entries(c.when).map(([name, re]): [string, RegExp | null] => {
+      if (!known.has(name))
+        problems.push({
+          file,
+          line: locate(['cases', i, 'when', name]),
+          field: `cases.${i}.when.${name}`,
+          message: `no capture or collect named "${name}"`,
+        });
+      return [name, regex(['cases', i, 'when', name], re)];
+    }),
+    title: c.title ?? null,
+    fix: c.fix ?? [],
+  }));
+  // a {placeholder} must name a capture, a collected list or {host}: otherwise it is printed as <name>
+  const texts: [(string | number)[], string][] = [
+    [['title'], spec.title],
+    [['diagnosis'], spec.diagnosis],
+    ...spec.fix.map((f, i): [(string | number)[], string] => [['fix', i], f]),
+    ...(spec.cases ?? []).flatMap((c, i): [(string | number)[], string][] => [
+      ...(c.title ? [[['cases', i, 'title'], c.title] as [(string | number)[], string]] : []),
+      ...(c.fix ?? []).map((f, j): [(string | number)[], string] => [['cases', i, 'fix', j], f]),
+    ]),
+  ];
+  for (const [field, text] of texts) {
+    for (const m of text.matchAll(/\{([A-Za-z_]\w*)\}/g)) {
+      if (!known.has(m[1]!))
+        problems.push({
+          file,
+          line: locate(field),
+          field: field.join('.'),
+          message: `placeholder {${m[1]}} names no capture of this rule`,
+        });
+    }
+  }
+  const contextPatterns = (spec.context?.patterns ?? []).map((p, i) => regex(['context', 'patterns', i], p));
+  const release = (spec.threshold?.release ?? []).map((p, i) => regex(['threshold', 'release', i], p));
+  if (release.length && !distinct)
+    problems.push({ file, line: locate(['threshold', 'release']), field: 'threshold.release', message: 'needs threshold.distinct' });
   let literals: string[] | null = spec.prefilter ?? [];
   if (!spec.prefilter) {
-    for (const p of spec.patterns) {
+    for (const p of [...spec.patterns, ...(spec.context?.patterns ?? []), ...(spec.threshold?.release ?? [])]) {
       const lits = requiredLiterals(p);
       if (lits === null) {
         literals = null;
@@ -132,7 +190,15 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
       literals.push(...lits);
     }
   }
-  if (problems.length > before || patterns.includes(null) || ignore.includes(null)) return null;
+  if (
+    problems.length > before ||
+    patterns.includes(null) ||
+    ignore.includes(null) ||
+    contextPatterns.includes(null) ||
+    release.includes(null) ||
+    cases.some((c) => c.when.some(([, re]) => re === null))
+  )
+    return null;
   return {
     spec,
     id: spec.id,
@@ -157,7 +223,15 @@ export function compileRule(spec: RuleSpec, file: string, problems: RuleProblem[
           distinct: distinct ?? null,
         }
       : null,
-    follows: (spec.follows ?? []).map((f) => ({ rule: f.rule, within: parseDuration(f.within) ?? 0 })),
+    follows: (spec.follows ?? []).map((f) => ({
+      rule: f.rule,
+      within: parseDuration(f.within) ?? 0,
+      possible: f.certainty === 'possible',
+    })),
+    collect,
+    cases: cases.map((c) => ({ ...c, when: c.when as [string, RegExp][] })),
+    release: release as RegExp[],
+    context: spec.context ? { patterns: contextPatterns as RegExp[], lines: spec.context.lines ?? 300, max: spec.context.max ?? 8 } : null,
   };
 }
 
@@ -216,6 +290,8 @@ function patternsAreSafe(rule: Rule, problems: RuleProblem[]): boolean {
     ...(rule.spec.ignore ?? []).map((p, i): [string, string] => [`ignore.${i}`, p]),
     ...(rule.spec.multiline ? ([['multiline.continuation', rule.spec.multiline.continuation]] as [string, string][]) : []),
     ...(rule.spec.multiline?.end ? ([['multiline.end', rule.spec.multiline.end]] as [string, string][]) : []),
+    ...(rule.spec.context?.patterns ?? []).map((p, i): [string, string] => [`context.patterns.${i}`, p]),
+    ...(rule.spec.threshold?.release ?? []).map((p, i): [string, string] => [`threshold.release.${i}`, p]),
   ];
   let safe = true;
   for (const [field, source] of fields) {

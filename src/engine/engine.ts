@@ -4,7 +4,7 @@
  * reports, and counts the hits into groups (groups.ts) that become findings (findings.ts). Every
  * command (scan, timeline, watch, explain, the cron run) feeds its lines through `read`.
  */
-import type { Finding, LogEvent, Unrecognized } from '../types.js';
+import type { Evidence, Finding, LogEvent, Unrecognized } from '../types.js';
 import { parseLine } from '../parse/line.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import type { Rule } from './catalogue.js';
@@ -15,6 +15,8 @@ import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js'
 import { completeFromBlock, keyOf, matchRule, type Hit } from './matching.js';
 import {
   BLOCK_EVIDENCE,
+  MAX_GROUP_SIGS,
+  addCollected,
   addHit,
   continueGroup,
   groupKey,
@@ -24,6 +26,7 @@ import {
   type Group,
   type GroupState,
   type PendingThreshold,
+  type RawHit,
 } from './groups.js';
 import { adoptHostless, compareFindings, linkCauses, toFinding } from './findings.js';
 
@@ -76,6 +79,8 @@ export interface EngineState {
   facts: [string, HostFacts][];
   seq: number;
   dropped: number;
+  /** Lines that could match a rule but carry no time, kept although --since/--until were given. */
+  undated: number;
 }
 
 /** The program name of xendoctor's own lines (`watch --syslog`): never analysed again. */
@@ -83,7 +88,11 @@ export const OWN_PROGRAM = 'xendoctor';
 
 const FACT_OWNER = -1;
 const TROUBLE_OWNER = -2;
+/** Dated Xen console lines ("(XEN) [2026-11-26 05:21:39.696] ...") are candidates: they date dom0's uptime stamps (parse/console-clock.ts). */
+const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
 const MAX_GROUPS = 20_000;
+/** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
+const MAX_SEEN = 100_000;
 /** No rule to try (shared: never changed). */
 const NO_RULES: Rule[] = [];
 
@@ -92,6 +101,8 @@ export class Engine {
   readonly prefilter: LiteralSet | null;
   /** True when every line must be tried against every rule (a rule without literals, or `everyLine`). */
   readonly everyLine: boolean;
+  /** The literals of all rules, also when every line is tried (see prefilterCandidate). */
+  private readonly candidacy: LiteralSet;
   private readonly groups = new Map<string, Group>();
   /** Each rule's group of its last hit (see record). Cleared whenever groups are dropped. */
   private readonly lastGroup = new Map<Rule, Group>();
@@ -100,16 +111,21 @@ export class Engine {
   private block: { hit: Hit; left: number; host: string | null } | null = null;
   private seq = 0;
   private droppedGroups = 0;
+  private undatedKept = 0;
   private readonly found = new Set<number>();
   private readonly miner: TemplateMiner | null;
   /** `[rule]` for each rule: a line with one rule's literals gets it without a new array. */
   private readonly oneRule: Rule[][];
+  /** Recent lines matching a rule's `context`, per rule (the latest `max`). */
+  private readonly contextLines = new Map<Rule, { seq: number; source: string; ev: Evidence }[]>();
+  /** Signatures (rule and line) of the stamped lines that made hits, with host and time (see lineSignature). */
+  private readonly seenLines = new Map<number, { host: string | null; time: number | null; source: string }>();
 
   constructor(
     readonly rules: Rule[],
     private readonly opts: EngineOptions = {},
   ) {
-    const literals: [string, number][] = FACT_LITERALS.map((l) => [l, FACT_OWNER]);
+    const literals: [string, number][] = [...FACT_LITERALS, ...CLOCK_LITERALS].map((l) => [l, FACT_OWNER]);
     this.miner = opts.unrecognized ? new TemplateMiner() : null;
     if (this.miner) for (const w of TROUBLE_LITERALS) literals.push([w, TROUBLE_OWNER]);
     let everyLine = opts.everyLine === true;
@@ -122,7 +138,8 @@ export class Engine {
       }
     });
     this.everyLine = everyLine;
-    this.prefilter = everyLine ? null : new LiteralSet(literals);
+    this.candidacy = new LiteralSet(literals);
+    this.prefilter = everyLine ? null : this.candidacy;
     this.oneRule = rules.map((r) => [r]);
     this.byId = new Map(rules.map((r) => [r.id, r]));
   }
@@ -130,6 +147,14 @@ export class Engine {
   /** True while a multi-line report is open and the next lines must be offered. */
   wantsAll(): boolean {
     return this.block !== null;
+  }
+
+  /**
+   * Would the prefilter pick this line, whether or not it is in use? What depends on the lines seen
+   * (the console clock) looks only at these, so that the fast path and every-line path agree.
+   */
+  prefilterCandidate(raw: Uint8Array, start: number, end: number): boolean {
+    return this.candidacy.next(raw, start, end) >= 0 || byteArrayMessage(raw, start, end);
   }
 
   /** Would the engine try this line against some rule? (its bytes hold some literal) */
@@ -147,19 +172,24 @@ export class Engine {
     place.settle?.(ev);
     if (ev.program !== null && ev.program.length === OWN_PROGRAM.length && ev.program.toLowerCase() === OWN_PROGRAM) return ev;
     this.seq++;
+    // a journal record is shown as a log line (time host ident: MESSAGE), not as its JSON
+    const record = text;
+    if (ev.format === 'journal-json') text = journalLine(ev);
     if (this.block && this.continueBlock(ev, text, place)) return ev;
     if (!place.candidate) return ev;
+    // a comment ("# source: …", "# expect: …" in sample files, a shell prompt) is no log line
+    if (text.charCodeAt(0) === 35 && (text.length === 1 || text.charCodeAt(1) === 32)) return ev;
     // the rules to try, and whether the line may carry host facts or trouble words
     let rules = this.rules;
     let facts = true;
     let trouble = this.miner !== null;
-    if (this.prefilter && !(ev.format === 'journal-json' && text.includes('"MESSAGE":['))) {
+    if (this.prefilter && !(ev.format === 'journal-json' && record.includes('"MESSAGE":['))) {
       // (a journal message that is not clean UTF-8 is an array of byte values: its literals cannot
       // be seen in the line's bytes, so it is tried against every rule)
       this.found.clear();
       if (place.raw) this.prefilter.ownersIn(place.raw, place.start!, place.end!, this.found);
       else {
-        const bytes = Buffer.from(text, 'utf8');
+        const bytes = Buffer.from(record, 'utf8');
         this.prefilter.ownersIn(bytes, 0, bytes.length, this.found);
       }
       facts = this.found.has(FACT_OWNER) || ev.source === 'xend' || ev.source === 'toolstack';
@@ -172,9 +202,15 @@ export class Engine {
     if (facts) observeFacts(this.factsOf(host), ev);
     const { since, until, hosts } = this.opts;
     if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return ev;
+    if (ev.time === null && (since != null || until != null)) this.undatedKept++;
     if (hosts && host !== null && !hosts.includes(host)) return ev;
     let matched = false;
     for (const rule of rules) {
+      // lines that explain a later hit (context), or that take a counted value away (release)
+      if ((rule.context && this.takeContext(rule, ev, text, place)) || (rule.release.length > 0 && this.release(rule, ev, host))) {
+        matched = true;
+        continue;
+      }
       const captures = matchRule(rule, ev);
       if (!captures) continue;
       matched = true;
@@ -197,6 +233,71 @@ export class Engine {
     }
     if (!matched && trouble && this.miner) this.miner.add(ev, text, place.source, place.line);
     return ev;
+  }
+
+  /** Keep a line that matches a rule's `context` for that rule's next hit. True when it did. */
+  private takeContext(rule: Rule, ev: LogEvent, text: string, place: LinePlace): boolean {
+    const ctx = rule.context!;
+    if (rule.sources && ev.source !== 'unknown' && !rule.sources.has(ev.source)) return false;
+    if (!ctx.patterns.some((re) => re.test(ev.message))) return false;
+    let list = this.contextLines.get(rule);
+    if (!list) this.contextLines.set(rule, (list = []));
+    list.push({ seq: this.seq, source: place.source, ev: { source: place.source, line: place.line, time: toIso(ev.time), text } });
+    if (list.length > ctx.max) list.shift();
+    return true;
+  }
+
+  /**
+   * A line that takes a distinct value away again (a port leaving its bridge): the value no longer
+   * counts towards the threshold. True when the line was such a release.
+   */
+  private release(rule: Rule, ev: LogEvent, host: string | null): boolean {
+    const m = rule.release.map((re) => re.exec(ev.message)).find((x) => x !== null);
+    if (!m) return false;
+    if (!rule.threshold?.distinct) return false;
+    const value = m.groups?.[rule.threshold.distinct];
+    if (value === undefined) return true;
+    const caps = m.groups!;
+    let g: Group | undefined;
+    if (rule.key.every((k) => caps[k] !== undefined)) {
+      const key: Record<string, string> = {};
+      for (const k of rule.key) key[k] = caps[k]!;
+      const gk = groupKey(rule.id, host, key);
+      g = this.groups.get(gk);
+      if (!g && this.groups.size < MAX_GROUPS) {
+        // nothing counted here yet: remember the release for the inputs read before (absorb)
+        g = newGroup(rule, host, key, key, this.seq);
+        this.groups.set(gk, g);
+      }
+    }
+    const targets = g ? [g] : [...this.groups.values()].filter((x) => x.rule === rule && x.host === host);
+    for (const t of targets) {
+      if (t.fired) continue;
+      if (!t.distinct.delete(value) && t.released.length < MAX_GROUP_SIGS && !t.released.includes(value)) t.released.push(value);
+    }
+    return true;
+  }
+
+  /**
+   * Remember a line signature; false when the line was seen before (from the same host, or where
+   * one of the two names no host; at the same time, or where one of the two has none).
+   */
+  private firstSight(sig: number, host: string | null, time: number | null, source: string): boolean {
+    const before = this.seenLines.get(sig);
+    // within one input a repeated line is the log's own (a storm): only another capture repeats it
+    if (before !== undefined && before.source !== source) {
+      const sameHost = before.host === null || host === null || before.host === host;
+      // the same uptime stamp and text a second or more apart by the wall clock: a log that repeats stamps
+      const sameTime = before.time === null || time === null || Math.abs(before.time - time) < 1000;
+      if (!sameHost || !sameTime) return true;
+      if (before.host === null && host !== null) before.host = host;
+      if (before.time === null && time !== null) before.time = time;
+      return false;
+    }
+    if (before !== undefined) return true;
+    if (this.seenLines.size >= MAX_SEEN) this.seenLines.clear();
+    this.seenLines.set(sig, { host, time, source });
+    return true;
   }
 
   /** The rules among a line's prefilter owners. */
@@ -277,6 +378,10 @@ export class Engine {
 
   private record(hit: Hit, host: string | null): void {
     const rule = hit.rule;
+    // the same line read again from an overlapping capture (kern.log, a dmesg capture and the serial
+    // console of one boot) is one event, not three
+    const sig = lineSignature(rule.id, hit.event);
+    if (sig !== null && !this.firstSight(sig, host, hit.event.time, hit.source)) return;
     // a rule's hits mostly go to the group of its hit before: no key to build and look up then
     const last = this.lastGroup.get(rule);
     let g = this.sameGroup(last, hit, host) ? last : undefined;
@@ -295,13 +400,22 @@ export class Engine {
     }
     this.lastGroup.set(rule, g);
     const wasFired = g.fired;
-    const raw = {
+    const raw: RawHit = {
       source: hit.source,
       line: hit.line,
       time: hit.event.time,
       text: hit.text,
-      block: g.hits.length === 0 ? hit.block.slice(0, BLOCK_EVIDENCE) : [],
+      block: evidenceBlock(hit, g.hits.length === 0),
+      sig,
     };
+    if (rule.context && g.hits.length < 3) {
+      const ctx = rule.context;
+      raw.before = (this.contextLines.get(rule) ?? [])
+        .filter((c) => c.source === hit.source && c.seq >= hit.seq - ctx.lines)
+        .map((c) => c.ev);
+      this.contextLines.delete(rule);
+    }
+    for (const [name, cap] of rule.collect) addCollected(g, name, hit.captures[cap]);
     addHit(g, raw, hit.seq, rule.threshold?.distinct ? hit.captures[rule.threshold.distinct] : undefined);
     if (this.opts.onFinding && g.fired) this.opts.onFinding(toFinding(g), wasFired && g.count > 1 ? 'repeat' : 'new');
   }
@@ -343,6 +457,7 @@ export class Engine {
       facts: [...this.facts],
       seq: this.seq,
       dropped: this.droppedGroups,
+      undated: this.undatedKept,
     };
   }
 
@@ -353,20 +468,26 @@ export class Engine {
    */
   absorb(state: EngineState, lineOffset = 0): void {
     const seqOffset = this.seq;
-    const shift = <T extends { line: number; block: { line: number }[] }>(h: T): T =>
-      lineOffset === 0 ? h : { ...h, line: h.line + lineOffset, block: h.block.map((b) => ({ ...b, line: b.line + lineOffset })) };
+    const move = <T extends { line: number }>(e: T): T => ({ ...e, line: e.line + lineOffset });
+    const shift = (h: RawHit): RawHit => (lineOffset === 0 ? h : { ...move(h), block: h.block.map(move), before: h.before?.map(move) });
     for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
     if (state.miner && this.miner) this.miner.absorb(state.miner, lineOffset);
     for (const s of state.groups) {
       const rule = this.rules[s.rule]!;
       const gk = groupKey(rule.id, s.host, s.key);
       const mine = this.groups.get(gk);
+      // lines this engine counted already (an overlapping capture read as another input): once
+      const seen = new Set(s.sigs.filter(([x, t, src]) => !this.firstSight(x, s.host, t, src)).map(([x]) => x));
+      const fresh = (h: RawHit | null): h is RawHit => h !== null && (h.sig === null || !seen.has(h.sig));
+      if (seen.size > 0 && s.count <= seen.size) continue;
       const incoming: Group = {
         ...s,
         rule,
+        count: s.count - seen.size,
+        sigs: s.sigs.filter(([x]) => !seen.has(x)),
         distinct: new Map(s.distinct),
-        hits: s.hits.map(shift),
-        latest: s.latest && shift(s.latest),
+        hits: s.hits.filter(fresh).map(shift),
+        latest: fresh(s.latest) ? shift(s.latest) : null,
         firstSeq: s.firstSeq + seqOffset,
         lastSeq: s.lastSeq + seqOffset,
       };
@@ -376,6 +497,7 @@ export class Engine {
     }
     this.seq += state.seq;
     this.droppedGroups += state.dropped;
+    this.undatedKept += state.undated;
   }
 
   /** Thresholds that have not fired, to be carried to the next run (see PendingThreshold). */
@@ -397,6 +519,11 @@ export class Engine {
     }
   }
 
+  /** Candidate lines without a time kept although a time window (--since/--until) was given. */
+  get undated(): number {
+    return this.undatedKept;
+  }
+
   /** Groups that were capped away (a flood of distinct keys). */
   get dropped(): number {
     return this.droppedGroups;
@@ -416,6 +543,51 @@ export class Engine {
     linkCauses(out);
     return out.map((o) => o.f).sort(compareFindings);
   }
+}
+
+/** A journal record as the line `journalctl -o short-iso-precise` would print. */
+function journalLine(ev: LogEvent): string {
+  const who = ev.program ? `${ev.program}${ev.pid ? `[${ev.pid}]` : ''}: ` : '';
+  return `${toIso(ev.time) ?? '-'} ${ev.host ?? '-'} ${who}${ev.message}`;
+}
+
+/**
+ * What makes a line the same line in another capture: the kernel's uptime stamp (microseconds since
+ * its boot) or a Xen console stamp with milliseconds, with the message. Lines stamped to the second
+ * only (syslog) can repeat within a second for real, and have none.
+ */
+function lineSignature(rule: string, ev: LogEvent): number | null {
+  if (ev.uptime !== null && ev.source !== 'hypervisor') return hash53(`${rule}\0u${ev.uptime}\0${ev.message}`);
+  if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return hash53(`${rule}\0x${ev.time}\0${ev.message}`);
+  return null;
+}
+
+/** A 53-bit hash of a string (cyrb53): signatures without keeping the lines. */
+function hash53(str: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * The lines of a hit's report kept as evidence: the first hit's first lines, and for every hit the
+ * report's closing line when the rule has one (an OOM report's victim line, past its task dump).
+ */
+function evidenceBlock(hit: Hit, first: boolean): Evidence[] {
+  const b = hit.block;
+  const endsWithEnd = hit.rule.blockEnd !== null && b.length > 0 && hit.rule.blockEnd.test(hit.blockMessages[b.length - 1] ?? '');
+  if (first) {
+    if (b.length <= BLOCK_EVIDENCE || !endsWithEnd) return b.slice(0, BLOCK_EVIDENCE);
+    return [...b.slice(0, BLOCK_EVIDENCE - 1), b[b.length - 1]!];
+  }
+  return endsWithEnd ? [b[b.length - 1]!] : [];
 }
 
 const BYTE_ARRAY_MESSAGE = Buffer.from('"MESSAGE":[');

@@ -76,14 +76,28 @@ export function buildFinding(p: FindingParts): Finding {
 /** The finding of a group, its texts filled with the group's values. */
 export function toFinding(g: Group): Finding {
   const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
+  for (const [name, list] of Object.entries(g.collected)) if (list.length) values[name] = list.join(', ');
+  // cases: chosen by what was captured; the first matching title, every matching case's fix steps first
+  let title = g.rule.spec.title;
+  let titled = false;
+  const caseFix: string[] = [];
+  for (const c of g.rule.cases) {
+    if (!c.when.every(([name, re]) => values[name] !== undefined && re.test(values[name]))) continue;
+    if (c.title && !titled) {
+      title = c.title;
+      titled = true;
+    }
+    caseFix.push(...c.fix);
+  }
   const evidence: Evidence[] = [];
-  for (const h of g.hits) evidence.push({ source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
+  for (const h of g.hits)
+    evidence.push(...(h.before ?? []), { source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
   const l = g.latest;
   if (l && g.count > g.hits.length) evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
   const spec = g.rule.spec;
   const f = buildFinding({
     rule: g.rule.id,
-    title: fillPlaceholders(spec.title, values),
+    title: fillPlaceholders(title, values),
     severity: g.rule.severity,
     host: g.host,
     key: g.key,
@@ -92,13 +106,18 @@ export function toFinding(g: Group): Finding {
     last: toIso(g.last),
     evidence,
     diagnosis: fillPlaceholders(spec.diagnosis.trim(), values),
-    fix: spec.fix.map((s) => fillPlaceholders(s, values)),
+    fix: [...caseFix, ...spec.fix].map((s) => fillPlaceholders(s, values)),
     references: spec.references,
     harmless: spec.harmless,
     tags: spec.tags,
   });
   // the first hit's captures, for tests and templates; not part of the JSON output
-  Object.defineProperty(f, 'captures', { value: { ...g.captures }, enumerable: false });
+  const collected = Object.fromEntries(
+    Object.keys(g.collected)
+      .filter((n) => values[n] !== undefined)
+      .map((n) => [n, values[n]!]),
+  );
+  Object.defineProperty(f, 'captures', { value: { ...g.captures, ...collected }, enumerable: false });
   return f;
 }
 
@@ -133,22 +152,37 @@ export function adoptHostless(groups: Map<string, Group>, facts: Map<string, Hos
   }
 }
 
-/** Root causes: a finding follows another rule's finding on the same host within the rule's window. */
+/**
+ * Root causes: a finding follows another rule's finding of the same host (or, for lines that name
+ * no host, of the same capture) when both times are known and the cause began before, within the
+ * rule's window; undated, only within one capture (a serial console), the cause's lines first.
+ * A `follows` of `certainty: possible` (an untested observation) gives `possiblyRelated` instead.
+ */
 export function linkCauses(out: { f: Finding; g: Group }[]): void {
   for (const { f, g } of out) {
     for (const dep of g.rule.follows) {
       for (const { f: cf, g: cg } of out) {
-        if (cf === f || cg.rule.id !== dep.rule || cg.host !== g.host) continue;
-        let linked: boolean;
+        if (cf === f || cg.rule.id !== dep.rule || !sameMachine(g, cg)) continue;
         if (g.first !== null && cg.first !== null && cg.last !== null) {
-          linked = cg.first <= g.first && g.first <= cg.last + dep.within;
-        } else {
-          linked = cg.firstSeq <= g.firstSeq;
-        }
-        if (linked && !f.causedBy.includes(cf.id)) f.causedBy.push(cf.id);
+          if (!(cg.first <= g.first && g.first <= cg.last + dep.within)) continue;
+        } else if (g.first !== null || cg.first !== null || !sameCapture(g, cg) || cg.firstSeq > g.firstSeq) continue;
+        const list = dep.possible ? (f.possiblyRelated ??= []) : f.causedBy;
+        if (!list.includes(cf.id)) list.push(cf.id);
       }
     }
   }
+}
+
+/** Two groups are of one machine: the same named host, or no host and lines of the same capture. */
+function sameMachine(a: Group, b: Group): boolean {
+  if (a.host !== null || b.host !== null) return a.host === b.host;
+  return sameCapture(a, b);
+}
+
+/** Both groups' first lines come from one input. */
+function sameCapture(a: Group, b: Group): boolean {
+  const src = (g: Group) => g.hits[0]?.source ?? null;
+  return src(a) !== null && src(a) === src(b);
 }
 
 /** The one order of findings everywhere (scan, timeline, report, check): worst first; then by time, rule id, key. */

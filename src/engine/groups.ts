@@ -11,6 +11,10 @@ import type { Rule } from './catalogue.js';
 export const EVIDENCE_FIRST = 3;
 /** Lines of a multi-line report kept as evidence. */
 export const BLOCK_EVIDENCE = 12;
+/** Values listed per `collect` placeholder. */
+export const MAX_COLLECT = 12;
+/** Line signatures (and released values) a group keeps for merging engines (inputs read apart). */
+export const MAX_GROUP_SIGS = 4096;
 
 /** A hit as kept for evidence: raw time, converted only for output. */
 export interface RawHit {
@@ -19,6 +23,10 @@ export interface RawHit {
   time: number | null;
   text: string;
   block: Evidence[];
+  /** The line's signature (see Engine: overlapping captures), or null. */
+  sig: number | null;
+  /** Lines just before it that explain it (the rule's `context`). */
+  before?: Evidence[];
 }
 
 /** The hits of one rule, on one host, with one key. */
@@ -42,6 +50,12 @@ export interface Group {
   recent: (number | null)[];
   /** Distinct threshold state: value → time last seen. */
   distinct: Map<string, number | null>;
+  /** The rule's `collect`: placeholder → distinct captured values, in order (at most MAX_COLLECT). */
+  collected: Record<string, string[]>;
+  /** Signatures and times of the stamped lines counted (at most MAX_GROUP_SIGS): a merge drops lines counted before. */
+  sigs: [number, number | null, string][];
+  /** Distinct values released here that an earlier engine may hold (threshold.release), for merging. */
+  released: string[];
 }
 
 /** A group in a form that crosses a worker boundary (structured clone), rule by index. */
@@ -95,12 +109,28 @@ export function newGroup(
     head: [],
     recent: [],
     distinct: new Map(),
+    collected: {},
+    sigs: [],
+    released: [],
   };
+}
+
+/** Add a captured value to a group's `collect` list (distinct, in order, bounded). */
+export function addCollected(g: Pick<Group, 'collected'>, name: string, value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  const list = (g.collected[name] ??= []);
+  if (list.length < MAX_COLLECT && !list.includes(value)) list.push(value);
+}
+
+/** Add `b`'s collected values after `a`'s. */
+function mergeCollected(a: Pick<Group, 'collected'>, b: Pick<Group, 'collected'>): void {
+  for (const [name, list] of Object.entries(b.collected)) for (const v of list) addCollected(a, name, v);
 }
 
 /** Count one hit into its group: span, evidence, threshold. `value` is the distinct threshold's capture. */
 export function addHit(g: Group, raw: RawHit, seq: number, value: string | undefined): void {
   const t = raw.time;
+  if (raw.sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push([raw.sig, t, raw.source]);
   g.count++;
   if (t !== null) {
     if (g.first === null || t < g.first) g.first = t;
@@ -160,6 +190,8 @@ export function continueGroup(mine: Group, incoming: Group): void {
     mine.firstSeq = incoming.firstSeq;
   }
   addSpan(mine, incoming);
+  mergeCollected(mine, incoming);
+  mine.sigs = [...mine.sigs, ...incoming.sigs].slice(0, MAX_GROUP_SIGS);
   mine.lastSeq = incoming.lastSeq;
   for (const h of incoming.hits)
     if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
@@ -169,8 +201,9 @@ export function continueGroup(mine: Group, incoming: Group): void {
     mine.fired = true;
     return;
   }
-  // replay the incoming hits' threshold state on top of ours
+  // replay the incoming hits' threshold state on top of ours, after the values it released
   const th = mine.rule.threshold!;
+  for (const v of incoming.released) mine.distinct.delete(v);
   if (th.distinct) {
     for (const [v, t] of incoming.distinct) {
       thresholdStep(mine, t, v);
@@ -196,6 +229,12 @@ export function mergeGroups(a: Group, b: Group): void {
   a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
   if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
   a.captures = first.captures;
+  if (first === b) {
+    const mine = a.collected;
+    a.collected = { ...b.collected };
+    mergeCollected(a, { collected: mine });
+  } else mergeCollected(a, b);
+  a.sigs = [...a.sigs, ...b.sigs].slice(0, MAX_GROUP_SIGS);
   addSpan(a, b);
   a.firstSeq = Math.min(a.firstSeq, b.firstSeq);
   a.lastSeq = Math.max(a.lastSeq, b.lastSeq);
@@ -208,6 +247,7 @@ export function mergeGroups(a: Group, b: Group): void {
   }
   const byTime = (x: number | null, y: number | null) => (x ?? 0) - (y ?? 0);
   if (a.rule.threshold!.distinct) {
+    for (const v of b.released) a.distinct.delete(v);
     const values = [...a.distinct, ...b.distinct].sort((x, y) => byTime(x[1], y[1]));
     a.distinct.clear();
     for (const [v, t] of values) if (!a.fired) thresholdStep(a, t, v);

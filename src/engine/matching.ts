@@ -121,7 +121,7 @@ export function matchRule(rule: Rule, ev: LogEvent): Record<string, string> | nu
 
 /** A key the first line of a multi-line report lacks may stand on a later line (e.g. the OOM victim). */
 export function completeFromBlock(hit: Hit): void {
-  for (const k of hit.rule.key) {
+  for (const k of [...hit.rule.key, ...hit.rule.collect.map(([, cap]) => cap)]) {
     if (hit.captures[k] !== undefined) continue;
     for (const msg of hit.blockMessages) {
       const m = hit.rule.patterns.map((re) => re.exec(msg)).find((x) => x?.groups?.[k] !== undefined);

@@ -52,6 +52,17 @@ export const TROUBLE_LITERALS = [
 
 const TROUBLE = new RegExp(TROUBLE_LITERALS.map((w) => w.replace(/[.*+?^${}()|[\]\\']/g, '\\$&')).join('|'), 'i');
 
+/** Words of the error level and above: such templates are listed before warning-level ones, whatever their counts. */
+const GRAVE =
+  /\b(?:panic|fatal|critical|emerg(?:ency)?|alert|error|errors|failed|failure|fails|failing|segfault|corrupt(?:ed|ion)?|uncorrectable|abort(?:ed|ing)?|oops|bug)\b/i;
+const WARNING =
+  /\b(?:warn(?:ing)?|timed out|timeout|denied|refused|degraded|not responding|lost|link (?:is )?down|stalled|hung|unable to|cannot|can't)\b/i;
+
+/** How grave a template's words are: 2 error level, 1 warning level, 0 other. */
+export function gravity(template: string): number {
+  return GRAVE.test(template) ? 2 : WARNING.test(template) ? 1 : 0;
+}
+
 /** Does a message look like trouble (the simple path's equivalent of the prefilter)? */
 export function looksLikeTrouble(message: string): boolean {
   return TROUBLE.test(message);
@@ -439,10 +450,10 @@ export class TemplateMiner {
     this.evicted += s.evicted;
   }
 
-  /** Templates, most frequent first (related entries are filled in by the knowledge base). */
+  /** Templates, the gravest words first, then the most frequent (related entries are filled in by the knowledge base). */
   results(): Unrecognized[] {
     return this.exportState()
-      .templates.sort((a, b) => b.count - a.count || (a.template < b.template ? -1 : 1))
+      .templates.sort((a, b) => gravity(b.template) - gravity(a.template) || b.count - a.count || (a.template < b.template ? -1 : 1))
       .map((t) => ({ template: t.template, count: t.count, first: toIso(t.first), last: toIso(t.last), example: t.example, related: [] }));
   }
 }

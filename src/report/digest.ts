@@ -6,7 +6,7 @@
 import type { Finding, ScanReport, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 import { escapeHtml as esc, safeText } from './sanitize.js';
-import { renderFindingText, summaryLine, unrecognizedText } from './text.js';
+import { renderFindingText, summaryLine, unrecognizedText, verdictText } from './text.js';
 
 export interface DigestContext {
   /** The host the report is about (the subject's host when findings name none). */
@@ -55,7 +55,7 @@ export function digestText(report: ScanReport, ctx: DigestContext, color = false
   const out: string[] = [headline(report, ctx.host)];
   const cov = coverage(ctx);
   if (cov) out.push(cov);
-  out.push('');
+  out.push('', ...verdictText(report, { color }));
   for (const i of report.inputs) {
     const span = i.first ? ` ${i.first} → ${i.last ?? '?'}` : '';
     out.push(`read ${safeText(i.source)}: ${i.lines} ${ctx.incremental ? 'new ' : ''}lines${span}`);
@@ -69,7 +69,7 @@ export function digestText(report: ScanReport, ctx: DigestContext, color = false
     out.push(`== ${sev.toUpperCase()} (${group.length}) ==`, '');
     for (const f of group) {
       out.push(...renderFindingText(neutral(f), byId, { color }));
-      out.push(`   id: ${f.id}  (\`xendoctor ack ${f.id}\` silences it until it recurs)`, '');
+      out.push(`   id: ${f.id}  (\`xendoctor ack ${f.id}\` silences it while it goes on)`, '');
     }
   }
   out.push(...unrecognizedText(report.unrecognized));
@@ -105,6 +105,10 @@ function findingHtml(f: Finding, byId: Map<string, Finding>): string {
     });
     out.push(`<div style="font-size:13px">caused by: ${causes.join('; ')}</div>`);
   }
+  if (f.possiblyRelated?.length) {
+    const rel = f.possiblyRelated.map((id) => esc(byId.get(id)?.rule ?? id));
+    out.push(`<div style="font-size:13px">possibly related (untested): ${rel.join('; ')}</div>`);
+  }
   out.push(
     `<pre style="${MONO};background:#f4f4f4;padding:6px;white-space:pre-wrap;word-break:break-all">${f.evidence
       .map((e) => `${esc(e.source)}:${e.line}  ${esc(e.text)}`)
@@ -114,7 +118,7 @@ function findingHtml(f: Finding, byId: Map<string, Finding>): string {
   out.push(`<ol style="margin:6px 0">${f.fix.map((s) => `<li>${esc(s)}</li>`).join('')}</ol>`);
   if (f.references.length) out.push(`<div style="font-size:12px">see: ${f.references.map(ref).join(' ')}</div>`);
   out.push(
-    `<div style="font-size:12px;color:#666">id <code style="${MONO}">${esc(f.id)}</code> — <code style="${MONO}">xendoctor ack ${esc(f.id)}</code> silences it until it recurs</div>`,
+    `<div style="font-size:12px;color:#666">id <code style="${MONO}">${esc(f.id)}</code> — <code style="${MONO}">xendoctor ack ${esc(f.id)}</code> silences it while it goes on</div>`,
   );
   out.push('</div>');
   return out.join('\n');

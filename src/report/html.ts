@@ -227,7 +227,7 @@ function findingHtml(f: Finding, byId: Map<string, Finding>): string {
   const ev = f.evidence.map((e) => `<span class="muted">${esc(e.source)}:${e.line}</span>  ${esc(e.text)}`).join('\n');
   return `<details class="card finding" id="f-${esc(f.id)}"${severityRank(f.severity) >= severityRank('error') ? ' open' : ''}>
 <summary>${findingLine(f)}${f.harmless ? ' <span class="muted">(harmless)</span>' : ''}</summary>
-<p class="small">first ${when(f.first)}, last ${when(f.last)}${keys ? ` · key ${keys}` : ''}${causes.length ? ` · caused by ${causes.join(', ')}` : ''}</p>
+<p class="small">first ${when(f.first)}, last ${when(f.last)}${keys ? ` · key ${keys}` : ''}${causes.length ? ` · caused by ${causes.join(', ')}` : ''}${f.possiblyRelated?.length ? ` · possibly related (untested): ${f.possiblyRelated.map((id) => esc(byId.get(id)?.rule ?? id)).join(', ')}` : ''}</p>
 <p><strong>Evidence</strong></p>
 <pre>${ev}</pre>
 <p><strong>Diagnosis.</strong> ${esc(f.diagnosis.replace(/\s+/g, ' '))}</p>

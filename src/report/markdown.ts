@@ -34,6 +34,8 @@ export function renderMarkdown(report: ScanReport): string {
       const keys = Object.entries(f.key).map(([k, v]) => `${k}=${escapeMarkdown(v)}`);
       if (keys.length) out.push(`- key: ${keys.join(', ')}`);
       if (f.causedBy.length) out.push(`- caused by: ${f.causedBy.map((id) => `\`${byId.get(id)?.rule ?? id}\``).join(', ')}`);
+      if (f.possiblyRelated?.length)
+        out.push(`- possibly related (untested): ${f.possiblyRelated.map((id) => `\`${byId.get(id)?.rule ?? id}\``).join(', ')}`);
       out.push('', '**Evidence**', '', '```text');
       for (const e of f.evidence) out.push(safeText(`${e.source}:${e.line}  ${e.text}`).replace(/```/g, '`\u200b``'));
       out.push('```', '', `**Diagnosis.** ${escapeMarkdown(f.diagnosis.replace(/\s+/g, ' '))}`, '', '**Fix**', '');

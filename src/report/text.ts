@@ -1,12 +1,15 @@
 /** Text report for a terminal or a cron mail: findings grouped by severity, with evidence and the fix. */
 import type { Finding, ScanReport, Severity, Unrecognized } from '../types.js';
-import { SEVERITIES } from '../types.js';
+import { SEVERITIES, severityRank } from '../types.js';
+import { buildIncidents } from '../timeline/incidents.js';
 import { safeText } from './sanitize.js';
 
 export interface TextOptions {
   color: boolean;
-  /** Leave out the inputs section and the closing summary. */
+  /** Leave out the verdict and the closing summary. */
   quiet?: boolean;
+  /** List the inputs read before the findings (scan's --verbose prints them on stderr instead). */
+  inputs?: boolean;
   width?: number;
 }
 
@@ -73,6 +76,13 @@ export function renderFindingText(f: Finding, byId: Map<string, Finding>, opts: 
     });
     lines.push(`   caused by: ${causes.join('; ')}`);
   }
+  if (f.possiblyRelated?.length) {
+    const rel = f.possiblyRelated.map((id) => {
+      const cf = byId.get(id);
+      return cf ? `${cf.rule} (${cf.first ?? 'time unknown'}, id ${id})` : id;
+    });
+    lines.push(`   possibly related (untested): ${rel.join('; ')}`);
+  }
   lines.push('   evidence:');
   for (const e of f.evidence) lines.push(`     ${c(DIM, `${safeText(e.source)}:${e.line}`)}  ${safeText(e.text)}`);
   lines.push('   diagnosis:');
@@ -88,18 +98,60 @@ export function renderFindingText(f: Finding, byId: Map<string, Finding>, opts: 
   return lines;
 }
 
-/** The whole report as text. */
+/** The inputs read, one line each (scan --verbose, on stderr). */
+export function inputsText(report: ScanReport): string[] {
+  const out: string[] = [];
+  for (const i of report.inputs) {
+    const span = i.first ? ` ${i.first} → ${i.last ?? '?'}` : '';
+    out.push(`read ${safeText(i.source)}: ${i.lines} lines, ${i.bytes} bytes${span}`);
+    for (const e of i.errors) out.push(`  ! ${safeText(e)}`);
+  }
+  return out;
+}
+
+/** Most incidents named in the verdict. */
+const VERDICT_INCIDENTS = 3;
+
+/**
+ * The verdict that opens a text report: what is wrong, on which host, since when, and what to do
+ * first — one entry per incident (a root cause with what it caused), worst first.
+ */
+export function verdictText(report: ScanReport, opts: TextOptions): string[] {
+  const c = (code: string, s: string) => (opts.color ? `${code}${s}${RESET}` : s);
+  const byId = new Map(report.findings.map((f) => [f.id, f]));
+  const lines: number = report.inputs.reduce((n, i) => n + i.lines, 0);
+  const serious = report.findings.filter((f) => !f.harmless && severityRank(f.severity) >= severityRank('warning'));
+  if (serious.length === 0) {
+    const rest = report.findings.length ? ` (${summaryLine(report.summary)}, nothing to act on)` : '';
+    return [`VERDICT: no known problem in ${plural(lines, 'line')} from ${plural(report.inputs.length, 'input')}${rest}.`, ''];
+  }
+  const incidents = buildIncidents(serious).sort(
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      b.findings.length - a.findings.length ||
+      ((a.first ?? '9') < (b.first ?? '9') ? -1 : 1),
+  );
+  const out = [c(BOLD, `VERDICT: ${plural(incidents.length, 'problem')} to act on (${summaryLine(report.summary)})`)];
+  for (const inc of incidents.slice(0, VERDICT_INCIDENTS)) {
+    const root = byId.get(inc.root)!;
+    const since = inc.first ? `since ${inc.first.replace('T', ' ')}` : 'time unknown';
+    out.push(`  ${c(COLORS[inc.severity], inc.severity.toUpperCase().padEnd(8))} ${safeText(root.title)}  [${root.rule}]`);
+    out.push(`           host ${safeText(root.host ?? 'unknown')} · ${since}`);
+    const effects = inc.findings.slice(1).map((id) => byId.get(id)!);
+    if (effects.length) out.push(`           led to: ${effects.map((f) => `${safeText(f.title)} [${f.rule}]`).join(' → ')}`);
+    if (root.fix[0]) out.push(`           do first: ${safeText(root.fix[0])}`);
+  }
+  if (incidents.length > VERDICT_INCIDENTS) out.push(`  … and ${incidents.length - VERDICT_INCIDENTS} more below`);
+  out.push('');
+  return out;
+}
+
+/** The whole report as text: the verdict, then every finding with its evidence and fix. */
 export function renderText(report: ScanReport, opts: TextOptions): string {
   const out: string[] = [];
   const byId = new Map(report.findings.map((f) => [f.id, f]));
-  if (!opts.quiet) {
-    for (const i of report.inputs) {
-      const span = i.first ? ` ${i.first} → ${i.last ?? '?'}` : '';
-      out.push(`read ${safeText(i.source)}: ${i.lines} lines, ${i.bytes} bytes${span}`);
-      for (const e of i.errors) out.push(`  ! ${safeText(e)}`);
-    }
-    out.push('');
-  }
+  if (opts.inputs) out.push(...inputsText(report), '');
+  if (!opts.quiet) out.push(...verdictText(report, opts));
   for (const sev of [...SEVERITIES].reverse()) {
     const group = report.findings.filter((f) => f.severity === sev);
     if (group.length === 0) continue;

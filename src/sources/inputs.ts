@@ -3,7 +3,7 @@
  * byte sources — rotated sets oldest first, .gz read transparently, stdin, `xl dmesg` — each opened
  * as a stream of Buffers with memory bounded whatever its size.
  */
-import { createReadStream, existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -167,8 +167,40 @@ function walk(dir: string, out: string[], problems: ResolveProblem[]): void {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) walk(p, out, problems);
-    else if ((e.isFile() || e.isSymbolicLink()) && !BINARY_NAMES.test(e.name) && !NOTE_NAMES.test(e.name) && !e.name.startsWith('.'))
+    else if (
+      (e.isFile() || e.isSymbolicLink()) &&
+      !BINARY_NAMES.test(e.name) &&
+      !NOTE_NAMES.test(e.name) &&
+      !e.name.startsWith('.') &&
+      !notLogText(p)
+    )
       out.push(p);
+  }
+}
+
+/** Bytes of a walked file looked at to tell log text from the rest. */
+const SNIFF = 4096;
+
+/**
+ * A file in a walked folder that is not log text, by its first bytes: a binary (an ELF program, a
+ * database: NUL bytes, and not gzip), or a JSON document that is not a journal export (a capture's
+ * expect.json, a config). A file named on the command line is always read.
+ */
+export function notLogText(path: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(SNIFF);
+    const n = readSync(fd, buf, 0, SNIFF, 0);
+    const head = buf.subarray(0, n);
+    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
+    if (head.includes(0)) return true;
+    const text = head.toString('latin1').trimStart();
+    return /\.json$/i.test(path) && (text.startsWith('{') || text.startsWith('[')) && !/"(?:MESSAGE|__REALTIME_TIMESTAMP)"\s*:/.test(text);
+  } catch {
+    return false; // unreadable: read it, and report why it cannot be
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
@@ -243,8 +275,22 @@ export function resolveInputs(operands: string[], now: number): { inputs: Input[
   return { inputs, problems };
 }
 
-/** This host's usual logs (those that exist), and `xl dmesg` where xl is installed. */
-export function defaultInputs(now: number, hostname: string, root = '/'): { inputs: Input[]; problems: ResolveProblem[] } {
+/** The root under which this host's usual logs are looked for (a chroot or a test sets XENDOCTOR_LOG_ROOT). */
+export function logRoot(): string {
+  return process.env.XENDOCTOR_LOG_ROOT || '/';
+}
+
+/** No syslog file (kern.log, syslog, messages) under the root: the host logs to the journal only (Debian 12's default). */
+export function journaldOnly(root = logRoot()): boolean {
+  return !['var/log/kern.log', 'var/log/syslog', 'var/log/messages'].some((p) => existsSync(join(root, p)));
+}
+
+/**
+ * This host's usual logs (those that exist), and `xl dmesg` where xl is installed. A host without
+ * any syslog file (journald only) is read from the journal instead: `journalctl -o json`, kernel
+ * and system messages of all boots the journal keeps.
+ */
+export function defaultInputs(now: number, hostname: string, root = logRoot()): { inputs: Input[]; problems: ResolveProblem[] } {
   const candidates = ['var/log/kern.log', 'var/log/syslog', 'var/log/messages'].map((p) => join(root, p));
   const xenDir = join(root, 'var/log/xen');
   try {
@@ -254,6 +300,8 @@ export function defaultInputs(now: number, hostname: string, root = '/'): { inpu
   }
   const present = candidates.filter((p) => existsSync(p));
   const resolved = resolveInputs(present, now);
+  const journalctl = journaldOnly(root) ? findOnPath('journalctl') : null;
+  if (journalctl) resolved.inputs.push(commandInput(journalctl, ['-o', 'json', '--no-pager', '-q'], now, null));
   const xl = findOnPath('xl') ?? findOnPath('xm');
   if (xl) resolved.inputs.push(commandInput(xl, ['dmesg'], now, hostname));
   return resolved;

@@ -29,6 +29,12 @@ const XEN_BANNER = /^Xen version (\d+\.\d+\S*)/;
 /** The end of the hypervisor's boot: dom0 starts right after these. */
 const XEN_DOM0_START = /^\*\*\* Serial input (?:to|->) DOM0|^Freed \d+kB init memory|^Std\. Loglevel:/;
 const XEN_UPTIME = /\(XEN\) \[ *(\d+\.\d+)\]/;
+/**
+ * What Xen prints while parsing its command line, before its banner (xen/common/kernel.c
+ * parse_params(): `parameter "%s" unknown!`, `parameter "%s" has invalid value "%s"...`): a run of
+ * only these lines followed by the banner is one complete boot, not a wrapped ring.
+ */
+const XEN_PRE_BANNER = /^parameter "[^"]*" (?:unknown!|has invalid value|has bad value|is not a boolean)|^Bad (?:console|loglevel)=/;
 
 /** A run of kernel lines of one boot inside one input (one host's lines, uptime growing). */
 export interface Segment {
@@ -70,6 +76,8 @@ export interface XenRun {
   /** The kernel segment that started after this run in the same input (a serial console log). */
   followSegment: number | null;
   lines: number;
+  /** Lines of Xen's command-line parsing seen before any other line of the run (see XEN_PRE_BANNER). */
+  preBanner?: number;
 }
 
 /** Journal clock fields of a `journalctl -o json` record. */
@@ -213,7 +221,8 @@ export class InputCutter {
     this.lastXenUp = up;
     let run = this.run;
     const backwards = run !== null && up !== null && run.lastUp !== null && up + 1 < run.lastUp;
-    if (run === null || (banner && run.lines > 0) || backwards) {
+    const onlyPreBanner = run !== null && run.banner === null && run.lines > 0 && run.preBanner === run.lines;
+    if (run === null || (banner && run.lines > 0 && !onlyPreBanner) || backwards) {
       run = {
         input: this.input,
         index: this.runs.length,
@@ -228,6 +237,8 @@ export class InputCutter {
       this.runs.push(run);
       this.run = run;
     }
+    if (run.lines === (run.preBanner ?? 0) && run.banner === null && XEN_PRE_BANNER.test(ev.message))
+      run.preBanner = (run.preBanner ?? 0) + 1;
     run.lines++;
     if (banner && run.banner === null) run.banner = banner[1]!;
     if (up !== null) run.lastUp = up;
