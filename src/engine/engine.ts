@@ -222,7 +222,7 @@ export class Engine {
   /** Each rule's group of its last hit (see record). Cleared whenever groups are dropped. */
   private readonly lastGroup = new Map<Rule, Group>();
   private readonly facts = new Map<string, HostFacts>();
-  private block: { hit: Hit; left: number; host: string | null } | null = null;
+  private block: { hit: Hit; left: number; host: string | null; ignored: boolean } | null = null;
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
@@ -346,12 +346,15 @@ export class Engine {
         }
       }
       if (!captures) continue;
-      if (rule.ignore.length > 0 && rule.ignore.some((re) => re.test(ev.message))) continue;
+      const ignored = rule.ignore.length > 0 && rule.ignore.some((re) => re.test(ev.message));
+      const opens = rule.continuation !== null && !this.block && !rule.blockEnd?.test(ev.message);
+      // an ignored line that opens a report still takes its continuation lines, then counts for nothing
+      if (ignored && !opens) continue;
       if (!whereHolds(rule, captures)) continue;
       matched = true;
       const hit: Hit = { rule, captures, event: ev, source, line, text, seq: this.seq, block: [], blockMessages: [] };
-      if (rule.continuation && !this.block && !rule.blockEnd?.test(ev.message)) {
-        this.block = { hit, left: rule.continuationMax, host };
+      if (opens) {
+        this.block = { hit, left: rule.continuationMax, host, ignored };
       } else {
         this.record(hit, host);
       }
@@ -385,8 +388,12 @@ export class Engine {
     const b = this.block;
     if (!b) return;
     this.block = null;
-    // a key the first line lacks may stand on a later line of the report (e.g. the OOM victim)
     const hit = b.hit;
+    // a rule's ignore patterns hold for the whole report: one matching line of it voids it (a
+    // memory-cgroup OOM report is not a dom0 OOM, a dom0 crash report is not a guest's)
+    const ignore = hit.rule.ignore;
+    if (b.ignored || (ignore.length > 0 && hit.blockMessages.some((m) => ignore.some((re) => re.test(m))))) return;
+    // a key the first line lacks may stand on a later line of the report (e.g. the OOM victim)
     for (const k of hit.rule.key) {
       if (hit.captures[k] !== undefined) continue;
       for (const msg of hit.blockMessages) {
@@ -452,6 +459,9 @@ export class Engine {
       this.groups.set(groupKey(rule.id, host, key), g);
     }
     this.lastGroup.set(rule, g);
+    // a value the first hit lacks may come with a later hit of the same finding (the bridge of a
+    // failed hotplug script, the guest of a backend error): fixes and titles use it
+    for (const k in hit.captures) if (g.captures[k] === undefined) g.captures[k] = hit.captures[k];
     const t = hit.event.time;
     g.count++;
     if (t !== null) {
