@@ -28,7 +28,9 @@ describe('shipped patterns', () => {
       });
     }
     expect(vulnerable).toEqual([]);
-  }, 300_000);
+    // each check is bounded by recheck's own 10 s timeout (plus the attack timing), so the bound grows
+    // with the catalogue: a fixed budget failed on a loaded 2-core machine once the catalogue grew
+  }, Math.max(300_000, all.length * 12_000));
 });
 
 function siteRule(pattern: string): string {

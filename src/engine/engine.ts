@@ -777,7 +777,8 @@ function mergeGroups(a: Group, b: Group): void {
   const first = b.firstSeq < a.firstSeq ? b : a;
   a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
   if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
-  a.captures = first.captures;
+  // the first hit's values, completed by the other group's (as record() does within one group)
+  a.captures = { ...(first === a ? b : a).captures, ...first.captures };
   addSpan(a, b);
   a.firstSeq = Math.min(a.firstSeq, b.firstSeq);
   a.lastSeq = Math.max(a.lastSeq, b.lastSeq);
