@@ -61,6 +61,7 @@ beforeAll(() => {
     'rules',
     'samples',
     'contrib',
+    'docs',
     'package.json',
     'package-lock.json',
     'tsconfig.json',
@@ -93,6 +94,12 @@ describe('npm pack', () => {
       'contrib/systemd/xendoctor-watch.service',
       'contrib/systemd/xendoctor-report.service',
       'contrib/systemd/xendoctor-report.timer',
+      'contrib/prometheus/xendoctor.rules.yml',
+      'man/xendoctor.1',
+      'man/xendoctor-rules.5',
+      'completion/xendoctor.bash',
+      'completion/_xendoctor',
+      'completion/xendoctor.fish',
       'README.md',
       'package.json',
     ])
@@ -164,6 +171,36 @@ describe('the installed package', () => {
     expect((JSON.parse(e.stdout) as { results: { id: string }[] }).results[0]!.id).toBe('dom0-page-allocation-failure');
     // the shipped index is current where it was installed: read, not rebuilt
     expect(statSync(index).mtimeMs).toBe(before);
+  });
+
+  it('man xendoctor and man 5 xendoctor-rules work from the prefix npm installed into', () => {
+    for (const [section, page, title] of [
+      ['1', 'xendoctor', 'XENDOCTOR(1)'],
+      ['5', 'xendoctor-rules', 'XENDOCTOR-RULES(5)'],
+    ] as const) {
+      expect(existsSync(join(prefix, 'share', 'man', `man${section}`, `${page}.${section}`)), `${page}.${section} linked`).toBe(true);
+      const r = spawnSync('man', ['-M', join(prefix, 'share', 'man'), section, page], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '100', LC_ALL: 'C.UTF-8' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.replace(/.\x08/g, '')).toContain(title);
+    }
+  });
+
+  it('ships completion scripts equal to what `xendoctor completion SHELL` prints, and the Prometheus rules', () => {
+    for (const [shell, file] of [
+      ['bash', 'xendoctor.bash'],
+      ['zsh', '_xendoctor'],
+      ['fish', 'xendoctor.fish'],
+    ])
+      expect(readFileSync(join(installed, 'completion', file), 'utf8')).toBe(run(['completion', shell]).stdout);
+    const complete = run(['__complete', '--', '--format', '']);
+    expect(complete.stdout.split('\n')).toContain('nagios');
+    const r = spawnSync('promtool', ['check', 'rules', join(installed, 'contrib', 'prometheus', 'xendoctor.rules.yml')], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
   it('contrib: the cron file and the units use options the commands have', () => {

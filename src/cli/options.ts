@@ -5,8 +5,9 @@ import { SEVERITIES, severityRank, type Finding, type ScanReport, type Severity 
 import { parseBound, validZone } from '../parse/time.js';
 import { loadCatalogue, type Rule } from '../engine/catalogue.js';
 import { summarize } from '../engine/findings.js';
+import { pluginStatus } from '../report/nagios.js';
 
-export const FORMATS = ['text', 'json', 'ndjson', 'markdown', 'html', 'email', 'prometheus'] as const;
+export const FORMATS = ['text', 'json', 'ndjson', 'markdown', 'html', 'email', 'prometheus', 'nagios'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface CommonSettings {
@@ -124,8 +125,5 @@ export function applyMinSeverity(report: ScanReport, min: Severity): ScanReport 
 
 /** Exit code from the worst finding against --fail-on (DESIGN.md). */
 export function exitCodeFor(findings: Finding[], failOn: Severity): ExitCode {
-  let worst = -1;
-  for (const f of findings) worst = Math.max(worst, severityRank(f.severity));
-  if (worst < severityRank(failOn)) return ExitCode.Ok;
-  return worst >= severityRank('error') ? ExitCode.Error : ExitCode.Warning;
+  return pluginStatus(findings, failOn) as number as ExitCode;
 }
