@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, sym
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { schemaProblems } from './output-schemas.js';
 import { ROOT, tmp } from './helpers.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -61,6 +62,7 @@ beforeAll(() => {
     'rules',
     'samples',
     'contrib',
+    'schemas',
     'docs',
     'package.json',
     'package-lock.json',
@@ -94,6 +96,12 @@ describe('npm pack', () => {
       'contrib/systemd/xendoctor-watch.service',
       'contrib/systemd/xendoctor-report.service',
       'contrib/systemd/xendoctor-report.timer',
+      'schemas/finding.schema.json',
+      'schemas/scan.schema.json',
+      'schemas/timeline.schema.json',
+      'schemas/report.schema.json',
+      'schemas/check.schema.json',
+      'docs/report-format.md',
       'contrib/prometheus/xendoctor.rules.yml',
       'man/xendoctor.1',
       'man/xendoctor-rules.5',
@@ -152,6 +160,8 @@ describe('the installed package', () => {
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.stdout) as { version: string; findings: { rule: string }[] };
     expect(doc.version).toBe(pkg.version);
+    // the document follows the JSON Schema the package ships
+    expect(schemaProblems('scan', doc, join(installed, 'schemas'))).toBe('');
     const rules = new Set(doc.findings.map((f) => f.rule));
     for (const id of ['blkback-hung-task', 'dom0-oom-killer', 'xen-panic', 'disk-full']) expect(rules).toContain(id);
     // and from stdin, as in `xl dmesg | xendoctor`

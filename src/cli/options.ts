@@ -1,4 +1,4 @@
-/** Common command-line options (DESIGN.md) and their validation into typed settings. */
+/** Common command-line options (README.md, "Options") and their validation into typed settings. */
 import { Command, Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { SEVERITIES, severityRank, type Finding, type ScanReport, type Severity } from '../types.js';
@@ -123,7 +123,7 @@ export function applyMinSeverity(report: ScanReport, min: Severity): ScanReport 
   return { ...report, findings, summary: summarize(findings) };
 }
 
-/** Exit code from the worst finding against --fail-on (DESIGN.md). */
+/** Exit code from the worst finding against --fail-on (docs/report-format.md, "Exit codes"). */
 export function exitCodeFor(findings: Finding[], failOn: Severity): ExitCode {
   return pluginStatus(findings, failOn) as number as ExitCode;
 }
