@@ -189,6 +189,8 @@ export function continueGroup(mine: Group, incoming: Group): void {
     mine.captures = incoming.captures;
     mine.firstSeq = incoming.firstSeq;
   }
+  // values the first hits lacked may come with the later part's
+  for (const k in incoming.captures) if (mine.captures[k] === undefined) mine.captures[k] = incoming.captures[k];
   addSpan(mine, incoming);
   mergeCollected(mine, incoming);
   mine.sigs = [...mine.sigs, ...incoming.sigs].slice(0, MAX_GROUP_SIGS);
@@ -228,7 +230,8 @@ export function mergeGroups(a: Group, b: Group): void {
   const first = b.firstSeq < a.firstSeq ? b : a;
   a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
   if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
-  a.captures = first.captures;
+  // the first hit's values, completed by the other group's (as the engine does within one group)
+  a.captures = { ...(first === a ? b : a).captures, ...first.captures };
   if (first === b) {
     const mine = a.collected;
     a.collected = { ...b.collected };
