@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Evidence, Finding, LogEvent, Severity, Unrecognized } from '../types.js';
 import { severityRank } from '../types.js';
 import { toIso } from '../parse/time.js';
+import { otherReadings } from '../parse/fallback.js';
 import type { Rule } from './catalogue.js';
 import { jsonEscaped } from './literals.js';
 import { LiteralSet } from './prefilter.js';
@@ -326,6 +327,32 @@ export class Engine {
     const { since, until, hosts } = this.opts;
     if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return;
     if (hosts && host !== null && !hosts.includes(host)) return;
+    let matched = this.matchRules(ev, text, source, line, host, rules);
+    // nothing matched the line as parsed: a glued console line, or a message after an unread prefix
+    if (!matched && rules.length > 0) {
+      // on the simple path, only the rules whose literals the line holds (every rule at every place would be slow)
+      const some = rules === this.rules && this.prefilter ? this.rulesIn(Buffer.from(text), 0, Buffer.byteLength(text)) : rules;
+      for (const other of otherReadings(ev, some === this.rules && this.prefilter === null)) {
+        if ((matched = this.matchRules(other, text, source, line, host, some, ev))) break;
+      }
+    }
+    if (!matched && this.miner && (rules === this.rules ? looksLikeTrouble(ev.message) : this.trouble))
+      this.miner.add(ev, text, source, line);
+  }
+
+  /**
+   * Try `rules` on one reading of a line; record the hits. True when one matched. For another
+   * reading (`asParsed`: the line as parsed), a rule's ignore patterns hold on either text.
+   */
+  private matchRules(
+    ev: LogEvent,
+    text: string,
+    source: string,
+    line: number,
+    host: string | null,
+    rules: Rule[],
+    asParsed: LogEvent | null = null,
+  ): boolean {
     let matched = false;
     for (const rule of rules) {
       if (rule.sources && ev.source !== 'unknown' && !rule.sources.has(ev.source)) continue;
@@ -346,7 +373,8 @@ export class Engine {
         }
       }
       if (!captures) continue;
-      if (rule.ignore.length > 0 && rule.ignore.some((re) => re.test(ev.message))) continue;
+      if (rule.ignore.length > 0 && rule.ignore.some((re) => re.test(ev.message) || (asParsed !== null && re.test(asParsed.message))))
+        continue;
       if (!whereHolds(rule, captures)) continue;
       matched = true;
       const hit: Hit = { rule, captures, event: ev, source, line, text, seq: this.seq, block: [], blockMessages: [] };
@@ -356,8 +384,7 @@ export class Engine {
         this.record(hit, host);
       }
     }
-    if (!matched && this.miner && (rules === this.rules ? looksLikeTrouble(ev.message) : this.trouble))
-      this.miner.add(ev, text, source, line);
+    return matched;
   }
 
   /** Unrecognised templates (when enabled), most frequent first. */

@@ -1,0 +1,51 @@
+/**
+ * Other readings of a candidate line that no rule matched as parsed, so that a rule never misses
+ * only because of what stands before the message:
+ *  - a console line glued to the one before it with no newline (serial output interleaves): the
+ *    kernel's stamp or the Xen console prefix in the middle of the message starts a line of its own;
+ *  - a line whose prefix no form reads (its source unknown): the message may start after any
+ *    whitespace or closing bracket. An anchored pattern still matches only at such a start, never
+ *    inside a word, and the rule's ignore patterns apply to the same text.
+ * The engine asks for these only after every rule failed on the line as parsed: the hot path does
+ * not see them.
+ */
+import type { LogEvent } from '../types.js';
+import { parseLine } from './line.js';
+
+const GLUED = /\[ *\d+\.\d{3,9}\](?=[ [])|\(XEN\) /g;
+/** How far into a line, and at how many places, a message start is looked for. */
+const MAX_SCAN = 1024;
+const MAX_STARTS = 48;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 0xa0;
+}
+
+/**
+ * The other readings of `ev`, most specific first (none for most lines). `gluedOnly`: not the
+ * message starts (when every rule would be tried at every one of them).
+ */
+export function otherReadings(ev: LogEvent, gluedOnly = false): LogEvent[] {
+  const msg = ev.message;
+  const out: LogEvent[] = [];
+  const ctx = { zone: 'UTC', year: null, reference: ev.time ?? 0 };
+  GLUED.lastIndex = 0;
+  for (let g = GLUED.exec(msg); g && g.index < MAX_SCAN; g = GLUED.exec(msg)) {
+    if (g.index === 0) continue;
+    const inner = parseLine(msg.slice(g.index), ctx);
+    if (inner.format === 'plain') continue;
+    inner.time ??= ev.time;
+    inner.host ??= ev.host;
+    out.push(inner);
+  }
+  if (gluedOnly || ev.source !== 'unknown') return out;
+  const end = Math.min(msg.length, MAX_SCAN);
+  let starts = 0;
+  for (let p = 1; p < end && starts < MAX_STARTS; p++) {
+    const before = msg.charCodeAt(p - 1);
+    if (isSpace(msg.charCodeAt(p)) || !(isSpace(before) || before === 93 /* ] */)) continue;
+    out.push({ ...ev, message: msg.slice(p) });
+    starts++;
+  }
+  return out;
+}
