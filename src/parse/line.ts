@@ -35,6 +35,8 @@ const RE_LIBVIRT = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?):
 export const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?([\s\S]*)/;
 const RE_PRI = /^<(\d{1,3})>(.*)$/;
 const RE_LEADING = /^\s+(?:(\(XEN\) )|kernel: ?(?=\[ *\d+\.\d+\]))(.*)$/;
+// metalog writes the program in brackets after the stamp: "Aug 23 18:51:09 [kernel] [    0.000000] Linux version"
+const RE_METALOG_TAG = /^\[([A-Za-z][^\s:[\]]{0,63})\] ([\s\S]*)/;
 const RE_BARE_KERNEL_TAG = /^(kernel) (\[ *\d+\.\d+\].*)$/;
 // syslog facility and level names (syslog.h's facilitynames and prioritynames; dmesg -x, busybox, OpenWrt)
 const FACILITY = 'kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|ntp|security|console|mark|res[0-3]|local[0-7]';
@@ -90,6 +92,13 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
     const first = sp < 0 ? body : body.slice(0, sp);
     // not a host: "(XEN)" after a capture tool's stamp ("Nov 20 08:01:10 (XEN) ..."), a facility.level
     if (first !== '' && !first.includes(':') && !first.includes('[') && first.charCodeAt(0) !== 40 /* ( */ && !isFacilityLevel(first)) {
+      // a capture date before `dmesg -x` ("2021-11-21T15:21:27.72  kern  :alert : msg"): not a host
+      const x = FACILITIES.has(first) ? RE_DMESG_X.exec(body) : null;
+      if (x) {
+        ev.message = body.slice(x[0].length);
+        ev.source = x[1] === 'kern' ? 'kernel' : 'daemon';
+        return;
+      }
       ev.host = first;
       body = sp < 0 ? '' : body.slice(sp + 1);
     }
@@ -103,12 +112,16 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
     const fl = RE_FACILITY_LEVEL_FIELD.exec(body);
     if (fl) body = body.slice(fl[0].length);
     const tag = RE_TAG.exec(body);
+    const metalog = tag ? null : RE_METALOG_TAG.exec(body);
     // no tag: rsyslog writing an RFC 5424 message (no PROCID) to a traditional file: "xen07 kernel [12.3] msg"
-    const bare = tag ? null : RE_BARE_KERNEL_TAG.exec(body);
+    const bare = tag || metalog ? null : RE_BARE_KERNEL_TAG.exec(body);
     if (tag) {
       ev.program = tag[1]!;
       ev.pid = tag[2] ?? null;
       body = tag[3]!;
+    } else if (metalog) {
+      ev.program = metalog[1]!;
+      body = metalog[2]!;
     } else if (bare) {
       ev.program = bare[1]!;
       body = bare[2]!;
@@ -287,6 +300,10 @@ function parseForm(raw: string, ctx: TimeContext): LogEvent {
         ev.pid = jm[3] ?? null;
         ev.message = jm[4]!;
         ev.source = programSource(ev.program, ev.message);
+      } else if (ev.message.startsWith('kernel: ')) {
+        // journalctl -o short-monotonic of a journal without host names: "[  323.142578] kernel: msg"
+        ev.program = 'kernel';
+        ev.message = ev.message.slice(8);
       }
       innerPrefixes(ev, ctx);
       return ev;
@@ -349,7 +366,8 @@ const RE_DMESG_X = new RegExp(`^(${FACILITY}) *:(${LEVEL}) *: ?`);
 const RE_KERNEL_TAG = /^kernel(?:\[\d+\])?: ?/;
 // out-of-band console captures (conserver, IPMI SOL, serial servers, ts(1)): a date, perhaps in
 // brackets, then a TAB, spaces or ": " before each line of the console
-const ISO_STAMP = '(\\d{4}[-/]\\d\\d[-/]\\d\\d[ T_]\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d{1,9})?(?: ?(?:Z|[+-]\\d\\d:?\\d\\d|UTC))?)';
+const ISO_STAMP = '(\\d{4}[-/]\\d\\d[-/]\\d\\d[ T_-]\\d\\d:\\d\\d:\\d\\d(?:[.,:]\\d{1,9})?(?: ?(?:Z|[+-]\\d\\d:?\\d\\d|UTC))?)';
+const RE_ISO_FIELDS = /^(\d{4})[-/](\d\d)[-/](\d\d)[ T_-](\d\d):(\d\d):(\d\d)(?:[.,:](\d{1,9}))?(?: ?(Z|[+-]\d\d:?\d\d|UTC))?$/;
 const RE_CAPTURE_ISO = new RegExp(`^(?:\\[${ISO_STAMP}\\] ?|${ISO_STAMP}(?:\\t+| +|: ?))(?=\\S)`);
 const MON_STAMP = `${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d)(?:[.,](\\d{1,9}))?`;
 const RE_CAPTURE_3164 = new RegExp(`^(?:\\[${MON_STAMP}\\] ?|${MON_STAMP}(?:\\t+|: ?))(?=\\S)`);
@@ -418,16 +436,11 @@ function unwrap(raw: string, plain: LogEvent, ctx: TimeContext, depth: number): 
     const ev = again(raw.slice((iso ?? mon)![0].length));
     if (ev.time === null) {
       if (iso) {
-        const stamp = iso[1] ?? iso[2]!;
-        ev.time = isoTime(
-          ctx,
-          stamp
-            .replace(/[ _](?=\d\d:)/, 'T')
-            .replace(/\//g, '-')
-            .replace(',', '.')
-            .replace(/ ?UTC$/, 'Z')
-            .replace(' ', ''),
-        );
+        const f = RE_ISO_FIELDS.exec(iso[1] ?? iso[2]!)!;
+        const frac = f[7] ? `.${f[7]}` : '';
+        ev.time = f[8]
+          ? isoTime(ctx, `${f[1]}-${f[2]}-${f[3]}T${f[4]}:${f[5]}:${f[6]}${frac}${f[8] === 'UTC' ? 'Z' : f[8]}`)
+          : localTime(ctx, +f[1]!, +f[2]!, +f[3]!, +f[4]!, +f[5]!, +f[6]!, f[7] ? +f[7].slice(0, 3).padEnd(3, '0') : 0);
       } else {
         // the bracketed stamp's fields, or the bare one's
         const f = mon![1] !== undefined ? mon!.slice(1, 7) : mon!.slice(7, 13);
