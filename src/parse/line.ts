@@ -323,6 +323,15 @@ function parseForm(raw: string, ctx: TimeContext): LogEvent {
       const ev = mkEvent('console', cs[8]!);
       ev.time = localTime(ctx, +cs[1]!, +cs[2]!, +cs[3]!, +cs[4]!, +cs[5]!, +cs[6]!, cs[7] ? +cs[7].slice(0, 3).padEnd(3, '0') : 0);
       innerPrefixes(ev, ctx);
+      if (ev.source === 'unknown' && ev.uptime === null) {
+        // a logger's stamp before another form ("[date] kern  :err   : ...", "[date] [Thu Nov 20 ...] ...")
+        const inner = parseForm(cs[8]!, ctx);
+        const read = inner.format === 'plain' ? unwrap(cs[8]!, inner, ctx, 1) : inner;
+        if (read.format !== 'plain') {
+          read.time ??= ev.time;
+          return read;
+        }
+      }
       return ev;
     }
     const h = RE_DMESG_H.exec(text);
