@@ -9,6 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseLine } from '../src/parse/line.js';
 import { otherReadings } from '../src/parse/fallback.js';
+import { loadCatalogue } from '../src/engine/catalogue.js';
+import { Engine } from '../src/engine/engine.js';
 import type { TimeContext } from '../src/parse/time.js';
 import type { LogEvent } from '../src/types.js';
 
@@ -210,5 +212,34 @@ describe('fallback readings', () => {
   it('gives no message starts for a line whose source is known', () => {
     expect(otherReadings({ ...plain('x: INFO: task y'), source: 'daemon' })).toEqual([]);
     expect(otherReadings(plain('x: INFO: task y'), true)).toEqual([]);
+  });
+});
+
+describe('a line wrapped onto the next', () => {
+  const rules = loadCatalogue();
+  const run = (lines: string[]) => {
+    const e = new Engine(rules);
+    lines.forEach((text, i) => {
+      const b = Buffer.from(text);
+      const candidate = e.rulesIn(b, 0, b.length).length > 0;
+      // as the line splitter offers them: candidates, and every line while the engine asks for all
+      if (candidate || e.wantsAll())
+        e.offer(parseLine(text, NOW), text, 't', i + 1, null, candidate, candidate ? e.rulesIn(b, 0, b.length) : e.rules);
+    });
+    e.endInput();
+    return e.findings().map((f) => `${f.rule} ${JSON.stringify(f.key)}`);
+  };
+
+  it('joins an indented or quoted rest to the candidate line before it', () => {
+    expect(run(['Nov 20 08:01:10 xen07 kernel: [812345.1] INFO: task jbd2/dm-0-8:412 blocked for more than 120', '    seconds.'])).toEqual([
+      'hung-task {"task":"jbd2/dm-0-8"}',
+    ]);
+    expect(run(['> [  12.5] BUG: soft lockup - CPU#3 stuck for 22s!', '>     [kworker/3:1:123]'])).toEqual(['soft-lockup {"cpu":"3"}']);
+  });
+
+  it('joins nothing else: an unindented next line, a line of another form, a second rest', () => {
+    expect(run(['[  12.5] BUG: soft lockup - CPU#3 stuck for 22s!', '[kworker/3:1:123]'])).toEqual([]);
+    expect(run(['[  12.5] BUG: soft lockup - CPU#3 stuck for 22s!', '    [  12.6] [kworker/3:1:123]'])).toEqual([]);
+    expect(run(['[  12.5] BUG: soft lockup - CPU#3 stuck for 22s!', '    foo', '    [kworker/3:1:123]'])).toEqual([]);
   });
 });

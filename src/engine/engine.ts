@@ -212,6 +212,8 @@ function whereHolds(rule: Rule, captures: Record<string, string>): boolean {
 }
 
 /** No rule to try (shared: never changed). */
+/** The rest of a line a mail client or an editor wrapped: indented, perhaps behind mail quoting. */
+const WRAPPED_REST = /^(?:[ \t]*>)*[ \t]+\S/;
 const NO_RULES: Rule[] = [];
 
 export class Engine {
@@ -224,6 +226,8 @@ export class Engine {
   private readonly lastGroup = new Map<Rule, Group>();
   private readonly facts = new Map<string, HostFacts>();
   private block: { hit: Hit; left: number; host: string | null } | null = null;
+  /** A candidate line no rule matched, kept for one line: a mail client may have wrapped it onto the next. */
+  private wrapped: { ev: LogEvent; text: string; source: string; line: number; host: string | null; rules: Rule[] } | null = null;
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
@@ -283,7 +287,7 @@ export class Engine {
 
   /** True while a multi-line report is open and the next lines must be offered. */
   wantsAll(): boolean {
-    return this.block !== null;
+    return this.block !== null || this.wrapped !== null;
   }
 
   private hostOf(ev: LogEvent, inputHost: string | null): string | null {
@@ -304,6 +308,15 @@ export class Engine {
     rules: Rule[] = this.rules,
   ): void {
     this.seq++;
+    if (this.wrapped) {
+      // the line before, joined with this one when this one is its indented (or quoted) rest
+      const w = this.wrapped;
+      this.wrapped = null;
+      if (ev.format === 'plain' && WRAPPED_REST.test(text)) {
+        const joined = { ...w.ev, message: `${w.ev.message} ${ev.message.trim()}` };
+        if (this.matchRules(joined, w.text, w.source, w.line, w.host, w.rules)) return;
+      }
+    }
     if (this.block) {
       const b = this.block;
       if (b.left > 0 && b.hit.rule.blockEnd?.test(ev.message)) {
@@ -336,6 +349,7 @@ export class Engine {
         if ((matched = this.matchRules(other, text, source, line, host, some, ev))) break;
       }
     }
+    if (!matched && rules.length > 0 && this.block === null) this.wrapped = { ev, text, source, line, host, rules };
     if (!matched && this.miner && (rules === this.rules ? looksLikeTrouble(ev.message) : this.trouble))
       this.miner.add(ev, text, source, line);
   }
@@ -409,6 +423,7 @@ export class Engine {
 
   /** Close an open multi-line report (end of input, or a line that does not continue it). */
   closeBlock(): void {
+    this.wrapped = null;
     const b = this.block;
     if (!b) return;
     this.block = null;
