@@ -7,7 +7,9 @@ import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.j
 import { scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { parseLine } from './parse/line.js';
 import { toIso, type TimeContext } from './parse/time.js';
-import { Engine, compareFindings, summarize, type EngineOptions, type PendingThreshold } from './engine/engine.js';
+import { Engine, type EngineOptions } from './engine/engine.js';
+import { compareFindings, summarize } from './engine/findings.js';
+import type { PendingThreshold } from './engine/groups.js';
 import type { Rule } from './engine/catalogue.js';
 import { ScanPool, type Job, type JobResult, type LocalRunner } from './workers/pool.js';
 import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from './types.js';
@@ -62,8 +64,8 @@ async function* counted(chunks: AsyncIterable<Buffer>, onBytes: (n: number) => v
 }
 
 /**
- * Feed one stream of bytes through lines → events → engine. `everyLine` forces the simple path
- * (every line through every rule); `onEvent` sees each candidate line's event (for sample tests).
+ * Feed one stream of bytes through lines → engine (`Engine.read`). `onEvent` sees each candidate
+ * line's event (for sample tests).
  */
 export async function analyseStream(
   engine: Engine,
@@ -71,30 +73,18 @@ export async function analyseStream(
   ctx: TimeContext,
   source: string,
   host: string | null,
-  opts: { everyLine?: boolean; onEvent?: (ev: LogEvent) => void } = {},
+  opts: { onEvent?: (ev: LogEvent) => void } = {},
 ): Promise<{ stats: LineStats; lastSeen: number | null }> {
   let lastSeen: number | null = null;
-  const simple = opts.everyLine === true || engine.everyLine;
   const sink: LineSink = {
     wantsAll: () => engine.wantsAll(),
-    line: (text, lineNo, candidate, raw, start, end) => {
-      const ev = parseLine(text, ctx);
+    line: (text, line, candidate, raw, start, end) => {
+      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
-      engine.offer(
-        ev,
-        text,
-        source,
-        lineNo,
-        host,
-        candidate,
-        candidate && !simple && !(ev.format === 'journal-json' && raw[start] === 123 && text.includes('"MESSAGE":['))
-          ? engine.rulesIn(raw, start, end)
-          : engine.rules,
-      );
     },
   };
-  const stats = await scanLines(chunks, engine.prefilter, sink, simple);
+  const stats = await scanLines(chunks, engine.prefilter, sink, engine.everyLine);
   engine.endInput();
   return { stats, lastSeen };
 }

@@ -1,17 +1,16 @@
 /**
- * Live analysis (`xendoctor watch`): lines from the followed sources go through parseLine and one
- * long-lived Engine; each finding is announced once, when its first line arrives (or its threshold
+ * Live analysis (`xendoctor watch`): lines from the followed sources go through one long-lived
+ * Engine (`Engine.read`, as in every command); each finding is announced once, when its first line arrives (or its threshold
  * is crossed), and later hits are folded into a periodic "repeated N times" summary.
  *
  * Memory stays flat over days: findings not seen for `forgetMs` are forgotten (and announced again
- * if they come back), the repeat counters are per finding and bounded in number, and the Engine,
- * whose groups never expire, is replaced every `recycleMs` by a fresh one that is first fed the
- * recent candidate lines again (silently), so that thresholds within their windows carry over.
+ * if they come back; the engine forgets their groups too, `Engine.expire`), the repeat counters are
+ * per finding and bounded in number, and the Engine is replaced every `recycleMs` by a fresh one
+ * that takes over the host facts and is first fed the recent candidate lines again (silently), so
+ * that version gates and thresholds within their windows carry over.
  */
-import { Engine } from './engine/engine.js';
+import { Engine, OWN_PROGRAM } from './engine/engine.js';
 import type { Rule } from './engine/catalogue.js';
-import { observeFacts, ruleApplies, type HostFacts } from './engine/facts.js';
-import { parseLine } from './parse/line.js';
 import type { TimeContext } from './parse/time.js';
 import { severityRank, type Finding, type Severity } from './types.js';
 
@@ -89,14 +88,9 @@ const KEEP_BYTES = 4 * 1024 * 1024;
 /** Lines of other sources held while one source's multi-line report is open. */
 const QUEUE_LINES = 10_000;
 
-/** The lines of the engine's own output (`--syslog`), never analysed again. */
-const OWN_PROGRAM = 'xendoctor';
-
 export class LiveAnalyser {
   private engine: Engine;
-  private rulesById = new Map<string, Rule>();
   private readonly seen = new Map<string, Seen>();
-  private readonly facts = new Map<string, HostFacts>();
   private kept: Kept[] = [];
   private keptHead = 0;
   private keptBytes = 0;
@@ -109,6 +103,7 @@ export class LiveAnalyser {
   private tickTimer: NodeJS.Timeout | null = null;
   private recycleTimer: NodeJS.Timeout | null = null;
   private droppedSeen = false;
+  private lastExpiry = 0;
   private lastDropped = 0;
   /** Lines read, for the figures. */
   linesRead = 0;
@@ -118,26 +113,28 @@ export class LiveAnalyser {
     private rules: Rule[],
     private readonly opts: LiveOptions,
   ) {
-    this.engine = this.newEngine(rules);
+    this.engine = this.newEngine(rules, null);
   }
 
   private now(): number {
     return this.opts.now?.() ?? Date.now();
   }
 
-  private newEngine(rules: Rule[]): Engine {
+  /** A fresh engine with `rules`, knowing what `old` learnt of the hosts (versions: the rules' gates). */
+  private newEngine(rules: Rule[], old: Engine | null): Engine {
     this.rules = rules;
-    this.rulesById = new Map(rules.map((r) => [r.id, r]));
     // replay span: the longest threshold window (at least 10 minutes, at most a day)
     let longest = 600_000;
     for (const r of rules) if (r.threshold) longest = Math.max(longest, r.threshold.within ?? 86_400_000);
     this.keepFor = Math.min(longest, 86_400_000);
-    return new Engine(rules, {
+    const engine = new Engine(rules, {
       since: this.opts.since,
       until: this.opts.until,
       hosts: this.opts.hosts,
       onFinding: (f, kind) => this.hit(f, kind),
     });
+    if (old) engine.takeFacts(old);
+    return engine;
   }
 
   /** Start the timers (repeat summaries, expiry, engine recycling). */
@@ -158,14 +155,14 @@ export class LiveAnalyser {
 
   private replaceEngine(rules: Rule[]): void {
     this.closeBlock();
-    this.engine = this.newEngine(rules);
+    this.engine = this.newEngine(rules, this.engine);
     this.expireKept(this.now());
     this.replaying = true;
     try {
       for (let i = this.keptHead; i < this.kept.length; i++) {
         const k = this.kept[i]!;
-        const ev = parseLine(k.text, { zone: this.opts.zone, year: this.opts.year, reference: k.at });
-        this.engine.offer(ev, k.text, k.source, k.line, k.host, k.candidate);
+        const ctx = { zone: this.opts.zone, year: this.opts.year, reference: k.at };
+        this.engine.read(k.text, { source: k.source, line: k.line, host: k.host, ctx, candidate: k.candidate });
       }
       this.engine.closeBlock();
     } finally {
@@ -183,12 +180,6 @@ export class LiveAnalyser {
     return c;
   }
 
-  /** Would the engine look at this line at all? (the prefilter, on the line's bytes) */
-  private isCandidate(buf: Buffer, start: number, end: number): boolean {
-    const pf = this.engine.prefilter;
-    return pf === null || pf.next(buf, start, end) >= 0;
-  }
-
   /** One line of a source: `buf[start, end)`, without its newline. */
   line(src: LiveSource, buf: Buffer, start: number, end: number, lineNo: number): void {
     this.linesRead++;
@@ -202,27 +193,16 @@ export class LiveAnalyser {
   }
 
   private offer(src: LiveSource, buf: Buffer, start: number, end: number, lineNo: number): void {
-    const candidate = this.isCandidate(buf, start, end);
+    const candidate = this.engine.isCandidate(buf, start, end);
     if (!candidate && !this.engine.wantsAll()) return;
     const text = buf.toString('utf8', start, end);
     const ctx = this.contextOf(src);
     ctx.reference = this.now(); // live lines are written now: year-less stamps are this year's
-    const ev = parseLine(text, ctx);
+    const wasOpen = this.engine.wantsAll();
+    const ev = this.engine.read(text, { source: src.name, line: lineNo, host: src.host, ctx, candidate, raw: buf, start, end });
     if (ev.program !== null && ev.program.toLowerCase() === OWN_PROGRAM) return;
     this.linesOffered++;
-    const host = ev.host ?? src.host;
-    if (candidate) observeFacts(this.factsOf(host), ev);
-    this.keep({ text, source: src.name, line: lineNo, host: src.host, candidate, at: this.now() });
-    const wasOpen = this.engine.wantsAll();
-    this.engine.offer(
-      ev,
-      text,
-      src.name,
-      lineNo,
-      src.host,
-      candidate,
-      candidate ? this.engine.rulesIn(buf, start, end) : this.engine.rules,
-    );
+    this.keep({ text, source: src.name, line: lineNo, host: src.host, candidate, at: ctx.reference });
     if (this.engine.wantsAll()) {
       this.blockOwner = src;
       this.armBlockTimer();
@@ -268,17 +248,6 @@ export class LiveAnalyser {
     }
   }
 
-  private factsOf(host: string | null): HostFacts {
-    const k = host ?? '';
-    let f = this.facts.get(k);
-    if (!f) {
-      if (this.facts.size > 10_000) this.facts.clear();
-      f = {};
-      this.facts.set(k, f);
-    }
-    return f;
-  }
-
   private keep(k: Kept): void {
     this.kept.push(k);
     this.keptBytes += k.text.length;
@@ -303,8 +272,7 @@ export class LiveAnalyser {
   private hit(f: Finding, _kind: 'new' | 'repeat'): void {
     if (this.replaying) return;
     if (severityRank(f.severity) < severityRank(this.opts.minSeverity)) return;
-    const rule = this.rulesById.get(f.rule);
-    if (rule && !ruleApplies(rule.spec.applies, this.facts.get(f.host ?? '') ?? {})) return;
+    if (!this.engine.applies(f)) return;
     const now = this.now();
     const s = this.seen.get(f.id);
     if (!s) {
@@ -342,6 +310,11 @@ export class LiveAnalyser {
       }
     }
     this.expireKept(now);
+    if (now - this.lastExpiry >= Math.min(60_000, this.opts.forgetMs)) {
+      // the engine's groups of hits older than any window or the memory of findings (log time)
+      this.engine.expire(now - Math.max(this.opts.forgetMs, this.keepFor));
+      this.lastExpiry = now;
+    }
   }
 
   /** Findings remembered (for tests and the figures). */

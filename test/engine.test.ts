@@ -2,13 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/engine/catalogue.js';
 import { Engine } from '../src/engine/engine.js';
-import { parseLine } from '../src/parse/line.js';
 
 const rules = loadCatalogue();
 const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 10, 26) };
 
 function feed(engine: Engine, lines: string[]): void {
-  lines.forEach((text, i) => engine.offer(parseLine(text, ctx), text, 'test', i + 1, null, true));
+  lines.forEach((text, i) => engine.read(text, { source: 'test', line: i + 1, host: null, ctx, candidate: true }));
   engine.endInput();
 }
 

@@ -762,7 +762,7 @@ describe('rule engine (scanInputs)', () => {
 
   /** Findings of one buffer on the fast path (prefilter) or with every line through every rule. */
   const findingsOf = async (buf: Buffer, everyLine: boolean) => {
-    const engine = new Engine(rules, {});
+    const engine = new Engine(rules, { everyLine });
     await analyseStream(
       engine,
       (async function* () {
@@ -771,7 +771,6 @@ describe('rule engine (scanInputs)', () => {
       UTC,
       '-',
       null,
-      { everyLine },
     );
     return engine.findings().map((f) => [f.rule, f.host, f.key, f.count, f.first, f.last, f.evidence.map((e) => e.line)]);
   };

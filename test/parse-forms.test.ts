@@ -211,7 +211,6 @@ describe('fallback readings', () => {
 
   it('gives no message starts for a line whose source is known', () => {
     expect(otherReadings({ ...plain('x: INFO: task y'), source: 'daemon' })).toEqual([]);
-    expect(otherReadings(plain('x: INFO: task y'), true)).toEqual([]);
   });
 });
 
@@ -220,11 +219,11 @@ describe('a line wrapped onto the next', () => {
   const run = (lines: string[]) => {
     const e = new Engine(rules);
     lines.forEach((text, i) => {
-      const b = Buffer.from(text);
-      const candidate = e.rulesIn(b, 0, b.length).length > 0;
+      const raw = Buffer.from(text);
+      const candidate = e.isCandidate(raw, 0, raw.length);
       // as the line splitter offers them: candidates, and every line while the engine asks for all
       if (candidate || e.wantsAll())
-        e.offer(parseLine(text, NOW), text, 't', i + 1, null, candidate, candidate ? e.rulesIn(b, 0, b.length) : e.rules);
+        e.read(text, { source: 't', line: i + 1, host: null, ctx: NOW, candidate, raw, start: 0, end: raw.length });
     });
     e.endInput();
     return e.findings().map((f) => `${f.rule} ${JSON.stringify(f.key)}`);

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { bundledRulesDir } from '../engine/catalogue.js';
 import { RuleFileError, type RuleProblem } from '../errors.js';
 import { severityRank, type Evidence, type Finding, type Severity } from '../types.js';
-import { findingId } from '../engine/engine.js';
+import { findingId } from '../engine/findings.js';
 
 /** A text that applies only when the check reported condition `when` ("!name": when it did not). */
 export interface Conditional {

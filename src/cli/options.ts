@@ -4,7 +4,7 @@ import { CliError, ExitCode } from '../errors.js';
 import { SEVERITIES, severityRank, type Finding, type ScanReport, type Severity } from '../types.js';
 import { parseBound, validZone } from '../parse/time.js';
 import { loadCatalogue, type Rule } from '../engine/catalogue.js';
-import { summarize } from '../engine/engine.js';
+import { summarize } from '../engine/findings.js';
 
 export const FORMATS = ['text', 'json', 'ndjson', 'markdown', 'html', 'email', 'prometheus'] as const;
 export type Format = (typeof FORMATS)[number];

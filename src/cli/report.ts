@@ -14,7 +14,8 @@ import { planFile, trackedPaths, type FilePlan } from '../sources/incremental.js
 import { bufferInput, capture, consoleNews, type ConsoleNews } from '../sources/console-news.js';
 import { JournalInput } from '../sources/journal-cursor.js';
 import { scanInputs } from '../scan.js';
-import { summarize, type PendingThreshold } from '../engine/engine.js';
+import { summarize } from '../engine/findings.js';
+import type { PendingThreshold } from '../engine/groups.js';
 import { acquireLock } from '../state/lock.js';
 import { defaultStatePath, loadState, pruneFindings, saveState, type ReportState } from '../state/state.js';
 import { defaultAckPath, loadAcks, type Ack } from '../state/acks.js';

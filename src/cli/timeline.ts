@@ -6,7 +6,7 @@ import { nothingRead } from '../scan.js';
 import { buildTimeline } from '../timeline/collect.js';
 import { buildIncidents, hostSummaries, sharedFindings } from '../timeline/incidents.js';
 import type { TimelineReport } from '../timeline/model.js';
-import { summarize } from '../engine/engine.js';
+import { summarize } from '../engine/findings.js';
 import { render } from '../report/render.js';
 import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';

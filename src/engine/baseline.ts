@@ -9,7 +9,7 @@ import type { Finding } from '../types.js';
 import { parseLine } from '../parse/line.js';
 import { toIso } from '../parse/time.js';
 import { peakHour, templatesMatch, type MinerState } from './unrecognized.js';
-import { findingId } from './engine.js';
+import { findingId } from './findings.js';
 
 export const NOVEL_RULE = 'unrecognized-novel';
 export const BURST_RULE = 'unrecognized-burst';

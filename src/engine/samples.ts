@@ -86,13 +86,13 @@ async function* bytesOf(lines: string[]): AsyncGenerator<Buffer> {
  * `everyLine`, the prefilter is bypassed: the simple path every line takes through every rule.
  */
 export async function runCase(rules: Rule[], c: SampleCase, everyLine = false): Promise<{ findings: Finding[]; patternHits: Set<string> }> {
-  const engine = new Engine(rules);
+  const engine = new Engine(rules, { everyLine });
   const ctx: TimeContext = { zone: 'UTC', year: null, reference: SAMPLE_NOW };
   const patternHits = new Set<string>();
   const onEvent = (ev: LogEvent) => {
     for (const r of rules) r.patterns.forEach((re, i) => re.test(ev.message) && patternHits.add(`${r.id}#${i}`));
   };
-  await analyseStream(engine, bytesOf(c.lines), ctx, c.file, null, { everyLine, onEvent });
+  await analyseStream(engine, bytesOf(c.lines), ctx, c.file, null, { onEvent });
   return { findings: engine.findings(), patternHits };
 }
 

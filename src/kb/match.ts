@@ -1,5 +1,5 @@
 /**
- * A pasted log line: run it through the real pipeline (parseLine + Engine) and say which rules'
+ * A pasted log line: run it through the real pipeline (`Engine.read`, as every command does) and say which rules'
  * signatures it carries, with the finding each would make (title, diagnosis and fix filled in
  * with the line's values). Thresholds are set aside: one line shows whether a rule recognises it,
  * not whether it would fire.
@@ -7,6 +7,7 @@
 import { parseLine } from '../parse/line.js';
 import { Engine } from '../engine/engine.js';
 import type { Rule } from '../engine/catalogue.js';
+import type { TimeContext } from '../parse/time.js';
 import type { Finding, LogEvent } from '../types.js';
 
 export interface LineMatch {
@@ -15,16 +16,22 @@ export interface LineMatch {
   threshold: string | null;
 }
 
+/** The time context of a pasted line: a log line of today, in UTC. */
+function pastedContext(now: number): TimeContext {
+  return { zone: 'UTC', year: null, reference: now };
+}
+
 /** Parse a pasted line as a log line of today. */
 export function parsePasted(text: string, now = Date.now()): LogEvent {
-  return parseLine(text, { zone: 'UTC', year: null, reference: now });
+  return parseLine(text, pastedContext(now));
 }
 
 /** The rules that recognise this line (a few lines: a multi-line report), as findings. */
 export function matchLines(lines: string[], rules: Rule[], now = Date.now()): LineMatch[] {
   const loose = rules.map((r) => ({ ...r, threshold: null }));
   const engine = new Engine(loose);
-  lines.forEach((text, i) => engine.offer(parsePasted(text, now), text, 'pasted', i + 1, null, true));
+  const ctx = pastedContext(now);
+  lines.forEach((text, i) => engine.read(text, { source: 'pasted', line: i + 1, host: null, ctx, candidate: true }));
   engine.endInput();
   const byId = new Map(rules.map((r) => [r.id, r]));
   return engine.findings().map((finding) => {

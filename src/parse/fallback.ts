@@ -35,11 +35,8 @@ function mayStart(msg: string, p: number): boolean {
   return (bb >= 48 && bb <= 57) || bb === 58 || bb === 93 || bb === 62 || bb === 124 || bb === 41 || bb === 44 || bb === 32 || bb === 9;
 }
 
-/**
- * The other readings of `ev`, most specific first (none for most lines). `gluedOnly`: not the
- * message starts (when every rule would be tried at every one of them).
- */
-export function otherReadings(ev: LogEvent, gluedOnly = false): LogEvent[] {
+/** The other readings of `ev`, most specific first (none for most lines). */
+export function otherReadings(ev: LogEvent): LogEvent[] {
   const msg = ev.message;
   const out: LogEvent[] = [];
   const ctx = { zone: 'UTC', year: null, reference: ev.time ?? 0 };
@@ -52,7 +49,7 @@ export function otherReadings(ev: LogEvent, gluedOnly = false): LogEvent[] {
     inner.host ??= ev.host;
     out.push(inner);
   }
-  if (gluedOnly || ev.source !== 'unknown') return out;
+  if (ev.source !== 'unknown') return out;
   const end = Math.min(msg.length, MAX_SCAN);
   let starts = 0;
   for (let p = 1; p < end && starts < MAX_STARTS; p++) {

@@ -49,6 +49,26 @@ const FACILITIES = new Set(
 const LEVELS = new Set(LEVEL.split('|'));
 // busybox syslogd / OpenWrt: "kern.err " between the host and the tag
 const RE_FACILITY_LEVEL_FIELD = new RegExp(`^(?:${FACILITY})\\.(?:${LEVEL}) `);
+// rsyslog writes a message that arrived as RFC 5424 with its traditional file template as
+// "TIMESTAMP HOST APP-NAME MSG": the tag without its colon
+const RE_APP_THEN = /^([A-Za-z][\w./-]{0,47})(?:\[(\d{1,10})\])? /;
+const RE_STAMP_OR_XEN = /^(?:\[ *\d+\.\d+\]|\(XEN\))/;
+const KNOWN_APPS = new Set([
+  'kernel',
+  'xend',
+  'xendomains',
+  'xl',
+  'libxl',
+  'xenconsoled',
+  'xenstored',
+  'oxenstored',
+  'qemu-dm',
+  'libvirtd',
+  'systemd',
+  'CRON',
+  'cron',
+  'sshd',
+]);
 const RE_MONOTONIC_HOST = /^([\w.-]+) (kernel|xl|xend|libvirtd|xenconsoled|xenstored|[\w.-]+(?=\[\d+\]))(?:\[(\d+)\])?: (.*)$/;
 
 /** Reused by the fast readers (parse/fast.ts): one line is parsed at a time. */
@@ -125,6 +145,15 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
     } else if (bare) {
       ev.program = bare[1]!;
       body = bare[2]!;
+    } else if (ev.host !== null) {
+      // the same for any app: "xen07 xl Error: ..." — a well-known program, or one followed by a
+      // kernel stamp or the Xen console prefix, is the tag that lost its colon
+      const app = RE_APP_THEN.exec(body);
+      if (app && (KNOWN_APPS.has(app[1]!) || RE_STAMP_OR_XEN.test(body.slice(app[0].length)))) {
+        ev.program = app[1]!;
+        ev.pid = app[2] ?? null;
+        body = body.slice(app[0].length);
+      }
     }
   }
   ev.message = body;

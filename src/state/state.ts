@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../types.js';
-import type { PendingThreshold } from '../engine/engine.js';
+import type { PendingThreshold } from '../engine/groups.js';
 import { ensureDir, writeFileAtomic } from './atomic.js';
 
 /** Hash of the first `len` bytes of something. */

@@ -18,13 +18,14 @@ import type { Input, ResolveProblem } from '../sources/inputs.js';
 import { rotationOrder } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
 import { toIso, type TimeContext } from '../parse/time.js';
-import { Engine, compareFindings } from '../engine/engine.js';
+import { Engine } from '../engine/engine.js';
+import { compareFindings } from '../engine/findings.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
 import { problemSummaries, scanReport, type ScanOptions } from '../scan.js';
-import type { InputSummary, Severity } from '../types.js';
+import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
-import { parseEvent } from './events.js';
+import { parseLine } from '../parse/line.js';
 import { buildIncidents, hostSummaries, sharedFindings } from './incidents.js';
 import type { HourBucket, Mark, TimelineReport, WindowLine } from './model.js';
 
@@ -119,7 +120,7 @@ async function run(
         yield c;
       }
     })();
-    const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseEvent(text, ctx), text, lineNo) };
+    const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseLine(text, ctx), text, lineNo) };
     try {
       await scanLines(counted, null, sink, true);
     } catch {
@@ -172,7 +173,6 @@ async function run(
   const perInput: { first: number | null; last: number | null; lines: number; undated: number }[] = [];
   let seq = 0;
   let secondBase = 0;
-  const simple = engine.everyLine;
 
   for (const [i, input] of second.entries()) {
     const ctx = ctxOf(input);
@@ -181,69 +181,74 @@ async function run(
     const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
     const stat = { first: null as number | null, last: null as number | null, lines: 0, undated: 0 };
     let lastTime: number | null = null;
+    // what the timeline adds to a line before it is matched: its date by the clock, the input's
+    // host, and the counts, marks and window lines
+    const settle = (ev: LogEvent, text: string, lineNo: number) => {
+      const where = cutter.feed(ev, text, lineNo);
+      if (ev.time === null) ev.time = clock.timeOf(i, where, ev, lineNo, lastTime);
+      const t = ev.time;
+      currentTime = t;
+      // the input's host on the event itself: a multi-line report closed later keeps it
+      if (ev.host === null) ev.host = inputHost;
+      const host = ev.host;
+      if (t !== null) {
+        if (ev.source !== 'hypervisor' || where.run === null) lastTime = t;
+        if (stat.first === null || t < stat.first) stat.first = t;
+        if (stat.last === null || t > stat.last) stat.last = t;
+        if (keep(host) && inRange(t)) {
+          bucket(host, t).lines++;
+          let hs = hostSeen.get(host);
+          if (!hs) {
+            hs = { lines: 0, first: null, last: null, boots: 0 };
+            hostSeen.set(host, hs);
+          }
+          hs.lines++;
+          if (hs.first === null || t < hs.first) hs.first = t;
+          if (hs.last === null || t > hs.last) hs.last = t;
+          spanLine(spans, `${i}\0${host ?? ''}`, t);
+          if (around !== null && t >= around - half && t <= around + half) {
+            if (windowLines.length < windowCap) windowLines.push({ time: toIso(t)!, host, source: input.name, line: lineNo, text, seq });
+            else windowOmitted++;
+          }
+          // boot banners of logs without uptime stamps (RHEL's /var/log/messages, a serial console with dates)
+          if (ev.uptime === null && ev.source === 'kernel' && LINUX_BANNER.test(ev.message)) {
+            marks.push({
+              kind: 'boot',
+              time: toIso(t),
+              host,
+              text: `dom0 booted: Linux ${LINUX_BANNER.exec(ev.message)![1]}`,
+              source: input.name,
+            });
+          } else if (ev.source === 'hypervisor' && XEN_BANNER.test(ev.message)) {
+            marks.push({
+              kind: 'xen-boot',
+              time: toIso(t),
+              host,
+              text: `Xen ${XEN_BANNER.exec(ev.message)![1]} booted`,
+              source: input.name,
+            });
+          }
+        }
+      } else {
+        stat.undated++;
+      }
+      stat.lines++;
+    };
     const sink = {
       wantsAll: () => true,
-      line: (text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number) => {
+      line: (text: string, line: number, candidate: boolean, raw: Uint8Array, start: number, end: number) => {
         seq++;
-        const ev = parseEvent(text, ctx);
-        const where = cutter.feed(ev, text, lineNo);
-        if (ev.time === null) ev.time = clock.timeOf(i, where, ev, lineNo, lastTime);
-        const t = ev.time;
-        currentTime = t;
-        // the input's host on the event itself: a multi-line report closed later keeps it
-        if (ev.host === null) ev.host = inputHost;
-        const host = ev.host;
-        if (t !== null) {
-          if (ev.source !== 'hypervisor' || where.run === null) lastTime = t;
-          if (stat.first === null || t < stat.first) stat.first = t;
-          if (stat.last === null || t > stat.last) stat.last = t;
-          if (keep(host) && inRange(t)) {
-            bucket(host, t).lines++;
-            let hs = hostSeen.get(host);
-            if (!hs) {
-              hs = { lines: 0, first: null, last: null, boots: 0 };
-              hostSeen.set(host, hs);
-            }
-            hs.lines++;
-            if (hs.first === null || t < hs.first) hs.first = t;
-            if (hs.last === null || t > hs.last) hs.last = t;
-            spanLine(spans, `${i}\0${host ?? ''}`, t);
-            if (around !== null && t >= around - half && t <= around + half) {
-              if (windowLines.length < windowCap) windowLines.push({ time: toIso(t)!, host, source: input.name, line: lineNo, text, seq });
-              else windowOmitted++;
-            }
-            // boot banners of logs without uptime stamps (RHEL's /var/log/messages, a serial console with dates)
-            if (ev.uptime === null && ev.source === 'kernel' && LINUX_BANNER.test(ev.message)) {
-              marks.push({
-                kind: 'boot',
-                time: toIso(t),
-                host,
-                text: `dom0 booted: Linux ${LINUX_BANNER.exec(ev.message)![1]}`,
-                source: input.name,
-              });
-            } else if (ev.source === 'hypervisor' && XEN_BANNER.test(ev.message)) {
-              marks.push({
-                kind: 'xen-boot',
-                time: toIso(t),
-                host,
-                text: `Xen ${XEN_BANNER.exec(ev.message)![1]} booted`,
-                source: input.name,
-              });
-            }
-          }
-        } else {
-          stat.undated++;
-        }
-        stat.lines++;
-        engine.offer(
-          ev,
-          text,
-          input.name,
-          lineNo,
-          inputHost,
+        engine.read(text, {
+          source: input.name,
+          line,
+          host: inputHost,
+          ctx,
           candidate,
-          candidate && !simple ? engine.rulesIn(raw, start, end) : engine.rules,
-        );
+          raw,
+          start,
+          end,
+          settle: (ev) => settle(ev, text, line),
+        });
       },
     };
     let bytes = 0;
@@ -255,7 +260,7 @@ async function run(
       }
     })();
     try {
-      const stats = await scanLines(counted, engine.prefilter, sink, simple);
+      const stats = await scanLines(counted, engine.prefilter, sink, engine.everyLine);
       summary.lines = stats.lines;
       summary.formats = stats.formats;
       for (const n of stats.notes) summary.errors.push(`line ${n.line}: ${n.text}`);

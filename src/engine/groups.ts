@@ -1,0 +1,255 @@
+/**
+ * Groups and thresholds: the hits of one rule on one host with one key, counted, dated and kept
+ * as evidence; a rule's threshold (count or distinct values within a window) decides when a group
+ * fires. The count-in-window test is written once (`thresholdStep`); merging two groups replays
+ * one's times into the other through it.
+ */
+import type { Evidence } from '../types.js';
+import type { Rule } from './catalogue.js';
+
+/** The first hits kept as evidence of a group (then only the latest). */
+export const EVIDENCE_FIRST = 3;
+/** Lines of a multi-line report kept as evidence. */
+export const BLOCK_EVIDENCE = 12;
+
+/** A hit as kept for evidence: raw time, converted only for output. */
+export interface RawHit {
+  source: string;
+  line: number;
+  time: number | null;
+  text: string;
+  block: Evidence[];
+}
+
+/** The hits of one rule, on one host, with one key. */
+export interface Group {
+  rule: Rule;
+  host: string | null;
+  key: Record<string, string>;
+  captures: Record<string, string>;
+  count: number;
+  first: number | null;
+  last: number | null;
+  firstSeq: number;
+  lastSeq: number;
+  /** The first few hits, each with the lines of its report. */
+  hits: RawHit[];
+  /** The latest hit (shown after the first few when the count is higher). */
+  latest: RawHit | null;
+  fired: boolean;
+  /** Threshold state: times of the hits before it fired (first `count` and the recent window). */
+  head: (number | null)[];
+  recent: (number | null)[];
+  /** Distinct threshold state: value → time last seen. */
+  distinct: Map<string, number | null>;
+}
+
+/** A group in a form that crosses a worker boundary (structured clone), rule by index. */
+export interface GroupState extends Omit<Group, 'rule' | 'distinct'> {
+  rule: number;
+  distinct: [string, number | null][];
+}
+
+/**
+ * A threshold that had not fired when a run ended: the times (or distinct values) counting towards
+ * it, carried to the next run (the cron run's state) so that hits split across two runs still add up.
+ */
+export interface PendingThreshold {
+  rule: string;
+  host: string | null;
+  key: Record<string, string>;
+  /** Times of the hits in the window (count thresholds). */
+  recent: (number | null)[];
+  /** Value → time last seen (distinct thresholds). */
+  distinct: [string, number | null][];
+}
+
+/** The map key of a group. */
+export function groupKey(rule: string, host: string | null, key: Record<string, string>): string {
+  let k = `${rule}\0${host ?? ''}`;
+  for (const name in key) k += `\0${name}=${key[name]}`;
+  return k;
+}
+
+/** An empty group (no hit yet); `seq` orders it among the others. */
+export function newGroup(
+  rule: Rule,
+  host: string | null,
+  key: Record<string, string>,
+  captures: Record<string, string>,
+  seq: number,
+): Group {
+  return {
+    rule,
+    host,
+    key,
+    captures: { ...captures },
+    count: 0,
+    first: null,
+    last: null,
+    firstSeq: seq,
+    lastSeq: seq,
+    hits: [],
+    latest: null,
+    fired: rule.threshold === null,
+    head: [],
+    recent: [],
+    distinct: new Map(),
+  };
+}
+
+/** Count one hit into its group: span, evidence, threshold. `value` is the distinct threshold's capture. */
+export function addHit(g: Group, raw: RawHit, seq: number, value: string | undefined): void {
+  const t = raw.time;
+  g.count++;
+  if (t !== null) {
+    if (g.first === null || t < g.first) g.first = t;
+    if (g.last === null || t > g.last) g.last = t;
+  }
+  g.lastSeq = seq;
+  if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
+  g.latest = raw;
+  if (!g.fired) thresholdStep(g, t, value);
+}
+
+/**
+ * One hit's step of a threshold: count (or distinct values) within the window; sets `fired`. The
+ * only count-in-window test: every other path (merging workers' groups, host adoption) replays
+ * times through it in order.
+ */
+export function thresholdStep(g: Group, t: number | null, value: string | undefined): void {
+  const th = g.rule.threshold!;
+  const expired = (x: number | null) => th.within !== null && t !== null && x !== null && x < t - th.within;
+  if (th.distinct) {
+    if (value === undefined) return;
+    g.distinct.set(value, t);
+    if (g.distinct.size >= th.count) {
+      for (const [k, x] of g.distinct) if (expired(x)) g.distinct.delete(k);
+    }
+    if (g.distinct.size >= th.count) g.fired = true;
+  } else {
+    if (g.head.length < th.count) g.head.push(t);
+    g.recent.push(t);
+    while (g.recent.length > 0 && expired(g.recent[0]!)) g.recent.shift();
+    if (g.recent.length > th.count) g.recent.shift();
+    if (g.recent.length >= th.count) g.fired = true;
+  }
+  if (g.fired) {
+    g.head = [];
+    g.recent = [];
+    g.distinct.clear();
+  }
+}
+
+/** Add `b`'s hits to `a`'s count and widen `a`'s time span to cover `b`'s. */
+export function addSpan(a: Group, b: Pick<Group, 'count' | 'first' | 'last'>): void {
+  a.count += b.count;
+  if (b.first !== null && (a.first === null || b.first < a.first)) a.first = b.first;
+  if (b.last !== null && (a.last === null || b.last > a.last)) a.last = b.last;
+}
+
+/**
+ * Continue `mine` with the group of the same rule, host and key that a later part of the inputs
+ * produced (a worker's): counts add up, spans widen, evidence keeps the first hits and the latest,
+ * the threshold continues across the boundary.
+ */
+export function continueGroup(mine: Group, incoming: Group): void {
+  if (mine.count === 0) {
+    // a threshold carried from an earlier run (seedPending): this run's first hit is its first
+    mine.captures = incoming.captures;
+    mine.firstSeq = incoming.firstSeq;
+  }
+  addSpan(mine, incoming);
+  mine.lastSeq = incoming.lastSeq;
+  for (const h of incoming.hits)
+    if (mine.hits.length < EVIDENCE_FIRST) mine.hits.push({ ...h, block: mine.hits.length === 0 ? h.block : [] });
+  mine.latest = incoming.latest ?? mine.latest;
+  if (mine.fired) return;
+  if (incoming.fired) {
+    mine.fired = true;
+    return;
+  }
+  // replay the incoming hits' threshold state on top of ours
+  const th = mine.rule.threshold!;
+  if (th.distinct) {
+    for (const [v, t] of incoming.distinct) {
+      thresholdStep(mine, t, v);
+      if (mine.fired) break;
+    }
+  } else {
+    // after `count` incoming hits none of ours is left in the window: the rest is incoming's own state
+    for (const t of incoming.head) {
+      thresholdStep(mine, t, undefined);
+      if (mine.fired) break;
+    }
+    if (!mine.fired && incoming.count > th.count) mine.recent = [...incoming.recent];
+  }
+}
+
+/**
+ * Fold group `b` into `a` (same rule and key, lines of one host, read interleaved): counts add,
+ * spans widen, the earliest hits stay the evidence, and the threshold fires if the hits of both
+ * reach it (their times replayed in time order).
+ */
+export function mergeGroups(a: Group, b: Group): void {
+  const first = b.firstSeq < a.firstSeq ? b : a;
+  a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
+  if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
+  a.captures = first.captures;
+  addSpan(a, b);
+  a.firstSeq = Math.min(a.firstSeq, b.firstSeq);
+  a.lastSeq = Math.max(a.lastSeq, b.lastSeq);
+  if (a.fired || b.fired) {
+    a.fired = true;
+    a.head = [];
+    a.recent = [];
+    a.distinct.clear();
+    return;
+  }
+  const byTime = (x: number | null, y: number | null) => (x ?? 0) - (y ?? 0);
+  if (a.rule.threshold!.distinct) {
+    const values = [...a.distinct, ...b.distinct].sort((x, y) => byTime(x[1], y[1]));
+    a.distinct.clear();
+    for (const [v, t] of values) if (!a.fired) thresholdStep(a, t, v);
+  } else {
+    const times = [...a.recent, ...b.recent].sort(byTime);
+    a.recent = [];
+    a.head = [];
+    for (const t of times) if (!a.fired) thresholdStep(a, t, undefined);
+  }
+}
+
+/** Most pending thresholds carried from one run to the next. */
+const MAX_PENDING = 2000;
+
+/**
+ * Thresholds that have not fired, with what counts towards them (see PendingThreshold), the
+ * latest first, at most MAX_PENDING. `latest`: the latest time read; hits a window before it can
+ * no longer count with any later one (null: keep all).
+ */
+export function pendingThresholds(groups: Iterable<Group>, latest: number | null): PendingThreshold[] {
+  const out: { p: PendingThreshold; last: number }[] = [];
+  for (const g of groups) {
+    const th = g.rule.threshold;
+    if (!th || g.fired) continue;
+    const alive = (t: number | null) => th.within === null || t === null || latest === null || t >= latest - th.within;
+    const recent = g.recent.filter(alive);
+    const distinct = [...g.distinct].filter(([, t]) => alive(t));
+    if (recent.length === 0 && distinct.length === 0) continue;
+    const last = Math.max(...recent.map((t) => t ?? 0), ...distinct.map(([, t]) => t ?? 0));
+    out.push({ p: { rule: g.rule.id, host: g.host, key: g.key, recent, distinct }, last });
+  }
+  return out
+    .sort((a, b) => b.last - a.last)
+    .slice(0, MAX_PENDING)
+    .map((x) => x.p);
+}
+
+/** The group an earlier run left pending, to be continued by this run's hits (it counts none of its own). */
+export function pendingGroup(rule: Rule, p: PendingThreshold): Group {
+  const g = newGroup(rule, p.host, { ...p.key }, p.key, 0);
+  g.head = [...p.recent];
+  g.recent = [...p.recent];
+  g.distinct = new Map(p.distinct);
+  return g;
+}
