@@ -4,9 +4,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // one fast-check seed per run, printed, replayable with XD_SEED=<seed>
+    globalSetup: ['test/setup/seed.ts'],
+    setupFiles: ['test/setup/fast-check.ts'],
     env: { TZ: 'UTC', NO_COLOR: '1', HOME: '/tmp/xendoctor-test-home', LC_ALL: 'C' },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // .ci/run reads the counts (passed, failed, skipped, files that failed to load) from a JSON report
+    reporters: process.env.XD_VITEST_JSON ? ['default', ['json', { outputFile: process.env.XD_VITEST_JSON }]] : ['default'],
   },
 });

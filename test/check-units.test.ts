@@ -185,7 +185,8 @@ describe('guest configurations', () => {
     expect(s.get('cpus')?.value).toEqual(['0-3', '8']);
     expect(s.get('disk')).toEqual({ value: ['phy:/dev/vg0/web01,xvda,w', 'format=raw, vdev=xvdb, target=/srv/img/web01 b.img'], line: 7 });
     expect(s.get('vif')?.line).toBe(11);
-    expect(typeof s.get('extra')?.value).toBe('string');
+    // an expression is kept as its text (not evaluated), with its line
+    expect(s.get('extra')).toEqual({ value: `"vmhost="+os.popen('hostname -f').read().strip()`, line: 2 });
   });
 
   it('finds disk targets and bridges', () => {

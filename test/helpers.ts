@@ -1,8 +1,11 @@
 /** Test helpers: run the real CLI binary and capture stdout, stderr and the exit code. */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { pathToFileURL } from 'node:url';
+import { runInNewContext } from 'node:vm';
 
 export const ROOT = resolve(__dirname, '..');
 export const BIN = join(ROOT, 'bin', 'xendoctor.js');
@@ -45,4 +48,53 @@ export function json(r: Run): {
 
 export function tmp(prefix = 'xd-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A real program a test drives (logrotate, rsyslogd, chromium...): its path, or null when it is not
+ * installed. Missing in CI (CI=true) it throws, so that the test file fails instead of skipping:
+ * .ci/run installs every one (DEB_PACKAGES). Missing locally it warns that the tests are skipped.
+ */
+export function component(name: string, candidates: string[], debPackage: string): string | null {
+  const found = candidates.find((p) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (found) return found;
+  const what = `${name} not found (${candidates.join(', ')}): install the Debian package ${debPackage} (.ci/run installs it)`;
+  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${what}; CI must not skip its tests`);
+  console.warn(`SKIPPED: ${what}`);
+  return null;
+}
+
+/** A full garbage collection on demand (without starting node with --expose-gc). */
+export function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * Run xendoctor like xd(), and measure its memory (test/setup/maxrss.mjs): `liveMb`, the peak of
+ * what it keeps alive (V8 heap plus Buffers and other memory outside it, which
+ * --max-old-space-size does not bound; sampled after a collection every 50 ms; the main thread's
+ * isolate, so run with XENDOCTOR_WORKERS=0 to measure the reader), and `rssMb`, its peak resident size.
+ */
+export function xdMemory(
+  args: string[],
+  input: string | Buffer | undefined,
+  env: NodeJS.ProcessEnv,
+): Run & { liveMb: number; rssMb: number } {
+  const out = join(mkdtempSync(join(tmpdir(), 'xd-mem-')), 'memory');
+  const preload = pathToFileURL(join(ROOT, 'test', 'setup', 'maxrss.mjs')).href;
+  const r = xd(args, input, {
+    env: { ...env, XD_MAXRSS_FILE: out, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import ${preload}`.trim() },
+  });
+  const [live, rss] = readFileSync(out, 'utf8')
+    .split(' ')
+    .map((kb) => Number(kb) / 1024);
+  return { ...r, liveMb: live!, rssMb: rss! };
 }

@@ -19,17 +19,10 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tmp } from './helpers.js';
+import { component, tmp } from './helpers.js';
 import { blk, filler, findingsOf, lineOf, xdAsync, type AsyncRun } from './report-helpers.js';
 
-const LOGROTATE = ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'].find((p) => {
-  try {
-    execFileSync(p, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-});
+const LOGROTATE = component('logrotate', ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'], 'logrotate');
 
 /** Deterministic pseudo-random numbers (mulberry32). */
 function rng(seed: number): (n: number) => number {

@@ -5,13 +5,12 @@
  * escaping alone is tested too).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, tmp, xd } from './helpers.js';
+import { component, ROOT, tmp, xd } from './helpers.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
-if (!CHROMIUM) console.warn('SKIPPED: chromium not found — install the Debian package chromium (.ci/run installs it)');
+const CHROMIUM = component('chromium', ['/usr/bin/chromium', '/usr/bin/chromium-browser'], 'chromium');
 
 const EVIL_SCRIPT = `<script>document.title='PWNED';document.body.setAttribute('data-pwned','script')</script>`;
 const EVIL_IMG = `<img src=x onerror="document.body.setAttribute('data-pwned','img')">`;

@@ -12,11 +12,10 @@ import { connect, createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tmp, xd } from './helpers.js';
+import { component, tmp, xd } from './helpers.js';
 
-const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p)) ?? null;
-const LOGGER = ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p)) ?? null;
-if (!RSYSLOGD) console.warn('SKIPPED: rsyslogd not found — install the Debian package rsyslog (.ci/run installs it)');
+const RSYSLOGD = component('rsyslogd', ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'], 'rsyslog');
+const LOGGER = component('logger', ['/usr/bin/logger', '/bin/logger'], 'bsdutils');
 
 interface TReport {
   findings: { id: string; rule: string; host: string | null; causedBy: string[] }[];

@@ -7,7 +7,7 @@
 import { cpSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, tmp, xd } from './helpers.js';
+import { ROOT, tmp, xd, xdMemory } from './helpers.js';
 
 interface TFinding {
   id: string;
@@ -277,14 +277,16 @@ describe('timeline: other anchors', () => {
     }
     writeFileSync(join(dir, 'central.log'), chunks.join('\n') + '\n');
     utimesSync(join(dir, 'central.log'), new Date('2026-11-21T00:00:00Z'), new Date('2026-11-21T00:00:00Z'));
-    const r = xd(
+    // the heap is capped, and what the run keeps alive (Buffers included) is measured
+    const r = xdMemory(
       ['timeline', '--tz', 'UTC', '--format', 'json', '--around', '2026-11-20T10:00:00Z', '--window', '1h', join(dir, 'central.log')],
       undefined,
-      {
-        env: { ...process.env, TZ: 'UTC', NODE_OPTIONS: '--max-old-space-size=96' },
-      },
+      { ...process.env, TZ: 'UTC', NODE_OPTIONS: '--max-old-space-size=96', XENDOCTOR_WORKERS: '0' },
     );
     expect(r.stderr).not.toMatch(/heap|internal error/i);
+    // measured: 11 MB kept alive, 89 MB resident; the file is 36 MB (kept as Buffers: ~47 MB)
+    expect(r.liveMb, 'heap + external kept alive (MB)').toBeLessThan(30);
+    expect(r.rssMb, 'peak resident size (MB)').toBeLessThan(250);
     const j = JSON.parse(r.stdout) as TReport;
     expect(j.timeline.window!.lines.length).toBe(4000);
     expect(j.timeline.window!.omitted).toBeGreaterThan(0);

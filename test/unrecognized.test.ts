@@ -227,6 +227,12 @@ describe('the JSON of unrecognized[]', () => {
     const { report } = scan([join(dir, 'burst.log')]);
     for (const u of report.unrecognized)
       expect(Object.keys(u).sort()).toEqual(['count', 'example', 'first', 'last', 'related', 'template']);
-    expect(json(xd(['--format', 'json', '--year', '2026', join(dir, 'burst.log')])).summary).toBeDefined();
+    // the summary counts the findings (the unrecognised ones among them) by severity
+    const samples = ['blkback-hung-task.log', 'xen-boot-scrub.log'].map((f) => join(ROOT, 'samples', f));
+    const r = json(xd(['--format', 'json', '--year', '2026', join(dir, 'burst.log'), ...samples]));
+    const bySeverity = { critical: 0, error: 0, warning: 0, info: 0 } as Record<string, number>;
+    for (const f of r.findings) bySeverity[f.severity]!++;
+    expect(Object.values(bySeverity).filter((n) => n > 0).length).toBeGreaterThan(1);
+    expect(r.summary).toEqual(bySeverity);
   });
 });

@@ -45,8 +45,10 @@ export async function startWatch(args: string[], env: Record<string, string> = {
   const exited = new Promise<number | string>((res) => child.on('exit', (code, sig) => res(code ?? sig ?? -1)));
   let done = false;
   void exited.then(() => (done = true));
-  const until = async (pred: () => boolean, ms = 10_000, what = 'condition') => {
-    const end = Date.now() + ms;
+  // at least 30 s whatever a test asks for: on a loaded 2-core machine (CI, or load 25 here) starting
+  // node and reading the rules alone took over 10 s; only a test that fails waits that long
+  const until = async (pred: () => boolean, ms = 30_000, what = 'condition') => {
+    const end = Date.now() + Math.max(ms, 30_000);
     while (!pred()) {
       if (Date.now() > end)
         throw new Error(
@@ -68,7 +70,7 @@ export async function startWatch(args: string[], env: Record<string, string> = {
       return exited;
     },
   };
-  await until(() => err.some((l) => l.includes('watching ')), 10_000, 'the "watching" line');
+  await until(() => err.some((l) => l.includes('watching ')), 30_000, 'the "watching" line');
   return w;
 }
 

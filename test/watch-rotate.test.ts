@@ -4,13 +4,13 @@
  * reported exactly once.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmp } from './helpers.js';
+import { component, tmp } from './helpers.js';
 import { newProbes, sleep, startWatch, WATCH_RULES } from './watch-helpers.js';
 
-const LOGROTATE = ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'].find((p) => existsSync(p));
+const LOGROTATE = component('logrotate', ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'], 'logrotate');
 
 function logrotate(conf: string, state: string): Promise<void> {
   return new Promise((res, rej) => {

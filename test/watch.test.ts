@@ -148,7 +148,8 @@ describe('watch', () => {
       const t0 = Date.now();
       w.child.kill(sig);
       expect(await w.exited).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(1000);
+      // without waiting for the --exec command (sleep 30): a bound that holds on a loaded machine
+      expect(Date.now() - t0).toBeLessThan(10_000);
     }
   });
 
@@ -162,8 +163,9 @@ describe('watch', () => {
     const probeRule = readFileSync(join(rules, 'watch-probe.yaml'), 'utf8');
     writeFileSync(join(rules, 'watch-probe.yaml'), probeRule.replace("'XDPROBE (?<n>\\d+)\\b'", "'XDPROBE (?<n>\\d+'"));
     w.child.kill('SIGHUP');
-    await w.until(() => errLines(w, /could not be reloaded/).length > 0, 5000, 'the reload failure');
-    expect(w.err.join('\n')).toMatch(/keeping the 2 rules in use.*watch-probe\.yaml:\d+: patterns\.0: invalid regular expression/s);
+    // the message may arrive in pieces (a loaded machine): wait for all of it
+    const why = /could not be reloaded.*keeping the 2 rules in use.*watch-probe\.yaml:\d+: patterns\.0: invalid regular expression/s;
+    await w.until(() => why.test(w.err.join('\n')), 5000, 'the reload failure and why');
     appendFileSync(log, probe(1));
     await w.until(() => newProbes(w).includes(1), 5000, 'probe 1 with the old rules');
     writeFileSync(join(rules, 'watch-probe.yaml'), probeRule.replace("'XDPROBE (?<n>\\d+)\\b'", "'XDPROBE2 (?<n>\\d+)\\b'"));

@@ -1,6 +1,7 @@
 /**
  * Worker threads must not change results: the same findings with 0, 1 and 2 workers (the main thread
- * scanning beside them), on plain, gzip and stdin input.
+ * scanning beside them), on plain, gzip and stdin input. XENDOCTOR_TRACE_JOBS shows where each job
+ * ran, so that a case cannot pass by never starting a worker.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,22 +70,33 @@ const summary = (stdout: string) => {
   };
 };
 
+/** Jobs run on worker threads and on the main thread, as XENDOCTOR_TRACE_JOBS reports them. */
+const jobsOn = (stderr: string) => ({
+  workers: stderr.match(/^xendoctor: job .* on a worker thread$/gm)?.length ?? 0,
+  main: stderr.match(/^xendoctor: job .* on the main thread$/gm)?.length ?? 0,
+});
+
 describe('worker threads', () => {
+  // a gzip file is inflated (on libuv's threads) and scanned on the main thread by design: no job
   it.each([
-    ['a plain file split across workers', ['kern.log'], undefined],
-    ['a gzip file', ['kern.log.1.gz'], undefined],
-    ['a rotated set', ['kern.log.1.gz', 'kern.log'], undefined],
-    ['stdin in segments', ['-'], 'stdin'],
-  ])('%s gives the same findings as the main thread alone', (_name, files, stdin) => {
+    ['a plain file split across workers', ['kern.log'], undefined, true],
+    ['a gzip file (read on the main thread)', ['kern.log.1.gz'], undefined, false],
+    ['a rotated set', ['kern.log.1.gz', 'kern.log'], undefined, true],
+    ['stdin in segments', ['-'], 'stdin', true],
+  ])('%s gives the same findings as the main thread alone', (_name, files, stdin, usesWorkers) => {
     const args = ['--format', 'json', '--year', '2026', ...files.map((f) => (f === '-' ? f : join(dir, f)))];
     const input = stdin ? readFileSync(join(dir, 'kern.log')) : undefined;
-    const one = xd(args, input, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '0' } });
+    const one = xd(args, input, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '0', XENDOCTOR_TRACE_JOBS: '1' } });
     expect(one.code).toBe(2);
+    expect(jobsOn(one.stderr)).toEqual({ workers: 0, main: 0 });
     expect(JSON.parse(one.stdout).findings.length).toBeGreaterThan(3);
     // one worker beside the main thread (the default on two cores), and two
     for (const workers of ['1', '2']) {
-      const par = xd(args, input, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: workers, ...SMALL } });
+      const par = xd(args, input, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: workers, XENDOCTOR_TRACE_JOBS: '1', ...SMALL } });
       expect(summary(par.stdout), `${workers} workers`).toEqual(summary(one.stdout));
+      const jobs = jobsOn(par.stderr);
+      if (usesWorkers) expect(jobs.workers, `jobs on worker threads with ${workers} workers`).toBeGreaterThan(0);
+      else expect(jobs).toEqual({ workers: 0, main: 0 });
     }
   });
 });

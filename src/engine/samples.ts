@@ -14,6 +14,8 @@ import type { Finding, LogEvent } from '../types.js';
 export interface Expectation {
   rule: string;
   captures: Record<string, string>;
+  /** The finding's count when the case states it ("# expect: rule {...} count 2"). */
+  count: number | null;
 }
 
 export interface SampleCase {
@@ -49,7 +51,7 @@ export function parseSampleFile(file: string, text: string, problems: SampleProb
       expectRun = true;
       const body = m[1]!.trim();
       if (body === 'none') return;
-      const e = /^([a-z0-9-]+)\s*(\{.*\})?\s*$/.exec(body);
+      const e = /^([a-z0-9-]+)\s*(\{.*\})?\s*(?:count\s+(\d+))?\s*$/.exec(body);
       if (!e) {
         problems.push({ file, line: i + 1, message: `cannot read expectation "${body}"` });
         return;
@@ -62,7 +64,7 @@ export function parseSampleFile(file: string, text: string, problems: SampleProb
           problems.push({ file, line: i + 1, message: `expectation JSON is invalid: ${e[2]}` });
         }
       }
-      cur.expect.push({ rule: e[1]!, captures });
+      cur.expect.push({ rule: e[1]!, captures, count: e[3] ? Number(e[3]) : null });
       return;
     }
     if (line.startsWith('#')) return;
@@ -97,7 +99,7 @@ export async function runCase(rules: Rule[], c: SampleCase, everyLine = false): 
 }
 
 function matches(f: Finding, e: Expectation): boolean {
-  if (f.rule !== e.rule) return false;
+  if (f.rule !== e.rule || (e.count !== null && f.count !== e.count)) return false;
   const values = { ...f.key, ...capturesOf(f) };
   return Object.entries(e.captures).every(([k, v]) => values[k] === String(v));
 }
@@ -113,13 +115,32 @@ export interface SampleReport {
   problems: SampleProblem[];
 }
 
+/** A case's expectations against the findings it gave: what is missing, what is extra. */
+function compare(c: SampleCase, findings: Finding[]): { missing: Expectation[]; extra: Finding[] } {
+  const extra = [...findings];
+  const missing: Expectation[] = [];
+  for (const e of c.expect) {
+    const i = extra.findIndex((f) => matches(f, e));
+    if (i >= 0) extra.splice(i, 1);
+    else missing.push(e);
+  }
+  return { missing, extra };
+}
+
+/** A regular expression that matches nothing: what a pattern is replaced by to see whether any case needs it. */
+const NEVER = /(?!)/;
+
 /**
  * Check every rule against samples/<id>.log in `samplesDir`: each case's findings exactly as
- * expected, every rule with a positive and a negative case, every pattern exercised.
+ * expected (and counted as often as a case says), every rule with a positive and a negative case,
+ * every pattern matched by a positive case and needed by one: with the pattern replaced by one
+ * that never matches, some positive case must fail (else a broken pattern would pass unseen).
  */
 export async function testSamples(rules: Rule[], samplesDir: string, only?: Set<string>): Promise<SampleReport> {
   const report: SampleReport = { cases: 0, passed: 0, problems: [] };
   const hitsByRule = new Map<string, Set<string>>();
+  /** Positive cases that passed, by rule, with the patterns of that rule matching one of their lines. */
+  const passedByRule = new Map<string, { c: SampleCase; hits: Set<string> }[]>();
   for (const rule of rules) {
     if (only && !only.has(rule.id)) continue;
     const file = join(samplesDir, `${rule.id}.log`);
@@ -134,6 +155,8 @@ export async function testSamples(rules: Rule[], samplesDir: string, only?: Set<
       report.problems.push({ file, line: null, message: 'no near-miss case (# expect: none)' });
     const hits = new Set<string>();
     hitsByRule.set(rule.id, hits);
+    const passed: { c: SampleCase; hits: Set<string> }[] = [];
+    passedByRule.set(rule.id, passed);
     for (const c of cases) {
       report.cases++;
       if (c.lines.length === 0) {
@@ -141,37 +164,56 @@ export async function testSamples(rules: Rule[], samplesDir: string, only?: Set<
         continue;
       }
       const { findings, patternHits } = await runCase(rules, c);
-      if (c.expect.some((e) => e.rule === rule.id)) for (const h of patternHits) if (h.startsWith(`${rule.id}#`)) hits.add(h);
-      const left = [...findings];
-      const missing: Expectation[] = [];
-      for (const e of c.expect) {
-        const i = left.findIndex((f) => matches(f, e));
-        if (i >= 0) left.splice(i, 1);
-        else missing.push(e);
-      }
-      if (missing.length === 0 && left.length === 0) {
+      const positive = c.expect.some((e) => e.rule === rule.id);
+      if (positive) for (const h of patternHits) if (h.startsWith(`${rule.id}#`)) hits.add(h);
+      const { missing, extra } = compare(c, findings);
+      if (missing.length === 0 && extra.length === 0) {
         report.passed++;
+        if (positive) passed.push({ c, hits: patternHits });
         continue;
       }
-      const got = findings.map((f) => `${f.rule} ${JSON.stringify({ ...f.key, ...capturesOf(f) })}`).join('; ') || 'none';
+      const show = (f: Finding) => `${f.rule} ${JSON.stringify({ ...f.key, ...capturesOf(f) })}${f.count > 1 ? ` count ${f.count}` : ''}`;
+      const got = findings.map(show).join('; ') || 'none';
       const parts = [];
-      if (missing.length) parts.push(`missing ${missing.map((e) => `${e.rule} ${JSON.stringify(e.captures)}`).join('; ')}`);
-      if (left.length) parts.push(`extra ${left.map((f) => `${f.rule} ${JSON.stringify(f.key)}`).join('; ')}`);
+      if (missing.length)
+        parts.push(
+          `missing ${missing.map((e) => `${e.rule} ${JSON.stringify(e.captures)}${e.count !== null ? ` count ${e.count}` : ''}`).join('; ')}`,
+        );
+      if (extra.length) parts.push(`extra ${extra.map((f) => `${f.rule} ${JSON.stringify(f.key)}`).join('; ')}`);
       report.problems.push({ file, line: c.line, message: `${parts.join(', ')} (got: ${got})` });
     }
   }
   for (const rule of rules) {
     const hits = hitsByRule.get(rule.id);
     if (!hits) continue;
-    rule.patterns.forEach((_, i) => {
-      if (!hits.has(`${rule.id}#${i}`)) {
+    for (let i = 0; i < rule.patterns.length; i++) {
+      const tag = `${rule.id}#${i}`;
+      if (!hits.has(tag)) {
         report.problems.push({
           file: rule.file,
           line: null,
           message: `patterns[${i}] is matched by no positive sample: ${rule.spec.patterns[i]}`,
         });
+        continue;
       }
-    });
+      // the same cases with this pattern never matching: one of them must notice
+      const mutant: Rule = { ...rule, patterns: rule.patterns.map((re, j) => (j === i ? NEVER : re)) };
+      const mutated = rules.map((r) => (r === rule ? mutant : r));
+      let noticed = false;
+      for (const { c } of (passedByRule.get(rule.id) ?? []).filter((p) => p.hits.has(tag))) {
+        const { missing, extra } = compare(c, (await runCase(mutated, c)).findings);
+        if (missing.length > 0 || extra.length > 0) {
+          noticed = true;
+          break;
+        }
+      }
+      if (!noticed)
+        report.problems.push({
+          file: rule.file,
+          line: null,
+          message: `patterns[${i}] is needed by no positive sample (replaced by a pattern that never matches, every case still passes): ${rule.spec.patterns[i]}`,
+        });
+    }
   }
   return report;
 }

@@ -65,10 +65,17 @@ export class ScanPool {
     return slot;
   }
 
-  /** A free worker, marked busy before anyone else can take it. */
+  /**
+   * A free slot, marked busy before anyone else can take it: a worker thread first (a new one while
+   * there is room), the main thread only when every worker is busy. The main thread finishes a
+   * segment it is given before it reads the next one, so taking it first would leave the workers idle.
+   */
   private async acquire(): Promise<Slot> {
     for (;;) {
-      const free = this.slots.find((s) => !s.busy) ?? (this.slots.length < this.capacity ? this.spawn() : null);
+      const free =
+        this.slots.find((s) => !s.busy && s.worker !== null) ??
+        (this.slots.length < this.capacity ? this.spawn() : null) ??
+        this.slots.find((s) => !s.busy);
       if (free) {
         free.busy = true;
         return free;
@@ -81,6 +88,11 @@ export class ScanPool {
   async run(job: Job, ctx: TimeContext, onBytes: (n: number) => void): Promise<JobResult> {
     const slot = await this.acquire();
     const worker = slot.worker;
+    // XENDOCTOR_TRACE_JOBS=1: say where each job runs (the tests check that workers are used)
+    if (process.env.XENDOCTOR_TRACE_JOBS === '1')
+      process.stderr.write(
+        `xendoctor: job ${job.data ? 'segment' : `bytes ${job.start}-${job.end}`} on ${worker ? 'a worker thread' : 'the main thread'}\n`,
+      );
     try {
       if (worker === null) return await this.local!(job, ctx, onBytes);
       return await new Promise<JobResult>((resolve, reject) => {
