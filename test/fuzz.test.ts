@@ -602,7 +602,10 @@ describe('line parser (parseLine, classifyLine)', () => {
         expect(typeof ev.message).toBe('string');
         expect(ev.time === null || Number.isFinite(ev.time)).toBe(true);
         expect(ev.uptime === null || Number.isFinite(ev.uptime)).toBe(true);
-        if (!text.startsWith('{') && !/^<\d{1,3}>\{/.test(text)) expect(text.includes(ev.message)).toBe(true);
+        // the message is a piece of the line (colour codes of a console capture removed)
+        const uncoloured = text.replace(/\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78cDEHM])/g, '');
+        if (!text.startsWith('{') && !/^<\d{1,3}>\{/.test(text))
+          expect(text.includes(ev.message) || uncoloured.includes(ev.message)).toBe(true);
         const buf = Buffer.from(text, 'utf8');
         classifyLine(buf, 0, buf.length);
       }),

@@ -6,6 +6,7 @@
  */
 import type { Evidence, Finding, LogEvent, Unrecognized } from '../types.js';
 import { parseLine } from '../parse/line.js';
+import { otherReadings } from '../parse/fallback.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import type { Rule } from './catalogue.js';
 import { jsonEscaped } from './literals.js';
@@ -93,6 +94,8 @@ const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
 const MAX_GROUPS = 20_000;
 /** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
 const MAX_SEEN = 100_000;
+/** The rest of a line a mail client or an editor wrapped: indented, perhaps behind mail quoting. */
+const WRAPPED_REST = /^(?:[ \t]*>)*[ \t]+\S/;
 /** No rule to try (shared: never changed). */
 const NO_RULES: Rule[] = [];
 
@@ -109,6 +112,8 @@ export class Engine {
   private readonly facts = new Map<string, HostFacts>();
   private readonly byId: Map<string, Rule>;
   private block: { hit: Hit; left: number; host: string | null; ignored: boolean } | null = null;
+  /** A candidate line no rule matched, kept for one line: a mail client may have wrapped it onto the next. */
+  private wrapped: { ev: LogEvent; text: string; place: LinePlace; host: string | null; rules: Rule[] } | null = null;
   private seq = 0;
   private droppedGroups = 0;
   private undatedKept = 0;
@@ -146,7 +151,7 @@ export class Engine {
 
   /** True while a multi-line report is open and the next lines must be offered. */
   wantsAll(): boolean {
-    return this.block !== null;
+    return this.block !== null || this.wrapped !== null;
   }
 
   /**
@@ -175,6 +180,15 @@ export class Engine {
     // a journal record is shown as a log line (time host ident: MESSAGE), not as its JSON
     const record = text;
     if (ev.format === 'journal-json') text = journalLine(ev);
+    if (this.wrapped) {
+      // the line before, joined with this one when this one is its indented (or quoted) rest
+      const w = this.wrapped;
+      this.wrapped = null;
+      if (ev.format === 'plain' && WRAPPED_REST.test(text)) {
+        const joined = { ...w.ev, message: `${w.ev.message} ${ev.message.trim()}` };
+        if (this.matchRules(joined, w.text, w.place, w.host, w.rules)) return ev;
+      }
+    }
     if (this.block && this.continueBlock(ev, text, place)) return ev;
     if (!place.candidate) return ev;
     // a comment ("# source: …", "# expect: …" in sample files, a shell prompt) is no log line
@@ -204,6 +218,33 @@ export class Engine {
     if (ev.time !== null && ((since != null && ev.time < since) || (until != null && ev.time > until))) return ev;
     if (ev.time === null && (since != null || until != null)) this.undatedKept++;
     if (hosts && host !== null && !hosts.includes(host)) return ev;
+    let matched = this.matchRules(ev, text, place, host, rules);
+    // nothing matched the line as parsed: a glued console line, or a message after an unread prefix;
+    // only the rules whose literals the line holds can match a part of it (as on the fast path)
+    if (!matched && rules.length > 0) {
+      const some = this.prefilter === null ? rulesHolding(text, rules) : rules;
+      if (some.length > 0) {
+        for (const other of otherReadings(ev)) if ((matched = this.matchRules(other, text, place, host, some, ev))) break;
+        // kept for one line: the next may be its wrapped rest
+        if (!matched && this.block === null) this.wrapped = { ev, text, place, host, rules: some };
+      }
+    }
+    if (!matched && trouble && this.miner) this.miner.add(ev, text, place.source, place.line);
+    return ev;
+  }
+
+  /**
+   * Try `rules` on one reading of a line and record the hits; true when one matched. For another
+   * reading of the line (`asParsed`: the line as parsed), a rule's ignore patterns hold on either.
+   */
+  private matchRules(
+    ev: LogEvent,
+    text: string,
+    place: LinePlace,
+    host: string | null,
+    rules: Rule[],
+    asParsed: LogEvent | null = null,
+  ): boolean {
     let matched = false;
     for (const rule of rules) {
       // lines that explain a later hit (context), or that take a counted value away (release)
@@ -217,6 +258,7 @@ export class Engine {
       // an ignored line that opens a report still takes its continuation lines, then counts for nothing
       const ignored = rule.continuation !== null && isIgnored(rule, ev.message);
       if (ignored && !opens) continue;
+      if (asParsed !== null && rule.ignore.length > 0 && rule.ignore.some((re) => re.test(asParsed.message))) continue;
       matched = true;
       const hit: Hit = {
         rule,
@@ -235,8 +277,7 @@ export class Engine {
         this.record(hit, host);
       }
     }
-    if (!matched && trouble && this.miner) this.miner.add(ev, text, place.source, place.line);
-    return ev;
+    return matched;
   }
 
   /** Keep a line that matches a rule's `context` for that rule's next hit. True when it did. */
@@ -361,6 +402,7 @@ export class Engine {
 
   /** Close an open multi-line report (end of input, or a line that does not continue it). */
   closeBlock(): void {
+    this.wrapped = null;
     const b = this.block;
     if (!b) return;
     this.block = null;
@@ -598,6 +640,13 @@ function evidenceBlock(hit: Hit, first: boolean): Evidence[] {
     return [...b.slice(0, BLOCK_EVIDENCE - 1), b[b.length - 1]!];
   }
   return endsWithEnd ? [b[b.length - 1]!] : [];
+}
+
+/** The rules one of whose literals `text` holds (ASCII case folded, as the prefilter does), or that have none. */
+function rulesHolding(text: string, rules: Rule[]): Rule[] {
+  const folded = text.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+  const holds = (lit: string) => folded.includes(lit.replace(/[A-Z]+/g, (c) => c.toLowerCase()));
+  return rules.filter((r) => r.literals === null || r.literals.some((l) => holds(l) || holds(jsonEscaped(l) ?? l)));
 }
 
 const BYTE_ARRAY_MESSAGE = Buffer.from('"MESSAGE":[');

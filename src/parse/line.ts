@@ -35,7 +35,20 @@ const RE_LIBVIRT = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{4}|Z)?):
 export const RE_TAG = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?([\s\S]*)/;
 const RE_PRI = /^<(\d{1,3})>(.*)$/;
 const RE_LEADING = /^\s+(?:(\(XEN\) )|kernel: ?(?=\[ *\d+\.\d+\]))(.*)$/;
+// metalog writes the program in brackets after the stamp: "Aug 23 18:51:09 [kernel] [    0.000000] Linux version"
+const RE_METALOG_TAG = /^\[([A-Za-z][^\s:[\]]{0,63})\] ([\s\S]*)/;
 const RE_BARE_KERNEL_TAG = /^(kernel) (\[ *\d+\.\d+\].*)$/;
+// syslog facility and level names (syslog.h's facilitynames and prioritynames; dmesg -x, busybox, OpenWrt)
+const FACILITY = 'kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|ntp|security|console|mark|res[0-3]|local[0-7]';
+const LEVEL = 'emerg|alert|crit|err|warn|warning|notice|info|debug|panic|error';
+const FACILITIES = new Set(
+  FACILITY.replace('res[0-3]', 'res0|res1|res2|res3')
+    .replace('local[0-7]', 'local0|local1|local2|local3|local4|local5|local6|local7')
+    .split('|'),
+);
+const LEVELS = new Set(LEVEL.split('|'));
+// busybox syslogd / OpenWrt: "kern.err " between the host and the tag
+const RE_FACILITY_LEVEL_FIELD = new RegExp(`^(?:${FACILITY})\\.(?:${LEVEL}) `);
 // rsyslog writes a message that arrived as RFC 5424 with its traditional file template as
 // "TIMESTAMP HOST APP-NAME MSG": the tag without its colon
 const RE_APP_THEN = /^([A-Za-z][\w./-]{0,47})(?:\[(\d{1,10})\])? /;
@@ -67,6 +80,12 @@ const XEND_PROGRAMS = new Set(['xend', 'xenstored', 'xendomains']);
 const TOOLSTACK_PROGRAMS = new Set(['xl', 'libxl', 'xm', 'libvirtd', 'xenconsoled', 'xen-init-dom0']);
 const TOOLSTACK_PREFIX = /^(?:libxl|libxl_\w+|xl|xc|xenlight|libxl-save-helper): /;
 
+/** "kern.err": a syslog facility.level field, not a host name. */
+function isFacilityLevel(token: string): boolean {
+  const dot = token.indexOf('.');
+  return dot > 2 && LEVELS.has(token.slice(dot + 1)) && FACILITIES.has(token.slice(0, dot));
+}
+
 /** Source of a message that carries a syslog program name. */
 function programSource(program: string | null, message: string): SourceKind {
   if (program === null) return 'unknown';
@@ -91,7 +110,15 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
   if (hasHost) {
     const sp = body.indexOf(' ');
     const first = sp < 0 ? body : body.slice(0, sp);
-    if (first !== '' && !first.includes(':') && !first.includes('[')) {
+    // not a host: "(XEN)" after a capture tool's stamp ("Nov 20 08:01:10 (XEN) ..."), a facility.level
+    if (first !== '' && !first.includes(':') && !first.includes('[') && first.charCodeAt(0) !== 40 /* ( */ && !isFacilityLevel(first)) {
+      // a capture date before `dmesg -x` ("2021-11-21T15:21:27.72  kern  :alert : msg"): not a host
+      const x = FACILITIES.has(first) ? RE_DMESG_X.exec(body) : null;
+      if (x) {
+        ev.message = body.slice(x[0].length);
+        ev.source = x[1] === 'kern' ? 'kernel' : 'daemon';
+        return;
+      }
       ev.host = first;
       body = sp < 0 ? '' : body.slice(sp + 1);
     }
@@ -101,13 +128,20 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
     ev.pid = TAG.pid;
     body = body.slice(TAG.rest);
   } else {
+    // busybox syslogd -S / OpenWrt: "kern.err kernel: msg" (the facility.level field before the tag)
+    const fl = RE_FACILITY_LEVEL_FIELD.exec(body);
+    if (fl) body = body.slice(fl[0].length);
     const tag = RE_TAG.exec(body);
+    const metalog = tag ? null : RE_METALOG_TAG.exec(body);
     // no tag: rsyslog writing an RFC 5424 message (no PROCID) to a traditional file: "xen07 kernel [12.3] msg"
-    const bare = tag ? null : RE_BARE_KERNEL_TAG.exec(body);
+    const bare = tag || metalog ? null : RE_BARE_KERNEL_TAG.exec(body);
     if (tag) {
       ev.program = tag[1]!;
       ev.pid = tag[2] ?? null;
       body = tag[3]!;
+    } else if (metalog) {
+      ev.program = metalog[1]!;
+      body = metalog[2]!;
     } else if (bare) {
       ev.program = bare[1]!;
       body = bare[2]!;
@@ -144,6 +178,8 @@ function innerPrefixes(ev: LogEvent, ctx: TimeContext): void {
     msg = msg.slice(up.rest);
     if (ev.source === 'unknown' || ev.source === 'daemon') ev.source = 'kernel';
   }
+  // printk's caller id (CONFIG_PRINTK_CALLER): "[ T1054] msg", "[    C2] msg", after the stamp
+  if (msg.charCodeAt(0) === 91 /* [ */) msg = msg.slice(callerId(msg));
   if (msg.startsWith('(XEN) ') || msg === '(XEN)') {
     ev.source = 'hypervisor';
     msg = msg.slice(6);
@@ -159,6 +195,18 @@ function innerPrefixes(ev: LogEvent, ctx: TimeContext): void {
     ev.source = 'toolstack';
   }
   ev.message = msg;
+}
+
+/** Length of a printk caller id "[ T1054] " / "[    C2]" at the start of `t` (the space after it included), or 0. */
+function callerId(t: string): number {
+  let i = 1;
+  while (t.charCodeAt(i) === 32) i++;
+  const k = t.charCodeAt(i);
+  if (k !== 84 /* T */ && k !== 67 /* C */) return 0;
+  const from = ++i;
+  while (t.charCodeAt(i) >= 48 && t.charCodeAt(i) <= 57) i++;
+  if (i === from || t.charCodeAt(i) !== 93 /* ] */) return 0;
+  return t.charCodeAt(i + 1) === 32 ? i + 2 : i + 1;
 }
 
 /** Fields of a journalctl -o json record (one JSON object per line). */
@@ -186,6 +234,13 @@ function journalEvent(text: string, ctx: TimeContext): LogEvent | null {
 
 /** Parse one line (no newline) into an event. Never throws. */
 export function parseLine(raw: string, ctx: TimeContext): LogEvent {
+  const ev = parseForm(raw, ctx);
+  // the wrapped forms (see unwrap) are tried only for lines no direct form reads
+  return ev.format === 'plain' && raw.charCodeAt(0) !== 60 /* < */ ? unwrap(raw, ev, ctx, 0) : ev;
+}
+
+/** One line in one of the direct forms; anything else is a 'plain' event of the whole text. */
+function parseForm(raw: string, ctx: TimeContext): LogEvent {
   let text = raw;
   // Pasted console lines and syslogd's wall broadcasts: " (XEN) ...", " kernel:[405108.69] ..."
   if (text.charCodeAt(0) === 32 || text.charCodeAt(0) === 9) {
@@ -274,6 +329,10 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
         ev.pid = jm[3] ?? null;
         ev.message = jm[4]!;
         ev.source = programSource(ev.program, ev.message);
+      } else if (ev.message.startsWith('kernel: ')) {
+        // journalctl -o short-monotonic of a journal without host names: "[  323.142578] kernel: msg"
+        ev.program = 'kernel';
+        ev.message = ev.message.slice(8);
       }
       innerPrefixes(ev, ctx);
       return ev;
@@ -293,6 +352,15 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
       const ev = mkEvent('console', cs[8]!);
       ev.time = localTime(ctx, +cs[1]!, +cs[2]!, +cs[3]!, +cs[4]!, +cs[5]!, +cs[6]!, cs[7] ? +cs[7].slice(0, 3).padEnd(3, '0') : 0);
       innerPrefixes(ev, ctx);
+      if (ev.source === 'unknown' && ev.uptime === null) {
+        // a logger's stamp before another form ("[date] kern  :err   : ...", "[date] [Thu Nov 20 ...] ...")
+        const inner = parseForm(cs[8]!, ctx);
+        const read = inner.format === 'plain' ? unwrap(cs[8]!, inner, ctx, 1) : inner;
+        if (read.format !== 'plain') {
+          read.time ??= ev.time;
+          return read;
+        }
+      }
       return ev;
     }
     const h = RE_DMESG_H.exec(text);
@@ -320,6 +388,112 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
   if (pri) ev.source = 'kernel'; // "<4>msg": a printk level, as `dmesg -r` prints
   innerPrefixes(ev, ctx);
   return ev;
+}
+
+// ---- Wrapped forms: a line of a known form behind something else (read only for otherwise plain lines) ----
+
+// ANSI escape sequences (CSI, charset and single-character forms), and what a capture keeps of a
+// colour code whose ESC byte was lost ("[0;31m" before the line)
+const RE_ANSI = /\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78cDEHM])/g;
+const RE_ANSI_REMNANT = /^(?:\[[0-9;]*m)+/;
+// mail and document quoting: "> ", "> > ", ">> ", after indentation
+const RE_QUOTE = /^[ \t]*>(?:[ \t]*>)*[ \t]?/;
+// dmesg -x / -xT: "kern  :err   : [ts] msg" (util-linux pads facility and level to six)
+const RE_DMESG_X = new RegExp(`^(${FACILITY}) *:(${LEVEL}) *: ?`);
+// the kernel's tag alone: syslogd's wall broadcast "kernel:[405108.69] msg", a quoted "kernel: [12.3] msg"
+const RE_KERNEL_TAG = /^kernel(?:\[\d+\])?: ?/;
+// out-of-band console captures (conserver, IPMI SOL, serial servers, ts(1)): a date, perhaps in
+// brackets, then a TAB, spaces or ": " before each line of the console
+const ISO_STAMP = '(\\d{4}[-/]\\d\\d[-/]\\d\\d[ T_-]\\d\\d:\\d\\d:\\d\\d(?:[.,:]\\d{1,9})?(?: ?(?:Z|[+-]\\d\\d:?\\d\\d|UTC))?)';
+const RE_ISO_FIELDS = /^(\d{4})[-/](\d\d)[-/](\d\d)[ T_-](\d\d):(\d\d):(\d\d)(?:[.,:](\d{1,9}))?(?: ?(Z|[+-]\d\d:?\d\d|UTC))?$/;
+const RE_CAPTURE_ISO = new RegExp(`^(?:\\[${ISO_STAMP}\\] ?|${ISO_STAMP}(?:\\t+| +|: ?))(?=\\S)`);
+const MON_STAMP = `${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d)(?:[.,](\\d{1,9}))?`;
+const RE_CAPTURE_3164 = new RegExp(`^(?:\\[${MON_STAMP}\\] ?|${MON_STAMP}(?:\\t+|: ?))(?=\\S)`);
+// OpenWrt logread: "Thu Jan  1 00:00:00 2026 kern.err kernel: [   12.3] msg"
+const RE_LOGREAD = new RegExp(
+  `^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MON} {1,2}(\\d{1,2}) (\\d\\d):(\\d\\d):(\\d\\d) (\\d{4}) (?:${FACILITY})\\.(?:${LEVEL}) `,
+);
+// a console line glued to the one before it (serial output interleaves): a kernel stamp or the Xen
+// console prefix in the middle of a line
+const RE_GLUED = /\[ *\d+\.\d{3,9}\](?=[ [])|\(XEN\) /;
+
+/**
+ * A line no direct form reads: look behind what stands before a known form — colour codes, mail
+ * quoting, indentation, dmesg -x's facility and level, a lone kernel tag, a capture tool's date, a
+ * previous console line with no newline — and read what follows. What still reads as plain keeps
+ * the text with the quoting and colour codes removed (a quoted continuation line is still one).
+ */
+function unwrap(raw: string, plain: LogEvent, ctx: TimeContext, depth: number): LogEvent {
+  if (depth > 4 || raw.length < 2) return plain;
+  const again = (text: string): LogEvent => {
+    const ev = parseForm(text, ctx);
+    return ev.format === 'plain' ? unwrap(text, ev, ctx, depth + 1) : ev;
+  };
+  if (raw.includes('\x1b')) return again(raw.replace(RE_ANSI, ''));
+  const c = raw.charCodeAt(0);
+  if (c === 91 /* [ */) {
+    const r = RE_ANSI_REMNANT.exec(raw);
+    if (r) return again(raw.slice(r[0].length));
+  }
+  if (c === 62 /* > */ || c === 32 || c === 9) {
+    const q = RE_QUOTE.exec(raw);
+    if (q) return again(raw.slice(q[0].length));
+    const inner = again(raw.trimStart());
+    // indentation alone: a continuation line (a call trace's frames) keeps it
+    return inner.format === 'plain' ? plain : inner;
+  }
+  const x = RE_DMESG_X.exec(raw);
+  if (x) {
+    const ev = again(raw.slice(x[0].length));
+    if (ev.format === 'plain') ev.format = 'dmesg';
+    // messages userspace wrote to /dev/kmsg carry their own facility
+    if (x[1] === 'kern') {
+      if (ev.source === 'unknown' || ev.source === 'daemon') ev.source = 'kernel';
+    } else if (ev.source === 'unknown' || ev.source === 'kernel') ev.source = 'daemon';
+    return ev;
+  }
+  const k = RE_KERNEL_TAG.exec(raw);
+  if (k) {
+    const ev = again(raw.slice(k[0].length));
+    ev.program = 'kernel';
+    if (ev.source === 'unknown' || ev.source === 'daemon') ev.source = 'kernel';
+    if (ev.format === 'plain') ev.format = 'syslog';
+    return ev;
+  }
+  const lr = RE_LOGREAD.exec(raw);
+  if (lr) {
+    const ev = mkEvent('syslog', raw);
+    ev.time = localTime(ctx, +lr[6]!, monthNumber(lr[1]!), +lr[2]!, +lr[3]!, +lr[4]!, +lr[5]!);
+    hostAndTag(ev, raw.slice(lr[0].length), false);
+    innerPrefixes(ev, ctx);
+    return ev;
+  }
+  const iso = RE_CAPTURE_ISO.exec(raw);
+  const mon = iso ? null : RE_CAPTURE_3164.exec(raw);
+  if (iso || mon) {
+    const ev = again(raw.slice((iso ?? mon)![0].length));
+    if (ev.time === null) {
+      if (iso) {
+        const f = RE_ISO_FIELDS.exec(iso[1] ?? iso[2]!)!;
+        const frac = f[7] ? `.${f[7]}` : '';
+        ev.time = f[8]
+          ? isoTime(ctx, `${f[1]}-${f[2]}-${f[3]}T${f[4]}:${f[5]}:${f[6]}${frac}${f[8] === 'UTC' ? 'Z' : f[8]}`)
+          : localTime(ctx, +f[1]!, +f[2]!, +f[3]!, +f[4]!, +f[5]!, +f[6]!, f[7] ? +f[7].slice(0, 3).padEnd(3, '0') : 0);
+      } else {
+        // the bracketed stamp's fields, or the bare one's
+        const f = mon![1] !== undefined ? mon!.slice(1, 7) : mon!.slice(7, 13);
+        ev.time = syslogTime(ctx, monthNumber(f[0]!), +f[1]!, +f[2]!, +f[3]!, +f[4]!, f[5] ? +f[5].slice(0, 3).padEnd(3, '0') : 0);
+      }
+    }
+    if (ev.format === 'plain') ev.format = 'console';
+    return ev;
+  }
+  const g = RE_GLUED.exec(raw);
+  if (g && g.index > 0) {
+    const ev = again(raw.slice(g.index));
+    if (ev.format !== 'plain') return ev;
+  }
+  return plain;
 }
 
 /**
