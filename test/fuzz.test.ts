@@ -41,11 +41,11 @@ import { collector, ROOT, xd, xdMemory } from './helpers.js';
 const RUNS = Math.max(1, Number(process.env.XENDOCTOR_FUZZ_RUNS ?? 1));
 const runs = (n: number) => ({ numRuns: Math.ceil(n * RUNS) });
 /**
- * Memory of a run on a 50 MB line without a line end: 11-15 MB kept alive (a reader keeping the
- * Buffers it read: 60 MB), a resident peak of 100-204 MB (uncollected garbage and malloc's free
+ * Memory of a run on a 50 MB line without a line end: 11-15 MB kept alive, up to 37.7 MB seen on a
+ * loaded machine (a reader keeping the Buffers it read: 56-60 MB), a resident peak of 100-204 MB (uncollected garbage and malloc's free
  * lists included: a gross bound only).
  */
-const LIVE_BOUND_MB = 35;
+const LIVE_BOUND_MB = 48;
 const RSS_BOUND_MB = 320;
 /** A test's time limit, grown with the runs. */
 const limit = (ms: number) => ms * RUNS;
@@ -958,8 +958,14 @@ describe('CLI on random bytes', () => {
             const r = xd(['--format', format, '--tz', tz, '-'], buf);
             expect(r.stderr).not.toMatch(/internal error/);
             // bytes that start like gzip are gunzipped: a broken stream is an unreadable input (3)
-            if (buf[0] === 0x1f && buf[1] === 0x8b && r.code === 3) expect(r.stderr).toMatch(/gzip/);
-            else expect([0, 1, 2]).toContain(r.code);
+            if (buf[0] === 0x1f && buf[1] === 0x8b && r.code === 3) {
+              // nothing readable: one clear message, and no half report on stdout
+              expect(r.stderr).toMatch(/gzip/);
+              expect(r.stdout).toBe('');
+              expect(controlIn(r.stderr)).toBeNull();
+              return;
+            }
+            expect([0, 1, 2]).toContain(r.code);
             if (format === 'text' || format === 'markdown') expect(controlIn(r.stdout)).toBeNull();
             if (format === 'html') expect(htmlProblems(r.stdout)).toEqual([]);
             if (format === 'json') JSON.parse(r.stdout);

@@ -123,6 +123,8 @@ export class Engine {
   private readonly oneRule: Rule[][];
   /** Recent lines matching a rule's `context`, per rule (the latest `max`). */
   private readonly contextLines = new Map<Rule, { seq: number; source: string; ev: Evidence }[]>();
+  /** The rules that keep `context` lines. */
+  private readonly contextRules: Rule[];
   /** Signatures (rule and line) of the stamped lines that made hits, with host and time (see lineSignature). */
   private readonly seenLines = new Map<number, { host: string | null; time: number | null; source: string }>();
 
@@ -146,6 +148,7 @@ export class Engine {
     this.candidacy = new LiteralSet(literals);
     this.prefilter = everyLine ? null : this.candidacy;
     this.oneRule = rules.map((r) => [r]);
+    this.contextRules = rules.filter((r) => r.context);
     this.byId = new Map(rules.map((r) => [r.id, r]));
   }
 
@@ -189,7 +192,11 @@ export class Engine {
         if (this.matchRules(joined, w.text, w.place, w.host, w.rules)) return ev;
       }
     }
-    if (this.block && this.continueBlock(ev, text, place)) return ev;
+    if (this.block && this.continueBlock(ev, text, place)) {
+      // a line inside another rule's report may still explain a later hit (Xen's account of a dom0 fault)
+      for (const rule of this.contextRules) this.takeContext(rule, ev, text, place);
+      return ev;
+    }
     if (!place.candidate) return ev;
     // a comment ("# source: …", "# expect: …" in sample files, a shell prompt) is no log line
     if (text.charCodeAt(0) === 35 && (text.length === 1 || text.charCodeAt(1) === 32)) return ev;
@@ -224,7 +231,7 @@ export class Engine {
     if (!matched && rules.length > 0) {
       const some = this.prefilter === null ? rulesHolding(text, rules) : rules;
       if (some.length > 0) {
-        for (const other of otherReadings(ev)) if ((matched = this.matchRules(other, text, place, host, some, ev))) break;
+        for (const other of otherReadings(ev, text)) if ((matched = this.matchRules(other, text, place, host, some, ev))) break;
         // kept for one line: the next may be its wrapped rest
         if (!matched && this.block === null) this.wrapped = { ev, text, place, host, rules: some };
       }

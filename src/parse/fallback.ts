@@ -35,11 +35,28 @@ function mayStart(msg: string, p: number): boolean {
   return (bb >= 48 && bb <= 57) || bb === 58 || bb === 93 || bb === 62 || bb === 124 || bb === 41 || bb === 44 || bb === 32 || bb === 9;
 }
 
-/** The other readings of `ev`, most specific first (none for most lines). */
-export function otherReadings(ev: LogEvent): LogEvent[] {
+/**
+ * The other readings of `ev` (parsed from `text`), most specific first (none for most lines). When
+ * the parser took the line as a console line glued onto another, the text before the glue (that
+ * other line: "... Hotplug scripts not working. (XEN) ...") is read on its own too.
+ */
+export function otherReadings(ev: LogEvent, text?: string): LogEvent[] {
   const msg = ev.message;
   const out: LogEvent[] = [];
   const ctx = { zone: 'UTC', year: null, reference: ev.time ?? 0 };
+  if (text !== undefined && ev.format !== 'plain') {
+    GLUED.lastIndex = 0;
+    const g = GLUED.exec(text);
+    if (g && g.index > 0 && g.index < MAX_SCAN && text.endsWith(msg) && text.length - msg.length >= g.index) {
+      const head = parseLine(text.slice(0, g.index), ctx);
+      if (head.message.trim() !== '') {
+        head.time ??= ev.time;
+        head.host ??= ev.host;
+        out.push(head);
+        if (head.source === 'unknown') out.push(...otherReadings(head));
+      }
+    }
+  }
   GLUED.lastIndex = 0;
   for (let g = GLUED.exec(msg); g && g.index < MAX_SCAN; g = GLUED.exec(msg)) {
     if (g.index === 0) continue;

@@ -3,11 +3,21 @@
  * byte sources — rotated sets oldest first, .gz read transparently, stdin, `xl dmesg` — each opened
  * as a stream of Buffers with memory bounded whatever its size.
  */
-import { closeSync, createReadStream, existsSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { spawn } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { fstatSync } from 'node:fs';
 import { globSync } from 'tinyglobby';
 import { kindOf } from '../state/atomic.js';
 
@@ -189,7 +199,9 @@ const SNIFF = 4096;
 export function notLogText(path: string): boolean {
   let fd: number | null = null;
   try {
-    fd = openSync(path, 'r');
+    // never blocks on a FIFO, and looks only into regular files (a device or a FIFO is told apart later)
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return false;
     const buf = Buffer.alloc(SNIFF);
     const n = readSync(fd, buf, 0, SNIFF, 0);
     const head = buf.subarray(0, n);
