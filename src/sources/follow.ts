@@ -4,13 +4,15 @@
  * with plain positional reads from where the last read ended, so no line is missed and none is read
  * twice across rename-and-create rotation, copytruncate, deletion and re-creation.
  *
- * Why not tail-file: on Node 20 it loses the lines a writer adds to the renamed file before it
- * reopens (rsyslog before its HUP), misses a copytruncate when the file regrows past the old offset
- * before the next read (and then reads from the middle of a line), gives up on a file that does not
- * exist yet, and holds an unbounded string for a line without a newline. This module keeps the old
- * descriptor of a renamed file until it falls silent, recognises truncation by size and by the bytes
- * before its offset (and recovers the unread end from the rotated copy), waits for missing files,
- * and cuts lines at MAX_LINE.
+ * Why not a library: `npm run bench:followers` runs the rotation matrix against this module,
+ * tail-file 1.4 and @logdna/tail-file 4.x (figures in the README, "Why xendoctor follows files
+ * itself"). @logdna/tail-file lost the lines written to a renamed file before its writer reopened,
+ * lost lines at every copytruncate and does not start on a file that does not exist yet; tail-file
+ * stopped reading after a 10 MB line (every later line lost, 111 MB peak RSS). This module keeps the
+ * old descriptor of a renamed file until it falls silent, recognises truncation by size and by the
+ * bytes before its offset (checked in the same read), finds the copy by the bytes the content began
+ * with and reads its unread end and the copies made since, waits for missing files, and cuts lines
+ * at MAX_LINE.
  */
 import {
   closeSync,
@@ -145,6 +147,19 @@ const READ_SIZE = 256 * 1024;
 /** Bytes read from one file in one turn before yielding to the event loop (signals, other files). */
 const TURN_BUDGET = 8 * 1024 * 1024;
 const FP_LEN = 64;
+/** Bytes of a generation's beginning kept to recognise its copy (copytruncate) among the rotated files. */
+const HEAD_LEN = 1024;
+
+function pread(fd: number, pos: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, b, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return b.subarray(0, got);
+}
 
 /** Rotated siblings (name.1, name.2.gz, name-20261120, name.20261120): never followed from folders. */
 const ROTATED_NAME = /(?:\.\d+|-\d{8}(?:\d{2})?|\.\d{8})(?:\.gz)?$|\.(?:gz|bz2|xz|zst|lz4|zip|tar|old|bak)$/;
@@ -274,6 +289,14 @@ class FileTail {
   pos = 0;
   /** The bytes just before `pos` (to recognise a file truncated and regrown between two reads). */
   fp: Buffer = Buffer.alloc(0);
+  /** The first bytes of the current file's content as read (min(pos, HEAD_LEN) of them): finds its copy. */
+  head: Buffer = Buffer.alloc(0);
+  /**
+   * What the current file began with when it was last found truncated (it is then read from its start):
+   * should it begin otherwise when read, it was truncated again in between (another copytruncate) and
+   * the content that began so is read from its copy first.
+   */
+  private expected: Buffer | null = null;
   splitter: LineSplitter;
   retired: Retired[] = [];
   missingSince: number | null = null;
@@ -316,7 +339,7 @@ class FileTail {
   }
 
   /** Read `fd` from `pos` to its end (within the turn budget); returns the new offset. */
-  private drain(fd: number, pos: number, splitter: LineSplitter, budget: { left: number }, track: boolean): number {
+  private drain(fd: number, pos: number, splitter: LineSplitter, budget: { left: number }): number {
     const buf = this.f.readBuf;
     while (budget.left > 0) {
       let n: number;
@@ -329,25 +352,72 @@ class FileTail {
       if (n === 0) return pos;
       pos += n;
       budget.left -= n;
-      if (track)
-        this.fp = n >= FP_LEN ? Buffer.from(buf.subarray(n - FP_LEN, n)) : Buffer.concat([this.fp, buf.subarray(0, n)]).subarray(-FP_LEN);
       splitter.push(buf.subarray(0, n));
     }
     this.again = true;
     return pos;
   }
 
-  /** Was the current file truncated (copytruncate) since the last read, even if it grew back? */
-  private truncated(size: number): boolean {
-    if (size < this.pos) return true;
-    if (this.pos === 0 || this.fp.length === 0) return false;
-    const b = Buffer.alloc(this.fp.length);
-    try {
-      const n = readSync(this.fd!, b, 0, b.length, this.pos - b.length);
-      return n !== b.length || !b.equals(this.fp);
-    } catch {
-      return false;
+  /**
+   * Read the current file from `pos` to its end (within the turn budget). Each read starts `fp.length`
+   * bytes early and goes on only if those bytes are still the ones read last: the check for a
+   * truncation (copytruncate, even one regrown past `pos` since) and the read are one system call,
+   * so a truncation between a separate check and the read cannot slip through. Returns false when
+   * the file no longer holds what was read (nothing of the new content has been taken then).
+   */
+  private drainLive(budget: { left: number }): boolean {
+    const buf = this.f.readBuf;
+    while (budget.left > 0) {
+      const ov = this.fp.length;
+      let n: number;
+      try {
+        n = readSync(this.fd!, buf, 0, Math.min(buf.length, budget.left + ov), this.pos - ov);
+      } catch (e) {
+        this.report(`read error: ${describe(errCode(e))}`);
+        return true;
+      }
+      if (n < ov || buf.compare(this.fp, 0, ov, 0, ov) !== 0) return false;
+      if (n === ov) return true;
+      const data = buf.subarray(ov, n);
+      if (this.head.length < HEAD_LEN) this.head = Buffer.concat([this.head, data.subarray(0, HEAD_LEN - this.head.length)]);
+      this.pos += data.length;
+      budget.left -= data.length;
+      this.fp = Buffer.from(buf.subarray(Math.max(0, n - FP_LEN), n));
+      if (this.expected) this.settleExpected();
+      this.splitter.push(data);
     }
+    this.again = true;
+    return true;
+  }
+
+  /** Does the current file, read from its start, begin as expected? If not, read the expected content from its copy. */
+  private settleExpected(): void {
+    const e = this.expected!;
+    const k = Math.min(e.length, this.head.length);
+    const same = this.head.subarray(0, k).equals(e.subarray(0, k));
+    if (same && k < e.length) return; // too little read yet to tell
+    this.expected = null;
+    if (same) return;
+    const splitter = this.newSplitter();
+    this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, e);
+    splitter.flush();
+  }
+
+  /** The current file was truncated (copytruncate): finish its earlier content from its copy, then read it anew. */
+  private restartGeneration(): void {
+    let now: Buffer = Buffer.alloc(0);
+    try {
+      now = pread(this.fd!, 0, HEAD_LEN);
+    } catch {
+      /* unreadable: nothing to expect */
+    }
+    this.recoverFromCopy(this.head, this.pos, this.fp, this.splitter, now);
+    this.splitter.flush();
+    this.splitter = this.newSplitter();
+    this.pos = 0;
+    this.fp = Buffer.alloc(0);
+    this.head = Buffer.alloc(0);
+    this.expected = now.length > 0 ? now : null;
   }
 
   /** Rotated copies beside the file: name.N (N → path and stats) and name-DATE / name.DATE (by path). */
@@ -387,7 +457,7 @@ class FileTail {
     }
     try {
       const splitter = this.newSplitter();
-      this.drain(fd, 0, splitter, { left: Number.MAX_SAFE_INTEGER }, false);
+      this.drain(fd, 0, splitter, { left: Number.MAX_SAFE_INTEGER });
       splitter.flush();
     } finally {
       closeSync(fd);
@@ -399,10 +469,35 @@ class FileTail {
    * written, rotated and replaced between two of our checks (several rotations in a row). Read them,
    * oldest first, before the current file.
    */
-  private readNewerCopies(numbered: Map<number, { p: string; st: Stats }>, k: number, known: Set<string>): void {
+  private readNewerCopies(numbered: Map<number, { p: string; st: Stats }>, k: number, known: Set<string>, current?: Buffer): void {
     for (let j = k - 1; j >= 1; j--) {
       const c = numbered.get(j);
-      if (c && !known.has(`${c.st.dev}:${c.st.ino}`)) this.readWhole(c.p);
+      if (!c || known.has(`${c.st.dev}:${c.st.ino}`)) continue;
+      if (current && j === 1 && this.isCopyOf(c.p, current)) continue;
+      this.readWhole(c.p);
+    }
+  }
+
+  /**
+   * After a copytruncate, the newest copy may be the one logrotate is still making of what the current
+   * file holds now (its next rotation, under way): reading both would read that content twice. Such a
+   * copy begins as the current file does (`current`, its first bytes); it is left alone and the file
+   * read (see `expected` for the case it is truncated before it is read).
+   */
+  private isCopyOf(p: string, current: Buffer): boolean {
+    if (current.length === 0) return false;
+    let fd: number;
+    try {
+      fd = openSync(p, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      return pread(fd, 0, current.length).equals(current.subarray(0, Math.min(current.length, fstatSync(fd).size)));
+    } catch {
+      return false;
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -425,15 +520,15 @@ class FileTail {
 
   /**
    * After a copytruncate: logrotate copied the file to a sibling (name.1, name-DATE) before truncating
-   * it, so the part written after our last read but before the copy is there. Read it from our offset
-   * (the copy is recognised by the bytes before that offset), then any newer copies.
+   * it, so the part written after our last read but before the copy is there. The copy is the recent
+   * sibling that begins as the content read began (`head`); read it from our offset `pos` (if we had
+   * not already read past its end: lines written between logrotate's copy and its truncation), then
+   * the copies made since (several rotations between two of our reads), except one of `current`.
    */
-  private recoverFromCopy(budget: { left: number }): void {
-    if (this.pos === 0 || this.fp.length === 0) return;
+  private recoverFromCopy(head: Buffer, pos: number, fp: Buffer, splitter: LineSplitter, current: Buffer): void {
+    if (head.length === 0) return;
     const { numbered, all } = this.siblings();
-    const recent = all
-      .filter((x) => x.st.size >= this.pos && Date.now() - x.st.mtimeMs < 600_000)
-      .sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
+    const recent = all.filter((x) => Date.now() - x.st.mtimeMs < 600_000).sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
     for (const { p, st } of recent) {
       let fd: number;
       try {
@@ -442,15 +537,17 @@ class FileTail {
         continue;
       }
       try {
-        const b = Buffer.alloc(this.fp.length);
-        const n = readSync(fd, b, 0, b.length, this.pos - b.length);
-        if (n === b.length && b.equals(this.fp)) {
-          this.drain(fd, this.pos, this.splitter, { left: Math.max(budget.left, 64 * 1024 * 1024) }, false);
-          this.splitter.flush();
-          for (const [k, c] of numbered)
-            if (c.st.ino === st.ino && c.st.dev === st.dev) this.readNewerCopies(numbered, k, this.knownInodes());
-          return;
+        const h = pread(fd, 0, head.length);
+        if (h.length === 0 || !h.equals(head.subarray(0, h.length))) continue;
+        if (st.size >= pos) {
+          // the copy holds our offset: it must begin as the content did, and the bytes before the offset be the ones read last
+          if (h.length < head.length || !pread(fd, pos - fp.length, fp.length).equals(fp)) continue;
+          this.drain(fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
         }
+        splitter.flush();
+        for (const [k, c] of numbered)
+          if (c.st.ino === st.ino && c.st.dev === st.dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
+        return;
       } finally {
         closeSync(fd);
       }
@@ -464,6 +561,8 @@ class FileTail {
     this.fd = null;
     this.pos = 0;
     this.fp = Buffer.alloc(0);
+    this.head = Buffer.alloc(0);
+    this.expected = null;
     this.splitter = this.newSplitter();
   }
 
@@ -488,7 +587,12 @@ class FileTail {
     this.ino = cur.ino;
     this.pos = 0;
     this.fp = Buffer.alloc(0);
-    if (this.startAtEnd && !this.opened) this.pos = this.lineStartBefore(fd, cur.size);
+    this.head = Buffer.alloc(0);
+    this.expected = null;
+    if (this.startAtEnd && !this.opened) {
+      this.pos = this.lineStartBefore(fd, cur.size);
+      this.head = pread(fd, 0, Math.min(this.pos, HEAD_LEN));
+    }
     this.opened = true;
     this.recovered('readable again');
     return true;
@@ -514,7 +618,7 @@ class FileTail {
     // 1. renamed/deleted files still being written by a writer that has not reopened yet
     for (const r of this.retired) {
       const before = r.pos;
-      r.pos = this.drain(r.fd, r.pos, r.splitter, budget, false);
+      r.pos = this.drain(r.fd, r.pos, r.splitter, budget);
       if (r.pos !== before) r.lastData = now;
     }
     // 2. the current file: truncated? then what it holds after our offset
@@ -525,14 +629,11 @@ class FileTail {
       } catch {
         /* keep the old offset; the stat of the path below decides */
       }
-      if (size >= 0 && this.truncated(size)) {
-        this.recoverFromCopy(budget);
-        this.splitter.flush();
-        this.splitter = this.newSplitter();
-        this.pos = 0;
-        this.fp = Buffer.alloc(0);
+      if (size >= 0 && size < this.pos) this.restartGeneration();
+      if (!this.drainLive(budget)) {
+        this.restartGeneration();
+        if (!this.drainLive(budget)) this.again = true; // truncated again meanwhile: next turn
       }
-      this.pos = this.drain(this.fd, this.pos, this.splitter, budget, true);
     }
     // 3. the path: still the file we read? renamed away, deleted, re-created?
     let st: Stats | null = null;
@@ -556,7 +657,7 @@ class FileTail {
         this.missingSince = null;
         if (this.lastRetired !== null) this.readIntermediates(this.lastRetired);
         this.lastRetired = null;
-        this.pos = this.drain(this.fd!, this.pos, this.splitter, budget, true);
+        if (!this.drainLive(budget)) this.again = true;
       }
       if (this.fd !== null) this.missingSince = null;
     }

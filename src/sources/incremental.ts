@@ -264,6 +264,12 @@ export class Segment implements Input {
     prefix: Prefix,
     /** Read to the very end (a rotated file, complete), rather than stopping at the last line end. */
     readonly toEof: boolean,
+    /**
+     * The live file's first bytes when the run was planned, for a segment that starts at 0 without a
+     * verified prefix: a copytruncate between planning and reading replaces what was planned (which is
+     * then in the copy) by new content, and reading that instead must count as inconsistent.
+     */
+    private readonly planned: Buffer | null = null,
   ) {
     this.name = file.path;
     this.mtime = file.st.mtimeMs;
@@ -354,6 +360,7 @@ export class Segment implements Input {
   }
 
   private check(): boolean {
+    if (this.planned && this.planned.length > 0 && !pread(this.file.fd, 0, this.planned.length).equals(this.planned)) return false;
     if (this.file.gz || this.end === 0) return true;
     const headLen = Math.min(HEAD_BYTES, this.end);
     const now = pread(this.file.fd, 0, headLen);
@@ -503,8 +510,10 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   const segments: Segment[] = [];
   const events: string[] = [];
   const used = new Set<LogFile>();
+  // what the live file begins with now (see Segment's `planned`)
+  const liveHead = live ? pread(live.fd, 0, Math.min(HEAD_BYTES, live.st.size)) : null;
   const liveFrom = (start: number, lines: number, prefix: Prefix) => {
-    if (live) segments.push(new Segment(live, start, lines, prefix, false));
+    if (live) segments.push(new Segment(live, start, lines, prefix, false, start === 0 ? liveHead : null));
   };
   const readWhole = (gs: LogFile[]) => {
     for (const g of gs.slice().sort((a, b) => a.order - b.order)) {

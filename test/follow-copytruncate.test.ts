@@ -1,0 +1,120 @@
+/**
+ * Copytruncate races in the two readers of live files, staged deterministically: each rotation step
+ * is done synchronously (the reader, in this process, cannot run in between), the reader's turn
+ * comes only where the test awaits. The real-logrotate versions of these races are in
+ * watch-rotate.test.ts and report-rotate.test.ts (where they showed up only under load).
+ */
+import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileFollower } from '../src/sources/follow.js';
+import { planFile } from '../src/sources/incremental.js';
+import { tmp } from './helpers.js';
+import { sleep } from './watch-helpers.js';
+
+const lines = (from: number, to: number) => {
+  let s = '';
+  for (let i = from; i <= to; i++) s += `Nov 26 04:00:01 xen07 kernel: [  100.${i}] line ${i}\n`;
+  return s;
+};
+
+/** Follow `log` from its start; `got` are the line numbers read, in order. */
+async function follow(log: string) {
+  const got: number[] = [];
+  const f = new FileFollower(
+    [log],
+    {
+      line: (_src, buf, s, e) => got.push(Number(/line (\d+)$/.exec(buf.toString('utf8', s, e))?.[1] ?? -1)),
+      notice: () => undefined,
+    },
+    { fromStart: true, pollMs: 100 },
+  );
+  await f.start();
+  const until = async (n: number) => {
+    const end = Date.now() + 30_000; // a loaded machine
+    while (!got.includes(n) && Date.now() < end) await sleep(10);
+    await sleep(300); // anything read twice shows by now
+  };
+  return { got, until, close: () => f.close() };
+}
+
+const each = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+describe('the follower across copytruncate', () => {
+  it('reads every line when two copytruncates pass between two reads and it had read past the first copy', async () => {
+    const dir = tmp('xd-ct-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, lines(1, 10));
+    const w = await follow(log);
+    try {
+      copyFileSync(log, `${log}.1`); // logrotate's copy: lines 1-10
+      appendFileSync(log, lines(11, 12)); // written between its copy and its truncation
+      await w.until(12); // and read by the follower: its offset is now past the copy's end
+      truncateSync(log, 0);
+      appendFileSync(log, lines(13, 15));
+      renameSync(`${log}.1`, `${log}.2`); // the next rotation, before the follower looks again
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+      appendFileSync(log, lines(16, 17));
+      await w.until(17);
+      expect(w.got).toEqual(each(1, 17)); // 13-15 are only in app.log.1 now
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('reads a copy logrotate is still making of the current content once, not twice', async () => {
+    const dir = tmp('xd-ct-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, lines(1, 10));
+    const w = await follow(log);
+    try {
+      await w.until(10);
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+      appendFileSync(log, lines(11, 20));
+      renameSync(`${log}.1`, `${log}.2`);
+      writeFileSync(`${log}.1`, lines(11, 14)); // the next copy, half made, when the follower looks
+      await w.until(20);
+      writeFileSync(`${log}.1`, lines(11, 20)); // copy done
+      truncateSync(log, 0);
+      appendFileSync(log, lines(21, 22));
+      await w.until(22);
+      expect(w.got).toEqual(each(1, 22));
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe('report: the live file truncated between planning and reading', () => {
+  it('counts as inconsistent (the planned content is in the copy, the new content is not what was planned)', async () => {
+    const dir = tmp('xd-ct-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, lines(1, 10));
+    const plan = await planFile(log, undefined);
+    try {
+      // copytruncate after planning, new lines after it, before the run reads the file
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+      appendFileSync(log, lines(11, 20));
+      for (const seg of plan.segments) for await (const chunk of seg.open()) expect(chunk.length).toBeGreaterThan(0);
+      expect(plan.consistent()).toBe(false);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it('is consistent when nothing changed', async () => {
+    const dir = tmp('xd-ct-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, lines(1, 10));
+    const plan = await planFile(log, undefined);
+    try {
+      for (const seg of plan.segments) for await (const chunk of seg.open()) expect(chunk.length).toBeGreaterThan(0);
+      expect(plan.consistent()).toBe(true);
+    } finally {
+      plan.close();
+    }
+  });
+});
