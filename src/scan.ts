@@ -432,7 +432,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   return scanReport(summaries, findings, unrecognized);
 }
 
-/** The JSON document of DESIGN.md around a run's inputs, findings and unrecognised messages. */
+/** The scan document (docs/report-format.md, schemas/scan.schema.json) around a run's inputs, findings and unrecognised messages. */
 export function scanReport(inputs: InputSummary[], findings: Finding[], unrecognized: Unrecognized[]): ScanReport {
   return { tool: 'xendoctor', version: toolVersion(), schema: 1, inputs, findings, unrecognized, summary: summarize(findings) };
 }

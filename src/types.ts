@@ -30,13 +30,6 @@ export interface LogEvent {
   message: string;
 }
 
-/** A line as it came from an input, with its place. */
-export interface SourceLine {
-  source: string;
-  line: number;
-  text: string;
-}
-
 export interface Evidence {
   source: string;
   line: number;
@@ -60,7 +53,8 @@ export interface Finding {
   references: string[];
   harmless: boolean;
   causedBy: string[];
-  tags?: string[];
+  /** The rule's tags (areas: dom0, memory, storage…), for filtering and routing. */
+  tags: string[];
   ongoing?: { since: string | null; before: number };
 }
 

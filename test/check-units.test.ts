@@ -3,7 +3,9 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RuleFileError } from '../src/errors.js';
-import { configRulesDir, fill, loadConfigRules } from '../src/check/rules.js';
+import { configRulesDir, loadConfigRules } from '../src/check/rules.js';
+import { fillPlaceholders } from '../src/engine/findings.js';
+import { loadCatalogue } from '../src/engine/catalogue.js';
 import { readShellAssignments, type ShellVar } from '../src/check/shell.js';
 import { classifyXenWord, isXenOnlyWord, readBoolean, readDom0Mem, splitCmdline, xenSizeMiB, xenVersionOf } from '../src/check/cmdline.js';
 import { suggestXenOption } from '../src/check/xen-options.js';
@@ -16,6 +18,32 @@ import { ROOT, tmp } from './helpers.js';
 describe('configuration rules (rules/config/*.yaml)', () => {
   const rules = loadConfigRules();
   const src = (m: string) => readFileSync(join(ROOT, 'src', 'check', `${m}.ts`), 'utf8');
+
+  it('are read by the same reader as log rules: a fault is worded the same in both kinds', () => {
+    // the same two faults in a config rule and in a log rule: a missing title, an unknown field
+    const dir = tmp('xd-cfg-rules-');
+    writeFileSync(
+      join(dir, 'config-broken.yaml'),
+      'id: config-broken\nseverity: info\ncheck: guests\ndiagnosis: a broken rule file\nfix: [mend the file]\ncolour: red\n',
+    );
+    const logDir = tmp('xd-log-rules-');
+    writeFileSync(
+      join(logDir, 'log-broken.yaml'),
+      "id: log-broken\nseverity: info\npatterns: ['abcde']\ndiagnosis: a broken rule file\nfix: [mend the file]\ncolour: red\n",
+    );
+    const messages = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as RuleFileError).problems.map((p) => `${p.line ?? ''} ${p.field}: ${p.message}`).sort();
+      }
+      return [];
+    };
+    const config = messages(() => loadConfigRules(dir));
+    const log = messages(() => loadCatalogue({ extraDirs: [logDir] }));
+    expect(config).toEqual(['1 title: required field is missing', '6 colour: unknown field']);
+    expect(log).toEqual(config);
+  });
 
   it('all load and validate against config-rule.schema.json', () => {
     expect(rules.size).toBe(readdirSync(configRulesDir()).filter((f) => f.endsWith('.yaml')).length);
@@ -57,7 +85,7 @@ describe('configuration rules (rules/config/*.yaml)', () => {
   });
 
   it('fills placeholders, keeps {{literal}} braces and shows a missing value', () => {
-    expect(fill('echo {x} > /sys/block/{disk}/queue/scheduler; ATTR{{queue/scheduler}}', { x: 'cfq' })).toBe(
+    expect(fillPlaceholders('echo {x} > /sys/block/{disk}/queue/scheduler; ATTR{{queue/scheduler}}', { x: 'cfq' })).toBe(
       'echo cfq > /sys/block/<disk>/queue/scheduler; ATTR{queue/scheduler}',
     );
   });

@@ -888,6 +888,7 @@ const finding: fc.Arbitrary<Finding> = fc.record({
   ),
   harmless: fc.boolean(),
   causedBy: fc.constant([] as string[]),
+  tags: fc.array(nasty, { maxLength: 2 }),
 });
 const arbitraryReport: fc.Arbitrary<ScanReport> = fc
   .record({

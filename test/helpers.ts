@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
+import { validateOutput } from './output-schemas.js';
 
 export const ROOT = resolve(__dirname, '..');
 export const BIN = join(ROOT, 'bin', 'xendoctor.js');
@@ -16,7 +17,10 @@ export interface Run {
   stderr: string;
 }
 
-/** Run xendoctor with args; `input` is piped to stdin (otherwise stdin is /dev/null-like "ignore"). */
+/**
+ * Run xendoctor with args; `input` is piped to stdin (otherwise stdin is /dev/null-like "ignore").
+ * A JSON or NDJSON document it prints is validated against its schema (throws when it does not follow it).
+ */
 export function xd(args: string[], input?: string | Buffer, opts: SpawnSyncOptions = {}): Run {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input,
@@ -25,7 +29,10 @@ export function xd(args: string[], input?: string | Buffer, opts: SpawnSyncOptio
     env: { ...process.env, TZ: 'UTC', NO_COLOR: '1' },
     ...opts,
   });
-  return { code: r.status ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  const run = { code: r.status ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  // every document printed in a test follows its JSON Schema (schemas/, docs/report-format.md)
+  if (run.code >= 0 && run.code <= 2) validateOutput(args, run.stdout);
+  return run;
 }
 
 /** Parsed JSON report of a run. */

@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, sym
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { schemaProblems } from './output-schemas.js';
 import { ROOT, tmp } from './helpers.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -61,6 +62,8 @@ beforeAll(() => {
     'rules',
     'samples',
     'contrib',
+    'schemas',
+    'docs',
     'package.json',
     'package-lock.json',
     'tsconfig.json',
@@ -93,6 +96,18 @@ describe('npm pack', () => {
       'contrib/systemd/xendoctor-watch.service',
       'contrib/systemd/xendoctor-report.service',
       'contrib/systemd/xendoctor-report.timer',
+      'schemas/finding.schema.json',
+      'schemas/scan.schema.json',
+      'schemas/timeline.schema.json',
+      'schemas/report.schema.json',
+      'schemas/check.schema.json',
+      'docs/report-format.md',
+      'contrib/prometheus/xendoctor.rules.yml',
+      'man/xendoctor.1',
+      'man/xendoctor-rules.5',
+      'completion/xendoctor.bash',
+      'completion/_xendoctor',
+      'completion/xendoctor.fish',
       'README.md',
       'package.json',
     ])
@@ -145,6 +160,8 @@ describe('the installed package', () => {
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.stdout) as { version: string; findings: { rule: string }[] };
     expect(doc.version).toBe(pkg.version);
+    // the document follows the JSON Schema the package ships
+    expect(schemaProblems('scan', doc, join(installed, 'schemas'))).toBe('');
     const rules = new Set(doc.findings.map((f) => f.rule));
     for (const id of ['blkback-hung-task', 'dom0-oom-killer', 'xen-panic', 'disk-full']) expect(rules).toContain(id);
     // and from stdin, as in `xl dmesg | xendoctor`
@@ -164,6 +181,36 @@ describe('the installed package', () => {
     expect((JSON.parse(e.stdout) as { results: { id: string }[] }).results[0]!.id).toBe('dom0-page-allocation-failure');
     // the shipped index is current where it was installed: read, not rebuilt
     expect(statSync(index).mtimeMs).toBe(before);
+  });
+
+  it('man xendoctor and man 5 xendoctor-rules work from the prefix npm installed into', () => {
+    for (const [section, page, title] of [
+      ['1', 'xendoctor', 'XENDOCTOR(1)'],
+      ['5', 'xendoctor-rules', 'XENDOCTOR-RULES(5)'],
+    ] as const) {
+      expect(existsSync(join(prefix, 'share', 'man', `man${section}`, `${page}.${section}`)), `${page}.${section} linked`).toBe(true);
+      const r = spawnSync('man', ['-M', join(prefix, 'share', 'man'), section, page], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '100', LC_ALL: 'C.UTF-8' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.replace(/.\x08/g, '')).toContain(title);
+    }
+  });
+
+  it('ships completion scripts equal to what `xendoctor completion SHELL` prints, and the Prometheus rules', () => {
+    for (const [shell, file] of [
+      ['bash', 'xendoctor.bash'],
+      ['zsh', '_xendoctor'],
+      ['fish', 'xendoctor.fish'],
+    ])
+      expect(readFileSync(join(installed, 'completion', file), 'utf8')).toBe(run(['completion', shell]).stdout);
+    const complete = run(['__complete', '--', '--format', '']);
+    expect(complete.stdout.split('\n')).toContain('nagios');
+    const r = spawnSync('promtool', ['check', 'rules', join(installed, 'contrib', 'prometheus', 'xendoctor.rules.yml')], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
   it('contrib: the cron file and the units use options the commands have', () => {

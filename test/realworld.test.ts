@@ -20,6 +20,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, json, ROOT, xd, type Run } from './helpers.js';
+import { assertDocument } from './output-schemas.js';
 
 const DIR = join(ROOT, 'test', 'fixtures', 'realworld');
 const ABOVE_INFO = new Set(['warning', 'error', 'critical']);
@@ -100,7 +101,10 @@ function scan(log: string): Promise<Run> {
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => {
+      if (code !== null && code <= 2) assertDocument('scan', JSON.parse(stdout));
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(log + '\n');
   });
 }

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { BIN } from './helpers.js';
+import { validateOutput } from './output-schemas.js';
 
 export interface AsyncRun {
   code: number | null;
@@ -24,7 +25,11 @@ export function xdAsync(args: string[], env: NodeJS.ProcessEnv = {}, started?: (
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      // a document printed follows its JSON Schema (schemas/)
+      if (code !== null && code <= 2) validateOutput(args, stdout);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 

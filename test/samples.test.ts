@@ -8,7 +8,7 @@ import { ROOT } from './helpers.js';
 
 const rules = loadCatalogue();
 
-/** Rule ids that DESIGN.md fixes (the table under "Rule catalogue"). */
+/** The rule ids fixed from the start (docs/report-format.md, "Stable rule ids"). */
 const CONTRACT_IDS = [
   'dom0-page-allocation-failure',
   'dom0-oom-killer',

@@ -223,7 +223,7 @@ describe('timeline and report', () => {
 });
 
 describe('the JSON of unrecognized[]', () => {
-  it('has exactly the fields of DESIGN.md', () => {
+  it('has exactly the fields of docs/report-format.md', () => {
     const { report } = scan([join(dir, 'burst.log')]);
     for (const u of report.unrecognized)
       expect(Object.keys(u).sort()).toEqual(['count', 'example', 'first', 'last', 'related', 'template']);

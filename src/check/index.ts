@@ -13,7 +13,8 @@ import { checkXendomains } from './xendomains.js';
 import { checkMinFreeKbytes } from './sysctl.js';
 import { checkIoScheduler } from './scheduler.js';
 import { checkDiskSpace } from './space.js';
-import { compareCheckFindings, loadConfigRules, toFinding, type CheckResult } from './rules.js';
+import { loadConfigRules, toFinding, type CheckResult } from './rules.js';
+import { compareFindings } from '../engine/findings.js';
 
 /** The report of `check`: the scan report plus `skipped`. */
 export interface CheckReport extends ScanReport {
@@ -89,7 +90,7 @@ export function runChecks(
       if (!rule) throw new Error(`check reported "${r.rule}", which has no rules/config/${r.rule}.yaml`);
       return toFinding(rule, r, ctx.facts.hostname);
     })
-    .sort(compareCheckFindings);
+    .sort(compareFindings);
   const report: CheckReport = {
     ...scanReport(ctx.inputs, findings, []),
     skipped: ctx.skipped,

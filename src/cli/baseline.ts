@@ -3,7 +3,8 @@
  * healthy period and their usual hourly rates; `baseline show --state FILE` lists them. `scan
  * --baseline FILE` then flags new and bursting templates (see src/engine/baseline.ts).
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../state/atomic.js';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -37,9 +38,7 @@ function statePath(opts: Record<string, unknown>): string {
 function writeBaseline(path: string, b: Baseline): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(b, null, 1) + '\n');
-    renameSync(tmp, path);
+    writeFileAtomic(path, JSON.stringify(b, null, 1) + '\n');
   } catch (e) {
     throw new CliError(`cannot write the baseline ${path}: ${(e as Error).message}`);
   }

@@ -7,6 +7,7 @@ import { configRuleIds, runChecks, type CheckReport } from '../check/index.js';
 import type { SkippedCheck } from '../check/context.js';
 import { render } from '../report/render.js';
 import { escapeMarkdown, safeText } from '../report/sanitize.js';
+import { nagiosUnknown } from '../report/nagios.js';
 import { SEVERITIES, type Severity } from '../types.js';
 import { applyMinSeverity, exitCodeFor, FORMATS, type Format } from './options.js';
 import type { Io } from './io.js';
@@ -38,8 +39,8 @@ function skippedMarkdown(skipped: SkippedCheck[]): string {
 }
 
 /** The report in the chosen format, with the skipped checks where the format has room for them. */
-function output(report: CheckReport, format: Format, color: boolean, quiet: boolean, io: Io): string {
-  const out = render(report, { format, color, quiet });
+function output(report: CheckReport, format: Format, color: boolean, quiet: boolean, failOn: Severity, io: Io): string {
+  const out = render(report, { format, color, quiet, failOn });
   if (format === 'text' && !quiet) {
     const lines = out.replace(/\n$/, '').split('\n');
     const summary = lines.pop()!;
@@ -84,7 +85,8 @@ export function runCheck(opts: Record<string, unknown>, io: Io): number {
   const shown = { ...applyMinSeverity(report, opts.minSeverity as Severity), skipped: report.skipped };
   const color = opts.color !== false && !process.env.NO_COLOR && process.stdout.isTTY === true;
   const quiet = opts.quiet === true;
-  io.out(output(shown, opts.format as Format, color, quiet, io));
+  if (problem && opts.format === 'nagios') io.out(nagiosUnknown(`nothing could be checked: ${problem}`));
+  else io.out(output(shown, opts.format as Format, color, quiet, opts.failOn as Severity, io));
   if (problem) {
     io.err(`xendoctor: nothing could be checked: ${safeText(problem)}\n`);
     return ExitCode.Unusable;

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { toolVersion } from '../scan.js';
+import { nagiosUnknown } from '../report/nagios.js';
 import { defaultIo, type Io } from './io.js';
 import { registerScan } from './scan.js';
 import { registerRules } from './rules.js';
@@ -12,6 +13,7 @@ import { registerReport } from './report.js';
 import { registerAck } from './ack.js';
 import { registerExplain } from './explain.js';
 import { registerBaseline } from './baseline.js';
+import { registerCompletion } from './completion.js';
 
 /** Each command registers itself here (one module per command under src/cli/). */
 const COMMANDS = [
@@ -24,6 +26,7 @@ const COMMANDS = [
   registerAck,
   registerExplain,
   registerBaseline,
+  registerCompletion,
 ];
 
 /** Build the command tree; exposed for tests. */
@@ -51,6 +54,11 @@ Exit codes: 0 nothing at or above --fail-on (warning), 1 warning, 2 error or cri
   return program;
 }
 
+/** A Nagios check that fails must still print its one UNKNOWN line on stdout. */
+function wantsNagios(argv: string[]): boolean {
+  return argv.some((a, i) => a === '--format=nagios' || (a === 'nagios' && argv[i - 1] === '--format'));
+}
+
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   let code: number = ExitCode.Ok;
@@ -61,11 +69,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+      if (wantsNagios(argv)) io.out(nagiosUnknown(e.message.replace(/^error: /, '')));
       return ExitCode.Unusable;
     }
     if (e instanceof CliError) {
       io.err(`xendoctor: ${e.message}\n`);
       if (e.hint) io.err(`hint: ${e.hint}\n`);
+      if (wantsNagios(argv)) io.out(nagiosUnknown(e.message));
       return e.code;
     }
     io.err(`xendoctor: internal error: ${(e as Error).stack ?? String(e)}\n`);

@@ -1,12 +1,13 @@
-/** Common command-line options (DESIGN.md) and their validation into typed settings. */
+/** Common command-line options (README.md, "Options") and their validation into typed settings. */
 import { Command, Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { SEVERITIES, severityRank, type Finding, type ScanReport, type Severity } from '../types.js';
 import { parseBound, validZone } from '../parse/time.js';
 import { loadCatalogue, type Rule } from '../engine/catalogue.js';
 import { summarize } from '../engine/findings.js';
+import { pluginStatus } from '../report/nagios.js';
 
-export const FORMATS = ['text', 'json', 'ndjson', 'markdown', 'html', 'email', 'prometheus'] as const;
+export const FORMATS = ['text', 'json', 'ndjson', 'markdown', 'html', 'email', 'prometheus', 'nagios'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface CommonSettings {
@@ -122,10 +123,7 @@ export function applyMinSeverity(report: ScanReport, min: Severity): ScanReport 
   return { ...report, findings, summary: summarize(findings) };
 }
 
-/** Exit code from the worst finding against --fail-on (DESIGN.md). */
+/** Exit code from the worst finding against --fail-on (docs/report-format.md, "Exit codes"). */
 export function exitCodeFor(findings: Finding[], failOn: Severity): ExitCode {
-  let worst = -1;
-  for (const f of findings) worst = Math.max(worst, severityRank(f.severity));
-  if (worst < severityRank(failOn)) return ExitCode.Ok;
-  return worst >= severityRank('error') ? ExitCode.Error : ExitCode.Warning;
+  return pluginStatus(findings, failOn) as number as ExitCode;
 }

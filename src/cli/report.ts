@@ -31,6 +31,8 @@ import { addCommonOptions, commonSettings, exitCodeFor, selectRules, type Common
 import type { Io } from './io.js';
 import { baselineOption } from './baseline.js';
 import type { BaselineCheck } from '../engine/baseline.js';
+import { addAlertmanagerOptions, alertSettings } from './alertmanager.js';
+import { AlertmanagerClient, findingAlert } from '../deliver/alertmanager.js';
 
 interface ReportOptions {
   statePath: string;
@@ -240,9 +242,13 @@ function mergeFindings(report: ScanReport, state: ReportState, nowIso: string): 
   }
 }
 
+/** How long a report run keeps retrying an Alertmanager that does not answer. */
+const ALERT_FLUSH_MS = 20_000;
+
 export async function runReport(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
   const s = commonSettings(opts);
   const ro = reportOptions(paths, opts);
+  const am = alertSettings(opts);
   const rules = selectRules(s);
   try {
     ensureDir(ro.statePath);
@@ -334,7 +340,7 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
       }
     } else if (s.format === 'prometheus') {
       if (!ro.textfile) io.out(metrics());
-    } else if (!nothingNew) {
+    } else if (!nothingNew || s.format === 'nagios') {
       const view = s.quiet ? { ...shown, inputs: [] } : shown;
       switch (s.format) {
         case 'text':
@@ -346,6 +352,19 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
         default:
           io.out(render(shown, s));
       }
+    }
+    if (am && reported.length > 0) {
+      const client = new AlertmanagerClient({ ...am.config, log: (m) => io.err(`xendoctor: ${m}\n`) });
+      client.send(reported.map((f) => findingAlert(f, Date.parse(next.findings[f.id]?.since ?? '') || s.now, s.now + am.resolveAfterMs)));
+      const failed = await client.flush(ALERT_FLUSH_MS);
+      client.stop();
+      if (failed.length === am.config.urls.length)
+        throw new CliError(
+          `could not deliver the alerts: ${failed.map((f) => `${f.name}: ${safeText(f.error)}`).join('; ')}`,
+          'nothing was marked as read: the next run posts them again',
+        );
+      for (const f of failed)
+        io.err(`xendoctor: alerts not delivered to ${f.name} (${safeText(f.error)}); another Alertmanager took them\n`);
     }
     if (ro.textfile) {
       try {
@@ -386,7 +405,7 @@ export async function runReport(paths: string[], opts: Record<string, unknown>, 
 
 /** Register `report`. */
 export function registerReport(program: Command, io: Io, setCode: (c: number) => void): void {
-  addCommonOptions(
+  const cmd = addCommonOptions(
     program
       .command('report')
       .description('cron mode: only what is new since the last run, e-mail ready; prints nothing when all is well')
@@ -406,7 +425,8 @@ export function registerReport(program: Command, io: Io, setCode: (c: number) =>
     .option('--wait <seconds>', 'how long to wait for another report run holding the lock', '10')
     .option('--dry-run', 'report, but remember nothing (the state file is left as it was)')
     .option('--baseline <file>', 'also report unrecognised messages new to this baseline or far more frequent (xendoctor baseline learn)')
-    .option('--verbose', 'say on stderr what was recognised (rotations, truncations, retries)')
+    .option('--verbose', 'say on stderr what was recognised (rotations, truncations, retries)');
+  addAlertmanagerOptions(cmd, '2h')
     .addHelpText(
       'after',
       `

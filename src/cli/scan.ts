@@ -17,6 +17,7 @@ import { progressBar } from './progress.js';
 import { baselineOption } from './baseline.js';
 import { render } from '../report/render.js';
 import { safeText } from '../report/sanitize.js';
+import { nagiosUnknown } from '../report/nagios.js';
 import type { ScanReport } from '../types.js';
 import type { Io } from './io.js';
 
@@ -60,6 +61,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
   reportInputErrors(report, io);
   if (nothingRead(report)) {
     io.err('xendoctor: no input could be read\n');
+    if (s.format === 'nagios') io.out(nagiosUnknown('no input could be read'));
     return ExitCode.Unusable;
   }
   if (opts.unrecognized === false) report.unrecognized = [];

@@ -14,6 +14,8 @@ import { newFindingJson, newFindingText, repeatJson, repeatText } from '../repor
 import { safeText } from '../report/sanitize.js';
 import { addCommonOptions, commonSettings, selectRules, scanWindow } from './options.js';
 import { defaultIo, type Io } from './io.js';
+import { addAlertmanagerOptions, alertSettings } from './alertmanager.js';
+import { AlertmanagerClient, LiveAlerts } from '../deliver/alertmanager.js';
 
 /** This host's usual logs to follow: those of kern.log, syslog and messages that exist, and /var/log/xen/*.log. */
 export function defaultWatchPaths(root = '/'): string[] {
@@ -87,6 +89,12 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
     execArgv = opts.execShell === true ? ['/bin/sh', '-c', opts.exec] : splitArgv(opts.exec);
     if (execArgv.length === 0) throw new CliError('--exec: empty command');
   }
+  const am = alertSettings(opts);
+  if (am && am.resolveAfterMs <= repeatInterval)
+    throw new CliError(
+      '--alert-resolve must be longer than --repeat-interval',
+      "a finding's repeats are summed up every --repeat-interval; a shorter --alert-resolve would resolve its alert in between",
+    );
   const rules = selectRules(s);
 
   const err = (source: string | null, message: string) =>
@@ -95,6 +103,7 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
   const execRunner = execArgv ? new CommandRunner({ label: '--exec', jobs: execJobs, timeoutMs: execTimeout, log: runnerLog }) : null;
   const syslogRunner = logger ? new CommandRunner({ label: '--syslog', jobs: 2, timeoutMs: 10_000, log: runnerLog }) : null;
   const syslog = logger && syslogRunner ? new SyslogSender(logger, syslogRunner) : null;
+  const alerts = am ? new LiveAlerts(new AlertmanagerClient({ ...am.config, log: runnerLog }), am.resolveAfterMs) : null;
 
   const analyser = new LiveAnalyser(rules, {
     ...scanWindow(s),
@@ -107,6 +116,7 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
       const now = Date.now();
       io.out((s.format === 'ndjson' ? newFindingJson(f) : newFindingText(f, s.color, now)) + '\n');
       syslog?.send(f.severity, newFindingText(f, false, now));
+      alerts?.seen(f);
       if (execRunner && execArgv) {
         execRunner.run(execArgv, newFindingJson(f) + '\n', {
           XENDOCTOR_ID: f.id,
@@ -120,6 +130,7 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
     onRepeat: (r) => {
       io.out((s.format === 'ndjson' ? repeatJson(r) : repeatText(r, s.color)) + '\n');
       syslog?.send(r.finding.severity, repeatText(r, false));
+      alerts?.seen(r.finding);
     },
   });
 
@@ -199,7 +210,7 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
       await follower?.close();
       analyser.stop();
       // hooks still running get a moment, then are killed: the whole stop stays well under a second
-      await Promise.all([execRunner?.stop(200), syslogRunner?.stop(200)]);
+      await Promise.all([execRunner?.stop(200), syslogRunner?.stop(200), alerts?.stop(500)]);
       resolve(ExitCode.Ok);
       // chokidar 4 leaves its folder-read throttle timers (up to 1 s) running after close(): as the
       // program itself (not in tests that call runWatch), leave once the exit code is set
@@ -266,7 +277,7 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
 
 /** Register `watch`. */
 export function registerWatch(program: Command, io: Io, setCode: (c: number) => void): void {
-  addCommonOptions(
+  const cmd = addCommonOptions(
     program
       .command('watch')
       .description('follow logs (and the hypervisor console, and the journal) live; one line per new finding, repeats folded')
@@ -283,7 +294,9 @@ export function registerWatch(program: Command, io: Io, setCode: (c: number) => 
     .option('--exec-shell', 'run the --exec command with /bin/sh -c')
     .option('--exec-timeout <duration>', 'kill an --exec command that runs longer', '30s')
     .option('--exec-jobs <n>', 'most --exec commands running at once', '4')
-    .option('--syslog', 'also send each finding to the local syslog (tag xendoctor, facility daemon)')
+    .option('--syslog', 'also send each finding to the local syslog (tag xendoctor, facility daemon)');
+  addAlertmanagerOptions(cmd, '15m');
+  cmd
     .addOption(new Option('--recycle <duration>', 'renew the rule engine this often (memory)').default('1h').hideHelp())
     .addOption(new Option('--poll <duration>', 're-check every followed file this often').default('500ms').hideHelp())
     .action(async (paths: string[], opts: Record<string, unknown>) => setCode(await runWatch(paths, opts, io)));

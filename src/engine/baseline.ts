@@ -9,7 +9,7 @@ import type { Finding } from '../types.js';
 import { parseLine } from '../parse/line.js';
 import { toIso } from '../parse/time.js';
 import { peakHour, templatesMatch, type MinerState } from './unrecognized.js';
-import { findingId } from './findings.js';
+import { buildFinding } from './findings.js';
 
 export const NOVEL_RULE = 'unrecognized-novel';
 export const BURST_RULE = 'unrecognized-burst';
@@ -139,31 +139,28 @@ export function baselineFindings(mined: MinerState, check: BaselineCheck, relate
     const key = { template: t.template };
     const rel = related.get(t.template) ?? [];
     const evidence = [{ source: t.source, line: t.line, time: toIso(t.first), text: t.example }];
-    const base = (rule: string, title: string, diagnosis: string, extraFix: string[], around: number | null = t.first): Finding => ({
-      id: findingId(rule, host, key),
-      rule,
-      title,
-      severity: 'warning',
-      host,
-      key,
-      count: t.count,
-      first: toIso(t.first),
-      last: toIso(t.last),
-      evidence,
-      diagnosis,
-      fix: [
-        `Look the message up in the knowledge base: xendoctor explain ${shellQuote(ev.message.length > 300 ? ev.message.slice(0, 300) : ev.message)}`,
-        ...(rel.length ? [`Read the closest entries: ${rel.map((id) => `xendoctor explain ${id}`).join('; ')}`] : []),
-        ...(around !== null
-          ? [`See what else happened on the host then: xendoctor timeline --around ${toIso(around)} --window 30m <logs>`]
-          : []),
-        ...extraFix,
-      ],
-      references: [],
-      harmless: false,
-      causedBy: [],
-      tags: ['unrecognized', rule === NOVEL_RULE ? 'novel' : 'burst'],
-    });
+    const base = (rule: string, title: string, diagnosis: string, extraFix: string[], around: number | null = t.first): Finding =>
+      buildFinding({
+        rule,
+        title,
+        severity: 'warning',
+        host,
+        key,
+        count: t.count,
+        first: toIso(t.first),
+        last: toIso(t.last),
+        evidence,
+        diagnosis,
+        fix: [
+          `Look the message up in the knowledge base: xendoctor explain ${shellQuote(ev.message.length > 300 ? ev.message.slice(0, 300) : ev.message)}`,
+          ...(rel.length ? [`Read the closest entries: ${rel.map((id) => `xendoctor explain ${id}`).join('; ')}`] : []),
+          ...(around !== null
+            ? [`See what else happened on the host then: xendoctor timeline --around ${toIso(around)} --window 30m <logs>`]
+            : []),
+          ...extraFix,
+        ],
+        tags: ['unrecognized', rule === NOVEL_RULE ? 'novel' : 'burst'],
+      });
     if (known.length === 0) {
       out.push(
         base(

@@ -2,17 +2,11 @@
  * The rule catalogue: loads rule files (YAML), validates them against rules/rule.schema.json,
  * compiles their patterns, and reports every problem with file, line and field.
  */
-import { readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../state/atomic.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Ajv, ErrorObject } from 'ajv';
-import type { Document, LineCounter } from 'yaml';
-
-// The YAML parser and the schema validator are loaded only when rule files are parsed (not when the
-// validated catalogue cache is fresh): they are most of xendoctor's start-up time.
-const lazyRequire = createRequire(import.meta.url);
-const yamlLib = () => lazyRequire('yaml') as typeof import('yaml');
+import { readRuleFile, type Locate } from './rule-file.js';
 import { RuleFileError, type RuleProblem } from '../errors.js';
 import type { Severity, SourceKind } from '../types.js';
 import { parseDuration } from '../parse/time.js';
@@ -73,88 +67,13 @@ export function bundledRulesDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
 }
 
-let schemaValidator: ReturnType<Ajv['compile']> | null = null;
-function validator(): ReturnType<Ajv['compile']> {
-  if (!schemaValidator) {
-    const schema = JSON.parse(readFileSync(join(bundledRulesDir(), 'rule.schema.json'), 'utf8')) as object;
-    const { Ajv: AjvClass } = lazyRequire('ajv') as { Ajv: new (o: object) => Ajv };
-    schemaValidator = new AjvClass({ allErrors: true, strict: false }).compile(schema);
-  }
-  return schemaValidator;
-}
-
-/** Line (1-based) of the node at a JSON-pointer-like path in a YAML document. */
-function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | null {
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    if (range) return lc.linePos(range[0]).line;
-    // a missing key: point at its parent
-    if (n > 0 && (yamlLib().isMap(node) || yamlLib().isSeq(node))) break;
-  }
-  return null;
-}
-
-function ajvPath(e: ErrorObject): (string | number)[] {
-  return e.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-}
-
 function compile(source: string, flags: string): RegExp {
   return new RegExp(source, flags);
 }
 
-type Locate = (path: (string | number)[]) => number | null;
-
-/** Parse and validate one rule file: its spec, and how to find a field's line; null on problems. */
-export function readRuleSpec(file: string, problems: RuleProblem[]): { spec: RuleSpec; locate: Locate } | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    problems.push({ file, line: null, field: '', message: `cannot read: ${(e as Error).message}` });
-    return null;
-  }
-  const { LineCounter: LC, parseDocument } = yamlLib();
-  const lc = new LC();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      problems.push({ file, line: err.linePos?.[0]?.line ?? null, field: '', message: `YAML: ${err.message.split('\n')[0]}` });
-    }
-    return null;
-  }
-  const spec = doc.toJS() as RuleSpec;
-  const locate: Locate = (path) => lineOf(doc, lc, path);
-  const validate = validator();
-  if (!validate(spec)) {
-    for (const e of validate.errors ?? []) {
-      const path = ajvPath(e);
-      let message = e.message ?? 'invalid';
-      let field = path.join('.');
-      if (e.keyword === 'additionalProperties') {
-        const extra = (e.params as { additionalProperty: string }).additionalProperty;
-        field = [...path, extra].join('.');
-        message = 'unknown field';
-        path.push(extra);
-      } else if (e.keyword === 'required') {
-        field = [...path, (e.params as { missingProperty: string }).missingProperty].join('.');
-        message = 'required field is missing';
-      } else if (e.keyword === 'enum') {
-        message += `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
-      }
-      problems.push({ file, line: locate(path), field, message });
-    }
-    return null;
-  }
-  return { spec, locate };
-}
-
 /** Parse, validate and compile one rule file; problems are pushed to `problems`. */
 export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null {
-  const read = readRuleSpec(file, problems);
+  const read = readRuleFile<RuleSpec>(file, join(bundledRulesDir(), 'rule.schema.json'), problems);
   return read && compileRule(read.spec, file, problems, read.locate);
 }
 
@@ -357,9 +276,7 @@ function loadFolder(dir: string, files: string[], problems: RuleProblem[]): Rule
   const rules = files.map((f) => loadRuleFile(f, problems)).filter((r): r is Rule => r !== null);
   if (cache && problems.length === before) {
     try {
-      const tmp = `${cache}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ stamp, specs: rules.map((r) => r.spec) } satisfies CatalogueCache));
-      renameSync(tmp, cache);
+      writeFileAtomic(cache, JSON.stringify({ stamp, specs: rules.map((r) => r.spec) } satisfies CatalogueCache), 0o644);
     } catch {
       /* a read-only installation: no cache, only a slower start */
     }

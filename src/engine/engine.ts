@@ -12,7 +12,7 @@ import { jsonEscaped } from './literals.js';
 import { LiteralSet } from './prefilter.js';
 import { TemplateMiner, TROUBLE_LITERALS, looksLikeTrouble, type MinerState } from './unrecognized.js';
 import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js';
-import { completeFromBlock, keyOf, matchRule, type Hit } from './matching.js';
+import { completeFromBlock, isIgnored, keyOf, matchRule, type Hit } from './matching.js';
 import {
   BLOCK_EVIDENCE,
   addHit,
@@ -97,7 +97,7 @@ export class Engine {
   private readonly lastGroup = new Map<Rule, Group>();
   private readonly facts = new Map<string, HostFacts>();
   private readonly byId: Map<string, Rule>;
-  private block: { hit: Hit; left: number; host: string | null } | null = null;
+  private block: { hit: Hit; left: number; host: string | null; ignored: boolean } | null = null;
   private seq = 0;
   private droppedGroups = 0;
   private readonly found = new Set<number>();
@@ -177,6 +177,10 @@ export class Engine {
     for (const rule of rules) {
       const captures = matchRule(rule, ev);
       if (!captures) continue;
+      const opens = rule.continuation !== null && !this.block && !rule.blockEnd?.test(ev.message);
+      // an ignored line that opens a report still takes its continuation lines, then counts for nothing
+      const ignored = rule.continuation !== null && isIgnored(rule, ev.message);
+      if (ignored && !opens) continue;
       matched = true;
       const hit: Hit = {
         rule,
@@ -189,8 +193,8 @@ export class Engine {
         block: [],
         blockMessages: [],
       };
-      if (rule.continuation && !this.block && !rule.blockEnd?.test(ev.message)) {
-        this.block = { hit, left: rule.continuationMax, host };
+      if (opens) {
+        this.block = { hit, left: rule.continuationMax, host, ignored };
       } else {
         this.record(hit, host);
       }
@@ -259,6 +263,9 @@ export class Engine {
     const b = this.block;
     if (!b) return;
     this.block = null;
+    // a rule's ignore patterns hold for the whole report: one matching line of it voids it (a
+    // memory-cgroup OOM report is not a dom0 OOM, a dom0 crash report is not a guest's)
+    if (b.ignored || b.hit.blockMessages.some((m) => isIgnored(b.hit.rule, m))) return;
     completeFromBlock(b.hit);
     this.record(b.hit, b.host);
   }
@@ -294,6 +301,9 @@ export class Engine {
       }
     }
     this.lastGroup.set(rule, g);
+    // a value the first hit lacks may come with a later hit of the same finding (the bridge of a
+    // failed hotplug script, the guest of a backend error): fixes and titles use it
+    for (const k in hit.captures) if (g.captures[k] === undefined) g.captures[k] = hit.captures[k];
     const wasFired = g.fired;
     const raw = {
       source: hit.source,

@@ -33,6 +33,46 @@ export function findingId(rule: string, host: string | null, key: Record<string,
     .slice(0, 16);
 }
 
+/** What makes a finding; the rest (id, causes, defaults) is filled in by `buildFinding`. */
+export interface FindingParts {
+  rule: string;
+  title: string;
+  severity: Severity;
+  host: string | null;
+  key: Record<string, string>;
+  count: number;
+  first: string | null;
+  last: string | null;
+  evidence: Evidence[];
+  diagnosis: string;
+  fix: string[];
+  references?: string[];
+  harmless?: boolean;
+  tags?: string[];
+}
+
+/** The one builder of a Finding (log rules, config checks, the baseline's findings): fields in the order of the JSON contract. */
+export function buildFinding(p: FindingParts): Finding {
+  return {
+    id: findingId(p.rule, p.host, p.key),
+    rule: p.rule,
+    title: p.title,
+    severity: p.severity,
+    host: p.host,
+    key: p.key,
+    count: p.count,
+    first: p.first,
+    last: p.last,
+    evidence: p.evidence,
+    diagnosis: p.diagnosis,
+    fix: p.fix,
+    references: p.references ?? [],
+    harmless: p.harmless ?? false,
+    causedBy: [],
+    tags: p.tags ?? [],
+  };
+}
+
 /** The finding of a group, its texts filled with the group's values. */
 export function toFinding(g: Group): Finding {
   const values: Record<string, string> = { ...g.captures, ...g.key, host: g.host ?? '<host>' };
@@ -41,8 +81,7 @@ export function toFinding(g: Group): Finding {
   const l = g.latest;
   if (l && g.count > g.hits.length) evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
   const spec = g.rule.spec;
-  const f: Finding = {
-    id: findingId(g.rule.id, g.host, g.key),
+  const f = buildFinding({
     rule: g.rule.id,
     title: fillPlaceholders(spec.title, values),
     severity: g.rule.severity,
@@ -54,11 +93,10 @@ export function toFinding(g: Group): Finding {
     evidence,
     diagnosis: fillPlaceholders(spec.diagnosis.trim(), values),
     fix: spec.fix.map((s) => fillPlaceholders(s, values)),
-    references: spec.references ?? [],
-    harmless: spec.harmless ?? false,
-    causedBy: [],
-    tags: spec.tags ?? [],
-  };
+    references: spec.references,
+    harmless: spec.harmless,
+    tags: spec.tags,
+  });
   // the first hit's captures, for tests and templates; not part of the JSON output
   Object.defineProperty(f, 'captures', { value: { ...g.captures }, enumerable: false });
   return f;
@@ -113,12 +151,16 @@ export function linkCauses(out: { f: Finding; g: Group }[]): void {
   }
 }
 
-/** The one order of findings everywhere: worst first; then by time, then rule id. */
+/** The one order of findings everywhere (scan, timeline, report, check): worst first; then by time, rule id, key. */
 export function compareFindings(a: Finding, b: Finding): number {
   const s = severityRank(b.severity) - severityRank(a.severity);
   if (s !== 0) return s;
   if (a.first !== b.first) return (a.first ?? '9') < (b.first ?? '9') ? -1 : 1;
-  return a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.id < b.id ? -1 : 1;
+  if (a.rule !== b.rule) return a.rule < b.rule ? -1 : 1;
+  const ka = JSON.stringify(a.key);
+  const kb = JSON.stringify(b.key);
+  if (ka !== kb) return ka < kb ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** Count findings per severity. */

@@ -159,6 +159,8 @@ export function continueGroup(mine: Group, incoming: Group): void {
     mine.captures = incoming.captures;
     mine.firstSeq = incoming.firstSeq;
   }
+  // values the first hits lacked may come with the later part's
+  for (const k in incoming.captures) if (mine.captures[k] === undefined) mine.captures[k] = incoming.captures[k];
   addSpan(mine, incoming);
   mine.lastSeq = incoming.lastSeq;
   for (const h of incoming.hits)
@@ -195,7 +197,8 @@ export function mergeGroups(a: Group, b: Group): void {
   const first = b.firstSeq < a.firstSeq ? b : a;
   a.hits = [...a.hits, ...b.hits].sort((x, y) => (x.time ?? 0) - (y.time ?? 0)).slice(0, EVIDENCE_FIRST);
   if (b.lastSeq > a.lastSeq) a.latest = b.latest ?? a.latest;
-  a.captures = first.captures;
+  // the first hit's values, completed by the other group's (as the engine does within one group)
+  a.captures = { ...(first === a ? b : a).captures, ...first.captures };
   addSpan(a, b);
   a.firstSeq = Math.min(a.firstSeq, b.firstSeq);
   a.lastSeq = Math.max(a.lastSeq, b.lastSeq);

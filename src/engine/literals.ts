@@ -166,11 +166,6 @@ export function requiredLiterals(source: string, min = 3): string[] | null {
   return out;
 }
 
-/** Escape a string for use inside a RegExp. */
-export function escapeRegExp(s: string): string {
-  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-}
-
 /** The same literal as it stands inside a JSON string (journalctl -o json), when it differs. */
 export function jsonEscaped(s: string): string | null {
   const j = JSON.stringify(s).slice(1, -1);

@@ -114,9 +114,15 @@ export function matchRule(rule: Rule, ev: LogEvent): Record<string, string> | nu
     }
   }
   if (!captures) return null;
-  if (rule.ignore.length > 0 && rule.ignore.some((re) => re.test(ev.message))) return null;
+  // a multi-line rule's ignore patterns hold for its whole report: the engine decides (isIgnored)
+  if (rule.continuation === null && isIgnored(rule, ev.message)) return null;
   if (!whereHolds(rule, captures)) return null;
   return captures;
+}
+
+/** Whether one of the rule's ignore patterns matches a message. */
+export function isIgnored(rule: Rule, message: string): boolean {
+  return rule.ignore.length > 0 && rule.ignore.some((re) => re.test(message));
 }
 
 /** A key the first line of a multi-line report lacks may stand on a later line (e.g. the OOM victim). */

@@ -8,7 +8,8 @@
  * its hourly counts (for bursts against a baseline). Known-benign messages (rules/benign/) are
  * skipped. Memory is bounded: caps on templates in all and per group, the rarest evicted.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../state/atomic.js';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -275,9 +276,7 @@ export function loadBundledBenign(): BenignEntry[] {
   bundledBenign = compileBenign(specs, file);
   if (cache === null) return bundledBenign;
   try {
-    const tmp = `${cache}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ stamp, specs }));
-    renameSync(tmp, cache);
+    writeFileAtomic(cache, JSON.stringify({ stamp, specs }), 0o644);
   } catch {
     /* a read-only installation: no cache, only a slower start */
   }

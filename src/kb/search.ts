@@ -300,6 +300,13 @@ const GENERIC_WORDS = [
   'fatal',
   'none',
   'problem',
+  // said of any network client or daemon (a mail relay's "status=deferred (connect to ...: Connection
+  // timed out)" is no Xen hotplug or xenbus failure, though their entries speak of connecting devices)
+  'status',
+  'connect',
+  'connected',
+  'connecting',
+  'connection',
 ];
 
 export class KnowledgeBase {

@@ -1,5 +1,5 @@
 /** Picks the reporter for --format. */
-import type { ScanReport } from '../types.js';
+import type { ScanReport, Severity } from '../types.js';
 import { CliError } from '../errors.js';
 import { renderHtml } from './html.js';
 import { renderJson, renderNdjson } from './json.js';
@@ -7,12 +7,15 @@ import { renderMarkdown } from './markdown.js';
 import { renderText } from './text.js';
 import { defaultFrom, defaultTo, renderEmail } from './email.js';
 import { renderPrometheus } from './prometheus.js';
+import { pluginStatus, renderNagios } from './nagios.js';
 import { hostname } from 'node:os';
 
 export interface RenderSettings {
   format: string;
   color: boolean;
   quiet: boolean;
+  /** For `nagios`: the level from which the state is WARNING or CRITICAL (as the exit code). */
+  failOn?: Severity;
 }
 
 /** Render a report in the requested format. */
@@ -37,6 +40,8 @@ export function render(report: ScanReport, s: RenderSettings): string {
       });
     case 'prometheus':
       return renderPrometheus(report);
+    case 'nagios':
+      return renderNagios(report, pluginStatus(report.findings, s.failOn ?? 'warning'));
     default:
       throw new CliError(`--format ${s.format} is not available for this command`, 'use text, json, ndjson or markdown');
   }
