@@ -5,6 +5,15 @@
 //   npm run bench -- --size 100M       one size (quick, everyday)
 //   npm run bench -- --size 1G --only plain
 //   npm run bench -- --repeat 5        the median of five runs each (default three)
+//   npm run bench -- --corpus noisy    another corpus (v2, the default; noisy; kern; or a list: v2,noisy,kern)
+//   npm run bench -- --startup         start-up only: a 158-line pipe against `node -e 0`, median of 20
+//
+// Corpora (all seeded, all with the same signature lines injected at known places):
+//   v2     syslog of many programs, 2% of it everyday noise that looks like trouble, Xen console/xend/libxl
+//   noisy  the syslog of an internet-facing, mail-relaying cluster dom0: 13% trouble-like noise from
+//          many programs (sshd/pam failures, sendmail/postfix deferrals, gmetad datasource errors,
+//          cron, ntpd, smartd, failed systemd units, dhclient, snmpd, named, logrotate ...)
+//   kern   kern.log of a quiet dom0: kernel lines only (blkback, bridge ports, vifs, ext4), 0.2% noise
 //
 // xendoctor runs as an operator runs it (the executable, so its #! line's node options apply).
 // For each input: wall seconds, MB/s, peak RSS (GNU time -v), the ratio xendoctor/grep, and a check
@@ -39,6 +48,8 @@ const seed = Number(opt('--seed', '42'));
 // each measurement is taken this many times, grep and xendoctor alternating, and the median kept:
 // a shared virtual machine's neighbours move single timings by 20% and more
 const repeat = Math.max(1, Number(opt('--repeat', '3')));
+const corpora = opt('--corpus', 'v2').split(',');
+for (const c of corpora) if (!['v2', 'noisy', 'kern'].includes(c)) throw new Error(`unknown corpus ${c} (v2, noisy, kern)`);
 
 // ---------- seeded corpus ----------
 function mulberry32(a) {
@@ -102,6 +113,106 @@ const OTHER = [
   (r, n) => `libxl: debug: libxl_device.c:${1000 + n(500)}:libxl__device_backend_path: domid ${n(60)} backend vif`,
 ];
 
+// ---------- the noisy corpus ----------
+// Message shapes of real public syslog: loghub (github.com/logpai/loghub, He et al., "Loghub: A
+// Large Collection of System Log Datasets", ISSRE 2023), Linux/Linux_2k.log (a 2005 Red Hat
+// mail/ftp/ssh server: sshd(pam_unix) authentication failures, "check pass; user unknown",
+// logrotate ALERT, ftpd, su) and Thunderbird/Thunderbird_2k.log (Sandia's Thunderbird cluster:
+// gmetad "data_thread() got not answer from any [...] datasource", sendmail "stat=Deferred",
+// ntpd, crond, dhcpd); modern forms of the same programs from their own sources' messages
+// (OpenSSH's "Failed password for invalid user", "Connection closed by authenticating user",
+// pam_unix(sshd:auth), postfix's "status=deferred (connect to ...: Connection timed out)",
+// systemd's "<unit>: Failed with result 'exit-code'", smartd's "Offline uncorrectable sectors",
+// dhclient's "No DHCPOFFERS received"). Addresses are documentation ranges; host names are made up.
+const ip = (n) => `${[198, 203, 192][n(3)]}.${[51, 0, 0][n(3)]}.${[100, 113, 2][n(3)]}.${n(255)}`;
+const pid = (n) => 1000 + n(30000);
+const qid = (n) => `${'jklmnop'[n(7)]}${'ABCDEFGH'[n(8)]}${String(10000 + n(89999))}${n(9999)}`;
+const UNITS = [
+  'apt-daily.service',
+  'certbot.service',
+  'backup-nightly.service',
+  'nfs-mountd.service',
+  'ganglia-monitor.service',
+  'rsync-mirror.service',
+];
+const USERS = ['root', 'admin', 'test', 'oracle', 'guest', 'ubuntu', 'postgres', 'user', 'ftp', 'nagios'];
+const CLUSTERS = ['Thunderbird_A8', 'Thunderbird_B4', 'Thunderbird_C7', 'infra', 'xen-pool-2'];
+/** Trouble-like noise of the noisy corpus (13% of its lines): no rule must match any of it. */
+const NOISY_TROUBLE = [
+  (r, n) =>
+    `sshd(pam_unix)[${pid(n)}]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=${ip(n)}  user=${USERS[n(10)]}`,
+  (r, n) => `sshd(pam_unix)[${pid(n)}]: check pass; user unknown`,
+  (r, n) =>
+    `sshd[${pid(n)}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${ip(n)}  user=${USERS[n(10)]}`,
+  (r, n) => `sshd[${pid(n)}]: Failed password for ${USERS[n(10)]} from ${ip(n)} port ${30000 + n(30000)} ssh2`,
+  (r, n) => `sshd[${pid(n)}]: Failed password for invalid user ${USERS[n(10)]}${n(100)} from ${ip(n)} port ${30000 + n(30000)} ssh2`,
+  (r, n) => `sshd[${pid(n)}]: Invalid user ${USERS[n(10)]}${n(100)} from ${ip(n)} port ${30000 + n(30000)}`,
+  (r, n) => `sshd[${pid(n)}]: Connection closed by authenticating user root ${ip(n)} port ${30000 + n(30000)} [preauth]`,
+  (r, n) =>
+    `sshd[${pid(n)}]: error: maximum authentication attempts exceeded for root from ${ip(n)} port ${30000 + n(30000)} ssh2 [preauth]`,
+  (r, n) =>
+    `sendmail[${pid(n)}]: ${qid(n)}: to=<${USERS[n(10)]}@mail${n(50)}.example.org>, ctladdr=<${USERS[n(10)]}@tbird-admin1> (0/0), delay=0${n(5)}:${10 + n(49)}:${10 + n(49)}, xdelay=00:00:${10 + n(49)}, mailer=esmtp, pri=${30000 + n(900000)}, relay=mail${n(50)}.example.org., dsn=4.0.0, stat=Deferred: Connection timed out with mail${n(50)}.example.org.`,
+  (r, n) => `sendmail[${pid(n)}]: ${qid(n)}: lost input channel from [${ip(n)}] to MTA after rcpt`,
+  (r, n) =>
+    `postfix/smtp[${pid(n)}]: ${(n(0xfffffff) + 0x10000000).toString(16).toUpperCase()}: to=<${USERS[n(10)]}@example.org>, relay=none, delay=${n(9000)}, delays=${n(9000)}/0.01/30/0, dsn=4.4.1, status=deferred (connect to mx${n(9)}.example.org[${ip(n)}]:25: Connection timed out)`,
+  (r, n) =>
+    `postfix/smtpd[${pid(n)}]: NOQUEUE: reject: RCPT from unknown[${ip(n)}]: 554 5.7.1 <${USERS[n(10)]}@example.com>: Relay access denied; from=<spam${n(999)}@example.net> to=<${USERS[n(10)]}@example.com> proto=ESMTP helo=<example.net>`,
+  (r, n) => `gmetad[${1500 + n(100)}]: data_thread() got not answer from any [${CLUSTERS[n(5)]}] datasource`,
+  (r, n) => `gmetad[${1500 + n(100)}]: data_thread() for [${CLUSTERS[n(5)]}] failed to contact node ${ip(n)}`,
+  (r, n) => `CRON[${pid(n)}]: (CRON) error (grandchild #${pid(n)} failed with exit status 1)`,
+  (r, n) => `crond[${pid(n)}]: (root) BAD FILE MODE (/etc/cron.d/backup-${n(9)})`,
+  (r, n) => `ntpd[${400 + n(100)}]: no servers can be used, exiting`,
+  (r, n) => `ntpd[${400 + n(100)}]: frequency error ${500 + n(200)} PPM exceeds tolerance 500 PPM`,
+  (r, n) => `ntpd[${400 + n(100)}]: synchronisation lost`,
+  (r, n) => `smartd[${800 + n(100)}]: Device: /dev/sd${'abcd'[n(4)]} [SAT], ${1 + n(8)} Offline uncorrectable sectors`,
+  (r, n) => `systemd[1]: ${UNITS[n(6)]}: Main process exited, code=exited, status=${1 + n(3)}/FAILURE`,
+  (r, n) => `systemd[1]: ${UNITS[n(6)]}: Failed with result 'exit-code'.`,
+  (r, n) => `systemd[1]: Failed to start ${['Daily apt download activities', 'Certbot', 'Nightly backup', 'NFS mount daemon'][n(4)]}.`,
+  (r, n) => `dhclient[${500 + n(500)}]: No DHCPOFFERS received.`,
+  (r, n) => `snmpd[${700 + n(100)}]: error on subcontainer 'ia_addr' insert (-1)`,
+  (r, n) => `named[${600 + n(50)}]: client ${ip(n)}#${1024 + n(60000)}: query (cache) 'example${n(500)}.com/A/IN' denied`,
+  (r, n) => `logrotate: ALERT exited abnormally with [1]`,
+  (r, n) =>
+    `su(pam_unix)[${pid(n)}]: authentication failure; logname=${USERS[n(10)]} uid=${500 + n(500)} euid=0 tty=pts/${n(9)} ruser=${USERS[n(10)]} rhost=  user=root`,
+  (r, n) => `nscd: nss_ldap: failed to bind to LDAP server ldap://ldap${n(3)}.example.org: Can't contact LDAP server`,
+];
+/** Everyday noise of the noisy corpus beside v2's (same sources). */
+const NOISY_NOISE = [
+  ...NOISE,
+  (r, n) => `sshd(pam_unix)[${pid(n)}]: session opened for user ${USERS[n(10)]} by (uid=0)`,
+  (r, n) => `sshd(pam_unix)[${pid(n)}]: session closed for user ${USERS[n(10)]}`,
+  (r, n) =>
+    `sendmail[${pid(n)}]: ${qid(n)}: from=<${USERS[n(10)]}@example.org>, size=${n(99999)}, class=0, nrcpts=1, msgid=<${n(999999)}.${qid(n)}@tbird-admin1>, proto=ESMTP, daemon=MTA, relay=[${ip(n)}]`,
+  (r, n) => `postfix/qmgr[${pid(n)}]: ${(n(0xfffffff) + 0x10000000).toString(16).toUpperCase()}: removed`,
+  (r, n) => `ftpd[${pid(n)}]: connection from ${ip(n)} () at Sun Jul 10 03:55:15 2005`,
+  (r, n) => `xinetd[${pid(n)}]: START: ftp pid=${pid(n)} from=${ip(n)}`,
+  (r, n) => `crond(pam_unix)[${pid(n)}]: session opened for user root by (uid=0)`,
+  (r, n) => `gmond[${1400 + n(100)}]: Sending metric load_one ${(r() * 4).toFixed(2)}`,
+];
+/** kern.log of a quiet dom0: its own kernel noise and, rarely, something that looks like trouble. */
+const KERN_NOISE = NOISE.filter((f) =>
+  f(
+    () => 0,
+    () => 0,
+  ).startsWith('kernel:'),
+).concat([
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] xen-blkback: backend/vbd/${1 + n(59)}/51712: prepare for reconnect`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] xenbr0: port ${2 + n(40)}(vif${1 + n(40)}.0) entered disabled state`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] device vif${1 + n(40)}.0 left promiscuous mode`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] xenbr0: port ${2 + n(40)}(vif${1 + n(40)}.0) entered blocking state`,
+]);
+const KERN_TROUBLE = [
+  (r, n) =>
+    `kernel: [${(n(9000000) + r()).toFixed(6)}] perf: interrupt took too long (${2500 + n(3000)} > ${2500 + n(3000)}), lowering kernel.perf_event_max_sample_rate to ${10000 + n(60000)}`,
+  (r, n) => `kernel: [${(n(9000000) + r()).toFixed(6)}] vif vif-${1 + n(40)}-0 vif${1 + n(40)}.0: Guest Rx stalled`,
+];
+/** Per corpus: everyday lines, trouble-like lines, their share, the share of non-syslog lines, the tag */
+const PROFILES = {
+  v2: { noise: NOISE, trouble: TROUBLE_NOISE, share: 0.02, other: 0.08 },
+  noisy: { noise: NOISY_NOISE, trouble: NOISY_TROUBLE.map((f) => [true, f]), share: 0.13, other: 0 },
+  kern: { noise: KERN_NOISE, trouble: KERN_TROUBLE.map((f) => [true, f]), share: 0.002, other: 0 },
+};
+
 /** Signature lines injected at known places: rule id, count per 100 MiB, line maker. */
 const INJECT = [
   [
@@ -156,7 +267,8 @@ const INJECT = [
   ],
 ];
 
-async function buildCorpus(file, bytes) {
+async function buildCorpus(file, bytes, profile = 'v2') {
+  const P = PROFILES[profile];
   const r = mulberry32(seed);
   const n = (k) => Math.floor(r() * k);
   const out = createWriteStream(file, { highWaterMark: 1 << 20 });
@@ -188,14 +300,14 @@ async function buildCorpus(file, bytes) {
       const [, id, make, i] = plan[p++];
       line = `${stamp()} ${HOST} ${make(i)}`;
       injected[id]++;
-    } else if (r() < 0.08) {
+    } else if (P.other > 0 && r() < P.other) {
       line = OTHER[n(OTHER.length)](r, n);
-    } else if (r() < 0.02) {
-      const [mined, make] = TROUBLE_NOISE[n(TROUBLE_NOISE.length)];
+    } else if (r() < P.share) {
+      const [mined, make] = P.trouble[n(P.trouble.length)];
       line = `${stamp()} ${HOST} ${make(r, n)}`;
       if (mined) trouble++;
     } else {
-      line = `${stamp()} ${HOST} ${NOISE[n(NOISE.length)](r, n)}`;
+      line = `${stamp()} ${HOST} ${P.noise[n(P.noise.length)](r, n)}`;
     }
     t += step * (0.5 + r());
     buf.push(line);
@@ -214,7 +326,9 @@ async function buildCorpus(file, bytes) {
   }
   out.end(buf.join('\n') + '\n');
   await once(out, 'finish');
-  const counts = { rules: injected, unrecognized: trouble };
+  // v2's trouble-like noise is known line by line to the miner (counted or benign); the other
+  // corpora's is a wider mix, of which the bench reports what the miner counted without checking it
+  const counts = { rules: injected, unrecognized: trouble, exactUnrecognized: profile === 'v2' };
   writeFileSync(file + '.injected.json', JSON.stringify(counts));
   return counts;
 }
@@ -225,18 +339,18 @@ function sh(cmd) {
   return r;
 }
 
-async function ensureCorpus(label, bytes) {
+async function ensureCorpus(label, bytes, profile) {
   mkdirSync(CORPUS, { recursive: true });
   // v2: with trouble-looking noise (older corpora are rebuilt under the new name)
-  const plain = join(CORPUS, `xen-v2-${label}.log`);
+  const plain = join(CORPUS, profile === 'v2' ? `xen-v2-${label}.log` : `xen-${profile}-${label}.log`);
   if (!existsSync(plain + '.injected.json') || statSync(plain).size < bytes) {
-    process.stderr.write(`building ${label} corpus...\n`);
-    await buildCorpus(plain, bytes);
+    process.stderr.write(`building ${profile} ${label} corpus...\n`);
+    await buildCorpus(plain, bytes, profile);
   }
   const injected = JSON.parse(readFileSync(plain + '.injected.json', 'utf8'));
   const gz = plain + '.gz';
   if (only.has('gz') && !existsSync(gz)) sh(`gzip -1 -c '${plain}' > '${gz}'`);
-  const rotDir = join(CORPUS, `rotated-v2-${label}`);
+  const rotDir = join(CORPUS, `rotated-${profile}-${label}`);
   if (only.has('rotated') && !existsSync(join(rotDir, 'kern.log'))) {
     rmSync(rotDir, { recursive: true, force: true });
     mkdirSync(rotDir);
@@ -313,7 +427,8 @@ function checkCounts(json, injected) {
   for (const id of Object.keys(got)) if (!(id in injected.rules)) bad.push(`${id}: ${got[id]} unexpected`);
   // every trouble-looking noise line is counted into some unrecognised template
   const mined = json.unrecognized.reduce((a, u) => a + u.count, 0);
-  if (mined !== injected.unrecognized) bad.push(`unrecognised: ${injected.unrecognized} noise lines, ${mined} counted`);
+  if (injected.exactUnrecognized !== false && mined !== injected.unrecognized)
+    bad.push(`unrecognised: ${injected.unrecognized} noise lines, ${mined} counted`);
   return bad;
 }
 
@@ -325,7 +440,32 @@ function median(runs) {
 
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
+/** Start-up: a small pipe (158 lines of a lab host's `xl dmesg`) against `node -e 0`, alternating. */
+function startup(runs = 20) {
+  const sample = join(ROOT, 'samples', 'lab', 'toolstack', 'xl-dmesg.txt');
+  const lines = readFileSync(sample, 'utf8').split('\n').filter(Boolean).length;
+  const wall = (cmd) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'ignore'] });
+    if (r.status === null) throw new Error(`${cmd}: killed`);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const nodeRuns = [];
+  const xdRuns = [];
+  for (let i = 0; i < runs; i++) {
+    nodeRuns.push(wall(`node -e 0`));
+    xdRuns.push(wall(`'${BIN}' < '${sample}'`));
+  }
+  console.log(
+    `start-up (${runs} runs each, alternating; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}):`,
+  );
+  console.log(`  node -e 0                          median ${fmt(med(nodeRuns), 3)} s (min ${fmt(Math.min(...nodeRuns), 3)})`);
+  console.log(`  xendoctor < ${lines}-line xl dmesg     median ${fmt(med(xdRuns), 3)} s (min ${fmt(Math.min(...xdRuns), 3)})`);
+}
+
 async function main() {
+  if (args.includes('--startup')) return startup();
   const { file: pat, count } = grepPatterns();
   console.log(
     `xendoctor bench — ${count} catalogue patterns as grep -E alternatives; ${process.version}; ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? ''}`,
@@ -335,43 +475,50 @@ async function main() {
     `load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (other work on the machine inflates wall times; CPU s is user+sys of all threads)`,
   );
   console.log('size    input     tool        wall s   CPU s    MB/s   peak RSS MB   ratio (wall, CPU)   counts');
-  for (const [label, bytes] of sizes) {
-    const { plain, gz, rotDir, injected } = await ensureCorpus(label, bytes);
-    const mb = statSync(plain).size / 1024 / 1024;
-    const runs = [];
-    if (only.has('plain')) runs.push(['plain', `grep -E -c -f '${pat}' '${plain}'`, `'${plain}'`]);
-    if (only.has('gz')) runs.push(['gz', `zcat '${gz}' | grep -E -c -f '${pat}'`, `'${gz}'`]);
-    if (only.has('rotated')) {
-      const files = readdirSync(rotDir)
-        .map((f) => `'${join(rotDir, f)}'`)
-        .join(' ');
-      runs.push(['rotated', `zcat -f ${files} | grep -E -c -f '${pat}'`, `'${rotDir}'`]);
-    }
-    for (const [kind, grepCmd, xdArgs] of runs) {
-      const gs = [];
-      const xs = [];
-      for (let i = 0; i < repeat; i++) {
-        gs.push(timed(grepCmd));
-        xs.push(timed(`'${BIN}' scan --format json --quiet --year 2026 --tz UTC ${xdArgs}`));
+  for (const profile of corpora)
+    for (const [label, bytes] of sizes) {
+      const { plain, gz, rotDir, injected } = await ensureCorpus(label, bytes, profile);
+      if (corpora.length > 1 || profile !== 'v2') console.log(`corpus ${profile}:`);
+      const mb = statSync(plain).size / 1024 / 1024;
+      const runs = [];
+      if (only.has('plain')) runs.push(['plain', `grep -E -c -f '${pat}' '${plain}'`, `'${plain}'`]);
+      if (only.has('gz')) runs.push(['gz', `zcat '${gz}' | grep -E -c -f '${pat}'`, `'${gz}'`]);
+      if (only.has('rotated')) {
+        const files = readdirSync(rotDir)
+          .map((f) => `'${join(rotDir, f)}'`)
+          .join(' ');
+        runs.push(['rotated', `zcat -f ${files} | grep -E -c -f '${pat}'`, `'${rotDir}'`]);
       }
-      const g = median(gs);
-      const x = median(xs);
-      let counts = 'n/a';
-      try {
-        const bad = checkCounts(JSON.parse(x.stdout), injected);
-        const total = Object.values(injected.rules).reduce((a, b) => a + b, 0);
-        counts = bad.length ? `MISMATCH ${bad.join('; ')}` : `ok (${total} injected, ${injected.unrecognized} unrecognised)`;
-      } catch (e) {
-        counts = `no JSON (exit ${x.status}): ${x.stderr.split('\n')[0]}`;
+      for (const [kind, grepCmd, xdArgs] of runs) {
+        const gs = [];
+        const xs = [];
+        for (let i = 0; i < repeat; i++) {
+          gs.push(timed(grepCmd));
+          xs.push(timed(`'${BIN}' scan --format json --quiet --year 2026 --tz UTC ${xdArgs}`));
+        }
+        const g = median(gs);
+        const x = median(xs);
+        let counts = 'n/a';
+        try {
+          const bad = checkCounts(JSON.parse(x.stdout), injected);
+          const total = Object.values(injected.rules).reduce((a, b) => a + b, 0);
+          const mined = JSON.parse(x.stdout).unrecognized.reduce((a, u) => a + u.count, 0);
+          counts = bad.length
+            ? `MISMATCH ${bad.join('; ')}`
+            : injected.exactUnrecognized === false
+              ? `ok (${total} injected; ${injected.unrecognized} trouble-like noise lines, ${mined} counted unrecognised)`
+              : `ok (${total} injected, ${injected.unrecognized} unrecognised)`;
+        } catch (e) {
+          counts = `no JSON (exit ${x.status}): ${x.stderr.split('\n')[0]}`;
+        }
+        console.log(
+          `${label.padEnd(7)} ${kind.padEnd(9)} grep        ${fmt(g.secs).padStart(6)} ${fmt(g.cpu).padStart(6)} ${fmt(mb / g.secs, 0).padStart(7)} ${fmt(g.rssMB, 1).padStart(12)}                      ${g.stdout.trim()} lines`,
+        );
+        console.log(
+          `${''.padEnd(7)} ${''.padEnd(9)} xendoctor   ${fmt(x.secs).padStart(6)} ${fmt(x.cpu).padStart(6)} ${fmt(mb / x.secs, 0).padStart(7)} ${fmt(x.rssMB, 1).padStart(12)}   ${fmt(x.secs / g.secs).padStart(6)}x ${fmt(x.cpu / g.cpu).padStart(6)}x   ${counts}`,
+        );
       }
-      console.log(
-        `${label.padEnd(7)} ${kind.padEnd(9)} grep        ${fmt(g.secs).padStart(6)} ${fmt(g.cpu).padStart(6)} ${fmt(mb / g.secs, 0).padStart(7)} ${fmt(g.rssMB, 1).padStart(12)}                      ${g.stdout.trim()} lines`,
-      );
-      console.log(
-        `${''.padEnd(7)} ${''.padEnd(9)} xendoctor   ${fmt(x.secs).padStart(6)} ${fmt(x.cpu).padStart(6)} ${fmt(mb / x.secs, 0).padStart(7)} ${fmt(x.rssMB, 1).padStart(12)}   ${fmt(x.secs / g.secs).padStart(6)}x ${fmt(x.cpu / g.cpu).padStart(6)}x   ${counts}`,
-      );
     }
-  }
 }
 
 main().catch((e) => {
