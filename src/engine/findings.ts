@@ -34,22 +34,11 @@ export function findingId(rule: string, host: string | null, key: Record<string,
 }
 
 /** What makes a finding; the rest (id, causes, defaults) is filled in by `buildFinding`. */
-export interface FindingParts {
-  rule: string;
-  title: string;
-  severity: Severity;
-  host: string | null;
-  key: Record<string, string>;
-  count: number;
-  first: string | null;
-  last: string | null;
-  evidence: Evidence[];
-  diagnosis: string;
-  fix: string[];
-  references?: string[];
-  harmless?: boolean;
-  tags?: string[];
-}
+export type FindingParts = Pick<
+  Finding,
+  'rule' | 'title' | 'severity' | 'host' | 'key' | 'count' | 'first' | 'last' | 'evidence' | 'diagnosis' | 'fix'
+> &
+  Partial<Pick<Finding, 'references' | 'harmless' | 'tags'>>;
 
 /** The one builder of a Finding (log rules, config checks, the baseline's findings): fields in the order of the JSON contract. */
 export function buildFinding(p: FindingParts): Finding {

@@ -30,6 +30,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { createRequire } from 'node:module';
 import { MAX_LINE } from './lines.js';
+import { pread } from './incremental.js';
 
 /** Receives the lines: `buf[start, end)` without the newline; copy to keep (the buffer is reused). */
 export type LineHandler = (buf: Buffer, start: number, end: number, lineNo: number) => void;
@@ -149,17 +150,6 @@ const TURN_BUDGET = 8 * 1024 * 1024;
 const FP_LEN = 64;
 /** Bytes of a generation's beginning kept to recognise its copy (copytruncate) among the rotated files. */
 const HEAD_LEN = 1024;
-
-function pread(fd: number, pos: number, len: number): Buffer {
-  const b = Buffer.alloc(len);
-  let got = 0;
-  while (got < len) {
-    const n = readSync(fd, b, got, len - got, pos + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return b.subarray(0, got);
-}
 
 /** Rotated siblings (name.1, name.2.gz, name-20261120, name.20261120): never followed from folders. */
 const ROTATED_NAME = /(?:\.\d+|-\d{8}(?:\d{2})?|\.\d{8})(?:\.gz)?$|\.(?:gz|bz2|xz|zst|lz4|zip|tar|old|bak)$/;

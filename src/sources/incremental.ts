@@ -52,7 +52,8 @@ export function fingerprint(buf: Buffer): Fingerprint {
   return { len: buf.length, hash: sha(buf) };
 }
 
-function pread(fd: number, pos: number, len: number): Buffer {
+/** Up to `len` bytes of an open file from `pos` (fewer at its end). */
+export function pread(fd: number, pos: number, len: number): Buffer {
   const b = Buffer.alloc(len);
   let got = 0;
   while (got < len) {
