@@ -1,6 +1,6 @@
 /** Test helpers: run the real CLI binary and capture stdout, stderr and the exit code. */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -104,4 +104,25 @@ export function xdMemory(
     .split(' ')
     .map((kb) => Number(kb) / 1024);
   return { ...r, liveMb: live!, rssMb: rss! };
+}
+
+/** A site rule folder (root-owned, not writable by others) holding one rule with `pattern`. */
+export function siteRuleDir(pattern: string): string {
+  const dir = join(tmp('xd-site-'), 'site');
+  mkdirSync(dir, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'site-slow.yaml'),
+    [
+      'id: site-slow',
+      'title: Slow',
+      'severity: warning',
+      'patterns:',
+      `  - '${pattern}'`,
+      'diagnosis: A rule with a pattern.',
+      'fix: [nothing]',
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
+  return dir;
 }

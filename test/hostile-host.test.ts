@@ -12,7 +12,7 @@ import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSy
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, tmp, xd } from './helpers.js';
+import { BIN, ROOT, siteRuleDir, tmp, xd } from './helpers.js';
 import { blk, findingsOf } from './report-helpers.js';
 import { startWatch } from './watch-helpers.js';
 import { riskOf } from '../src/engine/safety.js';
@@ -365,27 +365,6 @@ describe('23. --baseline, check --xl-info and rules test samples: regular files 
     expect(r.stdout).toMatch(/cannot read the sample file: is a FIFO, not a regular file/);
   });
 });
-
-/** A site rule folder (root-owned, not writable by others) holding one rule with `pattern`. */
-function siteRuleDir(pattern: string): string {
-  const dir = join(tmp('xd-site-'), 'site');
-  mkdirSync(dir, { mode: 0o755 });
-  writeFileSync(
-    join(dir, 'site-slow.yaml'),
-    [
-      'id: site-slow',
-      'title: Slow',
-      'severity: warning',
-      'patterns:',
-      `  - '${pattern}'`,
-      'diagnosis: A rule with a pattern.',
-      'fix: [nothing]',
-      '',
-    ].join('\n'),
-    { mode: 0o644 },
-  );
-  return dir;
-}
 
 const NESTED = 'xenfail (a{1,10}){1,10}b';
 const slowLine = (n: number) => `Nov 20 08:01:10 xen07 kernel: xenfail ${'a'.repeat(48)} ${n}`;

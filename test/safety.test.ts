@@ -1,11 +1,10 @@
 /** Safe patterns and safe rule folders: no shipped regex can backtrack catastrophically; site rules are checked at load. */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync } from 'node:fs';
 import { check } from 'recheck';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../src/engine/catalogue.js';
 import { nestedRepeat, riskOf } from '../src/engine/safety.js';
-import { tmp, xd } from './helpers.js';
+import { siteRuleDir, xd } from './helpers.js';
 
 const rules = loadCatalogue();
 
@@ -35,30 +34,11 @@ describe('shipped patterns', () => {
   });
 });
 
-function siteRule(pattern: string): string {
-  const dir = join(tmp(), 'site');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'site-slow.yaml'),
-    [
-      'id: site-slow',
-      'title: Slow',
-      'severity: warning',
-      'patterns:',
-      `  - '${pattern}'`,
-      'diagnosis: A rule with a pattern.',
-      'fix: [nothing]',
-      '',
-    ].join('\n'),
-  );
-  return dir;
-}
-
 describe('site rules', () => {
   const line = 'Nov 20 08:01:10 xen07 kernel: [1.0] INFO: task blkback.1.xvda:99 blocked for more than 120 seconds.\n';
 
   it('refuses a pattern that can backtrack catastrophically, naming the file and the pattern', () => {
-    const dir = siteRule('^(?:x+x+)+y$');
+    const dir = siteRuleDir('^(?:x+x+)+y$');
     const r = xd(['--rules', dir], line);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('site-slow.yaml');
@@ -68,11 +48,11 @@ describe('site rules', () => {
   });
 
   it('accepts a safe site rule', () => {
-    expect(xd(['--rules', siteRule('kernel frobnicated'), '--format', 'json'], line).code).toBe(2);
+    expect(xd(['--rules', siteRuleDir('kernel frobnicated'), '--format', 'json'], line).code).toBe(2);
   });
 
   it.runIf(process.getuid?.() === 0)('refuses, as root, a rule folder that other users can write', () => {
-    const dir = siteRule('kernel frobnicated');
+    const dir = siteRuleDir('kernel frobnicated');
     chmodSync(dir, 0o777);
     const r = xd(['--rules', dir], line);
     expect(r.code).toBe(3);
