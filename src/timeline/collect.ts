@@ -22,7 +22,7 @@ import { Engine } from '../engine/engine.js';
 import { compareFindings } from '../engine/findings.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { problemSummaries, scanReport, type ScanOptions } from '../scan.js';
+import { noteFolds, problemSummaries, scanReport, type ScanOptions } from '../scan.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
 import { parseLine } from '../parse/line.js';
@@ -291,6 +291,7 @@ async function run(
   const unrecognized = engine.unrecognizedTemplates();
   const fromBaseline = await enrichUnrecognized(unrecognized, engine.unrecognizedState(), { baseline: opts.baseline });
   const findings = [...engine.findings(), ...fromBaseline].sort(compareFindings);
+  noteFolds(engine, summaries);
 
   // ---- marks
   bootMarks(clock, marks, keep, inRange, hostSeen);
