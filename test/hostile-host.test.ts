@@ -617,3 +617,55 @@ describe('6. a flood of distinct keyed lines folds into one finding per rule, co
     expect(r.stdout).toMatch(/A dom0 filesystem is full \(No space left on device\) {2}\[disk-full\]/);
   }, 150_000);
 });
+
+describe('21. UTF-16 logs, a UTF-8 byte-order mark and a NUL run before a line keep their findings, host and time', () => {
+  const utf16le = (s: string) => Buffer.from(s, 'utf16le');
+  const utf16be = (s: string) => utf16le(s).swap16();
+  const before = 'Nov 20 08:00:00 xen07 kernel: [0.5] before the crash\n';
+  /** Each form of a log whose line `blk(pid)` must give its finding on host xen07 at 08:01:10 (line `line`). */
+  const forms: Record<string, { bytes: (pid: number) => Buffer; line: number; more: (pid: number) => Buffer }> = {
+    'UTF-16LE with BOM': { bytes: (p) => utf16le(`\ufeff${blk(p)}\n`), line: 1, more: (p) => utf16le(`${blk(p)}\n`) },
+    'UTF-16BE with BOM': { bytes: (p) => utf16be(`\ufeff${blk(p)}\n`), line: 1, more: (p) => utf16be(`${blk(p)}\n`) },
+    'UTF-16LE without BOM': { bytes: (p) => utf16le(`${blk(p)}\n`), line: 1, more: (p) => utf16le(`${blk(p)}\n`) },
+    'UTF-8 BOM': { bytes: (p) => Buffer.from(`\ufeff${blk(p)}\n`), line: 1, more: (p) => Buffer.from(`\ufeff${blk(p)}\n`) },
+    // a crash leaves NULs where unflushed blocks were; 200 kB of them, more than the 64 KiB line limit
+    'NUL run before a line': {
+      bytes: (p) => Buffer.concat([Buffer.from(before), Buffer.alloc(200_000), Buffer.from(`${blk(p)}\n`)]),
+      line: 2,
+      more: (p) => Buffer.concat([Buffer.alloc(8192), Buffer.from(`${blk(p)}\n`)]),
+    },
+  };
+  type J = { findings: { key: { pid: string }; host: string | null; first: string | null; evidence: { line: number; text: string }[] }[] };
+  const expectFound = (stdout: string, pid: number, line: number) => {
+    const f = (JSON.parse(stdout) as J).findings.find((x) => x.key.pid === String(pid));
+    expect(f, `pid ${pid}`).toBeDefined();
+    expect({ host: f!.host, first: f!.first, line: f!.evidence[0]!.line, text: f!.evidence[0]!.text }).toEqual({
+      host: 'xen07',
+      first: '2026-11-20T08:01:10Z',
+      line,
+      text: blk(pid),
+    });
+  };
+
+  it.each(Object.entries(forms))('%s: scan (named, on stdin and in a folder) and report (first run, then what is new)', (_, form) => {
+    const dir = tmp('xd-enc-');
+    const log = join(dir, 'kern.log');
+    writeFileSync(log, form.bytes(21));
+    let r = xd(['scan', '--format', 'json', ...ONLY, log]);
+    expect(r.code).toBe(2);
+    expectFound(r.stdout, 21, form.line);
+    r = xd(['scan', '--format', 'json', ...ONLY, '-'], form.bytes(21));
+    expectFound(r.stdout, 21, form.line);
+    r = xd(['scan', '--format', 'json', ...ONLY, dir]); // a walked folder skips binaries: these are text
+    expectFound(r.stdout, 21, form.line);
+    const state = join(dir, 'state', 'state.json');
+    r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    expect(r.code).toBe(2);
+    expectFound(r.stdout, 21, form.line);
+    writeFileSync(log, form.more(22), { flag: 'a' }); // appended: the next run starts mid-file
+    r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    expect(r.code).toBe(2);
+    expectFound(r.stdout, 22, form.line + 1);
+    expect((JSON.parse(r.stdout) as J).findings).toHaveLength(1);
+  });
+});
