@@ -16,7 +16,7 @@ import {
   templatesMatch,
 } from '../src/engine/unrecognized.js';
 import { ROOT } from './helpers.js';
-import { baselineFindings, learnBaseline } from '../src/engine/baseline.js';
+import { baselineFindings, learnBaseline } from '../src/engine/unrecognized-baseline.js';
 
 const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 11, 31) };
 const feed = (m: TemplateMiner, lines: string[], from = 1) => lines.forEach((l, i) => m.add(parseLine(l, ctx), l, 'test.log', from + i));

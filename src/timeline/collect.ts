@@ -17,12 +17,13 @@ import { basename, join } from 'node:path';
 import type { Input, ResolveProblem } from '../sources/inputs.js';
 import { rotationOrder } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
+import { toUtf8 } from '../sources/encoding.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine } from '../engine/engine.js';
 import { compareFindings } from '../engine/findings.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { problemSummaries, scanReport, type ScanOptions } from '../scan.js';
+import { noteFolds, problemSummaries, scanReport, type ScanOptions } from '../pipeline/scan-inputs.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
 import { parseLine } from '../parse/line.js';
@@ -122,7 +123,7 @@ async function run(
     })();
     const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseLine(text, ctx), text, lineNo) };
     try {
-      await scanLines(counted, null, sink, true);
+      await scanLines(toUtf8(counted), null, sink, true);
     } catch {
       /* reported by the second pass */
     }
@@ -260,7 +261,7 @@ async function run(
       }
     })();
     try {
-      const stats = await scanLines(counted, engine.prefilter, sink, engine.everyLine);
+      const stats = await scanLines(toUtf8(counted), engine.prefilter, sink, engine.everyLine);
       summary.lines = stats.lines;
       summary.formats = stats.formats;
       for (const n of stats.notes) summary.errors.push(`line ${n.line}: ${n.text}`);
@@ -291,6 +292,7 @@ async function run(
   const unrecognized = engine.unrecognizedTemplates();
   const fromBaseline = await enrichUnrecognized(unrecognized, engine.unrecognizedState(), { baseline: opts.baseline });
   const findings = [...engine.findings(), ...fromBaseline].sort(compareFindings);
+  noteFolds(engine, summaries);
 
   // ---- marks
   bootMarks(clock, marks, keep, inRange, hostSeen);
