@@ -518,6 +518,119 @@ describe('Also: the catalogue cache is written through the atomic writer, never 
   });
 });
 
+/**
+ * What `logger -t kernel "INFO: task …"` puts in kern.log through rsyslog: `n` hung-task reports of
+ * distinct tasks (one key each), then the disk-full error they once hid.
+ */
+function hungTaskFlood(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = String(i % 60).padStart(2, '0');
+    lines.push(
+      `Nov 20 08:${String(Math.floor(i / 600) % 60).padStart(2, '0')}:${s} xen07 kernel: INFO: task flood${i}:${1000 + i} blocked for more than 120 seconds.`,
+    );
+  }
+  lines.push(
+    'Nov 20 09:01:10 xen07 kernel: EXT4-fs (dm-0): delayed block allocation failed for inode 12 at logical offset 0 with max blocks 1 with error 28',
+  );
+  return lines.join('\n') + '\n';
+}
+
+describe('6. a flood of distinct keyed lines folds into one finding per rule, counted and noted; it hides no other rule', () => {
+  const FLOOD = 25_000;
+  const NOTE =
+    /^too many distinct findings of hung-task \(past 5000 for one rule or 20000 in all\): 20000 more keys \(20000 hits\) folded into one finding \(key task=\*\)$/;
+  type Doc = {
+    inputs: { errors: string[] }[];
+    findings: { rule: string; key: Record<string, string>; count: number; title: string; severity: string }[];
+  };
+  const check = (j: Doc) => {
+    // the error after the flood is found (20,000 groups dropped every later one before)
+    expect(j.findings.filter((f) => f.rule === 'disk-full').map((f) => [f.severity, f.key, f.count])).toEqual([
+      ['error', { device: 'dm-0' }, 1],
+    ]);
+    const hung = j.findings.filter((f) => f.rule === 'hung-task');
+    expect(hung).toHaveLength(5001);
+    // every hit counted: 5,000 keys kept apart, the other 20,000 in one finding that says so
+    expect(hung.reduce((n, f) => n + f.count, 0)).toBe(FLOOD);
+    const over = hung.filter((f) => f.key.task === '*');
+    expect(over.map((f) => [f.count, f.title])).toEqual([
+      [20_000, 'Task * blocked for more than 120 s (20000 more keys folded into this finding: too many to keep apart)'],
+    ]);
+    expect(j.inputs[0]!.errors).toEqual([expect.stringMatching(NOTE)]);
+  };
+  let dir: string;
+  let log: string;
+
+  it('scan: exit 2 with the disk-full error, the fold counted in the JSON and told on stderr', () => {
+    dir = tmp('xd-flood-');
+    log = join(dir, 'kern.log');
+    writeFileSync(log, hungTaskFlood(FLOOD));
+    const r = xd(['--format', 'json', log], undefined, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '0' }, timeout: 120_000 });
+    expect(r.code).toBe(2);
+    check(JSON.parse(r.stdout) as Doc);
+    expect(r.stderr).toMatch(/kern\.log: too many distinct findings of hung-task .*20000 hits/);
+  }, 150_000);
+
+  it('the same with the file split across worker threads (each part folds, the parts merge in order)', () => {
+    const env = {
+      ...process.env,
+      TZ: 'UTC',
+      XENDOCTOR_WORKERS: '2',
+      XENDOCTOR_TRACE_JOBS: '1',
+      XENDOCTOR_WORKER_MIN: '100000',
+      XENDOCTOR_SPLIT_MIN: '200000',
+    };
+    const r = xd(['--format', 'json', log], undefined, { env, timeout: 120_000 });
+    expect(r.stderr).toMatch(/^xendoctor: job .* on a worker thread$/m);
+    expect(r.code).toBe(2);
+    check(JSON.parse(r.stdout) as Doc);
+  }, 150_000);
+
+  it('four rules flooded up to the cap on all findings: a fifth rule still keeps its first finding apart, and folds the next', () => {
+    const at = (i: number) =>
+      `Nov 20 08:${String(Math.floor(i / 600) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} xen07 kernel:`;
+    const letters = (i: number) => 'sd' + [0, 1, 2].map((k) => String.fromCharCode(97 + (Math.floor(i / 26 ** k) % 26))).join('');
+    const lines: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      lines.push(
+        `${at(i)} INFO: task flood${i}:${1000 + i} blocked for more than 120 seconds.`,
+        `${at(i)} blk_update_request: I/O error, dev ${letters(i)}, sector ${i} op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0`,
+        `${at(i)} watchdog: BUG: soft lockup - CPU#${i} stuck for 23s! [kworker:${i}]`,
+        `${at(i)} NETDEV WATCHDOG: flood${i} (e1000e): transmit queue 0 timed out`,
+      );
+    }
+    lines.push(`${at(1)} EXT4-fs (dm-0): delayed block allocation failed for inode 12 at logical offset 0 with max blocks 1 with error 28`);
+    lines.push(`${at(2)} EXT4-fs (dm-1): delayed block allocation failed for inode 12 at logical offset 0 with max blocks 1 with error 28`);
+    const file = join(dir, 'four.log');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const r = xd(['--format', 'json', file], undefined, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '0' }, timeout: 120_000 });
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as Doc;
+    expect(j.findings.filter((f) => f.rule === 'disk-full').map((f) => [f.key, f.count])).toEqual([
+      [{ device: 'dm-0' }, 1],
+      [{ device: '*' }, 1],
+    ]);
+    expect(j.inputs[0]!.errors).toContainEqual(
+      expect.stringMatching(/^too many distinct findings of disk-full .*: 1 more key \(1 hit\) folded into one finding \(key device=\*\)$/),
+    );
+  }, 150_000);
+
+  it('report (cron): exit 2, the text report names the fold, the disk-full error is in it', () => {
+    const stateDir = join(dir, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    const r = xd(['report', '--state', join(stateDir, 'state.json'), '--format', 'text', log], undefined, {
+      env: { ...process.env, TZ: 'UTC' },
+      timeout: 120_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(
+      /^ {2}! too many distinct findings of hung-task .* 20000 more keys \(20000 hits\) folded into one finding \(key task=\*\)$/m,
+    );
+    expect(r.stdout).toMatch(/A dom0 filesystem is full \(No space left on device\) {2}\[disk-full\]/);
+  }, 150_000);
+});
+
 describe('21. UTF-16 logs, a UTF-8 byte-order mark and a NUL run before a line keep their findings, host and time', () => {
   const utf16le = (s: string) => Buffer.from(s, 'utf16le');
   const utf16be = (s: string) => utf16le(s).swap16();

@@ -391,6 +391,14 @@ function summarise(summary: InputSummary, parts: PartsFold, ctx: TimeContext): v
   if (parts.lines === 0 && !summary.errors.length) summary.errors.push('empty input');
 }
 
+/**
+ * Tell in the inputs' notes what a flood of distinct keys folded (Engine.foldNotes): on the input of
+ * the first folded line, else the last input.
+ */
+export function noteFolds(engine: Engine, summaries: InputSummary[]): void {
+  for (const n of engine.foldNotes()) (summaries.find((x) => x.source === n.source) ?? summaries.at(-1))?.errors.push(n.text);
+}
+
 /** Input summaries for operands that could not be opened (missing file…): they appear in `inputs[]` with their error. */
 export function problemSummaries(problems: ResolveProblem[]): InputSummary[] {
   return problems.map((p) => ({ source: p.source, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [p.message] }));
@@ -494,6 +502,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   }
   if (master.undated > 0) opts.onUndated?.(master.undated);
   let findings = master.findings();
+  noteFolds(master, summaries);
   if (opts.carry) {
     const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));
     opts.carry.to(master.pendingThresholds(lasts.length ? Math.max(...lasts) : null));

@@ -24,7 +24,7 @@ import { Engine } from '../engine/engine.js';
 import { compareFindings } from '../engine/findings.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { problemSummaries, scanReport, type ScanOptions } from '../pipeline/scan-inputs.js';
+import { noteFolds, problemSummaries, scanReport, type ScanOptions } from '../pipeline/scan-inputs.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
 import { parseLine } from '../parse/line.js';
@@ -379,6 +379,7 @@ async function run(
   const unrecognized = engine.unrecognizedTemplates();
   const fromBaseline = await enrichUnrecognized(unrecognized, engine.unrecognizedState(), { baseline: opts.baseline });
   const findings = [...engine.findings(), ...fromBaseline].sort(compareFindings);
+  noteFolds(engine, summaries);
 
   // ---- marks
   bootMarks(clock, marks, keep, inRange, hostSeen);
