@@ -15,12 +15,14 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -758,4 +760,80 @@ describe('13. a future-dated line does not erase the thresholds carried across r
     expect(r.code).toBe(1);
     expect(findingsOf(r.stdout).map((f) => [f.rule, f.key])).toEqual([['site-flap', { nic: 'eth0' }]]);
   });
+});
+
+describe('8. timeline -: the stream is spooled compressed, bounded, to a private folder removed on SIGTERM', () => {
+  /** Lines that gzip well: `blk(8)` then `n` fillers (about 50 bytes each). */
+  const gz = (n: number) =>
+    gzipSync(Buffer.from(`${blk(8)}\n${'Nov 20 08:01:11 xen07 kernel: [2.0] filler line\n'.repeat(n)}`), { level: 1 });
+  const spoolFolders = (tmpDir: string) => readdirSync(tmpDir).filter((n) => n.startsWith('xendoctor-timeline-'));
+
+  it('48 MB of lines as 0.3 MB of gzip on stdin: read under a 4 MB file-size limit (the spool holds the gzip bytes)', () => {
+    const tmpDir = tmp('xd-spool-');
+    const input = gz(1_000_000);
+    expect(input.length).toBeLessThan(2 * 1024 * 1024);
+    // bash's ulimit -f is in KiB: a spool of the inflated stream gets SIGXFSZ
+    const r = spawnSync('bash', ['-c', `ulimit -f 4096; exec "${process.execPath}" "${BIN}" timeline --format json ${ONLY.join(' ')} -`], {
+      input,
+      env: { ...process.env, TZ: 'UTC', TMPDIR: tmpDir },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 240_000,
+    });
+    expect(r.signal).toBeNull();
+    expect(String(r.stderr)).toBe('');
+    expect(r.status).toBe(2);
+    const j = JSON.parse(String(r.stdout)) as { inputs: { lines: number }[]; findings: { key: { pid: string } }[] };
+    expect(j.inputs[0]!.lines).toBe(1_000_001);
+    expect(j.findings.map((f) => f.key.pid)).toEqual(['8']);
+    expect(spoolFolders(tmpDir)).toEqual([]);
+  }, 300_000);
+
+  it('past XENDOCTOR_SPOOL_MAX: one clear message, exit 3, the other inputs still read, nothing left behind', () => {
+    const tmpDir = tmp('xd-spool-');
+    const { log } = setup();
+    const plain = `${blk(8)}\n${'Nov 20 08:01:11 xen07 kernel: [2.0] filler line\n'.repeat(60_000)}`; // 3 MB
+    const env = { ...process.env, TZ: 'UTC', NO_COLOR: '1', TMPDIR: tmpDir, XENDOCTOR_SPOOL_MAX: '1M' };
+    let r = xd(['timeline', ...ONLY, '-'], plain, { env });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(
+      '-: more than 1 MiB to keep for the second reading (XENDOCTOR_SPOOL_MAX): not read further; save the stream to a file and name the file',
+    );
+    expect(r.stderr).toContain('no input could be read');
+    r = xd(['timeline', '--format', 'json', ...ONLY, log, '-'], plain, { env });
+    expect(r.code).toBe(2); // the file's finding
+    const j = JSON.parse(r.stdout) as { inputs: { source: string; errors: string[] }[] };
+    expect(j.inputs.find((i) => i.source === '-')!.errors[0]).toMatch(/^more than 1 MiB to keep/);
+    expect(spoolFolders(tmpDir)).toEqual([]);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s mid-read: the spool folder (0700, its file 0600) is removed',
+    async (sig) => {
+      const tmpDir = tmp('xd-spool-');
+      const child = spawn(process.execPath, [BIN, 'timeline', ...ONLY, '-'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, TZ: 'UTC', TMPDIR: tmpDir },
+      });
+      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+        child.on('close', (code, signal) => res({ code, signal })),
+      );
+      child.stdin.write(gz(200_000)); // the stream stays open: the run waits for the rest
+      let spoolFile: string | null = null;
+      for (let i = 0; i < 600 && spoolFile === null; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        for (const d of spoolFolders(tmpDir)) {
+          const f = join(tmpDir, d, 'input-0');
+          if (existsSync(f) && statSync(f).size > 0) spoolFile = f;
+        }
+      }
+      expect(spoolFile).not.toBeNull();
+      expect(statSync(join(spoolFile!, '..')).mode & 0o777).toBe(0o700);
+      expect(statSync(spoolFile!).mode & 0o777).toBe(0o600);
+      child.kill(sig);
+      const end = await closed;
+      expect(end).toEqual({ code: sig === 'SIGTERM' ? 143 : 130, signal: null });
+      expect(readdirSync(tmpDir)).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -32,6 +32,11 @@ export interface Input {
   /** Host the input is known to belong to (e.g. `xl dmesg` on this host). */
   host: string | null;
   open(): AsyncIterable<Buffer>;
+  /**
+   * The bytes as they come, before gzip is undone (stdin): what a second reading keeps (`timeline`
+   * spools these, so 2.7 MB of gzip stays 2.7 MB on disk, not the 1.9 GB it inflates to).
+   */
+  raw?(): AsyncIterable<Buffer>;
 }
 
 /** A problem met while resolving operands (missing file…); the others are still read. */
@@ -129,7 +134,15 @@ function fileInput(path: string, st: Stats): Input {
 
 /** Standard input, gzip or not. */
 export function stdinInput(now: number): Input {
-  return { name: '-', kind: 'stdin', mtime: now, size: null, host: null, open: () => maybeGunzip(process.stdin as AsyncIterable<Buffer>) };
+  return {
+    name: '-',
+    kind: 'stdin',
+    mtime: now,
+    size: null,
+    host: null,
+    open: () => maybeGunzip(process.stdin as AsyncIterable<Buffer>),
+    raw: () => process.stdin as AsyncIterable<Buffer>,
+  };
 }
 
 /** The output of a command (e.g. `xl dmesg`); its failure is an input error. */
