@@ -95,6 +95,19 @@ describe('fallback: a console line glued onto another', () => {
     expect(otherReadings({ ...ev, message: 'other' }, 'xen07 Hotplug scripts not working.(XEN) d1v0 foo')).toEqual([]);
   });
 
+  it('a glue inside the message of a line read as syslog: the console line is read, the text before it is not', () => {
+    const text = 'Nov 20 08:00:00 xen07 logger: Hotplug scripts not working.(XEN) [2026-11-20 08:00:01] d1v0 foo';
+    const ev = parseLine(text, CTX);
+    expect(ev).toMatchObject({
+      format: 'syslog',
+      program: 'logger',
+      message: 'Hotplug scripts not working.(XEN) [2026-11-20 08:00:01] d1v0 foo',
+    });
+    expect(otherReadings(ev, text).map((e) => [e.format, e.time, e.host, e.message])).toEqual([
+      ['xen', Date.parse('2026-11-20T08:00:01Z'), 'xen07', 'd1v0 foo'],
+    ]);
+  });
+
   it('a kernel stamp inside a message starts a line of its own, with the host and time of the line', () => {
     const text = 'Nov 20 08:00:00 xen07 kernel: [  12.000000] bar[  13.000000] watchdog: BUG: soft lockup';
     const ev = parseLine(text, CTX);
