@@ -10,7 +10,7 @@ import { MAX_LINE, scanLines, type LineSink, type LineStats } from '../sources/l
 import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
 import { parseLine } from '../parse/line.js';
 import { toIso, type TimeContext } from '../parse/time.js';
-import { Engine, type EngineOptions } from '../engine/engine.js';
+import { Engine, FUTURE_TOLERANCE, type EngineOptions } from '../engine/engine.js';
 import { compareFindings, summarize } from '../engine/findings.js';
 import type { PendingThreshold } from '../engine/groups.js';
 import type { Rule } from '../engine/catalogue.js';
@@ -38,6 +38,11 @@ export interface ScanOptions extends EngineOptions {
    * pending, without what the latest time read (log time, not the clock) puts out of any window.
    */
   carry?: { from: PendingThreshold[]; to: (pending: PendingThreshold[]) => void };
+  /**
+   * The run's clock (report): lines dated after it expire nothing counted before them, nor what is
+   * carried to the next run; those more than an hour after it are noted (see EngineOptions.now).
+   */
+  now?: number;
 }
 
 let cachedVersion: string | null = null;
@@ -399,6 +404,25 @@ export function noteFolds(engine: Engine, summaries: InputSummary[]): void {
   for (const n of engine.foldNotes()) (summaries.find((x) => x.source === n.source) ?? summaries.at(-1))?.errors.push(n.text);
 }
 
+/**
+ * Note the inputs with lines dated more than FUTURE_TOLERANCE after the clock: the lines the engine
+ * read (Engine.future) and an input's last line (the latest time read).
+ */
+function noteFuture(engine: Engine, summaries: InputSummary[], now: number): void {
+  const first = engine.future.first;
+  const note = (t: number) =>
+    `lines dated in the future (the first dated ${toIso(t)}, more than an hour after this host's clock): they expire nothing counted before them`;
+  let told = first === null;
+  for (const s of summaries) {
+    const last = s.last === null ? NaN : Date.parse(s.last);
+    const t = first?.source === s.source ? first.time : last > now + FUTURE_TOLERANCE ? last : null;
+    if (t === null) continue;
+    s.errors.push(note(t));
+    told ||= first?.source === s.source;
+  }
+  if (!told) summaries.at(-1)?.errors.push(note(first!.time));
+}
+
 /** Input summaries for operands that could not be opened (missing file…): they appear in `inputs[]` with their error. */
 export function problemSummaries(problems: ResolveProblem[]): InputSummary[] {
   return problems.map((p) => ({ source: p.source, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [p.message] }));
@@ -416,6 +440,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     hosts: opts.hosts,
     defaultHost: opts.defaultHost,
     unrecognized: opts.unrecognized,
+    now: opts.now ?? null,
   };
   const master = new Engine(rules, engineOpts);
   if (opts.carry) master.seedPending(opts.carry.from);
@@ -503,9 +528,13 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   if (master.undated > 0) opts.onUndated?.(master.undated);
   let findings = master.findings();
   noteFolds(master, summaries);
+  if (opts.now !== undefined) noteFuture(master, summaries, opts.now);
   if (opts.carry) {
     const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));
-    opts.carry.to(master.pendingThresholds(lasts.length ? Math.max(...lasts) : null));
+    // the latest time read, but never later than the clock: a line from the future (a forged stamp)
+    // would put every count carried so far out of its window
+    const latest = lasts.length ? Math.min(Math.max(...lasts), opts.now ?? Infinity) : null;
+    opts.carry.to(master.pendingThresholds(latest));
   }
   const unrecognized = master.unrecognizedTemplates();
   const mined = master.unrecognizedState();
