@@ -16,12 +16,18 @@ import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js'
 import { completeFromBlock, isIgnored, keyOf, matchRule, type Hit } from './matching.js';
 import {
   BLOCK_EVIDENCE,
+  MAX_GROUPS,
   MAX_GROUP_SIGS,
+  MAX_RULE_GROUPS,
   addCollected,
   addHit,
   continueGroup,
+  foldGroup,
+  foldKey,
   groupKey,
+  hash53,
   newGroup,
+  newOverflow,
   pendingGroup,
   pendingThresholds,
   type Group,
@@ -79,7 +85,6 @@ export interface EngineState {
   groups: GroupState[];
   facts: [string, HostFacts][];
   seq: number;
-  dropped: number;
   /** Lines that could match a rule but carry no time, kept although --since/--until were given. */
   undated: number;
 }
@@ -91,7 +96,6 @@ const FACT_OWNER = -1;
 const TROUBLE_OWNER = -2;
 /** Dated Xen console lines ("(XEN) [2026-11-26 05:21:39.696] ...") are candidates: they date dom0's uptime stamps (parse/console-clock.ts). */
 const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
-const MAX_GROUPS = 20_000;
 /** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
 const MAX_SEEN = 100_000;
 /** The rest of a line a mail client or an editor wrapped: indented, perhaps behind mail quoting. */
@@ -107,6 +111,10 @@ export class Engine {
   /** The literals of all rules, also when every line is tried (see prefilterCandidate). */
   private readonly candidacy: LiteralSet;
   private readonly groups = new Map<string, Group>();
+  /** Groups kept apart per rule (see MAX_RULE_GROUPS). */
+  private readonly ruleGroups = new Map<Rule, number>();
+  /** Each rule's overflow group: the hits of the keys past the caps, folded into one (see admits). */
+  private readonly overflow = new Map<Rule, Group>();
   /** Each rule's group of its last hit (see record). Cleared whenever groups are dropped. */
   private readonly lastGroup = new Map<Rule, Group>();
   private readonly facts = new Map<string, HostFacts>();
@@ -115,7 +123,6 @@ export class Engine {
   /** A candidate line no rule matched, kept for one line: a mail client may have wrapped it onto the next. */
   private wrapped: { ev: LogEvent; text: string; place: LinePlace; host: string | null; rules: Rule[] } | null = null;
   private seq = 0;
-  private droppedGroups = 0;
   private undatedKept = 0;
   private readonly found = new Set<number>();
   private readonly miner: TemplateMiner | null;
@@ -316,10 +323,10 @@ export class Engine {
       for (const k of rule.key) key[k] = caps[k]!;
       const gk = groupKey(rule.id, host, key);
       g = this.groups.get(gk);
-      if (!g && this.groups.size < MAX_GROUPS) {
+      if (!g && this.admits(rule)) {
         // nothing counted here yet: remember the release for the inputs read before (absorb)
         g = newGroup(rule, host, key, key, this.seq);
-        this.groups.set(gk, g);
+        this.addGroup(gk, g);
       }
     }
     const targets = g ? [g] : [...this.groups.values()].filter((x) => x.rule === rule && x.host === host);
@@ -446,12 +453,14 @@ export class Engine {
       const gk = groupKey(rule.id, host, key);
       g = this.groups.get(gk);
       if (!g) {
-        if (this.groups.size >= MAX_GROUPS) {
-          this.droppedGroups++;
-          return;
+        if (this.admits(rule)) {
+          g = newGroup(rule, host, key, hit.captures, hit.seq);
+          this.addGroup(gk, g);
+        } else {
+          // a flood of distinct keys: this key's hits join the rule's overflow group (counted, noted)
+          g = this.overflowOf(rule, host, hit.captures, hit.seq);
+          foldKey(g, host, key);
         }
-        g = newGroup(rule, host, key, hit.captures, hit.seq);
-        this.groups.set(gk, g);
       }
     }
     this.lastGroup.set(rule, g);
@@ -466,6 +475,7 @@ export class Engine {
       text: hit.text,
       block: evidenceBlock(hit, g.hits.length === 0),
       sig,
+      seq: hit.seq,
     };
     if (rule.context && g.hits.length < 3) {
       const ctx = rule.context;
@@ -477,6 +487,34 @@ export class Engine {
     for (const [name, cap] of rule.collect) addCollected(g, name, hit.captures[cap]);
     addHit(g, raw, hit.seq, rule.threshold?.distinct ? hit.captures[rule.threshold.distinct] : undefined);
     if (this.opts.onFinding && g.fired) this.opts.onFinding(toFinding(g), wasFired && g.count > 1 ? 'repeat' : 'new');
+  }
+
+  /**
+   * May a new group of this rule be kept apart? Up to MAX_RULE_GROUPS per rule and MAX_GROUPS in
+   * all; a rule's first group always is (the rules are few), so a flood of one rule's distinct keys
+   * never hides another rule's finding, nor its severity.
+   */
+  private admits(rule: Rule): boolean {
+    const n = this.ruleGroups.get(rule) ?? 0;
+    return n === 0 || (n < MAX_RULE_GROUPS && this.groups.size < MAX_GROUPS);
+  }
+
+  private addGroup(gk: string, g: Group): void {
+    this.groups.set(gk, g);
+    this.ruleGroups.set(g.rule, (this.ruleGroups.get(g.rule) ?? 0) + 1);
+  }
+
+  /** Count the groups kept apart per rule again (after groups were merged or expired). */
+  private recount(): void {
+    this.ruleGroups.clear();
+    for (const g of this.groups.values()) this.ruleGroups.set(g.rule, (this.ruleGroups.get(g.rule) ?? 0) + 1);
+  }
+
+  /** A rule's overflow group, made on its first folded hit. */
+  private overflowOf(rule: Rule, host: string | null, captures: Record<string, string>, seq: number): Group {
+    let g = this.overflow.get(rule);
+    if (!g) this.overflow.set(rule, (g = newOverflow(rule, host, captures, seq)));
+    return g;
   }
 
   /**
@@ -492,6 +530,13 @@ export class Engine {
         n++;
       }
     }
+    for (const [r, g] of this.overflow) {
+      if (g.last !== null && g.last < cutoff) {
+        this.overflow.delete(r);
+        n++;
+      }
+    }
+    this.recount();
     return n;
   }
 
@@ -512,10 +557,13 @@ export class Engine {
     const index = new Map(this.rules.map((r, i) => [r, i]));
     return {
       miner: this.miner?.exportState() ?? null,
-      groups: [...this.groups.values()].map((g) => ({ ...g, rule: index.get(g.rule)!, distinct: [...g.distinct] })),
+      groups: [...this.groups.values(), ...this.overflow.values()].map((g) => ({
+        ...g,
+        rule: index.get(g.rule)!,
+        distinct: [...g.distinct],
+      })),
       facts: [...this.facts],
       seq: this.seq,
-      dropped: this.droppedGroups,
       undated: this.undatedKept,
     };
   }
@@ -528,7 +576,10 @@ export class Engine {
   absorb(state: EngineState, lineOffset = 0): void {
     const seqOffset = this.seq;
     const move = <T extends { line: number }>(e: T): T => ({ ...e, line: e.line + lineOffset });
-    const shift = (h: RawHit): RawHit => (lineOffset === 0 ? h : { ...move(h), block: h.block.map(move), before: h.before?.map(move) });
+    const shift = (h: RawHit): RawHit => {
+      const seq = h.seq === undefined ? undefined : h.seq + seqOffset;
+      return lineOffset === 0 ? { ...h, seq } : { ...move(h), seq, block: h.block.map(move), before: h.before?.map(move) };
+    };
     for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
     if (state.miner && this.miner) this.miner.absorb(state.miner, lineOffset);
     for (const s of state.groups) {
@@ -549,13 +600,16 @@ export class Engine {
         latest: fresh(s.latest) ? shift(s.latest) : null,
         firstSeq: s.firstSeq + seqOffset,
         lastSeq: s.lastSeq + seqOffset,
+        folded: s.folded && { ...s.folded, keys: new Set(s.folded.keys) },
       };
-      if (mine) continueGroup(mine, incoming);
-      else if (this.groups.size >= MAX_GROUPS) this.droppedGroups++;
-      else this.groups.set(gk, incoming);
+      if (incoming.folded) {
+        foldGroup(this.overflowOf(rule, incoming.host, incoming.captures, incoming.firstSeq), incoming);
+      } else if (mine) continueGroup(mine, incoming);
+      else if (this.admits(rule)) this.addGroup(gk, incoming);
+      // past the caps: folded like the hits of a key seen first past them (a release alone counts nothing)
+      else if (incoming.count > 0) foldGroup(this.overflowOf(rule, incoming.host, incoming.captures, incoming.firstSeq), incoming);
     }
     this.seq += state.seq;
-    this.droppedGroups += state.dropped;
     this.undatedKept += state.undated;
   }
 
@@ -572,9 +626,9 @@ export class Engine {
   seedPending(list: PendingThreshold[]): void {
     for (const p of list) {
       const rule = this.byId.get(p.rule);
-      if (!rule?.threshold || this.groups.size >= MAX_GROUPS) continue;
+      if (!rule?.threshold || !this.admits(rule)) continue;
       const gk = groupKey(rule.id, p.host, p.key);
-      if (!this.groups.has(gk)) this.groups.set(gk, pendingGroup(rule, p));
+      if (!this.groups.has(gk)) this.addGroup(gk, pendingGroup(rule, p));
     }
   }
 
@@ -583,18 +637,49 @@ export class Engine {
     return this.undatedKept;
   }
 
-  /** Groups that were capped away (a flood of distinct keys). */
-  get dropped(): number {
-    return this.droppedGroups;
+  /** Hits folded into overflow groups (a flood of distinct keys; see admits). */
+  get folded(): number {
+    let n = 0;
+    for (const g of this.overflow.values()) n += g.count;
+    return n;
+  }
+
+  /**
+   * What each overflow group folded, in words, with the input of its first folded line (null when
+   * it has none): the count of hits and keys not kept apart is never lost silently.
+   */
+  foldNotes(): { source: string | null; text: string }[] {
+    const out: { source: string | null; text: string }[] = [];
+    for (const g of this.overflow.values()) {
+      if (g.count === 0) continue;
+      const f = g.folded!;
+      const keys = `${f.more ? 'more than ' : ''}${f.keys.size} more ${f.keys.size === 1 && !f.more ? 'key' : 'keys'}`;
+      const key = Object.entries(g.key)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      const what = g.fired
+        ? `folded into one finding (key ${key})`
+        : `folded into one group (key ${key}), not counted towards the rule's threshold`;
+      out.push({
+        source: g.hits[0]?.source ?? null,
+        text:
+          `too many distinct findings of ${g.rule.id} (past ${MAX_RULE_GROUPS} for one rule or ${MAX_GROUPS} in all): ` +
+          `${keys} (${g.count} ${g.count === 1 ? 'hit' : 'hits'}) ${what}`,
+      });
+    }
+    return out;
   }
 
   /** The findings: fired groups passing their version gate, with root causes linked, worst first. */
   findings(): Finding[] {
     this.closeBlock();
-    adoptHostless(this.groups, this.facts);
+    const host = adoptHostless(this.groups, this.facts);
+    // the overflow group of lines that name no host joins that host too (unless its lines named several)
+    if (host !== null) for (const g of this.overflow.values()) if (g.host === null && !g.folded!.mixedHosts) g.host = host;
+    this.recount();
     this.lastGroup.clear();
     const out: { f: Finding; g: Group }[] = [];
-    for (const g of this.groups.values()) {
+    for (const g of [...this.groups.values(), ...this.overflow.values()]) {
       if (!g.fired) continue;
       if (!ruleApplies(g.rule.spec.applies, this.facts.get(g.host ?? '') ?? {})) continue;
       out.push({ g, f: toFinding(g) });
@@ -619,20 +704,6 @@ function lineSignature(rule: string, ev: LogEvent): number | null {
   if (ev.uptime !== null && ev.source !== 'hypervisor') return hash53(`${rule}\0u${ev.uptime}\0${ev.message}`);
   if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return hash53(`${rule}\0x${ev.time}\0${ev.message}`);
   return null;
-}
-
-/** A 53-bit hash of a string (cyrb53): signatures without keeping the lines. */
-function hash53(str: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < str.length; i++) {
-    const ch = str.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /**

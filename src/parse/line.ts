@@ -234,6 +234,10 @@ function journalEvent(text: string, ctx: TimeContext): LogEvent | null {
 
 /** Parse one line (no newline) into an event. Never throws. */
 export function parseLine(raw: string, ctx: TimeContext): LogEvent {
+  // NULs (a crash's unflushed blocks) or a byte-order mark before the text (the line reader skips
+  // them already; a followed file or a caller's string may still hold them)
+  const c0 = raw.charCodeAt(0);
+  if (c0 === 0 || c0 === 0xfeff) raw = raw.replace(/^[\0\ufeff]+/, '');
   const ev = parseForm(raw, ctx);
   // the wrapped forms (see unwrap) are tried only for lines no direct form reads
   return ev.format === 'plain' && raw.charCodeAt(0) !== 60 /* < */ ? unwrap(raw, ev, ctx, 0) : ev;

@@ -3,6 +3,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { maybeGunzip, type Input, type ResolveProblem } from '../sources/inputs.js';
 import { ConsoleClock } from '../parse/console-clock.js';
+import { toUtf8, utf16Of, SNIFF_BYTES } from '../sources/encoding.js';
 import { MAX_LINE, scanLines, type LineSink, type LineStats } from '../sources/lines.js';
 import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
 import { parseLine } from '../parse/line.js';
@@ -147,23 +148,28 @@ export function defaultWorkers(): number {
   return Math.max(0, Math.min(3, availableParallelism() - 1));
 }
 
-function isGzip(path: string): boolean {
+function sniff(path: string): 'gzip' | 'utf16' | 'plain' {
   const fd = openSync(path, 'r');
   try {
-    const b = Buffer.alloc(2);
-    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+    const b = Buffer.alloc(SNIFF_BYTES);
+    const n = readSync(fd, b, 0, SNIFF_BYTES, 0);
+    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    return utf16Of(b.subarray(0, n)) ? 'utf16' : 'plain';
   } finally {
     closeSync(fd);
   }
 }
 
-/** How a file input starts (read once per input): gzip, anything else, or unreadable; null for other inputs. */
-type Opening = 'gzip' | 'plain' | 'unreadable' | null;
+/**
+ * How a file input starts (read once per input): gzip, UTF-16 (transcoded as a stream, never split at
+ * byte offsets), anything else, or unreadable; null for other inputs.
+ */
+type Opening = 'gzip' | 'utf16' | 'plain' | 'unreadable' | null;
 
 function opening(input: Input): Opening {
   if (input.kind !== 'file') return null;
   try {
-    return isGzip(input.name) ? 'gzip' : 'plain';
+    return sniff(input.name);
   } catch {
     return 'unreadable'; // the main thread reads it, and reports why it cannot
   }
@@ -373,6 +379,14 @@ function summarise(summary: InputSummary, parts: PartsFold, ctx: TimeContext): v
 }
 
 /**
+ * Tell in the inputs' notes what a flood of distinct keys folded (Engine.foldNotes): on the input of
+ * the first folded line, else the last input.
+ */
+export function noteFolds(engine: Engine, summaries: InputSummary[]): void {
+  for (const n of engine.foldNotes()) (summaries.find((x) => x.source === n.source) ?? summaries.at(-1))?.errors.push(n.text);
+}
+
+/**
  * Analyse the inputs in order (each rotated set oldest first), so that findings span files. Each
  * input (or each part of a large file, on worker threads) gets its own engine, merged in order
  * into one: the result is the same as reading everything with one engine.
@@ -434,7 +448,8 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
           parts.add(r);
         }
       } else {
-        let chunks: AsyncIterable<Buffer> = counted(input.open(), onBytes);
+        // UTF-16 (by its byte-order mark or NUL pattern) is transcoded before it is cut into lines or segments
+        let chunks: AsyncIterable<Buffer> = toUtf8(counted(input.open(), onBytes));
         let readError: string | null = null;
         if (workers > 0 && openings[i] !== 'gzip') {
           // a stream (stdin, a command): segments to the workers once it proves large. A gzip file is
@@ -469,6 +484,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   }
   if (master.undated > 0) opts.onUndated?.(master.undated);
   let findings = master.findings();
+  noteFolds(master, summaries);
   if (opts.carry) {
     const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));
     opts.carry.to(master.pendingThresholds(lasts.length ? Math.max(...lasts) : null));
