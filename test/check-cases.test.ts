@@ -1,5 +1,5 @@
 /**
- * The configuration rules against their case files (samples/config/<id>.txt), one test per rule, as
+ * The configuration rules against their case files (rules/config/cases/<id>.txt), one test per rule, as
  * test/samples.test.ts does for the log rules: each case's host laid out and checked, its findings
  * exactly as expected, every rule with a positive case and a near miss.
  */
@@ -7,14 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigRules } from '../src/check/config-rules.js';
-import { parseCaseFile, runHostCase, testConfigCases, type CaseProblem } from '../src/check/cases.js';
+import { configCasesDir, parseCaseFile, runHostCase, testConfigCases, type CaseProblem } from '../src/check/cases.js';
 import { ROOT, tmp } from './helpers.js';
 
 const rules = loadConfigRules();
-const DIR = join(ROOT, 'samples', 'config');
+const DIR = configCasesDir();
 const shown = (ps: CaseProblem[]) => ps.map((p) => `${p.file.replace(ROOT + '/', '')}${p.line ? `:${p.line}` : ''}: ${p.message}`);
 
-describe.each([...rules.keys()].map((id) => [id]))('samples/config/%s.txt', (id) => {
+describe.each([...rules.keys()].map((id) => [id]))('rules/config/cases/%s.txt', (id) => {
   it('gives exactly the expected findings, with a positive case and a near miss', () => {
     const result = testConfigCases(rules, DIR, new Set([id]));
     expect(shown(result.problems)).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * Case files of the configuration rules (samples/config/<id>.txt), the counterpart of the log
+ * Case files of the configuration rules (rules/config/cases/<id>.txt), the counterpart of the log
  * samples (src/engine/samples.ts): each case is a small host written inline — the files under its
  * root and the captures of `xl info`, `xl list` and `df` — and the findings `xendoctor check` must
  * give on it, exactly (missing and extra findings both fail).
@@ -22,8 +22,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readRegularFile } from '../sources/safe-read.js';
 import { SEVERITIES, type Finding, type Severity } from '../types.js';
-import type { ConfigRule } from './config-rules.js';
+import { configRulesDir, type ConfigRule } from './config-rules.js';
 import { runChecks } from './index.js';
+
+/** Folder of the bundled case files: beside the rules (samples/ is read as logs by `xendoctor samples/`). */
+export function configCasesDir(): string {
+  return join(configRulesDir(), 'cases');
+}
 
 /** Largest case file read. */
 const MAX_CASE_BYTES = 4 * 1024 * 1024;
@@ -166,7 +171,7 @@ export interface CaseReport {
  * Check configuration rules against their case files in `dir` (<id>.txt): each case's findings
  * exactly as expected, and every rule with a positive case and a near miss (a case without it).
  */
-export function testConfigCases(rules: Map<string, ConfigRule>, dir: string, only?: Set<string>): CaseReport {
+export function testConfigCases(rules: Map<string, ConfigRule>, dir = configCasesDir(), only?: Set<string>): CaseReport {
   const report: CaseReport = { cases: 0, passed: 0, problems: [] };
   for (const rule of rules.values()) {
     if (only && !only.has(rule.id)) continue;

@@ -164,7 +164,7 @@ export function watchSession(plan: WatchPlan, rules: Rule[], io: Io): Promise<nu
       await Promise.all([execRunner?.stop(200), syslogRunner?.stop(200), alerts?.stop(500)]);
       resolve(ExitCode.Ok);
       // chokidar 4 leaves its folder-read throttle timers (up to 1 s) running after close(): as the
-      // program itself (not in tests that call runWatch), leave once the exit code is set
+      // program itself (not in tests that call watchSession), leave once the exit code is set
       if (io === defaultIo) setTimeout(() => process.exit(), 100).unref();
     };
     const reload = () => {
