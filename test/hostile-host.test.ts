@@ -9,6 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   cpSync,
   existsSync,
@@ -680,6 +681,84 @@ describe('21. UTF-16 logs, a UTF-8 byte-order mark and a NUL run before a line k
     expect(r.code).toBe(2);
     expectFound(r.stdout, 22, form.line + 1);
     expect((JSON.parse(r.stdout) as J).findings).toHaveLength(1);
+  });
+});
+
+describe('13. a future-dated line does not erase the thresholds carried across runs', () => {
+  /** A site rule that fires at `count` link flaps of one interface within an hour, and a report run with it. */
+  function flaps(count: number) {
+    const dir = tmp('xd-future-');
+    const rd = join(dir, 'site');
+    mkdirSync(rd, { mode: 0o755 });
+    writeFileSync(
+      join(rd, 'site-flap.yaml'),
+      [
+        'id: site-flap',
+        'title: Link {nic} flaps',
+        'severity: warning',
+        'key: [nic]',
+        'patterns:',
+        "  - 'link flapped on (?<nic>eth\\d+)'",
+        `threshold: { count: ${count}, within: 1h }`,
+        'diagnosis: The link went down and up again, often.',
+        "fix: ['ethtool {nic}']",
+        '',
+      ].join('\n'),
+      { mode: 0o644 },
+    );
+    const stateDir = join(dir, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    const state = join(stateDir, 'state.json');
+    const log = join(dir, 'kern.log');
+    const now = Date.now();
+    // RFC 3339 stamps of this very hour: the run's clock and the log's agree
+    const flap = (minAgo: number, nic = 'eth0') =>
+      `${new Date(now - minAgo * 60_000).toISOString()} xen07 kernel: [1.0] e1000e: link flapped on ${nic}`;
+    const report = () => xd(['report', '--state', state, '--format', 'json', '--rules', rd, '--only', 'site-flap', log]);
+    const pending = () =>
+      (JSON.parse(readFileSync(state, 'utf8')) as { pending: { key: object; recent: number[] }[] }).pending.map((p) => [
+        p.key,
+        p.recent.length,
+      ]);
+    return { log, flap, report, pending };
+  }
+  /** A syslog sender's forged RFC 5424 line, dated 2099. */
+  const forged = (msg: string) => `<13>1 2099-01-01T00:00:00Z xen07 kernel - - - ${msg}`;
+
+  it('a forged line dated 2099 read last: the counts are kept (the line is noted), the next hit fires', () => {
+    const { log, flap, report, pending } = flaps(3);
+    writeFileSync(log, [flap(40), flap(35)].join('\n') + '\n');
+    expect(report()).toMatchObject({ code: 0, stdout: '' });
+    expect(pending()).toEqual([[{ nic: 'eth0' }, 2]]);
+    appendFileSync(log, forged('hello') + '\n');
+    const r = report();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /kern\.log: lines dated in the future \(the first dated 2099-01-01T00:00:00Z, more than an hour after this host's clock\): they expire nothing counted before them/,
+    );
+    // before: every count carried was dropped as older than 2099 minus the window
+    expect(pending()).toEqual([[{ nic: 'eth0' }, 2]]);
+    appendFileSync(log, flap(30) + '\n');
+    const third = report();
+    expect(third.code).toBe(1);
+    expect(findingsOf(third.stdout).map((f) => [f.rule, f.key, f.count])).toEqual([['site-flap', { nic: 'eth0' }, 1]]);
+  });
+
+  it('a forged hit of the same key dated 2099 counts once, at the time of the run: it expires nothing counted before it', () => {
+    const { log, flap, report, pending } = flaps(4);
+    writeFileSync(log, [flap(40), flap(35)].join('\n') + '\n');
+    report();
+    appendFileSync(log, [forged('e1000e: link flapped on eth0'), flap(30, 'eth1')].join('\n') + '\n');
+    expect(report()).toMatchObject({ code: 0, stdout: '' });
+    // before: the 2099 hit pushed both earlier ones out of the window (eth0 kept 1)
+    expect(pending()).toEqual([
+      [{ nic: 'eth0' }, 3],
+      [{ nic: 'eth1' }, 1],
+    ]);
+    appendFileSync(log, flap(20) + '\n');
+    const r = report();
+    expect(r.code).toBe(1);
+    expect(findingsOf(r.stdout).map((f) => [f.rule, f.key])).toEqual([['site-flap', { nic: 'eth0' }]]);
   });
 });
 

@@ -54,7 +54,16 @@ export interface EngineOptions {
   unrecognized?: boolean;
   /** Try every line against every rule, without the prefilter (the simple path; sample tests). */
   everyLine?: boolean;
+  /**
+   * The run's clock (report): a hit dated later counts towards its threshold as of now, so that a
+   * line from the future (a forged stamp) expires nothing counted before it; a line dated more than
+   * FUTURE_TOLERANCE later is counted as future-dated (see `future`).
+   */
+  now?: number | null;
 }
+
+/** How far after the run's clock a line's time may be before it is called future-dated (clock skew). */
+export const FUTURE_TOLERANCE = 3_600_000;
 
 /** Where a line comes from, and what its reader knows of it. */
 export interface LinePlace {
@@ -87,6 +96,8 @@ export interface EngineState {
   seq: number;
   /** Lines that could match a rule but carry no time, kept although --since/--until were given. */
   undated: number;
+  /** Lines dated more than FUTURE_TOLERANCE after the run's clock, and the earliest read of them. */
+  future: { count: number; first: { source: string; time: number } | null };
 }
 
 /** The program name of xendoctor's own lines (`watch --syslog`): never analysed again. */
@@ -124,6 +135,7 @@ export class Engine {
   private wrapped: { ev: LogEvent; text: string; place: LinePlace; host: string | null; rules: Rule[] } | null = null;
   private seq = 0;
   private undatedKept = 0;
+  private readonly futureLines: EngineState['future'] = { count: 0, first: null };
   private readonly found = new Set<number>();
   private readonly miner: TemplateMiner | null;
   /** `[rule]` for each rule: a line with one rule's literals gets it without a new array. */
@@ -187,6 +199,11 @@ export class Engine {
     place.settle?.(ev);
     if (ev.program !== null && ev.program.length === OWN_PROGRAM.length && ev.program.toLowerCase() === OWN_PROGRAM) return ev;
     this.seq++;
+    const now = this.opts.now;
+    if (now != null && ev.time !== null && ev.time > now + FUTURE_TOLERANCE) {
+      this.futureLines.count++;
+      this.futureLines.first ??= { source: place.source, time: ev.time };
+    }
     // a journal record is shown as a log line (time host ident: MESSAGE), not as its JSON
     const record = text;
     if (ev.format === 'journal-json') text = journalLine(ev);
@@ -485,7 +502,10 @@ export class Engine {
       this.contextLines.delete(rule);
     }
     for (const [name, cap] of rule.collect) addCollected(g, name, hit.captures[cap]);
-    addHit(g, raw, hit.seq, rule.threshold?.distinct ? hit.captures[rule.threshold.distinct] : undefined);
+    // a hit from the future counts as of now: it must not put what was counted before out of the window
+    const now = this.opts.now;
+    const at = now != null && raw.time !== null && raw.time > now ? now : raw.time;
+    addHit(g, raw, hit.seq, rule.threshold?.distinct ? hit.captures[rule.threshold.distinct] : undefined, at);
     if (this.opts.onFinding && g.fired) this.opts.onFinding(toFinding(g), wasFired && g.count > 1 ? 'repeat' : 'new');
   }
 
@@ -565,6 +585,7 @@ export class Engine {
       facts: [...this.facts],
       seq: this.seq,
       undated: this.undatedKept,
+      future: { count: this.futureLines.count, first: this.futureLines.first },
     };
   }
 
@@ -611,6 +632,8 @@ export class Engine {
     }
     this.seq += state.seq;
     this.undatedKept += state.undated;
+    this.futureLines.count += state.future.count;
+    this.futureLines.first ??= state.future.first;
   }
 
   /** Thresholds that have not fired, to be carried to the next run (see PendingThreshold). */
@@ -630,6 +653,11 @@ export class Engine {
       const gk = groupKey(rule.id, p.host, p.key);
       if (!this.groups.has(gk)) this.addGroup(gk, pendingGroup(rule, p));
     }
+  }
+
+  /** Lines dated more than FUTURE_TOLERANCE after the run's clock (`now`), and the first of them. */
+  get future(): EngineState['future'] {
+    return this.futureLines;
   }
 
   /** Candidate lines without a time kept although a time window (--since/--until) was given. */

@@ -150,8 +150,11 @@ function mergeCollected(a: Pick<Group, 'collected'>, b: Pick<Group, 'collected'>
   for (const [name, list] of Object.entries(b.collected)) for (const v of list) addCollected(a, name, v);
 }
 
-/** Count one hit into its group: span, evidence, threshold. `value` is the distinct threshold's capture. */
-export function addHit(g: Group, raw: RawHit, seq: number, value: string | undefined): void {
+/**
+ * Count one hit into its group: span, evidence, threshold. `value` is the distinct threshold's
+ * capture; `at` the time it counts at towards the threshold (the line's, unless from the future).
+ */
+export function addHit(g: Group, raw: RawHit, seq: number, value: string | undefined, at: number | null = raw.time): void {
   const t = raw.time;
   if (raw.sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push([raw.sig, t, raw.source]);
   g.count++;
@@ -163,7 +166,7 @@ export function addHit(g: Group, raw: RawHit, seq: number, value: string | undef
   if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
   g.latest = raw;
   // an overflow group mixes keys: it counts towards no threshold
-  if (!g.fired && !g.folded) thresholdStep(g, t, value);
+  if (!g.fired && !g.folded) thresholdStep(g, at, value);
 }
 
 /**

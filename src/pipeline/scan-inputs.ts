@@ -8,7 +8,7 @@ import { MAX_LINE, scanLines, type LineSink, type LineStats } from '../sources/l
 import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
 import { parseLine } from '../parse/line.js';
 import { toIso, type TimeContext } from '../parse/time.js';
-import { Engine, type EngineOptions } from '../engine/engine.js';
+import { Engine, FUTURE_TOLERANCE, type EngineOptions } from '../engine/engine.js';
 import { compareFindings } from '../engine/findings.js';
 import { problemSummaries, scanReport } from '../report-document.js';
 import type { PendingThreshold } from '../engine/groups.js';
@@ -37,6 +37,11 @@ export interface ScanOptions extends EngineOptions {
    * pending, without what the latest time read (log time, not the clock) puts out of any window.
    */
   carry?: { from: PendingThreshold[]; to: (pending: PendingThreshold[]) => void };
+  /**
+   * The run's clock (report): lines dated after it expire nothing counted before them, nor what is
+   * carried to the next run; those more than an hour after it are noted (see EngineOptions.now).
+   */
+  now?: number;
 }
 
 /** First wall-clock time among some lines, or null. */
@@ -387,6 +392,25 @@ export function noteFolds(engine: Engine, summaries: InputSummary[]): void {
 }
 
 /**
+ * Note the inputs with lines dated more than FUTURE_TOLERANCE after the clock: the lines the engine
+ * read (Engine.future) and an input's last line (the latest time read).
+ */
+function noteFuture(engine: Engine, summaries: InputSummary[], now: number): void {
+  const first = engine.future.first;
+  const note = (t: number) =>
+    `lines dated in the future (the first dated ${toIso(t)}, more than an hour after this host's clock): they expire nothing counted before them`;
+  let told = first === null;
+  for (const s of summaries) {
+    const last = s.last === null ? NaN : Date.parse(s.last);
+    const t = first?.source === s.source ? first.time : last > now + FUTURE_TOLERANCE ? last : null;
+    if (t === null) continue;
+    s.errors.push(note(t));
+    told ||= first?.source === s.source;
+  }
+  if (!told) summaries.at(-1)?.errors.push(note(first!.time));
+}
+
+/**
  * Analyse the inputs in order (each rotated set oldest first), so that findings span files. Each
  * input (or each part of a large file, on worker threads) gets its own engine, merged in order
  * into one: the result is the same as reading everything with one engine.
@@ -398,6 +422,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     hosts: opts.hosts,
     defaultHost: opts.defaultHost,
     unrecognized: opts.unrecognized,
+    now: opts.now ?? null,
   };
   const master = new Engine(rules, engineOpts);
   if (opts.carry) master.seedPending(opts.carry.from);
@@ -485,9 +510,13 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   if (master.undated > 0) opts.onUndated?.(master.undated);
   let findings = master.findings();
   noteFolds(master, summaries);
+  if (opts.now !== undefined) noteFuture(master, summaries, opts.now);
   if (opts.carry) {
     const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));
-    opts.carry.to(master.pendingThresholds(lasts.length ? Math.max(...lasts) : null));
+    // the latest time read, but never later than the clock: a line from the future (a forged stamp)
+    // would put every count carried so far out of its window
+    const latest = lasts.length ? Math.min(Math.max(...lasts), opts.now ?? Infinity) : null;
+    opts.carry.to(master.pendingThresholds(latest));
   }
   const unrecognized = master.unrecognizedTemplates();
   const mined = master.unrecognizedState();
