@@ -19,7 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const epoch = Number(process.env.SOURCE_DATE_EPOCH);
 const date = new Date(Number.isFinite(epoch) && epoch > 0 ? epoch * 1000 : Date.now()).toISOString().slice(0, 10);
 const ctx = { version: toolVersion(), date, common: addCommonOptions(new Command('common')) };
-const program = buildProgram({ out: () => undefined, err: () => undefined }, () => undefined);
+const program = await buildProgram({ out: () => undefined, err: () => undefined }, () => undefined);
 mkdirSync(join(root, 'man'), { recursive: true });
 writeFileSync(join(root, 'man', 'xendoctor.1'), renderCommandPage(program, ctx));
 writeFileSync(join(root, 'man', 'xendoctor-rules.5'), renderRulesPage(readFileSync(join(root, 'docs', 'rule-format.md'), 'utf8'), ctx));
