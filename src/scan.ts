@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.js';
 import { ConsoleClock } from './parse/console-clock.js';
+import { InputCutter, type ResolvedClock } from './timeline/clock.js';
+import { surveyClock } from './timeline/survey.js';
 import { MAX_LINE, scanLines, type LineSink, type LineStats } from './sources/lines.js';
 import { hasSlowMatches, slowNote, takeSlowMatches } from './engine/safety.js';
 import { parseLine } from './parse/line.js';
@@ -37,6 +39,12 @@ export interface ScanOptions extends EngineOptions {
    * pending, without what the latest time read (log time, not the clock) puts out of any window.
    */
   carry?: { from: PendingThreshold[]; to: (pending: PendingThreshold[]) => void };
+  /**
+   * Date kernel uptime stamps that carry no date as the timeline does (timeline/survey.ts): a first
+   * pass over the inputs when they are small enough; a live host's own dmesg piped in is dated from
+   * its boot time.
+   */
+  dateUptimes?: boolean;
 }
 
 let cachedVersion: string | null = null;
@@ -77,19 +85,39 @@ export async function analyseStream(
   ctx: TimeContext,
   source: string,
   host: string | null,
-  opts: { onEvent?: (ev: LogEvent) => void } = {},
+  opts: { onEvent?: (ev: LogEvent) => void; clock?: { clock: ResolvedClock; input: number } } = {},
 ): Promise<{ stats: LineStats; lastSeen: number | null }> {
   let lastSeen: number | null = null;
   const slow: LineStats['notes'] = [];
   // dom0's uptime stamps dated from the Xen console of the same input (a serial console log)
-  const clock = new ConsoleClock();
-  const settle = (ev: LogEvent) => clock.date(ev);
+  const console = new ConsoleClock();
+  // the surveyed clock (timeline/survey.ts) replays the survey's cutting: it sees every line
+  const surveyed = opts.clock ?? null;
+  const cutter = surveyed ? new InputCutter(surveyed.input, false) : null;
+  let lastTime: number | null = null;
+  const settle = (ev: LogEvent, text: string, line: number, dated: boolean) => {
+    if (dated) console.date(ev);
+    if (!cutter) return;
+    const where = cutter.feed(ev, text, line);
+    if (ev.time === null) ev.time = surveyed!.clock.timeOf(surveyed!.input, where, ev, line, lastTime);
+    if (ev.time !== null && (ev.source !== 'hypervisor' || where.run === null)) lastTime = ev.time;
+  };
   const sink: LineSink = {
-    wantsAll: () => engine.wantsAll(),
+    wantsAll: cutter ? () => true : () => engine.wantsAll(),
     line: (text, line, candidate, raw, start, end) => {
-      // the clock sees the lines the prefilter picks, on the fast path and the every-line path alike
+      // the console clock sees the lines the prefilter picks, on the fast path and the every-line path alike
       const dated = candidate && engine.prefilterCandidate(raw, start, end);
-      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end, settle: dated ? settle : undefined });
+      const ev = engine.read(text, {
+        source,
+        line,
+        host,
+        ctx,
+        candidate,
+        raw,
+        start,
+        end,
+        settle: dated || cutter ? (e) => settle(e, text, line, dated) : undefined,
+      });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
       if (hasSlowMatches()) for (const m of takeSlowMatches()) slow.push({ line, text: slowNote(m) });
@@ -396,6 +424,11 @@ export function problemSummaries(problems: ResolveProblem[]): InputSummary[] {
  * into one: the result is the same as reading everything with one engine.
  */
 export async function scanInputs(inputs: Input[], problems: ResolveProblem[], rules: Rule[], opts: ScanOptions): Promise<ScanReport> {
+  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
+  const surveyed = opts.dateUptimes ? await surveyClock(inputs, ctxOf) : null;
+  if (surveyed) inputs = surveyed.inputs;
+  // the inputs the surveyed clock dates are read on this thread, every line (the clock replays the survey's cutting)
+  const clockOf = (i: number) => (surveyed?.clock && surveyed.notes[i] !== null ? { clock: surveyed.clock, input: i } : undefined);
   const engineOpts = {
     since: opts.since,
     until: opts.until,
@@ -413,8 +446,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   const gzipHere = inputs.some((i, k) => openings[k] === 'gzip' && i.size !== null && i.size >= WORKER_MIN);
   const local: LocalRunner | null = gzipHere ? null : (job, ctx, onJobBytes) => runJob(job, ctx, rules, engineOpts, onJobBytes);
   const scanners = workers > 0 ? workers + (local ? 1 : 0) : 0;
-  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
-  const plans = inputs.map((input, k) => planJobs(input, openings[k] ?? null, scanners, rules, ctxOf(input)));
+  const plans = inputs.map((input, k) => (clockOf(k) ? null : planJobs(input, openings[k] ?? null, scanners, rules, ctxOf(input))));
   let pool: ScanPool | null = null;
   const getPool = () => (pool ??= new ScanPool(workers, rules, engineOpts, local));
   if (plans.some((p) => p !== null)) getPool();
@@ -454,7 +486,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
       } else {
         let chunks: AsyncIterable<Buffer> = counted(input.open(), onBytes);
         let readError: string | null = null;
-        if (workers > 0 && openings[i] !== 'gzip') {
+        if (workers > 0 && openings[i] !== 'gzip' && !clockOf(i)) {
           // a stream (stdin, a command): segments to the workers once it proves large. A gzip file is
           // read here: zlib inflates on libuv's thread pool while this thread scans, which uses both
           // cores better than inflating here and scanning in workers (measured by npm run bench).
@@ -472,8 +504,9 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
         }
         if (parts.count === 0) {
           const engine = new Engine(rules, engineOpts);
-          const r = await analyseStream(engine, chunks, ctx, input.name, input.host);
+          const r = await analyseStream(engine, chunks, ctx, input.name, input.host, { clock: clockOf(i) });
           master.absorb(engine.exportState());
+          if (clockOf(i)) parts.note(surveyed!.notes[i]!);
           summary.bytes = r.stats.bytes;
           if (readError !== null) r.stats.error ??= readError;
           parts.add(r);

@@ -246,12 +246,11 @@ describe('the unrecognised section on healthy hosts (item 4)', () => {
 
 describe('--since with undated lines (item 13) and the small items (item 16)', () => {
   it('says how many undated lines were kept', () => {
-    const r = xd(
-      ['--since', '2026-11-20T08:00:00Z', '-'],
-      '[  100.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n',
-    );
+    // an uptime no running host has reached: not this host's boot, so nothing dates it
+    const line = '[999999999.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n';
+    const r = xd(['--since', '2026-11-20T08:00:00Z', '-'], line);
     expect(r.stderr).toMatch(/--since\/--until: 1 line that could match a rule carries no time and was kept/);
-    expect(xd(['-'], '[  100.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n').stderr).toBe('');
+    expect(xd(['-'], line).stderr).toBe('');
   });
 
   it('report accepts --no-unrecognized, as the README says', () => {
@@ -452,5 +451,67 @@ describe('rule files: placeholders (item 16)', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/bad-placeholder\.yaml:2.*title.*\{domid\}/);
     expect(r.stderr).toMatch(/fix\.0.*\{domid\}/);
+  });
+});
+
+describe('dmesg piped in: uptime stamps dated from the boot time (item 13)', () => {
+  /** This host's boot (s since the epoch) and uptime (s), as /proc tells them. */
+  const host = () => ({
+    btime: Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]),
+    uptime: Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]),
+  });
+  const hung = (up: string) => `[${up}] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n`;
+
+  it("dates a live host's own dmesg from its boot time, and --since keeps or drops it by that date", () => {
+    const { btime } = host();
+    const input = '[    0.000000] Booting paravirtualized kernel on Xen\n' + hung('    1.500000');
+    const r = xd(['scan', '--format', 'json', '-'], input);
+    expect(r.stderr).toMatch(/times derived from this host's boot time .*\/proc\/stat btime/);
+    const f = only(JSON.parse(r.stdout) as ScanReport, 'hung-task');
+    expect(Date.parse(f.first!)).toBe(btime * 1000 + 1500);
+    const after = new Date((btime + 60) * 1000).toISOString();
+    const before = new Date((btime - 60) * 1000).toISOString();
+    const dropped = xd(['scan', '--format', 'json', '--since', after, '-'], input);
+    expect((JSON.parse(dropped.stdout) as ScanReport).findings).toEqual([]);
+    expect(dropped.stderr).not.toMatch(/carr(?:y|ies) no time/);
+    const kept = xd(['scan', '--format', 'json', '--since', before, '-'], input);
+    expect((JSON.parse(kept.stdout) as ScanReport).findings.map((x) => x.rule)).toEqual(['hung-task']);
+    expect(kept.stderr).not.toMatch(/carr(?:y|ies) no time/);
+  });
+
+  it('leaves a dmesg that cannot be this boot undated: a later uptime than the host has, another kernel', () => {
+    const { uptime } = host();
+    const later = (uptime + 100_000).toFixed(6);
+    const r = xd(['scan', '--format', 'json', '--since', '2026-01-01', '-'], hung(later));
+    expect(r.stderr).not.toMatch(/boot time/);
+    expect(r.stderr).toMatch(/1 line that could match a rule carries no time and was kept/);
+    expect(only(JSON.parse(r.stdout) as ScanReport, 'hung-task').first).toBeNull();
+    const other = '[    0.000000] Linux version 2.6.18-0.0.0.el5xen (mockbuild@nowhere) (gcc version 4.1.2)\n' + hung('    1.500000');
+    const o = xd(['scan', '--format', 'json', '-'], other);
+    expect(o.stderr).not.toMatch(/boot time/);
+    expect(only(JSON.parse(o.stdout) as ScanReport, 'hung-task').first).toBeNull();
+  });
+
+  it('dates dmesg lines from syslog lines of the same boot in the same input, as the timeline does', () => {
+    const dir = tmp();
+    // `dmesg` saved beside kern.log lines of the same boot: the stamps they share tie them together
+    const capture = [
+      '[ 5000.100000] xen-blkback: backend/vbd/7/51712: prepare for reconnect',
+      '[ 5000.200000] vif vif-7-0 vif7.0: Guest Rx ready',
+      '[ 9000.500000] INFO: task jbd2/dm-3-8:812 blocked for more than 120 seconds.',
+      'Nov 20 08:00:00 xen07 kernel: [ 5000.100000] xen-blkback: backend/vbd/7/51712: prepare for reconnect',
+      'Nov 20 08:00:00 xen07 kernel: [ 5000.200000] vif vif-7-0 vif7.0: Guest Rx ready',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'capture.log'), capture);
+    const r = xd(['scan', '--format', 'json', '--year', '2026', join(dir, 'capture.log')]);
+    expect(r.stderr).toMatch(/uptime stamps dated from the boot time that dated lines of the same boot give/);
+    const f = only(JSON.parse(r.stdout) as ScanReport, 'hung-task');
+    // boot at 08:00:00 − 5000.1 s (a whole-second stamp may be up to 1 s late); the task line 9000.5 s after it
+    const t = Date.parse(f.first!);
+    expect(t).toBeGreaterThanOrEqual(Date.parse('2026-11-20T09:06:40Z'));
+    expect(t).toBeLessThanOrEqual(Date.parse('2026-11-20T09:06:42Z'));
+    const since = xd(['scan', '--format', 'json', '--year', '2026', '--since', '2026-11-20T10:00:00Z', join(dir, 'capture.log')]);
+    expect((JSON.parse(since.stdout) as ScanReport).findings).toEqual([]);
   });
 });

@@ -54,6 +54,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
   const progress = progressBar(process.stderr, total || null, !s.quiet);
   const report = await scanInputs(inputs, problems, rules, {
     ...scanWindow(s),
+    dateUptimes: true,
     unrecognized: opts.unrecognized !== false || baseline !== null,
     baseline,
     onProgress: (b) => progress.update(b),

@@ -60,6 +60,8 @@ export interface Segment {
   fpMod: number;
   /** (message hash, uptime) pairs of unanchored segments, for `dmesg -T` matching. */
   messageSamples: [string, number][];
+  /** Lines that carry no wall time of their own (survey only): what the clock is needed for. */
+  undated: number;
 }
 
 /** A run of Xen console lines inside one input (one hypervisor boot, or its wrapped tail). */
@@ -78,6 +80,8 @@ export interface XenRun {
   lines: number;
   /** Lines of Xen's command-line parsing seen before any other line of the run (see XEN_PRE_BANNER). */
   preBanner?: number;
+  /** Lines without a wall time of their own. */
+  undated: number;
 }
 
 /** Journal clock fields of a `journalctl -o json` record. */
@@ -185,12 +189,14 @@ export class InputCutter {
         fingerprints: new Set(),
         fpMod: 1,
         messageSamples: [],
+        undated: 0,
       };
       this.segments.push(seg);
       this.current.set(key, seg);
       if (this.run && this.run.followSegment === null) this.run.followSegment = seg.index;
     }
     seg.lines++;
+    if (ev.time === null && anchor === null) seg.undated++;
     if (up > seg.lastUp) seg.lastUp = up;
     if (up < seg.firstUp) seg.firstUp = up;
     if (!this.survey) return { segment: seg, run: null, xenUp: null };
@@ -233,6 +239,7 @@ export class InputCutter {
         lastUp: null,
         followSegment: null,
         lines: 0,
+        undated: 0,
       };
       this.runs.push(run);
       this.run = run;
@@ -240,6 +247,7 @@ export class InputCutter {
     if (run.lines === (run.preBanner ?? 0) && run.banner === null && XEN_PRE_BANNER.test(ev.message))
       run.preBanner = (run.preBanner ?? 0) + 1;
     run.lines++;
+    if (ev.time === null) run.undated++;
     if (banner && run.banner === null) run.banner = banner[1]!;
     if (up !== null) run.lastUp = up;
     if (XEN_DOM0_START.test(ev.message)) {
@@ -259,8 +267,11 @@ export interface Boot {
   kernel: string | null;
   /** Smallest uptime seen: > a few seconds means the boot's start is not in the logs. */
   firstUp: number;
-  /** How its wall-clock start is known: stamped lines (syslog, journal) or `dmesg -T` lines. */
-  anchored: 'stamps' | 'dmesg-T';
+  /**
+   * How its wall-clock start is known: stamped lines (syslog, journal), `dmesg -T` lines, or the boot
+   * time of the host xendoctor runs on (its own `dmesg` piped in).
+   */
+  anchored: 'stamps' | 'dmesg-T' | 'host-boot';
 }
 
 interface SurveyInput {
@@ -445,6 +456,42 @@ export class ResolvedClock {
   bootOf(input: number, segment: number): Boot | null {
     const s = this.inputs[input]?.cutter.segments[segment];
     return s ? (this.segBoot.get(s) ?? null) : null;
+  }
+
+  /**
+   * Would this clock date some line of the input that carries no wall time of its own (a kernel
+   * uptime stamp of a boot it knows, an undated Xen line of a run it placed)?
+   */
+  dates(input: number): boolean {
+    const cut = this.inputs[input]?.cutter;
+    if (!cut) return false;
+    return cut.segments.some((s) => s.undated > 0 && this.segBoot.has(s)) || cut.runs.some((r) => r.undated > 0 && this.runStart.has(r));
+  }
+
+  /**
+   * Date an input's last kernel boot from the boot time of the host xendoctor runs on (`dmesg` piped
+   * in on the host itself), when nothing else dates it and it is plausibly the running boot: none of
+   * its uptime stamps is later than the host's uptime now, and its kernel banner, when it holds one,
+   * names the running kernel's release. A Xen console run right before it is placed by it. Returns
+   * the boot's latest uptime stamp, or null when the input does not qualify.
+   */
+  anchorHostBoot(input: number, bootStart: number, uptimeNow: number, release: string | null): { lastUp: number } | null {
+    const cut = this.inputs[input]?.cutter;
+    const seg = cut?.segments[cut.segments.length - 1];
+    if (!cut || !seg || seg.bootId !== null || this.segBoot.has(seg) || seg.lastUp > uptimeNow) return null;
+    if (seg.banner !== null && release !== null && seg.banner !== release) return null;
+    const boot: Boot = {
+      id: this.boots.length,
+      host: seg.host ?? this.inputHosts[input] ?? null,
+      start: bootStart,
+      kernel: seg.banner,
+      firstUp: seg.firstUp,
+      anchored: 'host-boot',
+    };
+    this.boots.push(boot);
+    this.segBoot.set(seg, boot);
+    for (const r of cut.runs) if (r.followSegment === seg.index && !this.runStart.has(r)) this.runStart.set(r, bootStart);
+    return { lastUp: seg.lastUp };
   }
 
   /** Wall-clock start of the dom0 boot that follows a Xen run, or null. */
