@@ -28,7 +28,7 @@ import { check } from 'recheck';
 import { loadCatalogue } from '../dist/engine/catalogue.js';
 import { loadBundledBenign } from '../dist/engine/unrecognized.js';
 import { Engine } from '../dist/engine/engine.js';
-import { analyseStream } from '../dist/scan.js';
+import { analyseStream } from '../dist/pipeline/scan-inputs.js';
 import { parseLine } from '../dist/parse/line.js';
 import { MAX_LINE } from '../dist/sources/lines.js';
 

@@ -24,7 +24,7 @@ import { describe, expect, it } from 'vitest';
 import { tmp, xd } from './helpers.js';
 import { blk, filler, findingsOf, lineOf, stamp, xdAsync } from './report-helpers.js';
 import { defaultStatePath } from '../src/state/state.js';
-import { headerValue, quotedPrintable } from '../src/report/email.js';
+import { headerValue, quotedPrintable } from '../src/render/email.js';
 import { consoleNews } from '../src/sources/console-news.js';
 
 const ONLY = ['--only', 'blkback-hung-task,xen-unknown-boot-parameter'];

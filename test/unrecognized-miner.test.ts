@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLine } from '../src/parse/line.js';
 import { check } from 'recheck';
 import { MASKS, TemplateMiner, loadBundledBenign, parseBenign, templateOf, templatesMatch } from '../src/engine/unrecognized.js';
-import { baselineFindings, learnBaseline } from '../src/engine/baseline.js';
+import { baselineFindings, learnBaseline } from '../src/engine/unrecognized-baseline.js';
 
 const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 11, 31) };
 const feed = (m: TemplateMiner, lines: string[], from = 1) => lines.forEach((l, i) => m.add(parseLine(l, ctx), l, 'test.log', from + i));

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { followableName, globToRegExp, LineSplitter } from '../src/sources/follow.js';
 import { MAX_LINE } from '../src/sources/lines.js';
-import { splitArgv } from '../src/notify.js';
-import { LiveAnalyser, type LiveSource, type RepeatSummary } from '../src/watch.js';
+import { splitArgv } from '../src/deliver/notify.js';
+import { LiveAnalyser, type LiveSource, type RepeatSummary } from '../src/live/analyser.js';
 import { loadCatalogue } from '../src/engine/catalogue.js';
 import type { Finding, Severity } from '../src/types.js';
 import { WATCH_RULES } from './watch-helpers.js';

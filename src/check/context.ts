@@ -9,7 +9,7 @@ import { readRegularFile, resolveUnder } from '../sources/safe-read.js';
 /** Largest configuration file read (grub.cfg of a host with many kernels is about 100 KiB). */
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 import type { InputSummary } from '../types.js';
-import type { CheckResult } from './rules.js';
+import type { CheckResult } from './config-rules.js';
 import type { BootOption } from './cmdline.js';
 
 /** A check that could not run, and why (the report's `skipped[]`). */

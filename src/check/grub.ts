@@ -5,7 +5,7 @@
  * the wrong command line.
  */
 import { joinList, type CheckContext, type Cmdline, type CmdlinePart } from './context.js';
-import type { CheckResult } from './rules.js';
+import type { CheckResult } from './config-rules.js';
 import {
   classifyXenWord,
   isXenOnlyWord,

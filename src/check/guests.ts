@@ -5,7 +5,7 @@
 import type { CheckContext, GuestConfig } from './context.js';
 import { readBoolean } from './cmdline.js';
 import { primaryXenCmdline } from './grub.js';
-import { BRIDGE_BUDGET } from './live.js';
+import { BRIDGE_BUDGET } from './running-host.js';
 
 /** A top-level value of a guest config (xm configs are Python, xl's a Python-like subset). */
 export type ConfigValue = string | number | string[];

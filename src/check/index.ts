@@ -2,10 +2,10 @@
  * `xendoctor check`: run every configuration check against a host (this one, or a tree under --root)
  * and build the same report as `scan`, plus the checks that could not run.
  */
-import { scanReport } from '../scan.js';
+import { scanReport } from '../pipeline/scan-inputs.js';
 import type { ScanReport } from '../types.js';
 import { CheckContext, type ContextOptions, type SkippedCheck } from './context.js';
-import { checkBridgePorts, checkToolstack, readHostname } from './live.js';
+import { checkBridgePorts, checkToolstack, readHostname } from './running-host.js';
 import { checkCmdlines, readBootConfig } from './grub.js';
 import { checkBallooning } from './xend.js';
 import { checkBridgeBudget, checkGuestCount, checkGuestCpus, readGuests } from './guests.js';
@@ -13,7 +13,7 @@ import { checkXendomains } from './xendomains.js';
 import { checkMinFreeKbytes } from './sysctl.js';
 import { checkIoScheduler } from './scheduler.js';
 import { checkDiskSpace } from './space.js';
-import { loadConfigRules, toFinding, type CheckResult } from './rules.js';
+import { loadConfigRules, toFinding, type CheckResult } from './config-rules.js';
 import { compareFindings } from '../engine/findings.js';
 
 /** The report of `check`: the scan report plus `skipped`. */

@@ -10,7 +10,7 @@ import { acquireLock } from '../state/lock.js';
 import { ensureDir } from '../state/atomic.js';
 import { defaultStatePath, peekState } from '../state/state.js';
 import { defaultAckPath, FINDING_ID, loadAcks, saveAcks } from '../state/acks.js';
-import { safeText } from '../report/sanitize.js';
+import { safeText } from '../render/sanitize.js';
 import type { Io } from './io.js';
 
 export async function runAck(ids: string[], o: Record<string, unknown>, io: Io): Promise<number> {

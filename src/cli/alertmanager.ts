@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { parseDuration } from '../parse/time.js';
-import type { AlertmanagerConfig } from '../deliver/alertmanager.js';
+import type { AlertmanagerConfig } from '../deliver/alertmanager-client.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 

@@ -13,8 +13,8 @@ import { loadKnowledgeBase, stem, queryWords, snippetOf, type KbResult, type Kno
 import { looksLikeLogLine, matchLines, parsePasted, type LineMatch } from '../kb/match.js';
 import { templateOf } from '../engine/unrecognized.js';
 import { stdinIsPiped } from '../sources/inputs.js';
-import { renderRuleText } from '../report/rule.js';
-import { safeText } from '../report/sanitize.js';
+import { renderRuleText } from '../render/rule-text.js';
+import { safeText } from '../render/sanitize.js';
 import type { Io } from './io.js';
 
 interface ExplainOptions {

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, type Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
-import { toolVersion } from '../scan.js';
-import { nagiosUnknown } from '../report/nagios.js';
+import { toolVersion } from '../pipeline/scan-inputs.js';
+import { nagiosUnknown } from '../render/nagios.js';
 import { defaultIo, type Io } from './io.js';
 import { registerScan } from './scan.js';
 import { registerRules } from './rules.js';

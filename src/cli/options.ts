@@ -5,7 +5,7 @@ import { SEVERITIES, severityRank, type Finding, type ScanReport, type Severity 
 import { parseBound, validZone } from '../parse/time.js';
 import { loadCatalogue, type Rule } from '../engine/catalogue.js';
 import { summarize } from '../engine/findings.js';
-import { pluginStatus } from '../report/nagios.js';
+import { pluginStatus } from '../render/nagios.js';
 
 export const FORMATS = ['text', 'json', 'ndjson', 'markdown', 'html', 'email', 'prometheus', 'nagios'] as const;
 export type Format = (typeof FORMATS)[number];

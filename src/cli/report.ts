@@ -13,7 +13,7 @@ import { defaultInputs, findOnPath, journaldOnly, resolveInputs, type Input, typ
 import { planFile, trackedPaths, type FilePlan } from '../sources/incremental.js';
 import { bufferInput, capture, consoleNews, type ConsoleNews } from '../sources/console-news.js';
 import { JournalInput } from '../sources/journal-cursor.js';
-import { scanInputs } from '../scan.js';
+import { scanInputs } from '../pipeline/scan-inputs.js';
 import { summarize } from '../engine/findings.js';
 import type { PendingThreshold } from '../engine/groups.js';
 import { acquireLock } from '../state/lock.js';
@@ -22,19 +22,19 @@ import { defaultAckPath, loadAcks, type Ack } from '../state/acks.js';
 import { ensureDir, refuseSpecial, removeStaleTemps, writeFileAtomic } from '../state/atomic.js';
 import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { render } from '../report/render.js';
-import { digestText, type DigestContext } from '../report/digest.js';
-import { defaultFrom, defaultTo, parseAddresses, renderEmail } from '../report/email.js';
-import { renderPrometheus } from '../report/prometheus.js';
-import { safeText } from '../report/sanitize.js';
+import { render } from '../render/dispatch.js';
+import { digestText, type DigestContext } from '../render/digest.js';
+import { defaultFrom, defaultTo, parseAddresses, renderEmail } from '../render/email.js';
+import { renderPrometheus } from '../render/prometheus.js';
+import { safeText } from '../render/sanitize.js';
 import { checkSmtpUrl, findSendmail, sendWithSendmail, sendWithSmtp } from '../deliver/mail.js';
 import { severityRank, type Finding, type InputSummary, type ScanReport } from '../types.js';
 import { addCommonOptions, commonSettings, exitCodeFor, selectRules, type CommonSettings, scanWindow } from './options.js';
 import type { Io } from './io.js';
 import { baselineOption } from './baseline.js';
-import type { BaselineCheck } from '../engine/baseline.js';
+import type { BaselineCheck } from '../engine/unrecognized-baseline.js';
 import { addAlertmanagerOptions, alertSettings } from './alertmanager.js';
-import { AlertmanagerClient, findingAlert } from '../deliver/alertmanager.js';
+import { AlertmanagerClient, findingAlert } from '../deliver/alertmanager-client.js';
 
 interface ReportOptions {
   statePath: string;

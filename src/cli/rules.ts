@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { CliError, ExitCode, RuleFileError, type RuleProblem } from '../errors.js';
 import { bundledRulesDir, loadCatalogue, loadRuleFile, ruleFiles } from '../engine/catalogue.js';
 import { testSamples } from '../engine/samples.js';
-import { renderRuleText } from '../report/rule.js';
-import { safeText } from '../report/sanitize.js';
+import { renderRuleText } from '../render/rule-text.js';
+import { safeText } from '../render/sanitize.js';
 import type { Io } from './io.js';
 
 /** Where a rule folder's samples live: DIR/samples, DIR itself, or ../samples beside it. */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { defaultInputs, resolveInputs, stdinInput, stdinIsPiped, type Input, type ResolveProblem } from '../sources/inputs.js';
-import { nothingRead, scanInputs } from '../scan.js';
+import { nothingRead, scanInputs } from '../pipeline/scan-inputs.js';
 import {
   addCommonOptions,
   applyMinSeverity,
@@ -15,10 +15,10 @@ import {
 } from './options.js';
 import { progressBar } from './progress.js';
 import { baselineOption } from './baseline.js';
-import { render } from '../report/render.js';
-import { safeText } from '../report/sanitize.js';
-import { inputsText } from '../report/text.js';
-import { nagiosUnknown } from '../report/nagios.js';
+import { render } from '../render/dispatch.js';
+import { safeText } from '../render/sanitize.js';
+import { inputsText } from '../render/text.js';
+import { nagiosUnknown } from '../render/nagios.js';
 import type { ScanReport } from '../types.js';
 import type { Io } from './io.js';
 

@@ -8,14 +8,14 @@ import { XenConsole } from '../sources/console.js';
 import { JournalFollower } from '../sources/journal.js';
 import { findOnPath } from '../sources/inputs.js';
 import { parseDuration } from '../parse/time.js';
-import { LiveAnalyser, type LiveSource } from '../watch.js';
-import { CommandRunner, SyslogSender, splitArgv } from '../notify.js';
-import { newFindingJson, newFindingText, repeatJson, repeatText } from '../report/live.js';
-import { safeText } from '../report/sanitize.js';
+import { LiveAnalyser, type LiveSource } from '../live/analyser.js';
+import { CommandRunner, SyslogSender, splitArgv } from '../deliver/notify.js';
+import { newFindingJson, newFindingText, repeatJson, repeatText } from '../render/watch-events.js';
+import { safeText } from '../render/sanitize.js';
 import { addCommonOptions, commonSettings, selectRules, scanWindow } from './options.js';
 import { defaultIo, type Io } from './io.js';
 import { addAlertmanagerOptions, alertSettings } from './alertmanager.js';
-import { AlertmanagerClient, LiveAlerts } from '../deliver/alertmanager.js';
+import { AlertmanagerClient, LiveAlerts } from '../deliver/alertmanager-client.js';
 
 /** This host's usual logs to follow: those of kern.log, syslog and messages that exist, and /var/log/xen/*.log. */
 export function defaultWatchPaths(root = '/'): string[] {

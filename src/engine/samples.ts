@@ -8,7 +8,7 @@ import { readRegularFile } from '../sources/safe-read.js';
 import { join } from 'node:path';
 import type { Rule } from './catalogue.js';
 import { Engine } from './engine.js';
-import { analyseStream } from '../scan.js';
+import { analyseStream } from '../pipeline/scan-inputs.js';
 import type { TimeContext } from '../parse/time.js';
 import type { Finding, LogEvent } from '../types.js';
 

@@ -3,7 +3,7 @@
  * gets its closest knowledge-base entries (`related`), and with a baseline the new and bursting
  * templates become findings. The knowledge base is loaded only when there is something to relate.
  */
-import { baselineFindings, type BaselineCheck } from '../engine/baseline.js';
+import { baselineFindings, type BaselineCheck } from '../engine/unrecognized-baseline.js';
 import type { MinerState } from '../engine/unrecognized.js';
 import type { Finding, Unrecognized } from '../types.js';
 

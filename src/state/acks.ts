@@ -9,7 +9,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CliError } from '../errors.js';
-import { safeText } from '../report/sanitize.js';
+import { safeText } from '../render/sanitize.js';
 import { ensureDir, refuseSpecial, writeFileAtomic } from './atomic.js';
 
 export interface Ack {

@@ -22,7 +22,7 @@ import { Engine } from '../engine/engine.js';
 import { compareFindings } from '../engine/findings.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { problemSummaries, scanReport, type ScanOptions } from '../scan.js';
+import { problemSummaries, scanReport, type ScanOptions } from '../pipeline/scan-inputs.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
 import { parseLine } from '../parse/line.js';

@@ -2,7 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { EngineOptions } from '../engine/engine.js';
 import { boundRule, type Rule } from '../engine/catalogue.js';
-import { runJob } from '../scan.js';
+import { runJob } from '../pipeline/scan-inputs.js';
 import type { TimeContext } from '../parse/time.js';
 import type { Job } from './pool.js';
 

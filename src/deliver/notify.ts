@@ -5,8 +5,8 @@
  * minute.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CliError } from './errors.js';
-import type { Severity } from './types.js';
+import { CliError } from '../errors.js';
+import type { Severity } from '../types.js';
 
 /** Split a command line into argv like a shell would for words and quotes, without expanding anything. */
 export function splitArgv(cmd: string): string[] {

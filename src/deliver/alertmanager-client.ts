@@ -16,7 +16,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { hostname } from 'node:os';
 import type { Finding } from '../types.js';
-import { safeText } from '../report/sanitize.js';
+import { safeText } from '../render/sanitize.js';
 
 /** One alert as the v2 API takes it (PostableAlert). */
 export interface PostableAlert {

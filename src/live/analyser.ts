@@ -9,11 +9,11 @@
  * that takes over the host facts and is first fed the recent candidate lines again (silently), so
  * that version gates and thresholds within their windows carry over.
  */
-import { Engine, OWN_PROGRAM } from './engine/engine.js';
-import type { Rule } from './engine/catalogue.js';
-import { hasSlowMatches, slowNote, takeSlowMatches } from './engine/safety.js';
-import type { TimeContext } from './parse/time.js';
-import { severityRank, type Finding, type Severity } from './types.js';
+import { Engine, OWN_PROGRAM } from '../engine/engine.js';
+import type { Rule } from '../engine/catalogue.js';
+import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
+import type { TimeContext } from '../parse/time.js';
+import { severityRank, type Finding, type Severity } from '../types.js';
 
 /** A live source of lines (a file, the console, the journal). */
 export interface LiveSource {

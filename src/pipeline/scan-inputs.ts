@@ -3,23 +3,23 @@ import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'n
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { maybeGunzip, type Input, type ResolveProblem } from './sources/inputs.js';
-import { ConsoleClock } from './parse/console-clock.js';
-import { InputCutter, type ResolvedClock } from './timeline/clock.js';
-import { surveyClock } from './timeline/survey.js';
-import { MAX_LINE, scanLines, type LineSink, type LineStats } from './sources/lines.js';
-import { hasSlowMatches, slowNote, takeSlowMatches } from './engine/safety.js';
-import { parseLine } from './parse/line.js';
-import { toIso, type TimeContext } from './parse/time.js';
-import { Engine, type EngineOptions } from './engine/engine.js';
-import { compareFindings, summarize } from './engine/findings.js';
-import type { PendingThreshold } from './engine/groups.js';
-import type { Rule } from './engine/catalogue.js';
-import { ScanPool, type Job, type JobResult, type LocalRunner } from './workers/pool.js';
-import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from './types.js';
-import type { BaselineCheck } from './engine/baseline.js';
-import type { MinerState } from './engine/unrecognized.js';
-import { enrichUnrecognized } from './kb/enrich.js';
+import { maybeGunzip, type Input, type ResolveProblem } from '../sources/inputs.js';
+import { ConsoleClock } from '../parse/console-clock.js';
+import { InputCutter, type ResolvedClock } from '../timeline/clock.js';
+import { surveyClock } from '../timeline/survey.js';
+import { MAX_LINE, scanLines, type LineSink, type LineStats } from '../sources/lines.js';
+import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
+import { parseLine } from '../parse/line.js';
+import { toIso, type TimeContext } from '../parse/time.js';
+import { Engine, type EngineOptions } from '../engine/engine.js';
+import { compareFindings, summarize } from '../engine/findings.js';
+import type { PendingThreshold } from '../engine/groups.js';
+import type { Rule } from '../engine/catalogue.js';
+import { ScanPool, type Job, type JobResult, type LocalRunner } from '../workers/pool.js';
+import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from '../types.js';
+import type { BaselineCheck } from '../engine/unrecognized-baseline.js';
+import type { MinerState } from '../engine/unrecognized.js';
+import { enrichUnrecognized } from '../kb/enrich.js';
 
 export interface ScanOptions extends EngineOptions {
   zone: string;
@@ -51,7 +51,7 @@ let cachedVersion: string | null = null;
 /** The package version. */
 export function toolVersion(): string {
   if (!cachedVersion) {
-    const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as {
       version: string;
     };
     cachedVersion = pkg.version;

@@ -1,6 +1,6 @@
 /** One line per event of `watch`: a new finding, or the repeats of one folded into a summary. */
 import type { Finding, Severity } from '../types.js';
-import type { RepeatSummary } from '../watch.js';
+import type { RepeatSummary } from '../live/analyser.js';
 import { toIso } from '../parse/time.js';
 import { safeJson, safeText } from './sanitize.js';
 
