@@ -3,7 +3,7 @@ import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'n
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { maybeGunzip, type Input, type ResolveProblem } from '../sources/inputs.js';
+import { inputContext, maybeGunzip, type Input, type ResolveProblem } from '../sources/inputs.js';
 import { ConsoleClock } from '../parse/console-clock.js';
 import { InputCutter, type ResolvedClock } from '../timeline/clock.js';
 import { surveyClock } from '../timeline/survey.js';
@@ -104,7 +104,7 @@ export async function analyseStream(
   };
   const sink: LineSink = {
     wantsAll: cutter ? () => true : () => engine.wantsAll(),
-    line: (text, line, candidate, raw, start, end) => {
+    line: (text, line, candidate, raw, start, end, before) => {
       // the console clock sees the lines the prefilter picks, on the fast path and the every-line path alike
       const dated = candidate && engine.prefilterCandidate(raw, start, end);
       const ev = engine.read(text, {
@@ -117,6 +117,7 @@ export async function analyseStream(
         start,
         end,
         settle: dated || cutter ? (e) => settle(e, text, line, dated) : undefined,
+        before,
       });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
@@ -424,11 +425,16 @@ export function problemSummaries(problems: ResolveProblem[]): InputSummary[] {
  * into one: the result is the same as reading everything with one engine.
  */
 export async function scanInputs(inputs: Input[], problems: ResolveProblem[], rules: Rule[], opts: ScanOptions): Promise<ScanReport> {
-  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
+  const contexts = new Map<Input, TimeContext>();
+  const ctxOf = (input: Input): TimeContext => {
+    let c = contexts.get(input);
+    if (!c) contexts.set(input, (c = inputContext(input, opts.zone, opts.year)));
+    return c;
+  };
   const surveyed = opts.dateUptimes ? await surveyClock(inputs, ctxOf) : null;
   if (surveyed) inputs = surveyed.inputs;
   // the inputs the surveyed clock dates are read on this thread, every line (the clock replays the survey's cutting)
-  const clockOf = (i: number) => (surveyed?.clock && surveyed.notes[i] !== null ? { clock: surveyed.clock, input: i } : undefined);
+  const clockOf = (i: number) => (surveyed?.clock && surveyed.dated[i] ? { clock: surveyed.clock, input: i } : undefined);
   const engineOpts = {
     since: opts.since,
     until: opts.until,
@@ -506,7 +512,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
           const engine = new Engine(rules, engineOpts);
           const r = await analyseStream(engine, chunks, ctx, input.name, input.host, { clock: clockOf(i) });
           master.absorb(engine.exportState());
-          if (clockOf(i)) parts.note(surveyed!.notes[i]!);
+          if (surveyed?.notes[i]) parts.note(surveyed.notes[i]!);
           summary.bytes = r.stats.bytes;
           if (readError !== null) r.stats.error ??= readError;
           parts.add(r);

@@ -47,6 +47,8 @@ export interface Segment {
   lastUp: number;
   lines: number;
   banner: string | null;
+  /** The whole banner line's message ("Linux version 6.1.0-13-amd64 (debian-kernel@…) … #1 SMP …"), survey only. */
+  bannerText: string | null;
   /**
    * The boot's wall-clock start: min(wall − uptime) over the anchored lines (a line logged late only
    * raises wall − uptime). Stamps of whole seconds are cut down by up to a second, so for them the
@@ -184,6 +186,7 @@ export class InputCutter {
         lastUp: up,
         lines: 0,
         banner: null,
+        bannerText: null,
         offset: null,
         wholeSeconds: true,
         fingerprints: new Set(),
@@ -200,7 +203,10 @@ export class InputCutter {
     if (up > seg.lastUp) seg.lastUp = up;
     if (up < seg.firstUp) seg.firstUp = up;
     if (!this.survey) return { segment: seg, run: null, xenUp: null };
-    if (banner && seg.banner === null) seg.banner = banner[1]!;
+    if (banner && seg.banner === null) {
+      seg.banner = banner[1]!;
+      seg.bannerText = ev.message.slice(0, 512).trim();
+    }
     if (seg.host === null && ev.host !== null) seg.host = ev.host;
     if (anchor !== null) {
       if (seg.offset === null || anchor < seg.offset) seg.offset = anchor;
@@ -468,18 +474,23 @@ export class ResolvedClock {
     return cut.segments.some((s) => s.undated > 0 && this.segBoot.has(s)) || cut.runs.some((r) => r.undated > 0 && this.runStart.has(r));
   }
 
-  /**
-   * Date an input's last kernel boot from the boot time of the host xendoctor runs on (`dmesg` piped
-   * in on the host itself), when nothing else dates it and it is plausibly the running boot: none of
-   * its uptime stamps is later than the host's uptime now, and its kernel banner, when it holds one,
-   * names the running kernel's release. A Xen console run right before it is placed by it. Returns
-   * the boot's latest uptime stamp, or null when the input does not qualify.
-   */
-  anchorHostBoot(input: number, bootStart: number, uptimeNow: number, release: string | null): { lastUp: number } | null {
+  /** The last kernel boot segment of an input, when no clock dates it: what tells whether it is the running boot. */
+  undatedLastBoot(input: number): { lastUp: number; banner: string | null; fingerprints: ReadonlySet<number> } | null {
     const cut = this.inputs[input]?.cutter;
     const seg = cut?.segments[cut.segments.length - 1];
-    if (!cut || !seg || seg.bootId !== null || this.segBoot.has(seg) || seg.lastUp > uptimeNow) return null;
-    if (seg.banner !== null && release !== null && seg.banner !== release) return null;
+    if (!seg || seg.bootId !== null || this.segBoot.has(seg) || seg.undated === 0) return null;
+    return { lastUp: seg.lastUp, banner: seg.bannerText, fingerprints: seg.fingerprints };
+  }
+
+  /**
+   * Date an input's last kernel boot from the boot time of the host xendoctor runs on (its own
+   * `dmesg` piped in; the caller has judged it the running boot, see undatedLastBoot). A Xen console
+   * run right before it is placed by it.
+   */
+  anchorHostBoot(input: number, bootStart: number): void {
+    const cut = this.inputs[input]?.cutter;
+    const seg = cut?.segments[cut.segments.length - 1];
+    if (!cut || !seg || this.segBoot.has(seg)) return;
     const boot: Boot = {
       id: this.boots.length,
       host: seg.host ?? this.inputHosts[input] ?? null,
@@ -491,7 +502,6 @@ export class ResolvedClock {
     this.boots.push(boot);
     this.segBoot.set(seg, boot);
     for (const r of cut.runs) if (r.followSegment === seg.index && !this.runStart.has(r)) this.runStart.set(r, bootStart);
-    return { lastUp: seg.lastUp };
   }
 
   /** Wall-clock start of the dom0 boot that follows a Xen run, or null. */
