@@ -198,14 +198,13 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
         yield c;
       }
     })();
-    const stats = await scanLines(counted, null, sink, true);
+    // (read errors are reported by the scan itself)
+    await scanLines(counted, null, sink, true);
     if (read > SURVEY_MAX) return none(held); // a gzip file inflated past the budget
-    void stats; // read errors are reported by the scan itself
   }
   const clock = survey.resolve();
-  const notes: (string | null)[] = held.map((_, i) =>
-    clock.dates(i) ? 'uptime stamps dated from the boot time that dated lines of the same boot give' : null,
-  );
+  // dated silently, as the timeline dates them; only this host's boot time is said (below)
+  const notes: (string | null)[] = held.map(() => null);
   // a live host's own dmesg piped in
   const stdin = held.findIndex((i) => i.kind === 'stdin');
   const last = stdin >= 0 && !clock.dates(stdin) && stdinIsPipe() ? clock.undatedLastBoot(stdin) : null;
