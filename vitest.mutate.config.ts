@@ -1,12 +1,28 @@
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config';
 
-// The tests npm run mutate (stryker.config.mjs) runs against each mutant of src/parse/: the parsers'
-// own unit and property tests (the whole suite per mutant is more than this machine can afford).
+// The tests npm run mutate (stryker.config.mjs) runs against each mutant of one folder (XD_MUTATE):
+// the unit and property tests that import that folder's code. Tests that run the binary use dist/,
+// which Stryker does not mutate, and the whole suite per mutant is more than this machine can afford.
+const sets: Record<string, string[]> = {
+  parse: ['test/parse.test.ts', 'test/parse-fast.test.ts', 'test/parse-forms.test.ts', 'test/parse-units.test.ts'],
+  engine: [
+    'test/engine.test.ts',
+    'test/engine-units.test.ts',
+    'test/fastpath.test.ts',
+    'test/prefilter.test.ts',
+    'test/samples.test.ts',
+    'test/unrecognized-miner.test.ts',
+    'test/parse-forms.test.ts',
+    'test/safety.test.ts',
+  ],
+  sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
+};
+const scope = process.env.XD_MUTATE ?? 'parse';
 export default defineConfig({
   test: {
     ...base.test,
-    include: ['test/parse.test.ts', 'test/parse-fast.test.ts'],
+    include: sets[scope] ?? sets.parse,
     reporters: ['default'],
   },
 });

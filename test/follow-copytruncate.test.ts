@@ -21,10 +21,12 @@ const lines = (from: number, to: number) => {
 /** Follow `log` from its start; `got` are the line numbers read, in order. */
 async function follow(log: string) {
   const got: number[] = [];
+  let turns = 0;
   const f = new FileFollower(
     [log],
     {
       line: (_src, buf, s, e) => got.push(Number(/line (\d+)$/.exec(buf.toString('utf8', s, e))?.[1] ?? -1)),
+      idle: () => turns++,
       notice: () => undefined,
     },
     { fromStart: true, pollMs: 100 },
@@ -35,7 +37,14 @@ async function follow(log: string) {
     while (!got.includes(n) && Date.now() < end) await sleep(10);
     await sleep(300); // anything read twice shows by now
   };
-  return { got, until, close: () => f.close() };
+  /** Wait for one whole turn of the follower that began after this call (a turn is synchronous). */
+  const turn = async () => {
+    const from = turns;
+    const end = Date.now() + 30_000;
+    while (turns === from && Date.now() < end) await sleep(10);
+    expect(turns).toBeGreaterThan(from);
+  };
+  return { got, until, turn, close: () => f.close() };
 }
 
 const each = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -58,6 +67,46 @@ describe('the follower across copytruncate', () => {
       appendFileSync(log, lines(16, 17));
       await w.until(17);
       expect(w.got).toEqual(each(1, 17)); // 13-15 are only in app.log.1 now
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('reads a whole generation written and copytruncated between two reads, after a truncation found the file empty', async () => {
+    const dir = tmp('xd-ct-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, lines(1, 10));
+    const w = await follow(log);
+    try {
+      await w.until(10);
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+      await w.turn(); // the follower finds the file truncated and empty: nothing of the next content to expect
+      appendFileSync(log, lines(11, 15)); // a whole generation, copied and truncated before it is read
+      renameSync(`${log}.1`, `${log}.2`);
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+      appendFileSync(log, lines(16, 17));
+      await w.until(17);
+      expect(w.got).toEqual(each(1, 17)); // 11-15 are only in app.log.1
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('reads a generation written and copytruncated before the first read of a file that was empty when opened', async () => {
+    const dir = tmp('xd-ct-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, '');
+    const w = await follow(log);
+    try {
+      await w.turn(); // opened, empty
+      appendFileSync(log, lines(1, 5));
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+      appendFileSync(log, lines(6, 7));
+      await w.until(7);
+      expect(w.got).toEqual(each(1, 7));
     } finally {
       await w.close();
     }

@@ -487,6 +487,12 @@ function modelLines(buf: Buffer): string[] {
   while (pos < buf.length) {
     let nl = buf.indexOf(10, pos);
     if (nl < 0) nl = buf.length;
+    // NULs and UTF-8 byte-order marks before a line's text are skipped (a crashed syslog file)
+    for (;;) {
+      while (pos < nl && buf[pos] === 0) pos++;
+      if (pos + 3 <= nl && buf[pos] === 0xef && buf[pos + 1] === 0xbb && buf[pos + 2] === 0xbf) pos += 3;
+      else break;
+    }
     let end = Math.min(nl, pos + MAX_LINE);
     if (end > pos && buf[end - 1] === 13) end--;
     out.push(buf.toString('utf8', pos, end));
@@ -505,6 +511,12 @@ describe('line reader (scanLines)', () => {
           fc
             .tuple(fc.integer({ min: MAX_LINE - 3, max: MAX_LINE + 3 }), fc.constantFrom('a', 'é', '\r', 'x\r', '\u{1f600}'))
             .map(([n, c]) => Buffer.from(c.repeat(n) + '\nnext\n')),
+          // NUL runs (a crashed syslog file, some longer than a line may be) and byte-order marks before lines
+          fc
+            .array(fc.tuple(fc.constantFrom('', '\0\0\0', '\0'.repeat(MAX_LINE + 5), '\ufeff', '\0\ufeff\ufeff', '\0'), fc.string()), {
+              maxLength: 6,
+            })
+            .map((ls) => Buffer.from(ls.map(([lead, text]) => lead + text).join('\n'))),
         ),
         fractions,
         async (buf, fr) => {

@@ -8,7 +8,21 @@
  * test files.) Device nodes are made with mknod in a temp folder, never the host's own.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -503,4 +517,323 @@ describe('Also: the catalogue cache is written through the atomic writer, never 
       for (const p of planted) rmSync(p, { force: true });
     }
   });
+});
+
+/**
+ * What `logger -t kernel "INFO: task …"` puts in kern.log through rsyslog: `n` hung-task reports of
+ * distinct tasks (one key each), then the disk-full error they once hid.
+ */
+function hungTaskFlood(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = String(i % 60).padStart(2, '0');
+    lines.push(
+      `Nov 20 08:${String(Math.floor(i / 600) % 60).padStart(2, '0')}:${s} xen07 kernel: INFO: task flood${i}:${1000 + i} blocked for more than 120 seconds.`,
+    );
+  }
+  lines.push(
+    'Nov 20 09:01:10 xen07 kernel: EXT4-fs (dm-0): delayed block allocation failed for inode 12 at logical offset 0 with max blocks 1 with error 28',
+  );
+  return lines.join('\n') + '\n';
+}
+
+describe('6. a flood of distinct keyed lines folds into one finding per rule, counted and noted; it hides no other rule', () => {
+  const FLOOD = 25_000;
+  const NOTE =
+    /^too many distinct findings of hung-task \(past 5000 for one rule or 20000 in all\): 20000 more keys \(20000 hits\) folded into one finding \(key task=\*\)$/;
+  type Doc = {
+    inputs: { errors: string[] }[];
+    findings: { rule: string; key: Record<string, string>; count: number; title: string; severity: string }[];
+  };
+  const check = (j: Doc) => {
+    // the error after the flood is found (20,000 groups dropped every later one before)
+    expect(j.findings.filter((f) => f.rule === 'disk-full').map((f) => [f.severity, f.key, f.count])).toEqual([
+      ['error', { device: 'dm-0' }, 1],
+    ]);
+    const hung = j.findings.filter((f) => f.rule === 'hung-task');
+    expect(hung).toHaveLength(5001);
+    // every hit counted: 5,000 keys kept apart, the other 20,000 in one finding that says so
+    expect(hung.reduce((n, f) => n + f.count, 0)).toBe(FLOOD);
+    const over = hung.filter((f) => f.key.task === '*');
+    expect(over.map((f) => [f.count, f.title])).toEqual([
+      [20_000, 'Task * blocked for more than 120 s (20000 more keys folded into this finding: too many to keep apart)'],
+    ]);
+    expect(j.inputs[0]!.errors).toEqual([expect.stringMatching(NOTE)]);
+  };
+  let dir: string;
+  let log: string;
+
+  it('scan: exit 2 with the disk-full error, the fold counted in the JSON and told on stderr', () => {
+    dir = tmp('xd-flood-');
+    log = join(dir, 'kern.log');
+    writeFileSync(log, hungTaskFlood(FLOOD));
+    const r = xd(['--format', 'json', log], undefined, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '0' }, timeout: 120_000 });
+    expect(r.code).toBe(2);
+    check(JSON.parse(r.stdout) as Doc);
+    expect(r.stderr).toMatch(/kern\.log: too many distinct findings of hung-task .*20000 hits/);
+  }, 150_000);
+
+  it('the same with the file split across worker threads (each part folds, the parts merge in order)', () => {
+    const env = {
+      ...process.env,
+      TZ: 'UTC',
+      XENDOCTOR_WORKERS: '2',
+      XENDOCTOR_TRACE_JOBS: '1',
+      XENDOCTOR_WORKER_MIN: '100000',
+      XENDOCTOR_SPLIT_MIN: '200000',
+    };
+    const r = xd(['--format', 'json', log], undefined, { env, timeout: 120_000 });
+    expect(r.stderr).toMatch(/^xendoctor: job .* on a worker thread$/m);
+    expect(r.code).toBe(2);
+    check(JSON.parse(r.stdout) as Doc);
+  }, 150_000);
+
+  it('four rules flooded up to the cap on all findings: a fifth rule still keeps its first finding apart, and folds the next', () => {
+    const at = (i: number) =>
+      `Nov 20 08:${String(Math.floor(i / 600) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} xen07 kernel:`;
+    const letters = (i: number) => 'sd' + [0, 1, 2].map((k) => String.fromCharCode(97 + (Math.floor(i / 26 ** k) % 26))).join('');
+    const lines: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      lines.push(
+        `${at(i)} INFO: task flood${i}:${1000 + i} blocked for more than 120 seconds.`,
+        `${at(i)} blk_update_request: I/O error, dev ${letters(i)}, sector ${i} op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0`,
+        `${at(i)} watchdog: BUG: soft lockup - CPU#${i} stuck for 23s! [kworker:${i}]`,
+        `${at(i)} NETDEV WATCHDOG: flood${i} (e1000e): transmit queue 0 timed out`,
+      );
+    }
+    lines.push(`${at(1)} EXT4-fs (dm-0): delayed block allocation failed for inode 12 at logical offset 0 with max blocks 1 with error 28`);
+    lines.push(`${at(2)} EXT4-fs (dm-1): delayed block allocation failed for inode 12 at logical offset 0 with max blocks 1 with error 28`);
+    const file = join(dir, 'four.log');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const r = xd(['--format', 'json', file], undefined, { env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: '0' }, timeout: 120_000 });
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as Doc;
+    expect(j.findings.filter((f) => f.rule === 'disk-full').map((f) => [f.key, f.count])).toEqual([
+      [{ device: 'dm-0' }, 1],
+      [{ device: '*' }, 1],
+    ]);
+    expect(j.inputs[0]!.errors).toContainEqual(
+      expect.stringMatching(/^too many distinct findings of disk-full .*: 1 more key \(1 hit\) folded into one finding \(key device=\*\)$/),
+    );
+  }, 150_000);
+
+  it('report (cron): exit 2, the text report names the fold, the disk-full error is in it', () => {
+    const stateDir = join(dir, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    const r = xd(['report', '--state', join(stateDir, 'state.json'), '--format', 'text', log], undefined, {
+      env: { ...process.env, TZ: 'UTC' },
+      timeout: 120_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(
+      /^ {2}! too many distinct findings of hung-task .* 20000 more keys \(20000 hits\) folded into one finding \(key task=\*\)$/m,
+    );
+    expect(r.stdout).toMatch(/A dom0 filesystem is full \(No space left on device\) {2}\[disk-full\]/);
+  }, 150_000);
+});
+
+describe('21. UTF-16 logs, a UTF-8 byte-order mark and a NUL run before a line keep their findings, host and time', () => {
+  const utf16le = (s: string) => Buffer.from(s, 'utf16le');
+  const utf16be = (s: string) => utf16le(s).swap16();
+  const before = 'Nov 20 08:00:00 xen07 kernel: [0.5] before the crash\n';
+  /** Each form of a log whose line `blk(pid)` must give its finding on host xen07 at 08:01:10 (line `line`). */
+  const forms: Record<string, { bytes: (pid: number) => Buffer; line: number; more: (pid: number) => Buffer }> = {
+    'UTF-16LE with BOM': { bytes: (p) => utf16le(`\ufeff${blk(p)}\n`), line: 1, more: (p) => utf16le(`${blk(p)}\n`) },
+    'UTF-16BE with BOM': { bytes: (p) => utf16be(`\ufeff${blk(p)}\n`), line: 1, more: (p) => utf16be(`${blk(p)}\n`) },
+    'UTF-16LE without BOM': { bytes: (p) => utf16le(`${blk(p)}\n`), line: 1, more: (p) => utf16le(`${blk(p)}\n`) },
+    'UTF-8 BOM': { bytes: (p) => Buffer.from(`\ufeff${blk(p)}\n`), line: 1, more: (p) => Buffer.from(`\ufeff${blk(p)}\n`) },
+    // a crash leaves NULs where unflushed blocks were; 200 kB of them, more than the 64 KiB line limit
+    'NUL run before a line': {
+      bytes: (p) => Buffer.concat([Buffer.from(before), Buffer.alloc(200_000), Buffer.from(`${blk(p)}\n`)]),
+      line: 2,
+      more: (p) => Buffer.concat([Buffer.alloc(8192), Buffer.from(`${blk(p)}\n`)]),
+    },
+  };
+  type J = { findings: { key: { pid: string }; host: string | null; first: string | null; evidence: { line: number; text: string }[] }[] };
+  const expectFound = (stdout: string, pid: number, line: number) => {
+    const f = (JSON.parse(stdout) as J).findings.find((x) => x.key.pid === String(pid));
+    expect(f, `pid ${pid}`).toBeDefined();
+    expect({ host: f!.host, first: f!.first, line: f!.evidence[0]!.line, text: f!.evidence[0]!.text }).toEqual({
+      host: 'xen07',
+      first: '2026-11-20T08:01:10Z',
+      line,
+      text: blk(pid),
+    });
+  };
+
+  it.each(Object.entries(forms))('%s: scan (named, on stdin and in a folder) and report (first run, then what is new)', (_, form) => {
+    const dir = tmp('xd-enc-');
+    const log = join(dir, 'kern.log');
+    writeFileSync(log, form.bytes(21));
+    let r = xd(['scan', '--format', 'json', ...ONLY, log]);
+    expect(r.code).toBe(2);
+    expectFound(r.stdout, 21, form.line);
+    r = xd(['scan', '--format', 'json', ...ONLY, '-'], form.bytes(21));
+    expectFound(r.stdout, 21, form.line);
+    r = xd(['scan', '--format', 'json', ...ONLY, dir]); // a walked folder skips binaries: these are text
+    expectFound(r.stdout, 21, form.line);
+    const state = join(dir, 'state', 'state.json');
+    r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    expect(r.code).toBe(2);
+    expectFound(r.stdout, 21, form.line);
+    writeFileSync(log, form.more(22), { flag: 'a' }); // appended: the next run starts mid-file
+    r = xd(['report', '--state', state, '--format', 'json', ...ONLY, log]);
+    expect(r.code).toBe(2);
+    expectFound(r.stdout, 22, form.line + 1);
+    expect((JSON.parse(r.stdout) as J).findings).toHaveLength(1);
+  });
+});
+
+describe('13. a future-dated line does not erase the thresholds carried across runs', () => {
+  /** A site rule that fires at `count` link flaps of one interface within an hour, and a report run with it. */
+  function flaps(count: number) {
+    const dir = tmp('xd-future-');
+    const rd = join(dir, 'site');
+    mkdirSync(rd, { mode: 0o755 });
+    writeFileSync(
+      join(rd, 'site-flap.yaml'),
+      [
+        'id: site-flap',
+        'title: Link {nic} flaps',
+        'severity: warning',
+        'key: [nic]',
+        'patterns:',
+        "  - 'link flapped on (?<nic>eth\\d+)'",
+        `threshold: { count: ${count}, within: 1h }`,
+        'diagnosis: The link went down and up again, often.',
+        "fix: ['ethtool {nic}']",
+        '',
+      ].join('\n'),
+      { mode: 0o644 },
+    );
+    const stateDir = join(dir, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    const state = join(stateDir, 'state.json');
+    const log = join(dir, 'kern.log');
+    const now = Date.now();
+    // RFC 3339 stamps of this very hour: the run's clock and the log's agree
+    const flap = (minAgo: number, nic = 'eth0') =>
+      `${new Date(now - minAgo * 60_000).toISOString()} xen07 kernel: [1.0] e1000e: link flapped on ${nic}`;
+    const report = () => xd(['report', '--state', state, '--format', 'json', '--rules', rd, '--only', 'site-flap', log]);
+    const pending = () =>
+      (JSON.parse(readFileSync(state, 'utf8')) as { pending: { key: object; recent: number[] }[] }).pending.map((p) => [
+        p.key,
+        p.recent.length,
+      ]);
+    return { log, flap, report, pending };
+  }
+  /** A syslog sender's forged RFC 5424 line, dated 2099. */
+  const forged = (msg: string) => `<13>1 2099-01-01T00:00:00Z xen07 kernel - - - ${msg}`;
+
+  it('a forged line dated 2099 read last: the counts are kept (the line is noted), the next hit fires', () => {
+    const { log, flap, report, pending } = flaps(3);
+    writeFileSync(log, [flap(40), flap(35)].join('\n') + '\n');
+    expect(report()).toMatchObject({ code: 0, stdout: '' });
+    expect(pending()).toEqual([[{ nic: 'eth0' }, 2]]);
+    appendFileSync(log, forged('hello') + '\n');
+    const r = report();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /kern\.log: lines dated in the future \(the first dated 2099-01-01T00:00:00Z, more than an hour after this host's clock\): they expire nothing counted before them/,
+    );
+    // before: every count carried was dropped as older than 2099 minus the window
+    expect(pending()).toEqual([[{ nic: 'eth0' }, 2]]);
+    appendFileSync(log, flap(30) + '\n');
+    const third = report();
+    expect(third.code).toBe(1);
+    expect(findingsOf(third.stdout).map((f) => [f.rule, f.key, f.count])).toEqual([['site-flap', { nic: 'eth0' }, 1]]);
+  });
+
+  it('a forged hit of the same key dated 2099 counts once, at the time of the run: it expires nothing counted before it', () => {
+    const { log, flap, report, pending } = flaps(4);
+    writeFileSync(log, [flap(40), flap(35)].join('\n') + '\n');
+    report();
+    appendFileSync(log, [forged('e1000e: link flapped on eth0'), flap(30, 'eth1')].join('\n') + '\n');
+    expect(report()).toMatchObject({ code: 0, stdout: '' });
+    // before: the 2099 hit pushed both earlier ones out of the window (eth0 kept 1)
+    expect(pending()).toEqual([
+      [{ nic: 'eth0' }, 3],
+      [{ nic: 'eth1' }, 1],
+    ]);
+    appendFileSync(log, flap(20) + '\n');
+    const r = report();
+    expect(r.code).toBe(1);
+    expect(findingsOf(r.stdout).map((f) => [f.rule, f.key])).toEqual([['site-flap', { nic: 'eth0' }]]);
+  });
+});
+
+describe('8. timeline -: the stream is spooled compressed, bounded, to a private folder removed on SIGTERM', () => {
+  /** Lines that gzip well: `blk(8)` then `n` fillers (about 50 bytes each). */
+  const gz = (n: number) =>
+    gzipSync(Buffer.from(`${blk(8)}\n${'Nov 20 08:01:11 xen07 kernel: [2.0] filler line\n'.repeat(n)}`), { level: 1 });
+  const spoolFolders = (tmpDir: string) => readdirSync(tmpDir).filter((n) => n.startsWith('xendoctor-timeline-'));
+
+  it('48 MB of lines as 0.3 MB of gzip on stdin: read under a 4 MB file-size limit (the spool holds the gzip bytes)', () => {
+    const tmpDir = tmp('xd-spool-');
+    const input = gz(1_000_000);
+    expect(input.length).toBeLessThan(2 * 1024 * 1024);
+    // bash's ulimit -f is in KiB: a spool of the inflated stream gets SIGXFSZ
+    const r = spawnSync('bash', ['-c', `ulimit -f 4096; exec "${process.execPath}" "${BIN}" timeline --format json ${ONLY.join(' ')} -`], {
+      input,
+      env: { ...process.env, TZ: 'UTC', TMPDIR: tmpDir },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 240_000,
+    });
+    expect(r.signal).toBeNull();
+    expect(String(r.stderr)).toBe('');
+    expect(r.status).toBe(2);
+    const j = JSON.parse(String(r.stdout)) as { inputs: { lines: number }[]; findings: { key: { pid: string } }[] };
+    expect(j.inputs[0]!.lines).toBe(1_000_001);
+    expect(j.findings.map((f) => f.key.pid)).toEqual(['8']);
+    expect(spoolFolders(tmpDir)).toEqual([]);
+  }, 300_000);
+
+  it('past XENDOCTOR_SPOOL_MAX: one clear message, exit 3, the other inputs still read, nothing left behind', () => {
+    const tmpDir = tmp('xd-spool-');
+    const { log } = setup();
+    const plain = `${blk(8)}\n${'Nov 20 08:01:11 xen07 kernel: [2.0] filler line\n'.repeat(60_000)}`; // 3 MB
+    const env = { ...process.env, TZ: 'UTC', NO_COLOR: '1', TMPDIR: tmpDir, XENDOCTOR_SPOOL_MAX: '1M' };
+    let r = xd(['timeline', ...ONLY, '-'], plain, { env });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(
+      '-: more than 1 MiB to keep for the second reading (XENDOCTOR_SPOOL_MAX): not read further; save the stream to a file and name the file',
+    );
+    expect(r.stderr).toContain('no input could be read');
+    r = xd(['timeline', '--format', 'json', ...ONLY, log, '-'], plain, { env });
+    expect(r.code).toBe(2); // the file's finding
+    const j = JSON.parse(r.stdout) as { inputs: { source: string; errors: string[] }[] };
+    expect(j.inputs.find((i) => i.source === '-')!.errors[0]).toMatch(/^more than 1 MiB to keep/);
+    expect(spoolFolders(tmpDir)).toEqual([]);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s mid-read: the spool folder (0700, its file 0600) is removed',
+    async (sig) => {
+      const tmpDir = tmp('xd-spool-');
+      const child = spawn(process.execPath, [BIN, 'timeline', ...ONLY, '-'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, TZ: 'UTC', TMPDIR: tmpDir },
+      });
+      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+        child.on('close', (code, signal) => res({ code, signal })),
+      );
+      child.stdin.write(gz(200_000)); // the stream stays open: the run waits for the rest
+      let spoolFile: string | null = null;
+      for (let i = 0; i < 600 && spoolFile === null; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        for (const d of spoolFolders(tmpDir)) {
+          const f = join(tmpDir, d, 'input-0');
+          if (existsSync(f) && statSync(f).size > 0) spoolFile = f;
+        }
+      }
+      expect(spoolFile).not.toBeNull();
+      expect(statSync(join(spoolFile!, '..')).mode & 0o777).toBe(0o700);
+      expect(statSync(spoolFile!).mode & 0o777).toBe(0o600);
+      child.kill(sig);
+      const end = await closed;
+      expect(end).toEqual({ code: sig === 'SIGTERM' ? 143 : 130, signal: null });
+      expect(readdirSync(tmpDir)).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -84,6 +84,22 @@ describe('forms behind a prefix', () => {
       },
     ],
     ['Mon Apr 12 18:29:38 2021 daemon.info v2ray[4723]: V2Ray', { program: 'v2ray', pid: '4723', source: 'daemon', message: 'V2Ray' }],
+    // /dev/kmsg records: `cat /dev/kmsg`, and stored by a forwarder after its own stamp and host
+    [
+      '6,1234,5678901,-;xen_netfront: Initialising Xen virtual ethernet driver',
+      {
+        format: 'dmesg',
+        program: 'kernel',
+        source: 'kernel',
+        uptime: 5.678901,
+        message: 'xen_netfront: Initialising Xen virtual ethernet driver',
+      },
+    ],
+    [
+      'May 25 07:29:42 x 0,16627,40311380557,-,caller=C0;BUG: workqueue lockup - pool cpus=3',
+      { host: 'x', program: 'kernel', source: 'kernel', uptime: 40311.380557, message: 'BUG: workqueue lockup - pool cpus=3' },
+    ],
+    ['30,17,2100123,-;systemd[1]: Started x', { source: 'daemon', message: 'systemd[1]: Started x' }],
     // metalog
     [
       'Aug 23 18:51:09 [kernel] [    0.000000] Linux version 2.6.20',
@@ -98,6 +114,8 @@ describe('forms behind a prefix', () => {
   });
 
   it('leaves what is not a prefix alone', () => {
+    // numbers and a ';' without /dev/kmsg's flag character are no record header
+    expect(parseLine('1,2,3;x', NOW)).toMatchObject({ format: 'plain', message: '1,2,3;x' });
     // indentation of a continuation line, a host that looks like a level, a bracketed uptime after a host
     expect(parseLine('    [<ffff>] foo+0x1/0x2', NOW).message).toBe('    [<ffff>] foo+0x1/0x2');
     expect(parseLine('Nov 20 08:01:10 mail kernel: x', NOW)).toMatchObject({ host: 'mail', program: 'kernel' });
@@ -198,6 +216,8 @@ describe('fallback readings', () => {
     expect(starts('host1 | INFO: task x:1 blocked')).toContain('INFO: task x:1 blocked');
     expect(starts('2019/05/03 10:20:30 INFO: task x')).toContain('INFO: task x');
     expect(starts('"2026-11-20","xen07","Out of memory: Killed process 1 (x)"')).toContain('Out of memory: Killed process 1 (x)"');
+    // a quoted line's indentation, even a single space
+    expect(starts(' Kernel panic - not syncing: Attempted to kill init!')).toContain('Kernel panic - not syncing: Attempted to kill init!');
   });
 
   it('never starts one inside a word or between two words of a sentence', () => {

@@ -7,7 +7,8 @@
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tmp } from './helpers.js';
+import { tmp, xd } from './helpers.js';
+import { findSendmail, sendWithSendmail } from '../src/deliver/mail.js';
 import { simpleParser } from 'mailparser';
 import { Inbox, blk, filler, findingsOf, xdAsync } from './report-helpers.js';
 
@@ -181,6 +182,73 @@ describe('report through sendmail', () => {
       ['2162', 2],
       ['77', 1],
     ]);
+  });
+});
+
+describe('mail delivery that cannot start or does not end (src/deliver/mail.ts)', () => {
+  it('an --smtp that is not an SMTP URL: exit 3 before anything is read, one message each', () => {
+    const { dir, log, state } = setup();
+    for (const [url, why] of [
+      ['relay.example.org:25', /--smtp: the URL must start with smtp:\/\/ or smtps:\/\//],
+      ['not a url', /--smtp: "not a url" is not a URL/],
+      ['http://relay.example.org/', /--smtp: the URL must start with smtp:\/\/ or smtps:\/\//],
+      ['smtp://', /--smtp: the URL names no host/],
+    ] as const) {
+      const r = xd(['report', '--state', state, '--mail-to', 'root', '--smtp', url, ...ONLY, log]);
+      expect(r.code, url).toBe(3);
+      expect(r.stderr, url).toMatch(why);
+      expect(r.stderr).not.toMatch(/internal error| {4}at /);
+      expect(existsSync(state)).toBe(false);
+    }
+    expect(readdirSync(dir)).not.toContain('state.json.lock');
+  });
+
+  it('a sendmail killed by a signal: exit 3 naming the signal, nothing marked as read', async () => {
+    const { dir, log, state } = setup();
+    const sm = join(dir, 'sendmail');
+    writeFileSync(sm, '#!/bin/sh\ncat > /dev/null\necho "sendmail: out of luck" >&2\nkill -9 $$\n', { mode: 0o755 });
+    const r = await xdAsync(['report', '--state', state, '--mail-to', 'root', '--sendmail', sm, ...ONLY, log]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/could not deliver the report: .*sendmail was killed by SIGKILL: sendmail: out of luck/);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('a sendmail that never ends is killed after the delivery timeout', async () => {
+    const dir = tmp('xd-mail-');
+    const sm = join(dir, 'sendmail');
+    writeFileSync(sm, `#!/bin/sh\necho $$ > ${dir}/pid\ncat > /dev/null\nexec sleep 60\n`, { mode: 0o755 });
+    const started = Date.now();
+    await expect(sendWithSendmail(sm, 'Subject: x\n\nbody\n', 1000)).rejects.toThrow(`${sm} did not finish within 1 s`);
+    expect(Date.now() - started).toBeLessThan(30_000); // not the 60 s it sleeps
+    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        await sleep(50);
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false); // SIGKILLed, not left behind
+  });
+
+  it('findSendmail: the one given, else the usual places, else a clear refusal', () => {
+    expect(findSendmail('/opt/mta/sendmail')).toBe('/opt/mta/sendmail');
+    const path = process.env.PATH;
+    try {
+      const bin = tmp('xd-mail-bin-');
+      process.env.PATH = bin;
+      const usual = ['/usr/sbin/sendmail', '/usr/lib/sendmail'].find((p) => existsSync(p));
+      if (usual) expect(findSendmail()).toBe(usual);
+      else {
+        expect(() => findSendmail()).toThrow('no sendmail program found to deliver the report');
+        writeFileSync(join(bin, 'sendmail'), '#!/bin/sh\n', { mode: 0o755 });
+        expect(findSendmail()).toBe(join(bin, 'sendmail'));
+      }
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });
 

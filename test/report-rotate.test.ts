@@ -94,6 +94,7 @@ class Scenario {
   /** Count what a run reported; check each piece of evidence against its file, unless files may have moved since. */
   collect(r: AsyncRun, checkLines: boolean, verbose = false): void {
     this.runs++;
+    if (this.changing(r)) return;
     if (!verbose) expect(r.stderr.replace(/^xendoctor: took over a stale lock.*\n/gm, '')).toBe('');
     expect([0, 2]).toContain(r.code);
     for (const f of findingsOf(r.stdout)) {
@@ -102,6 +103,24 @@ class Scenario {
       this.seen.set(pid, (this.seen.get(pid) ?? 0) + f.count);
       if (checkLines) for (const e of f.evidence) expect(lineOf(e.source, e.line), `${e.source}:${e.line}`).toBe(e.text);
     }
+  }
+
+  /**
+   * Rotations during a run: a run whose every attempt (three) saw a file truncated under it ends with
+   * exit 3 "the logs kept changing" and marks nothing as read (README, exit codes), which a slow run
+   * on a loaded machine meets when the test rotates two or three times while it reads. Such a run
+   * must print nothing and keep the state as it was; the next run reports its lines.
+   */
+  allowChanging = false;
+  changed = 0;
+  private changing(r: AsyncRun): boolean {
+    if (!this.allowChanging || r.code !== 3) return false;
+    expect(r.stderr).toMatch(
+      /xendoctor: the logs kept changing under the reader \(truncated while read, three times\)\n.*nothing was marked as read/s,
+    );
+    expect(r.stdout).toBe('');
+    this.changed++;
+    return true;
   }
 
   async run(): Promise<void> {
@@ -171,6 +190,7 @@ describe.skipIf(!LOGROTATE)('report across rotation by logrotate', { timeout: 24
 
     it('reports every line exactly once, rotations and appends during runs', async () => {
       const s = new Scenario(directives);
+      s.allowChanging = true;
       const r = rng(name.length * 104_729 + 3);
       s.append(2, 20_000);
       for (let round = 0; round < 4; round++) {
@@ -188,6 +208,8 @@ describe.skipIf(!LOGROTATE)('report across rotation by logrotate', { timeout: 24
         s.collect(await running, false);
         s.append(r(2), r(100));
       }
+      if (s.changed > 0) console.log(`${name}: ${s.changed} of 4 runs met three truncations and kept nothing (exit 3)`);
+      s.allowChanging = false; // the last run, with nothing rotated during it, must succeed
       await s.run();
       s.expectExactlyOnce();
     });

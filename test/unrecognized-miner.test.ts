@@ -3,7 +3,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseLine } from '../src/parse/line.js';
 import { check } from 'recheck';
-import { MASKS, TemplateMiner, loadBundledBenign, parseBenign, templateOf, templatesMatch } from '../src/engine/unrecognized.js';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  MASKS,
+  TemplateMiner,
+  loadBundledBenign,
+  parseBenign,
+  shapeOf,
+  templateOf,
+  templateOfSimple,
+  templatesMatch,
+} from '../src/engine/unrecognized.js';
+import { ROOT } from './helpers.js';
 import { baselineFindings, learnBaseline } from '../src/engine/unrecognized-baseline.js';
 
 const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 11, 31) };
@@ -83,6 +95,256 @@ describe('masks', () => {
     );
     expect(templateOf('(d12) d12v3 timer error 3f2a9c01d4e5 uuid 0b1c2d3e-aaaa-bbbb-cccc-0123456789ab')).toBe(
       '(d<*>) d<*>v<*> timer error <hex> uuid <uuid>',
+    );
+  });
+});
+
+/** Pieces of messages around the parts a shape replaces: separators the masks read, words they read by their letters. */
+const CONTEXT = fc.constantFrom(
+  ' ',
+  '  ',
+  '.',
+  ':',
+  '-',
+  '/',
+  '[',
+  ']',
+  '(',
+  ')',
+  '=',
+  '@',
+  '#',
+  ',',
+  '<',
+  '"',
+  "'",
+  '\t',
+  '::',
+  '0x',
+  'x',
+  'vif',
+  'vif-',
+  'tap',
+  'd',
+  'sd',
+  'dm-',
+  'nvme',
+  'eth',
+  'br',
+  'lib',
+  '/dev/',
+  '/var/',
+  '/etc/',
+  'error',
+  'failed',
+  'abc',
+  'f',
+  'E',
+  '_',
+  'qZ',
+  'qZgZq',
+);
+/** What a shape replaces: runs of digits of every length the masks count, and words of letters and digits. */
+const VARIABLE = fc.oneof(
+  fc.stringMatching(/^[0-9]{1,15}$/),
+  fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,6}[0-9][a-zA-Z0-9_]{0,4}$/),
+  fc.stringMatching(/^[0-9][a-zA-Z0-9_]{0,8}$/),
+  fc.stringMatching(/^[0-9a-fA-F]{1,14}$/),
+  fc.constantFrom('lib64', 'spam951', 'jA217689911', '2nd', 'd12v3', 'vif3', 'sdb1', 'eth0', 'br0x', 'qZ1', 'Zq9', 'x9y', '0X1f'),
+);
+
+describe('templates by message shape', () => {
+  // a message as a fixed frame with variable parts in it; two fills of one frame often share a shape
+  // (with the forms whose parts the masks count: addresses, ports, MACs, PCI slots, UUIDs, versions)
+  const FORMS: (string | null)[][] = [
+    [null, '.', null, '.', null, '.', null],
+    [null, '.', null, '.', null, '.', null, ':', null],
+    [null, ':', null, ':', null, '.', null],
+    [null, ':', null, ':', null, ':', null, ':', null, ':', null],
+    [null, '::', null],
+    [null, ':', null, ':', null, ':', null, ':', null, ':', null, ':', null, ':', null],
+    [null, '-', null, '-', null, '-', null, '-', null],
+    ['vif', null, '.', null],
+    ['vif-', null, '-', null],
+    [null, '.', null],
+  ];
+  const frame = fc
+    .array(fc.oneof(CONTEXT, fc.constant(null), fc.constantFrom(...FORMS)), { minLength: 1, maxLength: 16 })
+    .map((parts) => parts.flatMap((p) => (Array.isArray(p) ? p : [p])));
+  const fill = (f: (string | null)[], vars: string[]) => f.map((p, i) => p ?? vars[i % vars.length]!).join('');
+
+  it('gives the template of the masks alone (templateOfSimple) for every message, whatever shared its shape before', () => {
+    fc.assert(
+      fc.property(
+        frame,
+        fc.array(VARIABLE, { minLength: 1, maxLength: 6 }),
+        fc.array(VARIABLE, { minLength: 1, maxLength: 6 }),
+        (f, a, b) => {
+          const first = fill(f, a);
+          const second = fill(f, b);
+          expect(templateOf(first)).toBe(templateOfSimple(first));
+          // from the shape cache when the shapes agree
+          expect(templateOf(second)).toBe(templateOfSimple(second));
+          if (shapeOf(first).key === shapeOf(second).key) expect(templateOf(first)).toBe(templateOfSimple(first));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('folds what varies and keeps what the masks read', () => {
+    // one shape for other addresses, ports of one length, other queue ids
+    const a = 'jA217689911: to=<u@mail15.example.org>, relay=[203.0.113.9]:25, delay=00:00:41, error 4711';
+    const b = 'kB90213: to=<u@mail7.example.org>, relay=[10.1.22.9]:99, delay=12:01:05, error 12';
+    expect(shapeOf(a).key).toBe(shapeOf(b).key);
+    expect(shapeOf(b).words).toEqual(['kB90213', 'mail7']);
+    expect(templateOf(b)).toBe(templateOfSimple(b));
+    // what a mask counts or reads by its letters stays apart
+    expect(shapeOf('port 4711').key).toBe(shapeOf('port 12').key);
+    expect(shapeOf('id 12345678').key).not.toBe(shapeOf('id 1234567').key); // hex mask: 8 digits and more
+    expect(shapeOf('0000:05:00.7').key).not.toBe(shapeOf('0000:05:00.8').key); // PCI function 0-7
+    expect(shapeOf('on sdb1').words).toBeNull();
+    expect(shapeOf('on vif3').words).toBeNull();
+    expect(shapeOf('from /lib64/x').words).toBeNull();
+  });
+});
+
+/** Lines of the test corpora: the fixtures and the bundled samples (every text file under them). */
+function corpusLines(): string[] {
+  const lines: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.size < 4_000_000 && !/\.(gz|xz|bz2|zst|json|yaml|html)$/.test(name)) {
+        const text = readFileSync(p, 'latin1');
+        if (!text.includes('\0')) lines.push(...text.split('\n'));
+      }
+    }
+  };
+  walk(join(ROOT, 'test', 'fixtures'));
+  walk(join(ROOT, 'samples'));
+  return lines.filter((l) => l.length > 0);
+}
+
+describe('the cached miner equals the simple path', () => {
+  const state = (m: TemplateMiner) => m.exportState();
+
+  it('on the test corpora (fixtures and samples): the same templates, counts, times, examples and evictions', () => {
+    const lines = corpusLines();
+    expect(lines.length).toBeGreaterThan(5000);
+    const benign = loadBundledBenign();
+    const simple = new TemplateMiner(benign, { simple: true });
+    const cached = new TemplateMiner(benign);
+    // twice over, so that the second pass runs on the caches
+    for (const m of [simple, cached]) feed(m, [...lines, ...lines]);
+    expect(state(cached).templates.length).toBeGreaterThan(50);
+    expect(state(cached)).toEqual(state(simple));
+  });
+
+  it('a placement is looked up only while its group is unchanged: a closer template made later wins, as on the simple path', () => {
+    const lines = [
+      'error a b c', // a template
+      'error a q r', // joins it: error a <*> <*>
+      'error a b c', // covered: placed without change (the lookup is kept)
+      'error z b c', // too far from "error a <*> <*>": a new template
+      'error a b c', // now closer to "error z b c" (3 of 4 words) than to "error a <*> <*>" (2 of 4)
+    ].map((m, i) => `Nov 20 08:00:0${i} h app: ${m}`);
+    const simple = new TemplateMiner([], { simple: true });
+    const cached = new TemplateMiner([]);
+    feed(simple, lines);
+    feed(cached, lines);
+    expect(state(simple).templates.map((t) => [t.template, t.count])).toEqual([
+      ['error a <*> <*>', 3],
+      ['error <*> b c', 2],
+    ]);
+    expect(state(cached)).toEqual(state(simple));
+  });
+
+  it('a template that gains a wildcard can win the tie for a message placed elsewhere before, as on the simple path', () => {
+    const lines = [
+      'error a x f g', // T
+      'error a p d d', // U (2 of 5 words agree with T: too few)
+      'error a q d d', // U: error a <*> d d
+      'error a x d y', // M: ties T and U on 3 of 5, U has more wildcards: U becomes error a <*> d <*>
+      'error a x d y', // M again: U, unchanged (the lookup is kept)
+      'error a x z g', // T: error a x <*> g
+      'error a x f w', // T: error a x <*> <*>, now as many wildcards as U
+      'error a x d y', // M: the tie goes to the first template, T
+    ].map((m, i) => `Nov 20 08:00:0${i} h app: ${m}`);
+    const simple = new TemplateMiner([], { simple: true });
+    const cached = new TemplateMiner([]);
+    feed(simple, lines);
+    feed(cached, lines);
+    expect(state(simple).templates.map((t) => [t.template, t.count])).toEqual([
+      ['error a x <*> <*>', 4],
+      ['error a <*> d <*>', 4],
+    ]);
+    expect(state(cached)).toEqual(state(simple));
+  });
+
+  it('a template evicted from its group (100 at most) or from the miner (2000) is not looked up again', () => {
+    const letters = (i: number) => [...i.toString(26)].map((c) => String.fromCharCode(97 + parseInt(c, 26))).join('');
+    // "error keep me" twice (the second time a lookup), then templates as frequent, then one more:
+    // the first of the rarest goes, "error keep me"; it comes back as a new template
+    for (const [others, word] of [
+      [99, (i: number) => `error w${i}x v${i}y`],
+      [1999, (i: number) => `${letters(i)}: error`], // each its own group (first words of letters)
+    ] as const) {
+      const messages = ['error keep me', 'error keep me'];
+      for (let i = 0; i < others; i++) messages.push(word(i), word(i));
+      messages.push(word(others), 'error keep me');
+      const lines = messages.map((m) => `Nov 20 08:00:00 h app: ${m}`);
+      const simple = new TemplateMiner([], { simple: true });
+      const cached = new TemplateMiner([]);
+      feed(simple, lines);
+      feed(cached, lines);
+      expect(state(simple).templates.find((t) => t.template === 'error keep me')?.count).toBe(1);
+      expect(state(simple).evicted).toBeGreaterThan(0);
+      expect(state(cached)).toEqual(state(simple));
+    }
+  });
+
+  it('on generated lines of few words: joins, splits and wildcards as on the simple path', () => {
+    const word = fc.constantFrom('a', 'b', 'c', 'q', '7', 'x9', 'eth0', '10.0.0.1', 'spam9', 'mail4');
+    fc.assert(
+      fc.property(fc.array(fc.array(word, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 60 }), (msgs) => {
+        const lines = msgs.map((m, i) => `Nov 20 08:00:${String(i % 60).padStart(2, '0')} h app: error ${m.join(' ')}`);
+        const simple = new TemplateMiner([], { simple: true });
+        const cached = new TemplateMiner([]);
+        feed(simple, lines);
+        feed(cached, lines);
+        expect(state(cached)).toEqual(state(simple));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('on generated lines: repeated, varied, novel, past the caps of a group and of the miner', () => {
+    const word = fc.constantFrom('error', 'failed', 'disk', 'link', 'down', 'on', 'port', 'timeout', 'queue', 'to', 'from', 'denied');
+    const part = fc.oneof(word, VARIABLE, fc.constantFrom('vif4.0', 'sdb', '10.0.0.7:22', '00:16:3e:aa:bb:cc', '/var/lib/x.img'));
+    const shape = fc.array(part, { minLength: 1, maxLength: 7 });
+    fc.assert(
+      fc.property(
+        fc.array(shape, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(fc.nat(), fc.array(VARIABLE, { minLength: 1, maxLength: 3 }), fc.nat(23)), { minLength: 1, maxLength: 400 }),
+        fc.boolean(),
+        (shapes, picks, flood) => {
+          const lines = picks.map(([k, vars, h], i) => {
+            const parts = shapes[k % shapes.length]!.map((p, j) => (j % 3 === 2 ? vars[j % vars.length]! : p));
+            // "flood": every line a new first word, so that groups and the miner overflow and evict
+            const first = flood ? `w${i % 150}x ` : '';
+            return `Nov 20 ${String(h).padStart(2, '0')}:00:00 h app[1]: ${first}error ${parts.join(' ')}`;
+          });
+          const simple = new TemplateMiner([], { simple: true });
+          const cached = new TemplateMiner([]);
+          feed(simple, lines);
+          feed(cached, lines);
+          expect(state(cached)).toEqual(state(simple));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

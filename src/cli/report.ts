@@ -202,6 +202,7 @@ async function analyse(
     baseline: ro.baseline,
     // thresholds whose hits fall in two runs (or more) still add up
     carry: { from: state.pending ?? [], to: (p) => (pending = p) },
+    now,
   });
 
   // evidence line numbers: real line numbers in each file, not counted from where this run began

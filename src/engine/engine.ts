@@ -16,12 +16,18 @@ import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js'
 import { completeFromBlock, isIgnored, keyOf, matchRule, type Hit } from './matching.js';
 import {
   BLOCK_EVIDENCE,
+  MAX_GROUPS,
   MAX_GROUP_SIGS,
+  MAX_RULE_GROUPS,
   addCollected,
   addHit,
   continueGroup,
+  foldGroup,
+  foldKey,
   groupKey,
+  hash53,
   newGroup,
+  newOverflow,
   pendingGroup,
   pendingThresholds,
   type Group,
@@ -48,7 +54,16 @@ export interface EngineOptions {
   unrecognized?: boolean;
   /** Try every line against every rule, without the prefilter (the simple path; sample tests). */
   everyLine?: boolean;
+  /**
+   * The run's clock (report): a hit dated later counts towards its threshold as of now, so that a
+   * line from the future (a forged stamp) expires nothing counted before it; a line dated more than
+   * FUTURE_TOLERANCE later is counted as future-dated (see `future`).
+   */
+  now?: number | null;
 }
+
+/** How far after the run's clock a line's time may be before it is called future-dated (clock skew). */
+export const FUTURE_TOLERANCE = 3_600_000;
 
 /** Where a line comes from, and what its reader knows of it. */
 export interface LinePlace {
@@ -86,9 +101,10 @@ export interface EngineState {
   groups: GroupState[];
   facts: [string, HostFacts][];
   seq: number;
-  dropped: number;
   /** Lines that could match a rule but carry no time, kept although --since/--until were given. */
   undated: number;
+  /** Lines dated more than FUTURE_TOLERANCE after the run's clock, and the earliest read of them. */
+  future: { count: number; first: { source: string; time: number } | null };
 }
 
 /** The program name of xendoctor's own lines (`watch --syslog`): never analysed again. */
@@ -98,7 +114,6 @@ const FACT_OWNER = -1;
 const TROUBLE_OWNER = -2;
 /** Dated Xen console lines ("(XEN) [2026-11-26 05:21:39.696] ...") are candidates: they date dom0's uptime stamps (parse/console-clock.ts). */
 const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
-const MAX_GROUPS = 20_000;
 /** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
 const MAX_SEEN = 100_000;
 /** The rest of a line a mail client or an editor wrapped: indented, perhaps behind mail quoting. */
@@ -118,6 +133,10 @@ export class Engine {
   /** The literals of all rules, also when every line is tried (see prefilterCandidate). */
   private readonly candidacy: LiteralSet;
   private readonly groups = new Map<string, Group>();
+  /** Groups kept apart per rule (see MAX_RULE_GROUPS). */
+  private readonly ruleGroups = new Map<Rule, number>();
+  /** Each rule's overflow group: the hits of the keys past the caps, folded into one (see admits). */
+  private readonly overflow = new Map<Rule, Group>();
   /** Each rule's group of its last hit (see record). Cleared whenever groups are dropped. */
   private readonly lastGroup = new Map<Rule, Group>();
   private readonly facts = new Map<string, HostFacts>();
@@ -128,8 +147,8 @@ export class Engine {
   /** The last line a rule took (matched, or a report's continuation): its rest is not joined to it again. */
   private readonly taken = { source: '', line: -1 };
   private seq = 0;
-  private droppedGroups = 0;
   private undatedKept = 0;
+  private readonly futureLines: EngineState['future'] = { count: 0, first: null };
   private readonly found = new Set<number>();
   private readonly miner: TemplateMiner | null;
   /** `[rule]` for each rule: a line with one rule's literals gets it without a new array. */
@@ -201,6 +220,11 @@ export class Engine {
     place.settle?.(ev);
     if (ev.program !== null && ev.program.length === OWN_PROGRAM.length && ev.program.toLowerCase() === OWN_PROGRAM) return ev;
     this.seq++;
+    const now = this.opts.now;
+    if (now != null && ev.time !== null && ev.time > now + FUTURE_TOLERANCE) {
+      this.futureLines.count++;
+      this.futureLines.first ??= { source: place.source, time: ev.time };
+    }
     // a journal record is shown as a log line (time host ident: MESSAGE), not as its JSON
     const record = text;
     if (ev.format === 'journal-json') text = journalLine(ev);
@@ -372,10 +396,10 @@ export class Engine {
       for (const k of rule.key) key[k] = caps[k]!;
       const gk = groupKey(rule.id, host, key);
       g = this.groups.get(gk);
-      if (!g && this.groups.size < MAX_GROUPS) {
+      if (!g && this.admits(rule)) {
         // nothing counted here yet: remember the release for the inputs read before (absorb)
         g = newGroup(rule, host, key, key, this.seq);
-        this.groups.set(gk, g);
+        this.addGroup(gk, g);
       }
     }
     const targets = g ? [g] : [...this.groups.values()].filter((x) => x.rule === rule && x.host === host);
@@ -504,12 +528,14 @@ export class Engine {
       const gk = groupKey(rule.id, host, key);
       g = this.groups.get(gk);
       if (!g) {
-        if (this.groups.size >= MAX_GROUPS) {
-          this.droppedGroups++;
-          return;
+        if (this.admits(rule)) {
+          g = newGroup(rule, host, key, hit.captures, hit.seq);
+          this.addGroup(gk, g);
+        } else {
+          // a flood of distinct keys: this key's hits join the rule's overflow group (counted, noted)
+          g = this.overflowOf(rule, host, hit.captures, hit.seq);
+          foldKey(g, host, key);
         }
-        g = newGroup(rule, host, key, hit.captures, hit.seq);
-        this.groups.set(gk, g);
       }
     }
     this.lastGroup.set(rule, g);
@@ -524,6 +550,7 @@ export class Engine {
       text: hit.text,
       block: evidenceBlock(hit, g.hits.length === 0),
       sig,
+      seq: hit.seq,
     };
     if (rule.context && g.hits.length < 3) {
       const ctx = rule.context;
@@ -533,8 +560,39 @@ export class Engine {
       this.contextLines.delete(rule);
     }
     for (const [name, cap] of rule.collect) addCollected(g, name, hit.captures[cap]);
-    addHit(g, raw, hit.seq, rule.threshold?.distinct ? hit.captures[rule.threshold.distinct] : undefined);
+    // a hit from the future counts as of now: it must not put what was counted before out of the window
+    const now = this.opts.now;
+    const at = now != null && raw.time !== null && raw.time > now ? now : raw.time;
+    addHit(g, raw, hit.seq, rule.threshold?.distinct ? hit.captures[rule.threshold.distinct] : undefined, at);
     if (this.opts.onFinding && g.fired) this.opts.onFinding(toFinding(g), wasFired && g.count > 1 ? 'repeat' : 'new');
+  }
+
+  /**
+   * May a new group of this rule be kept apart? Up to MAX_RULE_GROUPS per rule and MAX_GROUPS in
+   * all; a rule's first group always is (the rules are few), so a flood of one rule's distinct keys
+   * never hides another rule's finding, nor its severity.
+   */
+  private admits(rule: Rule): boolean {
+    const n = this.ruleGroups.get(rule) ?? 0;
+    return n === 0 || (n < MAX_RULE_GROUPS && this.groups.size < MAX_GROUPS);
+  }
+
+  private addGroup(gk: string, g: Group): void {
+    this.groups.set(gk, g);
+    this.ruleGroups.set(g.rule, (this.ruleGroups.get(g.rule) ?? 0) + 1);
+  }
+
+  /** Count the groups kept apart per rule again (after groups were merged or expired). */
+  private recount(): void {
+    this.ruleGroups.clear();
+    for (const g of this.groups.values()) this.ruleGroups.set(g.rule, (this.ruleGroups.get(g.rule) ?? 0) + 1);
+  }
+
+  /** A rule's overflow group, made on its first folded hit. */
+  private overflowOf(rule: Rule, host: string | null, captures: Record<string, string>, seq: number): Group {
+    let g = this.overflow.get(rule);
+    if (!g) this.overflow.set(rule, (g = newOverflow(rule, host, captures, seq)));
+    return g;
   }
 
   /**
@@ -550,6 +608,13 @@ export class Engine {
         n++;
       }
     }
+    for (const [r, g] of this.overflow) {
+      if (g.last !== null && g.last < cutoff) {
+        this.overflow.delete(r);
+        n++;
+      }
+    }
+    this.recount();
     return n;
   }
 
@@ -570,11 +635,15 @@ export class Engine {
     const index = new Map(this.rules.map((r, i) => [r, i]));
     return {
       miner: this.miner?.exportState() ?? null,
-      groups: [...this.groups.values()].map((g) => ({ ...g, rule: index.get(g.rule)!, distinct: [...g.distinct] })),
+      groups: [...this.groups.values(), ...this.overflow.values()].map((g) => ({
+        ...g,
+        rule: index.get(g.rule)!,
+        distinct: [...g.distinct],
+      })),
       facts: [...this.facts],
       seq: this.seq,
-      dropped: this.droppedGroups,
       undated: this.undatedKept,
+      future: { count: this.futureLines.count, first: this.futureLines.first },
     };
   }
 
@@ -586,7 +655,10 @@ export class Engine {
   absorb(state: EngineState, lineOffset = 0): void {
     const seqOffset = this.seq;
     const move = <T extends { line: number }>(e: T): T => ({ ...e, line: e.line + lineOffset });
-    const shift = (h: RawHit): RawHit => (lineOffset === 0 ? h : { ...move(h), block: h.block.map(move), before: h.before?.map(move) });
+    const shift = (h: RawHit): RawHit => {
+      const seq = h.seq === undefined ? undefined : h.seq + seqOffset;
+      return lineOffset === 0 ? { ...h, seq } : { ...move(h), seq, block: h.block.map(move), before: h.before?.map(move) };
+    };
     for (const [host, f] of state.facts) Object.assign(this.factsOf(host || null), f);
     if (state.miner && this.miner) this.miner.absorb(state.miner, lineOffset);
     for (const s of state.groups) {
@@ -607,14 +679,19 @@ export class Engine {
         latest: fresh(s.latest) ? shift(s.latest) : null,
         firstSeq: s.firstSeq + seqOffset,
         lastSeq: s.lastSeq + seqOffset,
+        folded: s.folded && { ...s.folded, keys: new Set(s.folded.keys) },
       };
-      if (mine) continueGroup(mine, incoming);
-      else if (this.groups.size >= MAX_GROUPS) this.droppedGroups++;
-      else this.groups.set(gk, incoming);
+      if (incoming.folded) {
+        foldGroup(this.overflowOf(rule, incoming.host, incoming.captures, incoming.firstSeq), incoming);
+      } else if (mine) continueGroup(mine, incoming);
+      else if (this.admits(rule)) this.addGroup(gk, incoming);
+      // past the caps: folded like the hits of a key seen first past them (a release alone counts nothing)
+      else if (incoming.count > 0) foldGroup(this.overflowOf(rule, incoming.host, incoming.captures, incoming.firstSeq), incoming);
     }
     this.seq += state.seq;
-    this.droppedGroups += state.dropped;
     this.undatedKept += state.undated;
+    this.futureLines.count += state.future.count;
+    this.futureLines.first ??= state.future.first;
   }
 
   /** Thresholds that have not fired, to be carried to the next run (see PendingThreshold). */
@@ -630,10 +707,15 @@ export class Engine {
   seedPending(list: PendingThreshold[]): void {
     for (const p of list) {
       const rule = this.byId.get(p.rule);
-      if (!rule?.threshold || this.groups.size >= MAX_GROUPS) continue;
+      if (!rule?.threshold || !this.admits(rule)) continue;
       const gk = groupKey(rule.id, p.host, p.key);
-      if (!this.groups.has(gk)) this.groups.set(gk, pendingGroup(rule, p));
+      if (!this.groups.has(gk)) this.addGroup(gk, pendingGroup(rule, p));
     }
+  }
+
+  /** Lines dated more than FUTURE_TOLERANCE after the run's clock (`now`), and the first of them. */
+  get future(): EngineState['future'] {
+    return this.futureLines;
   }
 
   /** Candidate lines without a time kept although a time window (--since/--until) was given. */
@@ -641,18 +723,49 @@ export class Engine {
     return this.undatedKept;
   }
 
-  /** Groups that were capped away (a flood of distinct keys). */
-  get dropped(): number {
-    return this.droppedGroups;
+  /** Hits folded into overflow groups (a flood of distinct keys; see admits). */
+  get folded(): number {
+    let n = 0;
+    for (const g of this.overflow.values()) n += g.count;
+    return n;
+  }
+
+  /**
+   * What each overflow group folded, in words, with the input of its first folded line (null when
+   * it has none): the count of hits and keys not kept apart is never lost silently.
+   */
+  foldNotes(): { source: string | null; text: string }[] {
+    const out: { source: string | null; text: string }[] = [];
+    for (const g of this.overflow.values()) {
+      if (g.count === 0) continue;
+      const f = g.folded!;
+      const keys = `${f.more ? 'more than ' : ''}${f.keys.size} more ${f.keys.size === 1 && !f.more ? 'key' : 'keys'}`;
+      const key = Object.entries(g.key)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      const what = g.fired
+        ? `folded into one finding (key ${key})`
+        : `folded into one group (key ${key}), not counted towards the rule's threshold`;
+      out.push({
+        source: g.hits[0]?.source ?? null,
+        text:
+          `too many distinct findings of ${g.rule.id} (past ${MAX_RULE_GROUPS} for one rule or ${MAX_GROUPS} in all): ` +
+          `${keys} (${g.count} ${g.count === 1 ? 'hit' : 'hits'}) ${what}`,
+      });
+    }
+    return out;
   }
 
   /** The findings: fired groups passing their version gate, with root causes linked, worst first. */
   findings(): Finding[] {
     this.closeBlock();
-    adoptHostless(this.groups, this.facts);
+    const host = adoptHostless(this.groups, this.facts);
+    // the overflow group of lines that name no host joins that host too (unless its lines named several)
+    if (host !== null) for (const g of this.overflow.values()) if (g.host === null && !g.folded!.mixedHosts) g.host = host;
+    this.recount();
     this.lastGroup.clear();
     const out: { f: Finding; g: Group }[] = [];
-    for (const g of this.groups.values()) {
+    for (const g of [...this.groups.values(), ...this.overflow.values()]) {
       if (!g.fired) continue;
       if (!ruleApplies(g.rule.spec.applies, this.facts.get(g.host ?? '') ?? {})) continue;
       out.push({ g, f: toFinding(g) });
@@ -677,20 +790,6 @@ function lineSignature(rule: string, ev: LogEvent): number | null {
   if (ev.uptime !== null && ev.source !== 'hypervisor') return hash53(`${rule}\0u${ev.uptime}\0${ev.message}`);
   if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return hash53(`${rule}\0x${ev.time}\0${ev.message}`);
   return null;
-}
-
-/** A 53-bit hash of a string (cyrb53): signatures without keeping the lines. */
-function hash53(str: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < str.length; i++) {
-    const ch = str.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /**

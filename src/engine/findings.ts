@@ -84,9 +84,13 @@ export function toFinding(g: Group): Finding {
   const l = g.latest;
   if (l && g.count > g.hits.length) evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
   const spec = g.rule.spec;
+  // an overflow group (a flood of distinct keys) says so in its title: `*` is any key not kept apart
+  const folded = g.folded
+    ? ` (${g.folded.more ? 'more than ' : ''}${g.folded.keys.size} more keys folded into this finding: too many to keep apart)`
+    : '';
   const f = buildFinding({
     rule: g.rule.id,
-    title: fillPlaceholders(title, values),
+    title: fillPlaceholders(title, values) + folded,
     severity: g.rule.severity,
     host: g.host,
     key: g.key,
@@ -115,12 +119,12 @@ export function toFinding(g: Group): Finding {
  * `xl` output, a dmesg capture beside that host's syslog) are that host's too: their groups and
  * facts join the host's, so one problem is one finding, not one with the host and one without.
  */
-export function adoptHostless(groups: Map<string, Group>, facts: Map<string, HostFacts>): void {
+export function adoptHostless(groups: Map<string, Group>, facts: Map<string, HostFacts>): string | null {
   // the hosts of the lines that matched some rule (the same on the fast path and the slow one;
   // the lines that only carry facts are not, and do not count)
   const named = new Set<string>();
   for (const g of groups.values()) if (g.host !== null) named.add(g.host);
-  if (named.size !== 1) return;
+  if (named.size !== 1) return null;
   const host = [...named][0]!;
   const loose = facts.get('');
   if (loose) {
@@ -139,6 +143,7 @@ export function adoptHostless(groups: Map<string, Group>, facts: Map<string, Hos
     }
     mergeGroups(mine, g);
   }
+  return host;
 }
 
 /**
@@ -148,10 +153,17 @@ export function adoptHostless(groups: Map<string, Group>, facts: Map<string, Hos
  * A `follows` of `certainty: possible` (an untested observation) gives `possiblyRelated` instead.
  */
 export function linkCauses(out: { f: Finding; g: Group }[]): void {
+  // by rule: a flood of one rule's findings is not compared with every other finding
+  const byRule = new Map<string, { f: Finding; g: Group }[]>();
+  for (const o of out) {
+    const list = byRule.get(o.g.rule.id);
+    if (list) list.push(o);
+    else byRule.set(o.g.rule.id, [o]);
+  }
   for (const { f, g } of out) {
     for (const dep of g.rule.follows) {
-      for (const { f: cf, g: cg } of out) {
-        if (cf === f || cg.rule.id !== dep.rule || !sameMachine(g, cg)) continue;
+      for (const { f: cf, g: cg } of byRule.get(dep.rule) ?? []) {
+        if (cf === f || !sameMachine(g, cg)) continue;
         if (g.first !== null && cg.first !== null && cg.last !== null) {
           if (!(cg.first <= g.first && g.first <= cg.last + dep.within)) continue;
         } else if (g.first !== null || cg.first !== null || !sameCapture(g, cg) || cg.firstSeq > g.firstSeq) continue;

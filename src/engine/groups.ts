@@ -15,6 +15,15 @@ export const BLOCK_EVIDENCE = 12;
 export const MAX_COLLECT = 12;
 /** Line signatures (and released values) a group keeps for merging engines (inputs read apart). */
 export const MAX_GROUP_SIGS = 4096;
+/** Most groups (findings) kept apart in all: past it only a rule's first group is admitted. */
+export const MAX_GROUPS = 20_000;
+/**
+ * Most groups kept apart per rule: past it (or past MAX_GROUPS) a new key's hits fold into the
+ * rule's one overflow group, so that a flood of one rule's distinct keys cannot crowd out the others.
+ */
+export const MAX_RULE_GROUPS = 5_000;
+/** Distinct keys an overflow group counts exactly; past it, "more than". */
+export const MAX_FOLDED_KEYS = 50_000;
 
 /** A hit as kept for evidence: raw time, converted only for output. */
 export interface RawHit {
@@ -27,6 +36,18 @@ export interface RawHit {
   sig: number | null;
   /** Lines just before it that explain it (the rule's `context`). */
   before?: Evidence[];
+  /** The line's place in the reading order (Engine seq): folded groups keep their earliest hits. */
+  seq?: number;
+}
+
+/**
+ * What an overflow group folded: the hashes of the distinct keys (at most MAX_FOLDED_KEYS, then
+ * `more`), and whether its lines named more than one host (its host is then null).
+ */
+export interface Folded {
+  keys: Set<number>;
+  more: boolean;
+  mixedHosts: boolean;
 }
 
 /** The hits of one rule, on one host, with one key. */
@@ -56,6 +77,8 @@ export interface Group {
   sigs: [number, number | null, string][];
   /** Distinct values released here that an earlier engine may hold (threshold.release), for merging. */
   released: string[];
+  /** Set on a rule's overflow group (see MAX_RULE_GROUPS): the hits of the keys not kept apart. */
+  folded?: Folded;
 }
 
 /** A group in a form that crosses a worker boundary (structured clone), rule by index. */
@@ -127,8 +150,11 @@ function mergeCollected(a: Pick<Group, 'collected'>, b: Pick<Group, 'collected'>
   for (const [name, list] of Object.entries(b.collected)) for (const v of list) addCollected(a, name, v);
 }
 
-/** Count one hit into its group: span, evidence, threshold. `value` is the distinct threshold's capture. */
-export function addHit(g: Group, raw: RawHit, seq: number, value: string | undefined): void {
+/**
+ * Count one hit into its group: span, evidence, threshold. `value` is the distinct threshold's
+ * capture; `at` the time it counts at towards the threshold (the line's, unless from the future).
+ */
+export function addHit(g: Group, raw: RawHit, seq: number, value: string | undefined, at: number | null = raw.time): void {
   const t = raw.time;
   if (raw.sig !== null && g.sigs.length < MAX_GROUP_SIGS) g.sigs.push([raw.sig, t, raw.source]);
   g.count++;
@@ -139,7 +165,8 @@ export function addHit(g: Group, raw: RawHit, seq: number, value: string | undef
   g.lastSeq = seq;
   if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
   g.latest = raw;
-  if (!g.fired) thresholdStep(g, t, value);
+  // an overflow group mixes keys: it counts towards no threshold
+  if (!g.fired && !g.folded) thresholdStep(g, at, value);
 }
 
 /**
@@ -262,6 +289,85 @@ export function mergeGroups(a: Group, b: Group): void {
   }
 }
 
+/** The key of a rule's overflow group: each key name `*` (any other), or `host: *` for a rule without one. */
+export function overflowKey(rule: Rule): Record<string, string> {
+  return rule.key.length > 0 ? Object.fromEntries(rule.key.map((k) => [k, '*'])) : { host: '*' };
+}
+
+/** A rule's empty overflow group; fired at once unless the rule has a threshold (not counted across keys). */
+export function newOverflow(rule: Rule, host: string | null, captures: Record<string, string>, seq: number): Group {
+  const g = newGroup(rule, host, overflowKey(rule), captures, seq);
+  g.folded = { keys: new Set(), more: false, mixedHosts: false };
+  return g;
+}
+
+/** The 53-bit hash of a group's key: folded keys are counted, not kept. */
+export function keyHash(host: string | null, key: Record<string, string>): number {
+  let str = host ?? '';
+  for (const name in key) str += `\0${key[name]}`;
+  return hash53(str);
+}
+
+/** A 53-bit hash of a string (cyrb53): signatures and keys without keeping the text. */
+export function hash53(str: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Count a key (and its host) into an overflow group's folded keys. */
+export function foldKey(over: Group, host: string | null, key: Record<string, string>): void {
+  const f = over.folded!;
+  if (host !== over.host && !f.mixedHosts) {
+    f.mixedHosts = true;
+    over.host = null;
+  }
+  if (f.more) return;
+  const h = keyHash(host, key);
+  if (f.keys.has(h)) return;
+  if (f.keys.size >= MAX_FOLDED_KEYS) f.more = true;
+  else f.keys.add(h);
+}
+
+/**
+ * Fold a group (or another overflow group of the same rule, read later or apart) into a rule's
+ * overflow group: counts add, spans widen, the earliest hits stay the evidence, and the overflow
+ * fires when a folded group had fired (its threshold was reached before it was folded).
+ */
+export function foldGroup(over: Group, g: Group): void {
+  const f = over.folded!;
+  if (g.folded) {
+    if (g.folded.mixedHosts || g.host !== over.host) {
+      f.mixedHosts = true;
+      over.host = null;
+    }
+    for (const k of g.folded.keys) {
+      if (f.more) break;
+      if (f.keys.has(k)) continue;
+      if (f.keys.size >= MAX_FOLDED_KEYS) f.more = true;
+      else f.keys.add(k);
+    }
+    if (g.folded.more) f.more = true;
+  } else foldKey(over, g.host, g.key);
+  if (over.count === 0) over.captures = { ...g.captures };
+  addSpan(over, g);
+  mergeCollected(over, g);
+  over.sigs = [...over.sigs, ...g.sigs].slice(0, MAX_GROUP_SIGS);
+  const bySeq = (a: RawHit, b: RawHit) => (a.seq ?? 0) - (b.seq ?? 0);
+  over.hits = [...over.hits, ...g.hits].sort(bySeq).slice(0, EVIDENCE_FIRST);
+  if (g.latest && (!over.latest || (g.latest.seq ?? 0) >= (over.latest.seq ?? 0))) over.latest = g.latest;
+  over.firstSeq = Math.min(over.firstSeq, g.firstSeq);
+  over.lastSeq = Math.max(over.lastSeq, g.lastSeq);
+  if (g.fired) over.fired = true;
+}
+
 /** Most pending thresholds carried from one run to the next. */
 const MAX_PENDING = 2000;
 
@@ -274,7 +380,7 @@ export function pendingThresholds(groups: Iterable<Group>, latest: number | null
   const out: { p: PendingThreshold; last: number }[] = [];
   for (const g of groups) {
     const th = g.rule.threshold;
-    if (!th || g.fired) continue;
+    if (!th || g.fired || g.folded) continue;
     const alive = (t: number | null) => th.within === null || t === null || latest === null || t >= latest - th.within;
     const recent = g.recent.filter(alive);
     const distinct = [...g.distinct].filter(([, t]) => alive(t));

@@ -257,9 +257,10 @@ export class LiveAnalyser {
       this.blockClosed();
     }
     if (hasSlowMatches()) for (const m of takeSlowMatches()) this.opts.notice(`${src.name}:${lineNo}: ${slowNote(m)}`);
-    if (this.engine.dropped !== this.lastDropped) {
-      if (this.lastDropped === 0) this.opts.notice('too many distinct findings at once; new ones are dropped until the engine is renewed');
-      this.lastDropped = this.engine.dropped;
+    if (this.engine.folded !== this.lastDropped) {
+      // told once, when the first key is folded (the finding itself then counts the rest)
+      if (this.lastDropped === 0) for (const n of this.engine.foldNotes()) this.opts.notice(n.text);
+      this.lastDropped = this.engine.folded;
     }
   }
 

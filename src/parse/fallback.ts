@@ -22,15 +22,17 @@ function isSpace(c: number): boolean {
 }
 
 /**
- * True when a message may start at `p`: after a bracket, a TAB or a quote, or after a space that
- * follows what ends a prefix (a time's digit, ':', ']', '>', '|', ')', ',' or another space). Never
- * after a space between two words: "Starting foo ...done." does not hold a message "...done.".
+ * True when a message may start at `p`: after a bracket, a TAB or a quote, after the line's leading
+ * indentation (a line quoted in a document or a mail), or after a space that follows what ends a
+ * prefix (a time's digit, ':', ']', '>', '|', ')', ',' or another space). Never after a space
+ * between two words: "Starting foo ...done." does not hold a message "...done.".
  */
 function mayStart(msg: string, p: number): boolean {
   if (isSpace(msg.charCodeAt(p))) return false;
   const b = msg.charCodeAt(p - 1);
   if (b === 93 /* ] */ || b === 9 || b === 34 /* " */ || b === 39 /* ' */) return true;
   if (b !== 32) return false;
+  if (p === 1) return true;
   const bb = msg.charCodeAt(p - 2);
   return (bb >= 48 && bb <= 57) || bb === 58 || bb === 93 || bb === 62 || bb === 124 || bb === 41 || bb === 44 || bb === 32 || bb === 9;
 }

@@ -69,6 +69,10 @@ const KNOWN_APPS = new Set([
   'cron',
   'sshd',
 ]);
+// a /dev/kmsg record (Documentation/ABI/testing/dev-kmsg), as `cat /dev/kmsg` prints it or a
+// forwarder stores it after its own stamp: "6,1234,5678901,-;msg", "0,16627,40311380557,-,caller=C0;msg"
+// (facility*8+level, sequence number, microseconds since boot, flag, then other fields up to ';')
+const RE_KMSG = /^(\d{1,3}),\d{1,20},(\d{1,20}),[-+c](?:,[^;\s]*)?;/;
 const RE_MONOTONIC_HOST = /^([\w.-]+) (kernel|xl|xend|libvirtd|xenconsoled|xenstored|[\w.-]+(?=\[\d+\]))(?:\[(\d+)\])?: (.*)$/;
 
 /** Reused by the fast readers (parse/fast.ts): one line is parsed at a time. */
@@ -79,6 +83,21 @@ const KERNEL_PROGRAMS = new Set(['kernel', 'vmunix', 'klogd']);
 const XEND_PROGRAMS = new Set(['xend', 'xenstored', 'xendomains']);
 const TOOLSTACK_PROGRAMS = new Set(['xl', 'libxl', 'xm', 'libvirtd', 'xenconsoled', 'xen-init-dom0']);
 const TOOLSTACK_PREFIX = /^(?:libxl|libxl_\w+|xl|xc|xenlight|libxl-save-helper): /;
+
+/**
+ * A /dev/kmsg record's header at the start of `text`: its length, or 0. Sets the event's time since
+ * boot, and its source from the facility (0: the kernel; others: a program writing to /dev/kmsg).
+ */
+function kmsgRecord(ev: LogEvent, text: string): number {
+  const k = text.charCodeAt(0) >= 48 && text.charCodeAt(0) <= 57 ? RE_KMSG.exec(text) : null;
+  if (!k) return 0;
+  ev.uptime = Number(k[2]) / 1e6;
+  if (+k[1]! >> 3 === 0) {
+    ev.program = 'kernel';
+    ev.source = 'kernel';
+  } else ev.source = 'daemon';
+  return k[0].length;
+}
 
 /** "kern.err": a syslog facility.level field, not a host name. */
 function isFacilityLevel(token: string): boolean {
@@ -122,6 +141,12 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
       ev.host = first;
       body = sp < 0 ? '' : body.slice(sp + 1);
     }
+  }
+  const kmsg = kmsgRecord(ev, body);
+  if (kmsg > 0) {
+    // a forwarder that stored /dev/kmsg's records as they are: "May 25 07:29:42 x 0,16627,...;msg"
+    ev.message = body.slice(kmsg);
+    return;
   }
   if (readTag(body, TAG)) {
     ev.program = TAG.program;
@@ -234,6 +259,10 @@ function journalEvent(text: string, ctx: TimeContext): LogEvent | null {
 
 /** Parse one line (no newline) into an event. Never throws. */
 export function parseLine(raw: string, ctx: TimeContext): LogEvent {
+  // NULs (a crash's unflushed blocks) or a byte-order mark before the text (the line reader skips
+  // them already; a followed file or a caller's string may still hold them)
+  const c0 = raw.charCodeAt(0);
+  if (c0 === 0 || c0 === 0xfeff) raw = raw.replace(/^[\0\ufeff]+/, '');
   const ev = parseForm(raw, ctx);
   // the wrapped forms (see unwrap) are tried only for lines no direct form reads
   return ev.format === 'plain' && raw.charCodeAt(0) !== 60 /* < */ ? unwrap(raw, ev, ctx, 0) : ev;
@@ -304,6 +333,14 @@ function parseForm(raw: string, ctx: TimeContext): LogEvent {
       hostAndTag(ev, m[2]!, true);
       innerPrefixes(ev, ctx);
       return ev;
+    }
+    const km = mkEvent('dmesg', text);
+    const kl = kmsgRecord(km, text);
+    if (kl > 0) {
+      // `cat /dev/kmsg`
+      km.message = text.slice(kl);
+      innerPrefixes(km, ctx);
+      return km;
     }
     const l = RE_LIBVIRT.exec(text);
     if (l) {

@@ -7,11 +7,12 @@ import { inputContext, maybeGunzip, type Input, type ResolveProblem } from '../s
 import { ConsoleClock } from '../parse/console-clock.js';
 import { InputCutter, type ResolvedClock } from '../timeline/clock.js';
 import { surveyClock } from '../timeline/survey.js';
+import { toUtf8, utf16Of, SNIFF_BYTES } from '../sources/encoding.js';
 import { MAX_LINE, scanLines, type LineSink, type LineStats } from '../sources/lines.js';
 import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
 import { parseLine } from '../parse/line.js';
 import { toIso, type TimeContext } from '../parse/time.js';
-import { Engine, type EngineOptions } from '../engine/engine.js';
+import { Engine, FUTURE_TOLERANCE, type EngineOptions } from '../engine/engine.js';
 import { compareFindings, summarize } from '../engine/findings.js';
 import type { PendingThreshold } from '../engine/groups.js';
 import type { Rule } from '../engine/catalogue.js';
@@ -45,6 +46,11 @@ export interface ScanOptions extends EngineOptions {
    * its boot time.
    */
   dateUptimes?: boolean;
+  /**
+   * The run's clock (report): lines dated after it expire nothing counted before them, nor what is
+   * carried to the next run; those more than an hour after it are noted (see EngineOptions.now).
+   */
+  now?: number;
 }
 
 let cachedVersion: string | null = null;
@@ -189,23 +195,28 @@ export function defaultWorkers(): number {
   return Math.max(0, Math.min(3, availableParallelism() - 1));
 }
 
-function isGzip(path: string): boolean {
+function sniff(path: string): 'gzip' | 'utf16' | 'plain' {
   const fd = openSync(path, 'r');
   try {
-    const b = Buffer.alloc(2);
-    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+    const b = Buffer.alloc(SNIFF_BYTES);
+    const n = readSync(fd, b, 0, SNIFF_BYTES, 0);
+    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    return utf16Of(b.subarray(0, n)) ? 'utf16' : 'plain';
   } finally {
     closeSync(fd);
   }
 }
 
-/** How a file input starts (read once per input): gzip, anything else, or unreadable; null for other inputs. */
-type Opening = 'gzip' | 'plain' | 'unreadable' | null;
+/**
+ * How a file input starts (read once per input): gzip, UTF-16 (transcoded as a stream, never split at
+ * byte offsets), anything else, or unreadable; null for other inputs.
+ */
+type Opening = 'gzip' | 'utf16' | 'plain' | 'unreadable' | null;
 
 function opening(input: Input): Opening {
   if (input.kind !== 'file') return null;
   try {
-    return isGzip(input.name) ? 'gzip' : 'plain';
+    return sniff(input.name);
   } catch {
     return 'unreadable'; // the main thread reads it, and reports why it cannot
   }
@@ -414,6 +425,33 @@ function summarise(summary: InputSummary, parts: PartsFold, ctx: TimeContext): v
   if (parts.lines === 0 && !summary.errors.length) summary.errors.push('empty input');
 }
 
+/**
+ * Tell in the inputs' notes what a flood of distinct keys folded (Engine.foldNotes): on the input of
+ * the first folded line, else the last input.
+ */
+export function noteFolds(engine: Engine, summaries: InputSummary[]): void {
+  for (const n of engine.foldNotes()) (summaries.find((x) => x.source === n.source) ?? summaries.at(-1))?.errors.push(n.text);
+}
+
+/**
+ * Note the inputs with lines dated more than FUTURE_TOLERANCE after the clock: the lines the engine
+ * read (Engine.future) and an input's last line (the latest time read).
+ */
+function noteFuture(engine: Engine, summaries: InputSummary[], now: number): void {
+  const first = engine.future.first;
+  const note = (t: number) =>
+    `lines dated in the future (the first dated ${toIso(t)}, more than an hour after this host's clock): they expire nothing counted before them`;
+  let told = first === null;
+  for (const s of summaries) {
+    const last = s.last === null ? NaN : Date.parse(s.last);
+    const t = first?.source === s.source ? first.time : last > now + FUTURE_TOLERANCE ? last : null;
+    if (t === null) continue;
+    s.errors.push(note(t));
+    told ||= first?.source === s.source;
+  }
+  if (!told) summaries.at(-1)?.errors.push(note(first!.time));
+}
+
 /** Input summaries for operands that could not be opened (missing file…): they appear in `inputs[]` with their error. */
 export function problemSummaries(problems: ResolveProblem[]): InputSummary[] {
   return problems.map((p) => ({ source: p.source, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [p.message] }));
@@ -441,6 +479,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     hosts: opts.hosts,
     defaultHost: opts.defaultHost,
     unrecognized: opts.unrecognized,
+    now: opts.now ?? null,
   };
   const master = new Engine(rules, engineOpts);
   if (opts.carry) master.seedPending(opts.carry.from);
@@ -490,7 +529,8 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
           parts.add(r);
         }
       } else {
-        let chunks: AsyncIterable<Buffer> = counted(input.open(), onBytes);
+        // UTF-16 (by its byte-order mark or NUL pattern) is transcoded before it is cut into lines or segments
+        let chunks: AsyncIterable<Buffer> = toUtf8(counted(input.open(), onBytes));
         let readError: string | null = null;
         if (workers > 0 && openings[i] !== 'gzip' && !clockOf(i)) {
           // a stream (stdin, a command): segments to the workers once it proves large. A gzip file is
@@ -526,9 +566,14 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   }
   if (master.undated > 0) opts.onUndated?.(master.undated);
   let findings = master.findings();
+  noteFolds(master, summaries);
+  if (opts.now !== undefined) noteFuture(master, summaries, opts.now);
   if (opts.carry) {
     const lasts = summaries.map((x) => (x.last === null ? NaN : Date.parse(x.last))).filter((t) => !Number.isNaN(t));
-    opts.carry.to(master.pendingThresholds(lasts.length ? Math.max(...lasts) : null));
+    // the latest time read, but never later than the clock: a line from the future (a forged stamp)
+    // would put every count carried so far out of its window
+    const latest = lasts.length ? Math.min(Math.max(...lasts), opts.now ?? Infinity) : null;
+    opts.carry.to(master.pendingThresholds(latest));
   }
   const unrecognized = master.unrecognizedTemplates();
   const mined = master.unrecognizedState();

@@ -307,6 +307,15 @@ class FileTail {
    * the content that began so is read from its copy first.
    */
   private expected: Buffer | null = null;
+  /**
+   * The rotated copies (dev:ino) there when the current file was last found empty with nothing of it
+   * read (truncated by a copytruncate, or empty when opened). Nothing then tells a truncation of what
+   * is written next: a whole generation can be written, copied and truncated before the next read.
+   * The first read of new content looks for copies made since and reads them first (see readBlind).
+   */
+  private blindFrom: Set<string> | null = null;
+  /** dev:ino of the last copies read whole by readBlind (never read twice). */
+  private readWholly: string[] = [];
   splitter: LineSplitter;
   retired: Retired[] = [];
   missingSince: number | null = null;
@@ -388,6 +397,10 @@ class FileTail {
       }
       if (n < ov || buf.compare(this.fp, 0, ov, 0, ov) !== 0) return false;
       if (n === ov) return true;
+      if (this.pos === 0 && this.blindFrom) {
+        this.readBlind(Buffer.from(buf.subarray(0, Math.min(n, HEAD_LEN))));
+        continue; // the shared buffer was used meanwhile: read again
+      }
       const data = buf.subarray(ov, n);
       if (this.head.length < HEAD_LEN) this.head = Buffer.concat([this.head, data.subarray(0, HEAD_LEN - this.head.length)]);
       this.pos += data.length;
@@ -398,6 +411,38 @@ class FileTail {
     }
     this.again = true;
     return true;
+  }
+
+  /**
+   * The current file was empty with nothing read (`blindFrom`), and now holds content beginning with
+   * `current`. Copies that appeared since are generations written and copytruncated in between: read
+   * them whole, oldest first, except one of the current content (logrotate copying it right now).
+   */
+  private readBlind(current: Buffer): void {
+    const before = this.blindFrom!;
+    this.blindFrom = null;
+    try {
+      const st = statSync(this.path);
+      if (st.ino !== this.ino || st.dev !== this.dev) return; // renamed away: a rename-and-create, see readIntermediates
+    } catch {
+      return;
+    }
+    const known = this.knownInodes();
+    const { numbered, all } = this.siblings();
+    const number = new Map([...numbered].map(([k, c]) => [c.p, k]));
+    const fresh = all
+      .filter((c) => !before.has(`${c.st.dev}:${c.st.ino}`) && !known.has(`${c.st.dev}:${c.st.ino}`))
+      .filter((c) => !this.isCopyOf(c.p, current))
+      .sort((a, b) => a.st.mtimeMs - b.st.mtimeMs || (number.get(b.p) ?? 0) - (number.get(a.p) ?? 0));
+    for (const c of fresh) {
+      this.readWhole(c.p);
+      this.readWholly.push(`${c.st.dev}:${c.st.ino}`);
+    }
+    this.readWholly.splice(0, this.readWholly.length - 16);
+  }
+
+  private siblingIds(): Set<string> {
+    return new Set(this.siblings().all.map((c) => `${c.st.dev}:${c.st.ino}`));
   }
 
   /** Does the current file, read from its start, begin as expected? If not, read the expected content from its copy. */
@@ -428,6 +473,7 @@ class FileTail {
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
     this.expected = now.length > 0 ? now : null;
+    this.blindFrom = now.length > 0 ? null : this.siblingIds();
   }
 
   /** Rotated copies beside the file: name.N (N → path and stats) and name-DATE / name.DATE (by path). */
@@ -512,7 +558,7 @@ class FileTail {
   }
 
   private knownInodes(): Set<string> {
-    const known = new Set<string>(this.retired.map((r) => r.id));
+    const known = new Set<string>([...this.retired.map((r) => r.id), ...this.readWholly]);
     if (this.fd !== null) known.add(`${this.dev}:${this.ino}`);
     return known;
   }
@@ -573,6 +619,7 @@ class FileTail {
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
     this.expected = null;
+    this.blindFrom = null;
     this.splitter = this.newSplitter();
   }
 
@@ -599,6 +646,8 @@ class FileTail {
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
     this.expected = null;
+    // empty at the first open (a file re-created after a rename is covered by readIntermediates)
+    this.blindFrom = cur.size === 0 && !this.opened ? this.siblingIds() : null;
     if (this.startAtEnd && !this.opened) {
       this.pos = this.lineStartBefore(fd, cur.size);
       this.head = pread(fd, 0, Math.min(this.pos, HEAD_LEN));

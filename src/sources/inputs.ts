@@ -22,6 +22,7 @@ import { globSync } from 'tinyglobby';
 import { kindOf } from '../state/atomic.js';
 import { parseLine } from '../parse/line.js';
 import type { TimeContext } from '../parse/time.js';
+import { utf16Of } from './encoding.js';
 
 export interface Input {
   /** What the user sees: the path, "-" (stdin) or the command. */
@@ -33,6 +34,11 @@ export interface Input {
   /** Host the input is known to belong to (e.g. `xl dmesg` on this host). */
   host: string | null;
   open(): AsyncIterable<Buffer>;
+  /**
+   * The bytes as they come, before gzip is undone (stdin): what a second reading keeps (`timeline`
+   * spools these, so 2.7 MB of gzip stays 2.7 MB on disk, not the 1.9 GB it inflates to).
+   */
+  raw?(): AsyncIterable<Buffer>;
 }
 
 /** A problem met while resolving operands (missing file…); the others are still read. */
@@ -130,7 +136,15 @@ function fileInput(path: string, st: Stats): Input {
 
 /** Standard input, gzip or not. */
 export function stdinInput(now: number): Input {
-  return { name: '-', kind: 'stdin', mtime: now, size: null, host: null, open: () => maybeGunzip(process.stdin as AsyncIterable<Buffer>) };
+  return {
+    name: '-',
+    kind: 'stdin',
+    mtime: now,
+    size: null,
+    host: null,
+    open: () => maybeGunzip(process.stdin as AsyncIterable<Buffer>),
+    raw: () => process.stdin as AsyncIterable<Buffer>,
+  };
 }
 
 /** The output of a command (e.g. `xl dmesg`); its failure is an input error. */
@@ -208,7 +222,7 @@ export function notLogText(path: string): boolean {
     const n = readSync(fd, buf, 0, SNIFF, 0);
     const head = buf.subarray(0, n);
     if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
-    if (head.includes(0)) return true;
+    if (head.includes(0) && !utf16Of(head) && !textWithNulRuns(head)) return true;
     const text = head.toString('latin1').trimStart();
     return /\.json$/i.test(path) && (text.startsWith('{') || text.startsWith('[')) && !/"(?:MESSAGE|__REALTIME_TIMESTAMP)"\s*:/.test(text);
   } catch {
@@ -216,6 +230,23 @@ export function notLogText(path: string): boolean {
   } finally {
     if (fd !== null) closeSync(fd);
   }
+}
+
+/**
+ * Text with runs of NUL bytes in it (what a crash leaves in a syslog file: NULs where unflushed blocks
+ * were): without the NULs, lines of text (a line end, few control bytes) rather than a binary's bytes.
+ */
+function textWithNulRuns(head: Buffer): boolean {
+  let other = 0;
+  let nonNul = 0;
+  let newline = false;
+  for (const b of head) {
+    if (b === 0) continue;
+    nonNul++;
+    if (b === 10) newline = true;
+    else if ((b < 32 && b !== 9 && b !== 13 && b !== 27) || b === 127) other++;
+  }
+  return newline && other <= nonNul * 0.02;
 }
 
 function errnoMessage(e: NodeJS.ErrnoException): string {

@@ -2,10 +2,12 @@
  * Lines: splits a stream of Buffers into lines without building a string per line. A prefilter
  * (a multi-literal search, run over each block of whole lines) picks the candidate lines; only
  * those, plus the lines a sink asks for, are decoded. Any bytes are accepted: invalid UTF-8 is replaced,
- * CR and NUL tolerated, and a line over the limit is cut with a note.
+ * CR and NUL tolerated (NULs and UTF-8 byte-order marks before a line's text are skipped: what a crash
+ * leaves in a syslog file), and a line over the limit is cut with a note.
  */
 import type { LineFormat } from '../types.js';
 import { classifyLine } from '../parse/line.js';
+import { lineStart } from './encoding.js';
 
 /** Longest line kept; the rest of a longer line is dropped (and noted). */
 export const MAX_LINE = 64 * 1024;
@@ -81,6 +83,8 @@ export async function scanLines(
   const stats: LineStats = { lines: 0, bytes: 0, formats: {}, head: [], tail: null, notes: [], error: null };
   const formats = new Map<LineFormat, { n: number }>();
   let carry: Buffer | null = null;
+  /** The carried line had its leading NULs dropped (it counts as a line even when nothing is left). */
+  let strippedLine = false;
   let skipping = false; // inside the dropped rest of an over-long line
   let cutNotes = 0;
   let runFormat: LineFormat | null = null;
@@ -107,6 +111,9 @@ export async function scanLines(
       if (nl < 0 || nl >= end) nl = end;
       stats.lines++;
       const lineNo = stats.lines;
+      // a NUL run (a crash's unflushed blocks) or a byte-order mark before the text: the line starts after it
+      const b0 = buf[pos];
+      if ((b0 === 0 || b0 === 0xef) && pos < nl) pos = lineStart(buf, pos, nl);
       // neighbouring lines mostly share a format: the map is looked up only when it changes
       const fmt = classifyLine(buf, pos, nl);
       if (fmt !== runFormat) {
@@ -180,6 +187,10 @@ export async function scanLines(
       }
       const lastNl = buf.lastIndexOf(NL);
       if (lastNl < 0) {
+        // buf starts a line: a NUL run there (a crash's unflushed blocks, often more than MAX_LINE) is
+        // dropped as it comes, so that the text after it is not cut away as the rest of an over-long line
+        strippedLine = buf[0] === 0; // a line, even if nothing is left of it
+        if (strippedLine) buf = buf.subarray(lineStart(buf, 0, buf.length));
         if (buf.length > MAX_LINE) {
           // an over-long line with no end in sight: keep its head as the line, drop the rest
           const head = Buffer.from(buf.subarray(0, MAX_LINE + 1));
@@ -199,6 +210,7 @@ export async function scanLines(
     stats.error = (e as Error).message;
   }
   if (carry && carry.length > 0) processBlock(carry, carry.length);
+  else if (carry && strippedLine) processBlock(Buffer.from([NL]), 1); // only NULs, and no line end
   stats.formats = Object.fromEntries([...formats].map(([f, c]) => [f, c.n]));
   return stats;
 }

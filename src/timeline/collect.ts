@@ -2,8 +2,9 @@
  * The postmortem timeline: two passes over the inputs.
  *
  * 1. Survey (`ClockSurvey`): every line is parsed once to cut the inputs into dom0 boots and Xen
- *    console runs and to gather the anchors that date them. Streams (stdin, a command) are spooled to
- *    a temporary file on the way, so they can be read again.
+ *    console runs and to gather the anchors that date them. Streams (stdin, a command) are spooled on
+ *    the way, as they came (gzip stays compressed), to a private folder removed whatever ends the run,
+ *    so they can be read again; at most XENDOCTOR_SPOOL_MAX bytes each.
  * 2. Analysis: every line again, now dated (uptime → wall clock, Xen console → the dom0 boot that
  *    follows), offered to the rule engine (which does the matching and links root causes), and
  *    counted per host and hour; stretches without lines, rotation holes, boots and wrapped console
@@ -15,14 +16,15 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Input, ResolveProblem } from '../sources/inputs.js';
-import { inputContext, rotationOrder } from '../sources/inputs.js';
+import { inputContext, maybeGunzip, rotationOrder } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
+import { toUtf8 } from '../sources/encoding.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine } from '../engine/engine.js';
 import { compareFindings } from '../engine/findings.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { problemSummaries, scanReport, type ScanOptions } from '../pipeline/scan-inputs.js';
+import { noteFolds, problemSummaries, scanReport, type ScanOptions } from '../pipeline/scan-inputs.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
 import { parseLine } from '../parse/line.js';
@@ -56,12 +58,49 @@ interface Span {
   holes: [number, number][];
 }
 
-/** Spool a stream input to a temporary file while it is read, so the second pass can read it again. */
+/**
+ * Most bytes a stream input may spool for the second pass (its bytes as they came: gzip stays
+ * compressed): XENDOCTOR_SPOOL_MAX, default 1 GiB. A stream past it is not read further and is one
+ * input error (save it to a file and name the file: a file is read twice in place).
+ */
+export const SPOOL_MAX = (() => {
+  const v = process.env.XENDOCTOR_SPOOL_MAX;
+  const m = v === undefined ? null : /^(\d+)([KMG]?)$/i.exec(v.trim());
+  if (!m) return 1024 ** 3;
+  return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+})();
+
+function sizeText(n: number): string {
+  for (const [unit, k] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const)
+    if (n >= k && n % k === 0) return `${n / k} ${unit}`;
+  return `${n} bytes`;
+}
+
+/** The message of a stream that outgrew the spool. */
+export function spoolFullMessage(): string {
+  return `more than ${sizeText(SPOOL_MAX)} to keep for the second reading (XENDOCTOR_SPOOL_MAX): not read further; save the stream to a file and name the file`;
+}
+
+class SpoolFull extends Error {}
+
+/**
+ * Spool a stream input to a file of the private spool folder while it is read, so the second pass can
+ * read it again; at most SPOOL_MAX bytes (then SpoolFull ends the reading).
+ */
 async function* tee(chunks: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
-  const out = createWriteStream(path);
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  let written = 0;
+  const failed = new Promise<never>((_, rej) => out.once('error', rej));
+  failed.catch(() => undefined);
   try {
     for await (const c of chunks) {
-      if (!out.write(c)) await new Promise<void>((res) => out.once('drain', () => res()));
+      written += c.length;
+      if (written > SPOOL_MAX) throw new SpoolFull(spoolFullMessage());
+      if (!out.write(c)) await Promise.race([new Promise<void>((res) => out.once('drain', () => res())), failed]);
       yield c;
     }
   } finally {
@@ -69,8 +108,36 @@ async function* tee(chunks: AsyncIterable<Buffer>, path: string): AsyncGenerator
   }
 }
 
-function spooled(input: Input, path: string): Input {
-  return { ...input, open: () => createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer> };
+function spooled(input: Input, path: string, gunzip: boolean): Input {
+  const read = () => createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+  return { ...input, open: () => (gunzip ? maybeGunzip(read()) : read()) };
+}
+
+/**
+ * A private folder (mode 0700, from mkdtemp) for the spooled streams, removed when the run ends:
+ * normally, on an error, on process.exit, and on SIGTERM, SIGINT and SIGHUP (then the process exits
+ * 128 + the signal's number, as if killed by it).
+ */
+function spoolFolder(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'xendoctor-timeline-'));
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.off('exit', remove);
+    for (const [sig, h] of handlers) process.off(sig, h);
+  };
+  const handlers = (['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map(
+    (sig) =>
+      [
+        sig,
+        () => {
+          remove();
+          process.exit(128 + (sig === 'SIGHUP' ? 1 : sig === 'SIGINT' ? 2 : 15));
+        },
+      ] as const,
+  );
+  process.on('exit', remove);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  return { dir, remove };
 }
 
 const zeroHits = (): Record<Severity, number> => ({ critical: 0, error: 0, warning: 0, info: 0 });
@@ -82,11 +149,11 @@ export async function buildTimeline(
   rules: Rule[],
   opts: TimelineOptions,
 ): Promise<TimelineReport> {
-  const spoolDir = inputs.some((i) => i.kind !== 'file') ? mkdtempSync(join(tmpdir(), 'xendoctor-timeline-')) : null;
+  const spool = inputs.some((i) => i.kind !== 'file') ? spoolFolder() : null;
   try {
-    return await run(inputs, problems, rules, opts, spoolDir);
+    return await run(inputs, problems, rules, opts, spool?.dir ?? null);
   } finally {
-    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+    spool?.remove();
   }
 }
 
@@ -108,15 +175,29 @@ async function run(
   // ---- pass 1: survey the clocks
   const survey = new ClockSurvey();
   const second: Input[] = [];
+  /** Streams that outgrew the spool, by index: their error, and no second reading. */
+  const overflowed = new Map<number, string>();
   for (const [i, input] of inputs.entries()) {
     const ctx = ctxOf(input);
     const observe = survey.begin(input.name, input.host);
-    let chunks = input.open();
+    let chunks: AsyncIterable<Buffer>;
     if (input.kind !== 'file' && spoolDir) {
+      // the bytes as they came are kept (gzip stays compressed) and inflated again for the second pass
       const path = join(spoolDir, `input-${i}`);
-      chunks = tee(chunks, path);
-      second.push(spooled(input, path));
-    } else second.push(input);
+      const kept = tee(input.raw ? input.raw() : input.open(), path);
+      chunks = (async function* () {
+        try {
+          yield* input.raw ? maybeGunzip(kept) : kept;
+        } catch (e) {
+          if (!(e instanceof SpoolFull)) throw e;
+          overflowed.set(i, e.message);
+        }
+      })();
+      second.push(spooled(input, path, input.raw !== undefined));
+    } else {
+      chunks = input.open();
+      second.push(input);
+    }
     let bytes = 0;
     const counted = (async function* () {
       for await (const c of chunks) {
@@ -127,7 +208,7 @@ async function run(
     })();
     const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseLine(text, ctx), text, lineNo) };
     try {
-      await scanLines(counted, null, sink, true);
+      await scanLines(toUtf8(counted), null, sink, true);
     } catch {
       /* reported by the second pass */
     }
@@ -185,6 +266,13 @@ async function run(
     const cutter = new InputCutter(i, false);
     const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
     const stat = { first: null as number | null, last: null as number | null, lines: 0, undated: 0 };
+    const over = overflowed.get(i);
+    if (over !== undefined) {
+      summary.errors.push(over);
+      summaries.push(summary);
+      perInput.push(stat);
+      continue;
+    }
     let lastTime: number | null = null;
     // what the timeline adds to a line before it is matched: its date by the clock, the input's
     // host, and the counts, marks and window lines
@@ -266,7 +354,7 @@ async function run(
       }
     })();
     try {
-      const stats = await scanLines(counted, engine.prefilter, sink, engine.everyLine);
+      const stats = await scanLines(toUtf8(counted), engine.prefilter, sink, engine.everyLine);
       summary.lines = stats.lines;
       summary.formats = stats.formats;
       for (const n of stats.notes) summary.errors.push(`line ${n.line}: ${n.text}`);
@@ -297,6 +385,7 @@ async function run(
   const unrecognized = engine.unrecognizedTemplates();
   const fromBaseline = await enrichUnrecognized(unrecognized, engine.unrecognizedState(), { baseline: opts.baseline });
   const findings = [...engine.findings(), ...fromBaseline].sort(compareFindings);
+  noteFolds(engine, summaries);
 
   // ---- marks
   bootMarks(clock, marks, keep, inRange, hostSeen);

@@ -13,6 +13,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Input } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
+import { toUtf8 } from '../sources/encoding.js';
 import { parseLine } from '../parse/line.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { ClockSurvey, type ResolvedClock } from './clock.js';
@@ -199,7 +200,7 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
       }
     })();
     // (read errors are reported by the scan itself)
-    await scanLines(counted, null, sink, true);
+    await scanLines(toUtf8(counted), null, sink, true);
     if (read > SURVEY_MAX) return none(held); // a gzip file inflated past the budget
   }
   const clock = survey.resolve();
