@@ -292,6 +292,9 @@ describe("a line wrapped before or inside the rule's literal, through the binary
     const whole =
       '    [ 4321.000002] INFO: task xenstored:2021 blocked for more than 120 seconds.\n      blocked for more than 120 seconds.\n';
     expect(scan(whole).findings.map((f) => `${f.rule} ${f.count}`)).toEqual(['hung-task 1']);
+    // a single-line rule: the rest of a line it took is not joined to it a second time
+    const taken = '[  100.000000] unregister_netdevice: waiting for vif5.0 to become free. Usage count = 1\n      Usage count = 1\n';
+    expect(scan(taken).findings.map((f) => `${f.rule} ${f.count}`)).toEqual(['netdev-unregister-hang 1']);
   });
 });
 
