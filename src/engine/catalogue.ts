@@ -2,11 +2,12 @@
  * The rule catalogue: loads rule files (YAML), validates them against rules/rule.schema.json,
  * compiles their patterns, and reports every problem with file, line and field.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRuleFile, type Locate } from './rule-file.js';
+import { readRuleFolder, type RuleText } from './rule-folder.js';
 import { RuleFileError, type RuleProblem } from '../errors.js';
 import type { Severity, SourceKind } from '../types.js';
 import { parseDuration } from '../parse/time.js';
@@ -87,8 +88,8 @@ function compile(source: string, flags: string): RegExp {
 }
 
 /** Parse, validate and compile one rule file; problems are pushed to `problems`. */
-export function loadRuleFile(file: string, problems: RuleProblem[]): Rule | null {
-  const read = readRuleFile<RuleSpec>(file, join(bundledRulesDir(), 'rule.schema.json'), problems);
+export function loadRuleFile(file: string, problems: RuleProblem[], text?: string): Rule | null {
+  const read = readRuleFile<RuleSpec>(file, join(bundledRulesDir(), 'rule.schema.json'), problems, text);
   return read && compileRule(read.spec, file, problems, read.locate);
 }
 
@@ -252,31 +253,6 @@ export interface LoadOptions {
   noBundled?: boolean;
 }
 
-/**
- * Running as root, a rule folder or file that other users can write is refused (as logrotate and
- * sudo refuse such configuration): whoever can write a rule decides what root reads and runs.
- */
-function refuseInsecure(dir: string, files: string[], problems: RuleProblem[]): boolean {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
-  let refused = false;
-  for (const path of [dir, ...files]) {
-    const st = statSync(path);
-    // world-writable, or group-writable by a group other than root's, or owned by another user
-    const writable = (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== 0);
-    if (writable || st.uid !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      problems.push({
-        file: path,
-        line: null,
-        field: '',
-        message: `refused: ${st.uid !== 0 ? `owned by uid ${st.uid}` : `writable by other users (mode ${mode})`}; fix with: chown root:root ${path} && chmod go-w ${path}`,
-      });
-      refused = true;
-    }
-  }
-  return refused;
-}
-
 /** Memo of pattern verdicts for this process (the same pattern is checked once). */
 const verdicts = new Map<string, string | null>();
 
@@ -342,17 +318,14 @@ function isBundled(dir: string): boolean {
 }
 
 /** The rules of one folder: from the cache when it is fresh, else parsed and validated (and cached). */
-function loadFolder(dir: string, files: string[], problems: RuleProblem[]): Rule[] {
+function loadFolder(dir: string, files: RuleText[], problems: RuleProblem[]): Rule[] {
   const cache = cachePath(dir);
-  const stamp: [string, number, number][] = files.map((f) => {
-    const st = statSync(f);
-    return [basename(f), st.mtimeMs, st.size];
-  });
+  const stamp: [string, number, number][] = files.map((f) => [basename(f.file), f.st.mtimeMs, f.st.size]);
   if (cache) {
     try {
       const c = JSON.parse(readFileSync(cache, 'utf8')) as CatalogueCache;
       if (JSON.stringify(c.stamp) === JSON.stringify(stamp)) {
-        const rules = c.specs.map((spec, i) => compileRule(spec, files[i]!, problems));
+        const rules = c.specs.map((spec, i) => compileRule(spec, files[i]!.file, problems));
         if (!rules.includes(null)) return rules as Rule[];
       }
     } catch {
@@ -360,7 +333,7 @@ function loadFolder(dir: string, files: string[], problems: RuleProblem[]): Rule
     }
   }
   const before = problems.length;
-  const rules = files.map((f) => loadRuleFile(f, problems)).filter((r): r is Rule => r !== null);
+  const rules = files.map((f) => loadRuleFile(f.file, problems, f.text)).filter((r): r is Rule => r !== null);
   if (cache && problems.length === before) {
     try {
       // exclusive, unpredictable temporary file (never a planted one), renamed over the cache
@@ -378,15 +351,9 @@ export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
   const byId = new Map<string, Rule>();
   const dirs = [...(opts.noBundled ? [] : [bundledRulesDir()]), ...(opts.extraDirs ?? [])];
   for (const dir of dirs) {
-    let files: string[];
-    try {
-      if (!statSync(dir).isDirectory()) throw new Error('not a folder');
-      files = ruleFiles(dir);
-    } catch (e) {
-      problems.push({ file: dir, line: null, field: '', message: `cannot read rule folder: ${(e as Error).message}` });
-      continue;
-    }
-    if (refuseInsecure(dir, files, problems)) continue;
+    // as root: every folder on the way checked, the files read through the folder's descriptor
+    const files = readRuleFolder(dir, problems);
+    if (!files) continue;
     const bundled = isBundled(dir);
     for (const rule of loadFolder(dir, files, problems)) {
       if (!bundled && !opts.allowUnsafe && !patternsAreSafe(rule, problems)) continue;

@@ -60,10 +60,12 @@ export function readRuleFile<T extends { id: string }>(
   file: string,
   schemaFile: string,
   problems: RuleProblem[],
+  /** The file's text when it was read already (through a checked descriptor: see rule-folder.ts). */
+  given?: string,
 ): { spec: T; locate: Locate } | null {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = given ?? readFileSync(file, 'utf8');
   } catch (e) {
     problems.push({ file, line: null, field: '', message: `cannot read: ${(e as Error).message}` });
     return null;
