@@ -2,36 +2,61 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, type Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
-import { toolVersion } from '../pipeline/scan-inputs.js';
+import { toolVersion } from '../report-document.js';
 import { nagiosUnknown } from '../render/nagios.js';
-import { defaultIo, type Io } from './io.js';
-import { registerScan } from './scan.js';
-import { registerRules } from './rules.js';
-import { registerTimeline } from './timeline.js';
-import { registerWatch } from './watch.js';
-import { registerCheck } from './check.js';
-import { registerReport } from './report.js';
-import { registerAck } from './ack.js';
-import { registerExplain } from './explain.js';
-import { registerBaseline } from './baseline.js';
-import { registerCompletion } from './completion.js';
+import { defaultIo, type Io } from '../io.js';
+type Register = (program: Command, io: Io, setCode: (c: number) => void) => void;
 
-/** Each command registers itself here (one module per command under src/cli/). */
-const COMMANDS = [
-  registerScan,
-  registerRules,
-  registerTimeline,
-  registerWatch,
-  registerCheck,
-  registerReport,
-  registerAck,
-  registerExplain,
-  registerBaseline,
-  registerCompletion,
+/**
+ * Each command's module (one per command under src/cli/) and the command words it registers, in
+ * the order of --help. A run loads only the module of its command when the arguments name it (see
+ * commandNeeded): the others would add some 40 modules and lunr to the start-up of every run.
+ */
+const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ['scan'], load: async () => (await import('./scan.js')).registerScan },
+  { names: ['rules'], load: async () => (await import('./rules.js')).registerRules },
+  { names: ['timeline'], load: async () => (await import('./timeline.js')).registerTimeline },
+  { names: ['watch'], load: async () => (await import('./watch.js')).registerWatch },
+  { names: ['check'], load: async () => (await import('./check.js')).registerCheck },
+  { names: ['report'], load: async () => (await import('./report.js')).registerReport },
+  { names: ['ack'], load: async () => (await import('./ack.js')).registerAck },
+  { names: ['explain'], load: async () => (await import('./explain.js')).registerExplain },
+  { names: ['baseline'], load: async () => (await import('./baseline.js')).registerBaseline },
+  { names: ['completion', '__complete'], load: async () => (await import('./completion.js')).registerCompletion },
 ];
+const COMMAND_NAMES = COMMANDS.flatMap((c) => c.names);
 
-/** Build the command tree; exposed for tests. */
-export function buildProgram(io: Io, setCode: (c: number) => void): Command {
+/**
+ * The one command a run needs, when the arguments tell it without the other commands' definitions:
+ * the command word first, or no command word at all (scan, the default). Null when every command
+ * is needed: help, the version, completion, options before the command word (commandFirst reads
+ * them with every command's options).
+ */
+export function commandNeeded(args: string[]): (typeof COMMANDS)[number] | null {
+  const end = args.indexOf('--');
+  const words = end < 0 ? args : args.slice(0, end);
+  if (words.some((w) => w === '-h' || w === '--help' || w === '-V' || w === '--version')) return null;
+  const at = words.findIndex((w) => COMMAND_NAMES.includes(w));
+  if (at > 0) return null;
+  const name = at === 0 ? words[0]! : 'scan';
+  // completion answers from every command's definitions
+  if (name === 'completion' || name === '__complete') return null;
+  return COMMANDS.find((c) => c.names.includes(name))!;
+}
+
+/** Does the program know every option the arguments give (before `--`)? */
+function knowsOptions(program: Command, args: string[]): boolean {
+  const end = args.indexOf('--');
+  const words = end < 0 ? args : args.slice(0, end);
+  const all: readonly Option[] = [
+    ...program.options,
+    ...program.commands.flatMap((c) => [...c.options, ...c.commands.flatMap((s) => s.options)]),
+  ];
+  return words.every((w) => !w.startsWith('-') || w === '-' || all.some((o) => o.long === w.split('=')[0] || o.short === w));
+}
+
+/** Build the command tree (of the given commands; all by default); exposed for tests and the build. */
+export async function buildProgram(io: Io, setCode: (c: number) => void, only: (typeof COMMANDS)[number][] = COMMANDS): Promise<Command> {
   const program = new Command('xendoctor')
     .description('Diagnose a Xen host from its logs: known failure signatures, root causes and the documented fix.')
     .version(toolVersion(), '-V, --version')
@@ -51,7 +76,8 @@ Examples:
 Exit codes: 0 nothing at or above --fail-on (warning), 1 warning, 2 error or critical, 3 could not do the job.`,
   );
 
-  for (const register of COMMANDS) register(program, io, setCode);
+  const registers = await Promise.all(only.map((c) => c.load()));
+  for (const register of registers) register(program, io, setCode);
   return program;
 }
 
@@ -88,7 +114,7 @@ export function commandFirst(program: Command, args: string[]): string[] {
     if (i > 0 || !scan) return args;
     // the first word, not a command: a log path for scan, unless it cannot be one
     if (/^[a-z][a-z-]*$/.test(tok) && !existsSync(tok)) {
-      const known = [...names.keys()].filter((n) => n !== 'help');
+      const known = COMMAND_NAMES.filter((n) => n !== 'help');
       throw new CliError(
         `unknown command "${tok}" (and no file or folder of that name)`,
         `commands: ${known.join(', ')}; xendoctor --help`,
@@ -107,9 +133,14 @@ function wantsNagios(argv: string[]): boolean {
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   let code: number = ExitCode.Ok;
-  const program = buildProgram(io, (c) => (code = c));
+  const setCode = (c: number) => (code = c);
+  const args = argv.slice(2);
+  const one = commandNeeded(args);
+  let program = await buildProgram(io, setCode, one ? [one] : COMMANDS);
+  // an option of another command: every command, for commander's own account of it
+  if (one && !knowsOptions(program, args)) program = await buildProgram(io, setCode);
   try {
-    await program.parseAsync([...argv.slice(0, 2), ...commandFirst(program, argv.slice(2))]);
+    await program.parseAsync([...argv.slice(0, 2), ...commandFirst(program, args)]);
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {

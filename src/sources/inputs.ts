@@ -18,7 +18,7 @@ import {
 import { spawn } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { globSync } from 'tinyglobby';
+import { createRequire } from 'node:module';
 import { kindOf } from '../state/atomic.js';
 import { utf16Of } from './encoding.js';
 
@@ -296,6 +296,8 @@ export function resolveInputs(operands: string[], now: number): { inputs: Input[
       st = statSync(op);
     } catch (e) {
       if (/[*?[\]{}]/.test(op) && !existsSync(op)) {
+        // tinyglobby (and its fdir and picomatch) only for an operand that is a pattern: not at every start
+        const { globSync } = createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby');
         const matched = globSync(op, { absolute: false, onlyFiles: true, dot: false });
         if (matched.length === 0) problems.push({ source: op, message: 'no file matches this pattern' });
         files.push(...matched);

@@ -70,6 +70,14 @@ export interface ConsoleMark {
   first: string;
   /** Hashes of its last lines, oldest first. */
   last: string[];
+  /**
+   * Its last lines as runs of one line repeated (hash, count), oldest first, at most CONSOLE_CONTEXT
+   * runs: a flood of identical lines is one run, so the place is still found after the ring wrapped.
+   * The first run's count is cut by the buffer's start when the runs cover the whole buffer.
+   */
+  runs?: [string, number][];
+  /** Hash of all its lines: the buffer only grew since when its first `lines` lines hash the same. */
+  whole?: string;
 }
 
 export interface FindingMark {
@@ -174,6 +182,9 @@ export function invalidReason(o: unknown): string | null {
   if (o.console !== undefined) {
     const c = o.console;
     if (!isObj(c) || !isStr(c.command) || !isNum(c.lines) || !isStr(c.first) || !Array.isArray(c.last) || !c.last.every(isStr))
+      return 'bad "console"';
+    const run = (r: unknown) => Array.isArray(r) && r.length === 2 && isStr(r[0]) && Number.isInteger(r[1]) && (r[1] as number) > 0;
+    if ((c.runs !== undefined && !(Array.isArray(c.runs) && c.runs.every(run))) || (c.whole !== undefined && !isStr(c.whole)))
       return 'bad "console"';
   }
   if (o.journal !== undefined && (!isObj(o.journal) || !isStr(o.journal.cursor))) return 'bad "journal"';
