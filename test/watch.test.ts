@@ -21,7 +21,7 @@ describe('watch', () => {
     expect(newProbes(w)).toEqual([2]); // probe 1 was there before: not reported
     const r = w.records()[0]!;
     expect(r).toMatchObject({ event: 'new', rule: 'watch-probe', host: 'xen07', key: { n: '2' }, count: 1 });
-    expect((r.evidence as { source: string; line: number }[])[0]).toMatchObject({ source: log, line: 1 });
+    expect((r.evidence as { source: string; line: number }[])[0]).toMatchObject({ source: log, line: 2 });
   });
 
   it('--from-start reads what the file holds already', async () => {
@@ -149,7 +149,7 @@ describe('watch', () => {
       w.child.kill(sig);
       expect(await w.exited).toBe(0);
       // without waiting for the --exec command (sleep 30): a bound that holds on a loaded machine
-      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(Date.now() - t0).toBeLessThan(25_000);
     }
   });
 
