@@ -11,7 +11,7 @@
  * Run `npm run build` first (the script does it through package.json). Usage: npm run coverage [-- FILES]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import libCoverage from 'istanbul-lib-coverage';
@@ -32,6 +32,8 @@ const tests = spawnSync(
     '--coverage.reporter=json',
     `--coverage.reportsDirectory=${join(out, 'in-process')}`,
     '--coverage.include=src/**',
+    // a test that fails (a timeout on a loaded machine) must not throw the whole measurement away
+    '--coverage.reportOnFailure',
     ...process.argv.slice(2),
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_V8_COVERAGE: raw } },
@@ -54,7 +56,11 @@ const c8 = spawnSync(
 if (c8.status !== 0) process.exit(c8.status ?? 1);
 
 const map = libCoverage.createCoverageMap({});
-for (const part of ['in-process', 'children']) map.merge(JSON.parse(readFileSync(join(out, part, 'coverage-final.json'), 'utf8')));
+for (const part of ['in-process', 'children']) {
+  const file = join(out, part, 'coverage-final.json');
+  if (existsSync(file)) map.merge(JSON.parse(readFileSync(file, 'utf8')));
+  else console.error(`coverage: no ${part} coverage was written (${file}); the figures below leave it out`);
+}
 // only src/ (the child processes also load dist/ files without a source map entry)
 const files = map.files().filter((f) => f.startsWith(join(root, 'src') + '/') && f.endsWith('.ts'));
 const merged = libCoverage.createCoverageMap({});
@@ -83,7 +89,10 @@ const lines = ['folder                 lines   branches', '---------------------
 for (const [dir, g] of [...groups].sort()) lines.push(`${dir.padEnd(22)} ${pct(g.lc, g.lt)}  ${pct(g.bc, g.bt)}`);
 lines.push(`${'all of src/'.padEnd(22)} ${pct(total.lc, total.lt)}  ${pct(total.bc, total.bt)}`);
 lines.push('', 'weakest files (branches)');
-for (const r of rows.filter((r) => r.branches.total >= 10).sort((a, b) => a.branches.pct - b.branches.pct).slice(0, 12))
+for (const r of rows
+  .filter((r) => r.branches.total >= 10)
+  .sort((a, b) => a.branches.pct - b.branches.pct)
+  .slice(0, 12))
   lines.push(`  ${r.rel.padEnd(34)} lines ${pct(r.lines.covered, r.lines.total)}  branches ${pct(r.branches.covered, r.branches.total)}`);
 const text = lines.join('\n');
 writeFileSync(join(out, 'summary.txt'), text + '\n');

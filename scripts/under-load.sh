@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run test files repeatedly beside two CPU-bound busy loops (the "loaded 2-core machine" of the brief):
 #   scripts/under-load.sh RUNS test/a.test.ts [test/b.test.ts ...]
+#   UNDER_LOAD_FILTER='copytruncate' scripts/under-load.sh ...   (only the tests whose name matches, vitest -t)
 # Each file runs on its own (npx vitest run FILE), RUNS times, niced so the busy loops win the CPU;
 # prints one line per run and a runs/passes total per file. Build first (tests run dist/).
 # The busy loops are ended on exit, whatever happens (they are this script's children, by PID).
@@ -21,7 +22,7 @@ for f in "$@"; do pass[$f]=0; done
 for ((i = 1; i <= runs; i++)); do
   for f in "$@"; do
     start=$(date +%s)
-    if nice -n 10 npx vitest run "$f" >>"$log" 2>&1; then
+    if nice -n 10 npx vitest run "$f" ${UNDER_LOAD_FILTER:+-t "$UNDER_LOAD_FILTER"} >>"$log" 2>&1; then
       pass[$f]=$((pass[$f] + 1))
       r=pass
     else

@@ -145,7 +145,7 @@ const MODES: Record<string, string[]> = {
 };
 
 // real runs of the binary, tens of MB appended: on a loaded 2-core machine one test took over 60 s
-describe.skipIf(!LOGROTATE)('report across rotation by logrotate', { timeout: 240_000 }, () => {
+describe.skipIf(!LOGROTATE)('report across rotation by logrotate', { timeout: 480_000 }, () => {
   describe.each(Object.entries(MODES))('%s', (name, directives) => {
     it('reports every line exactly once, rotations between runs', async () => {
       const s = new Scenario(directives);

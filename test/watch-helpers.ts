@@ -45,10 +45,11 @@ export async function startWatch(args: string[], env: Record<string, string> = {
   const exited = new Promise<number | string>((res) => child.on('exit', (code, sig) => res(code ?? sig ?? -1)));
   let done = false;
   void exited.then(() => (done = true));
-  // at least 30 s whatever a test asks for: on a loaded 2-core machine (CI, or load 25 here) starting
-  // node and reading the rules alone took over 10 s; only a test that fails waits that long
-  const until = async (pred: () => boolean, ms = 30_000, what = 'condition') => {
-    const end = Date.now() + Math.max(ms, 30_000);
+  // at least 60 s whatever a test asks for: on a loaded 2-core machine (CI, or load 25 here) starting
+  // node and reading the rules alone took over 10 s, and over 30 s for a niced test beside two busy
+  // loops at load 27; only a test that fails waits that long
+  const until = async (pred: () => boolean, ms = 60_000, what = 'condition') => {
+    const end = Date.now() + Math.max(ms, 60_000);
     while (!pred()) {
       if (Date.now() > end)
         throw new Error(
@@ -70,7 +71,7 @@ export async function startWatch(args: string[], env: Record<string, string> = {
       return exited;
     },
   };
-  await until(() => err.some((l) => l.includes('watching ')), 30_000, 'the "watching" line');
+  await until(() => err.some((l) => l.includes('watching ')), 120_000, 'the "watching" line');
   return w;
 }
 

@@ -31,7 +31,7 @@ function probesOnDisk(dir: string): Set<number> {
 }
 
 // a loaded 2-core machine: start-up alone took 12 s at load average 20
-describe.skipIf(!LOGROTATE)('rotation by the real logrotate while lines are appended', { timeout: 180_000 }, () => {
+describe.skipIf(!LOGROTATE)('rotation by the real logrotate while lines are appended', { timeout: 400_000 }, () => {
   it.each(['create', 'copytruncate'])('%s: every signature reported exactly once', async (mode) => {
     const dir = tmp('xd-rot-');
     const log = join(dir, 'app.log');

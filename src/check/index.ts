@@ -2,7 +2,7 @@
  * `xendoctor check`: run every configuration check against a host (this one, or a tree under --root)
  * and build the same report as `scan`, plus the checks that could not run.
  */
-import { scanReport } from '../pipeline/scan-inputs.js';
+import { scanReport } from '../report-document.js';
 import type { ScanReport } from '../types.js';
 import { CheckContext, type ContextOptions, type SkippedCheck } from './context.js';
 import { checkBridgePorts, checkToolstack, readHostname } from './running-host.js';

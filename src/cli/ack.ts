@@ -11,7 +11,7 @@ import { ensureDir } from '../state/atomic.js';
 import { defaultStatePath, peekState } from '../state/state.js';
 import { defaultAckPath, FINDING_ID, loadAcks, saveAcks } from '../state/acks.js';
 import { safeText } from '../render/sanitize.js';
-import type { Io } from './io.js';
+import type { Io } from '../io.js';
 
 export async function runAck(ids: string[], o: Record<string, unknown>, io: Io): Promise<number> {
   const statePath = resolve(typeof o.state === 'string' ? o.state : defaultStatePath());

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { parseDuration } from '../parse/time.js';
-import type { AlertmanagerConfig } from '../deliver/alertmanager-client.js';
+import type { AlertSettings } from '../deliver/alertmanager-client.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -20,11 +20,6 @@ export function addAlertmanagerOptions(cmd: Command, resolveDefault: string): Co
     .option('--alertmanager-insecure', "do not verify the Alertmanager's TLS certificate")
     .option('--alertmanager-token-file <file>', 'send the token in this file as Authorization: Bearer')
     .option('--alert-resolve <duration>', 'resolve an alert when its finding has not recurred for this long', resolveDefault);
-}
-
-export interface AlertSettings {
-  config: Omit<AlertmanagerConfig, 'log'>;
-  resolveAfterMs: number;
 }
 
 function readSmall(option: string, path: string): string {

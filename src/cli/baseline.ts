@@ -1,7 +1,7 @@
 /**
  * `xendoctor baseline learn PATH... --state FILE`: record the unrecognised-message templates of a
  * healthy period and their usual hourly rates; `baseline show --state FILE` lists them. `scan
- * --baseline FILE` then flags new and bursting templates (see src/engine/baseline.ts).
+ * --baseline FILE` then flags new and bursting templates (see src/engine/unrecognized-baseline.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { refuseSpecial, writeFileAtomic } from '../state/atomic.js';
@@ -9,25 +9,13 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
-import { learnBaseline, readBaseline, type Baseline, type BaselineCheck } from '../engine/unrecognized-baseline.js';
+import { learnBaseline, type Baseline } from '../engine/unrecognized-baseline.js';
 import type { MinerState } from '../engine/unrecognized.js';
-import { nothingRead, scanInputs } from '../pipeline/scan-inputs.js';
+import { scanInputs } from '../pipeline/scan-inputs.js';
 import { safeText } from '../render/sanitize.js';
-import { addCommonOptions, commonSettings, selectRules, scanWindow } from './options.js';
-import { gatherInputs, reportInputErrors } from './scan.js';
-import { progressBar } from './progress.js';
-import type { Io } from './io.js';
-
-/** The baseline of `--baseline FILE`, or null without the option; a bad file is a usage error. */
-export function baselineOption(opts: Record<string, unknown>): BaselineCheck | null {
-  if (typeof opts.baseline !== 'string') return null;
-  const file = resolve(opts.baseline);
-  try {
-    return { baseline: readBaseline(file), file };
-  } catch (e) {
-    throw new CliError((e as Error).message, 'learn one from a healthy period: xendoctor baseline learn /var/log/syslog* --state FILE');
-  }
-}
+import { addCommonOptions, commonSettings, scanWindow } from './options.js';
+import { analysisPrelude, baselineOption } from './prelude.js';
+import type { Io } from '../io.js';
 
 function statePath(opts: Record<string, unknown>): string {
   if (typeof opts.state !== 'string' || opts.state === '')
@@ -50,10 +38,7 @@ async function runLearn(paths: string[], opts: Record<string, unknown>, io: Io):
   const path = statePath(opts);
   refuseSpecial(path, 'baseline file'); // before the scan, not after it
   const previous = opts.merge === true && existsSync(path) ? (baselineOption({ baseline: path })?.baseline ?? null) : null;
-  const rules = selectRules(s);
-  const { inputs, problems } = gatherInputs(paths, s, io);
-  const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
-  const progress = progressBar(process.stderr, total || null, !s.quiet);
+  const { rules, inputs, problems, progress, finish } = analysisPrelude(paths, s, opts, io);
   let mined: MinerState | null = null;
   const report = await scanInputs(inputs, problems, rules, {
     ...scanWindow(s),
@@ -61,9 +46,8 @@ async function runLearn(paths: string[], opts: Record<string, unknown>, io: Io):
     onMined: (m) => (mined = m),
     onProgress: (b) => progress.update(b),
   });
-  progress.done();
-  reportInputErrors(report, io);
-  if (nothingRead(report) || !mined) {
+  if (!finish(report)) return ExitCode.Unusable;
+  if (!mined) {
     io.err('xendoctor: no input could be read\n');
     return ExitCode.Unusable;
   }

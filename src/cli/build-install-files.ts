@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { toolVersion } from '../pipeline/scan-inputs.js';
+import { toolVersion } from '../report-document.js';
 import { buildProgram } from './main.js';
 import { addCommonOptions } from './options.js';
 import { renderCommandPage, renderRulesPage } from './manpage.js';

@@ -10,7 +10,7 @@ import { escapeMarkdown, safeText } from '../render/sanitize.js';
 import { nagiosUnknown } from '../render/nagios.js';
 import { SEVERITIES, type Severity } from '../types.js';
 import { applyMinSeverity, exitCodeFor, FORMATS, type Format } from './options.js';
-import type { Io } from './io.js';
+import type { Io } from '../io.js';
 
 function ids(v: unknown): string[] {
   return typeof v === 'string'

@@ -9,7 +9,7 @@ import { Argument, Command, type Option } from 'commander';
 import { CliError } from '../errors.js';
 import { loadCatalogue } from '../engine/catalogue.js';
 import { configRuleIds } from '../check/index.js';
-import type { Io } from './io.js';
+import type { Io } from '../io.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];

@@ -15,7 +15,7 @@ import { templateOf } from '../engine/unrecognized.js';
 import { stdinIsPiped } from '../sources/inputs.js';
 import { renderRuleText } from '../render/rule-text.js';
 import { safeText } from '../render/sanitize.js';
-import type { Io } from './io.js';
+import type { Io } from '../io.js';
 
 interface ExplainOptions {
   format: 'text' | 'json';

@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, type Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
-import { toolVersion } from '../pipeline/scan-inputs.js';
+import { toolVersion } from '../report-document.js';
 import { nagiosUnknown } from '../render/nagios.js';
-import { defaultIo, type Io } from './io.js';
+import { defaultIo, type Io } from '../io.js';
 type Register = (program: Command, io: Io, setCode: (c: number) => void) => void;
 
 /**

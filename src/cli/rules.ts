@@ -7,7 +7,7 @@ import { bundledRulesDir, loadCatalogue, loadRuleFile, ruleFiles } from '../engi
 import { testSamples } from '../engine/samples.js';
 import { renderRuleText } from '../render/rule-text.js';
 import { safeText } from '../render/sanitize.js';
-import type { Io } from './io.js';
+import type { Io } from '../io.js';
 
 /** Where a rule folder's samples live: DIR/samples, DIR itself, or ../samples beside it. */
 function samplesDirFor(ruleDir: string): string {

@@ -1,57 +1,16 @@
 /** `xendoctor scan`: analyse files, folders, globs, .gz, rotated sets, stdin or this host's logs. */
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { defaultInputs, resolveInputs, stdinInput, stdinIsPiped, type Input, type ResolveProblem } from '../sources/inputs.js';
-import { nothingRead, scanInputs } from '../pipeline/scan-inputs.js';
-import {
-  addCommonOptions,
-  applyMinSeverity,
-  commonSettings,
-  exitCodeFor,
-  selectRules,
-  type CommonSettings,
-  scanWindow,
-} from './options.js';
-import { progressBar } from './progress.js';
-import { baselineOption } from './baseline.js';
+import { scanInputs } from '../pipeline/scan-inputs.js';
+import { addCommonOptions, applyMinSeverity, commonSettings, exitCodeFor, scanWindow } from './options.js';
+import { analysisPrelude } from './prelude.js';
 import { render } from '../render/dispatch.js';
-import { safeText } from '../render/sanitize.js';
-import { inputsText } from '../render/text.js';
 import { nagiosUnknown } from '../render/nagios.js';
-import type { ScanReport } from '../types.js';
-import type { Io } from './io.js';
-
-/** Inputs for the analysing commands: operands, stdin when piped, or this host's logs. */
-export function gatherInputs(paths: string[], s: CommonSettings, io: Io): { inputs: Input[]; problems: ResolveProblem[] } {
-  if (paths.length > 0) return resolveInputs(paths, s.now);
-  if (stdinIsPiped()) return { inputs: [stdinInput(s.now)], problems: [] };
-  const found = defaultInputs(s.now, hostname());
-  if (!s.quiet) {
-    io.err(
-      found.inputs.length
-        ? `xendoctor: nothing piped and no file named; reading this host's logs: ${found.inputs.map((i) => i.name).join(', ')}\n`
-        : "xendoctor: nothing piped, no file named, and none of this host's usual logs (/var/log/kern.log, syslog, messages, xen/*.log, xl dmesg) is here\n",
-    );
-  }
-  return found;
-}
-
-/** Print per-input problems on stderr. */
-export function reportInputErrors(report: ScanReport, io: Io): void {
-  for (const i of report.inputs) {
-    for (const e of i.errors)
-      if (e !== 'empty input' || report.inputs.length === 1) io.err(`xendoctor: ${safeText(i.source)}: ${safeText(e)}\n`);
-  }
-}
+import type { Io } from '../io.js';
 
 export async function runScan(paths: string[], opts: Record<string, unknown>, io: Io): Promise<number> {
   const s = commonSettings(opts);
-  const rules = selectRules(s);
-  const baseline = baselineOption(opts);
-  const { inputs, problems } = gatherInputs(paths, s, io);
-  const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
-  const progress = progressBar(process.stderr, total || null, !s.quiet);
+  const { rules, baseline, inputs, problems, progress, finish } = analysisPrelude(paths, s, opts, io);
   const report = await scanInputs(inputs, problems, rules, {
     ...scanWindow(s),
     unrecognized: opts.unrecognized !== false || baseline !== null,
@@ -63,11 +22,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
           '(undated dmesg or console output: dmesg -T, the syslog or the journal give times)\n',
       ),
   });
-  progress.done();
-  if (s.verbose) io.err(inputsText(report).join('\n') + '\n');
-  reportInputErrors(report, io);
-  if (nothingRead(report)) {
-    io.err('xendoctor: no input could be read\n');
+  if (!finish(report)) {
     if (s.format === 'nagios') io.out(nagiosUnknown('no input could be read'));
     return ExitCode.Unusable;
   }

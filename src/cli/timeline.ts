@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { parseBound, parseDuration } from '../parse/time.js';
-import { nothingRead } from '../pipeline/scan-inputs.js';
 import { buildTimeline } from '../timeline/collect.js';
 import { buildIncidents, hostSummaries, sharedFindings } from '../timeline/incidents.js';
 import type { TimelineReport } from '../timeline/model.js';
@@ -12,11 +11,9 @@ import { renderHtml } from '../render/html.js';
 import { renderJson } from '../render/json.js';
 import { renderTimelineText } from '../render/timeline-text.js';
 import { severityRank, type Severity } from '../types.js';
-import { addCommonOptions, commonSettings, exitCodeFor, selectRules, scanWindow } from './options.js';
-import { gatherInputs, reportInputErrors } from './scan.js';
-import { progressBar } from './progress.js';
-import { baselineOption } from './baseline.js';
-import type { Io } from './io.js';
+import { addCommonOptions, commonSettings, exitCodeFor, scanWindow } from './options.js';
+import { analysisPrelude } from './prelude.js';
+import type { Io } from '../io.js';
 
 /** Drop findings under --min-severity, and what hangs on them (incidents, host table), consistently. */
 function applyMin(report: TimelineReport, min: Severity): TimelineReport {
@@ -55,11 +52,7 @@ export async function runTimeline(paths: string[], opts: Record<string, unknown>
   const window = parseDuration(String(opts.window ?? '30m'));
   if (window === null || window <= 0)
     throw new CliError(`--window: cannot read "${String(opts.window)}"`, 'give a duration such as 10m, 30m or 2h');
-  const rules = selectRules(s);
-  const baseline = baselineOption(opts);
-  const { inputs, problems } = gatherInputs(paths, s, io);
-  const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
-  const progress = progressBar(process.stderr, total || null, !s.quiet);
+  const { rules, baseline, inputs, problems, progress, finish } = analysisPrelude(paths, s, opts, io);
   const full = await buildTimeline(inputs, problems, rules, {
     ...scanWindow(s),
     around,
@@ -68,13 +61,8 @@ export async function runTimeline(paths: string[], opts: Record<string, unknown>
     baseline,
     onProgress: (b) => progress.update(b),
   });
+  if (!finish(full)) return ExitCode.Unusable;
   if (opts.unrecognized === false) full.unrecognized = [];
-  progress.done();
-  reportInputErrors(full, io);
-  if (nothingRead(full)) {
-    io.err('xendoctor: no input could be read\n');
-    return ExitCode.Unusable;
-  }
   const report = applyMin(full, s.minSeverity);
   switch (s.format) {
     case 'text':

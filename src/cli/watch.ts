@@ -1,21 +1,14 @@
-/** `xendoctor watch`: follow logs (and the hypervisor console, and the journal) live; one line per new finding. */
+/** `xendoctor watch`: follow logs (and the hypervisor console, and the journal) live; one line per new finding. The options are read here; the session is src/live/session.ts. */
 import { existsSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
-import { CliError, ExitCode } from '../errors.js';
-import { FileFollower, LineSplitter } from '../sources/follow.js';
-import { XenConsole } from '../sources/console.js';
-import { JournalFollower } from '../sources/journal.js';
+import { CliError } from '../errors.js';
 import { findOnPath } from '../sources/inputs.js';
 import { parseDuration } from '../parse/time.js';
-import { LiveAnalyser, type LiveSource } from '../live/analyser.js';
-import { CommandRunner, SyslogSender, splitArgv } from '../deliver/notify.js';
-import { newFindingJson, newFindingText, repeatJson, repeatText } from '../render/watch-events.js';
-import { safeText } from '../render/sanitize.js';
+import { splitArgv } from '../deliver/notify.js';
+import { watchSession } from '../live/session.js';
 import { addCommonOptions, commonSettings, selectRules, scanWindow } from './options.js';
-import { defaultIo, type Io } from './io.js';
+import type { Io } from '../io.js';
 import { addAlertmanagerOptions, alertSettings } from './alertmanager.js';
-import { AlertmanagerClient, LiveAlerts } from '../deliver/alertmanager-client.js';
 
 /** This host's usual logs to follow: those of kern.log, syslog and messages that exist, and /var/log/xen/*.log. */
 export function defaultWatchPaths(root = '/'): string[] {
@@ -96,183 +89,27 @@ export async function runWatch(paths: string[], opts: Record<string, unknown>, i
       "a finding's repeats are summed up every --repeat-interval; a shorter --alert-resolve would resolve its alert in between",
     );
   const rules = selectRules(s);
-
-  const err = (source: string | null, message: string) =>
-    io.err(`xendoctor: ${source ? `${safeText(source)}: ` : ''}${safeText(message)}\n`);
-  const runnerLog = (m: string) => err(null, m);
-  const execRunner = execArgv ? new CommandRunner({ label: '--exec', jobs: execJobs, timeoutMs: execTimeout, log: runnerLog }) : null;
-  const syslogRunner = logger ? new CommandRunner({ label: '--syslog', jobs: 2, timeoutMs: 10_000, log: runnerLog }) : null;
-  const syslog = logger && syslogRunner ? new SyslogSender(logger, syslogRunner) : null;
-  const alerts = am ? new LiveAlerts(new AlertmanagerClient({ ...am.config, log: runnerLog }), am.resolveAfterMs) : null;
-
-  const analyser = new LiveAnalyser(rules, {
-    ...scanWindow(s),
-    minSeverity: s.minSeverity,
-    repeatIntervalMs: repeatInterval,
-    forgetMs: forget,
-    recycleMs: recycle,
-    notice: (m) => err(null, m),
-    onNew: (f) => {
-      const now = Date.now();
-      io.out((s.format === 'ndjson' ? newFindingJson(f) : newFindingText(f, s.color, now)) + '\n');
-      syslog?.send(f.severity, newFindingText(f, false, now));
-      alerts?.seen(f);
-      if (execRunner && execArgv) {
-        execRunner.run(execArgv, newFindingJson(f) + '\n', {
-          XENDOCTOR_ID: f.id,
-          XENDOCTOR_RULE: f.rule,
-          XENDOCTOR_SEVERITY: f.severity,
-          XENDOCTOR_HOST: safeText(f.host ?? ''),
-          XENDOCTOR_TITLE: safeText(f.title),
-        });
-      }
+  return watchSession(
+    {
+      files,
+      stdin: useStdin,
+      xl,
+      journalctl,
+      logger,
+      exec: execArgv ? { argv: execArgv, jobs: execJobs, timeoutMs: execTimeout } : null,
+      alerts: am,
+      fromStart,
+      intervalMs: interval,
+      pollMs: poll,
+      format: s.format,
+      color: s.color,
+      quiet: s.quiet,
+      analyser: { ...scanWindow(s), minSeverity: s.minSeverity, repeatIntervalMs: repeatInterval, forgetMs: forget, recycleMs: recycle },
+      loadRules: () => selectRules(s),
     },
-    onRepeat: (r) => {
-      io.out((s.format === 'ndjson' ? repeatJson(r) : repeatText(r, s.color)) + '\n');
-      syslog?.send(r.finding.severity, repeatText(r, false));
-      alerts?.seen(r.finding);
-    },
-  });
-
-  const sources = new Map<string, LiveSource>();
-  const source = (name: string, host: string | null): LiveSource => {
-    let src = sources.get(name);
-    if (!src) {
-      src = { name, host };
-      sources.set(name, src);
-    }
-    return src;
-  };
-  const notice = (name: string, message: string, kind: 'problem' | 'recovered' | 'info') => {
-    if (kind === 'info' && s.quiet) return;
-    err(name, message);
-  };
-
-  const follower =
-    files.length > 0
-      ? new FileFollower(
-          files,
-          {
-            line: (path, buf, st, en, n) => analyser.line(source(path, null), buf, st, en, n),
-            idle: () => analyser.idle(),
-            notice,
-          },
-          { fromStart, pollMs: poll },
-        )
-      : null;
-  const thisHost = hostname();
-  let consoleLine = 0;
-  const xenConsole = xl
-    ? new XenConsole({
-        command: xl,
-        intervalMs: interval,
-        fromStart,
-        onLines: (lines) => {
-          const src = source(`${xl!.replace(/^.*\//, '')} dmesg`, thisHost);
-          for (const l of lines) {
-            const b = Buffer.from(l, 'utf8');
-            analyser.line(src, b, 0, b.length, ++consoleLine);
-          }
-          analyser.idle();
-        },
-        notice: (m, kind) => notice(`${xl!.replace(/^.*\//, '')} dmesg`, m, kind),
-      })
-    : null;
-  const journal = journalctl
-    ? new JournalFollower({
-        command: journalctl,
-        fromStart,
-        line: (buf, st, en, n) => analyser.line(source('journal', null), buf, st, en, n),
-        idle: () => analyser.idle(),
-        notice: (m, kind) => notice('journal', m, kind),
-      })
-    : null;
-  const stdinSplitter = useStdin ? new LineSplitter((buf, st, en, n) => analyser.line(source('-', null), buf, st, en, n)) : null;
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onStdin = (d: Buffer) => {
-      stdinSplitter!.push(d);
-      analyser.idle();
-    };
-    const stop = async () => {
-      if (stopping) return;
-      stopping = true;
-      for (const [sig, h] of handlers) process.off(sig, h);
-      process.stdout.off('error', onStdoutError);
-      xenConsole?.close();
-      journal?.close();
-      if (stdinSplitter) {
-        process.stdin.off('data', onStdin);
-        process.stdin.destroy();
-        stdinSplitter.flush();
-      }
-      await follower?.close();
-      analyser.stop();
-      // hooks still running get a moment, then are killed: the whole stop stays well under a second
-      await Promise.all([execRunner?.stop(200), syslogRunner?.stop(200), alerts?.stop(500)]);
-      resolve(ExitCode.Ok);
-      // chokidar 4 leaves its folder-read throttle timers (up to 1 s) running after close(): as the
-      // program itself (not in tests that call runWatch), leave once the exit code is set
-      if (io === defaultIo) setTimeout(() => process.exit(), 100).unref();
-    };
-    const reload = () => {
-      try {
-        const fresh = selectRules(s);
-        analyser.reload(fresh);
-        err(null, `SIGHUP: reloaded the rules (${fresh.length})`);
-      } catch (e) {
-        err(null, `SIGHUP: the rules could not be reloaded; keeping the ${analyser.ruleCount} rules in use:`);
-        for (const line of (e as Error).message.split('\n')) err(null, `  ${line}`);
-      }
-    };
-    const onStdoutError = (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') void stop();
-    };
-    const handlers: [NodeJS.Signals, () => void][] = [
-      ['SIGTERM', () => void stop()],
-      ['SIGINT', () => void stop()],
-      ['SIGHUP', reload],
-    ];
-    for (const [sig, h] of handlers) process.on(sig, h);
-    process.stdout.on('error', onStdoutError);
-
-    void (async () => {
-      analyser.start();
-      journal?.start();
-      const consoleRead = xenConsole?.start();
-      if (stdinSplitter) {
-        process.stdin.on('data', onStdin);
-        // the end of stdin ends the watch when there is nothing else to follow
-        process.stdin.once('end', () => {
-          stdinSplitter.flush();
-          analyser.idle();
-          if (files.length === 0 && !xenConsole && !journal) void stop();
-        });
-      }
-      try {
-        await follower?.start();
-        // what the console holds at its first read is where following it starts (unless it hangs)
-        if (consoleRead) await Promise.race([consoleRead, new Promise((r) => setTimeout(r, 2000).unref())]);
-      } catch (e) {
-        err(null, `cannot watch: ${(e as Error).message}`);
-        await stop();
-        return;
-      }
-      if (!s.quiet && !stopping) {
-        const what = [
-          ...files,
-          ...(useStdin ? ['stdin'] : []),
-          ...(xenConsole ? [`${xenConsole.name} every ${interval / 1000} s`] : []),
-          ...(journal ? ['the journal'] : []),
-        ];
-        err(
-          null,
-          `watching ${what.join(', ')}${fromStart ? ' from the start' : ''} with ${rules.length} rules (SIGTERM or Ctrl-C stops, SIGHUP reloads the rules)`,
-        );
-      }
-    })();
-  });
+    rules,
+    io,
+  );
 }
 
 /** Register `watch`. */

@@ -46,6 +46,12 @@ export interface AlertmanagerConfig {
   log(message: string): void;
 }
 
+/** What `--alertmanager` and `--alert-resolve` ask for (src/cli/alertmanager.ts): where, and how long an alert outlives its finding's last sighting. */
+export interface AlertSettings {
+  config: Omit<AlertmanagerConfig, 'log'>;
+  resolveAfterMs: number;
+}
+
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const RESERVED = new Set(['alertname', 'host', 'severity', 'source']);
 /** Longest annotation (the diagnosis can be long; receivers such as chat tools cut anyway). */

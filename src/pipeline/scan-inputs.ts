@@ -1,8 +1,6 @@
 /** The scan pipeline: inputs → lines → events → engine → report. One function, no I/O but reading. */
-import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { maybeGunzip, type Input, type ResolveProblem } from '../sources/inputs.js';
 import { ConsoleClock } from '../parse/console-clock.js';
 import { toUtf8, utf16Of, SNIFF_BYTES } from '../sources/encoding.js';
@@ -11,11 +9,12 @@ import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
 import { parseLine } from '../parse/line.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine, FUTURE_TOLERANCE, type EngineOptions } from '../engine/engine.js';
-import { compareFindings, summarize } from '../engine/findings.js';
+import { compareFindings } from '../engine/findings.js';
+import { problemSummaries, scanReport } from '../report-document.js';
 import type { PendingThreshold } from '../engine/groups.js';
 import type { Rule } from '../engine/catalogue.js';
 import { ScanPool, type Job, type JobResult, type LocalRunner } from '../workers/pool.js';
-import type { Finding, InputSummary, LogEvent, ScanReport, Unrecognized } from '../types.js';
+import type { InputSummary, LogEvent, ScanReport } from '../types.js';
 import type { BaselineCheck } from '../engine/unrecognized-baseline.js';
 import type { MinerState } from '../engine/unrecognized.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
@@ -43,18 +42,6 @@ export interface ScanOptions extends EngineOptions {
    * carried to the next run; those more than an hour after it are noted (see EngineOptions.now).
    */
   now?: number;
-}
-
-let cachedVersion: string | null = null;
-/** The package version. */
-export function toolVersion(): string {
-  if (!cachedVersion) {
-    const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as {
-      version: string;
-    };
-    cachedVersion = pkg.version;
-  }
-  return cachedVersion;
 }
 
 /** First wall-clock time among some lines, or null. */
@@ -423,11 +410,6 @@ function noteFuture(engine: Engine, summaries: InputSummary[], now: number): voi
   if (!told) summaries.at(-1)?.errors.push(note(first!.time));
 }
 
-/** Input summaries for operands that could not be opened (missing file…): they appear in `inputs[]` with their error. */
-export function problemSummaries(problems: ResolveProblem[]): InputSummary[] {
-  return problems.map((p) => ({ source: p.source, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [p.message] }));
-}
-
 /**
  * Analyse the inputs in order (each rotated set oldest first), so that findings span files. Each
  * input (or each part of a large file, on worker threads) gets its own engine, merged in order
@@ -544,14 +526,4 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
     if (found.length) findings = [...findings, ...found].sort(compareFindings);
   }
   return scanReport(summaries, findings, unrecognized);
-}
-
-/** The scan document (docs/report-format.md, schemas/scan.schema.json) around a run's inputs, findings and unrecognised messages. */
-export function scanReport(inputs: InputSummary[], findings: Finding[], unrecognized: Unrecognized[]): ScanReport {
-  return { tool: 'xendoctor', version: toolVersion(), schema: 1, inputs, findings, unrecognized, summary: summarize(findings) };
-}
-
-/** True when not a single input could be read. */
-export function nothingRead(report: ScanReport): boolean {
-  return report.inputs.length === 0 || report.inputs.every((i) => i.bytes === 0 && i.errors.some((e) => e !== 'empty input'));
 }

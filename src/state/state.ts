@@ -42,8 +42,19 @@ export interface GenerationMark {
   head: Fingerprint;
 }
 
+/** A rotated generation as seen at the end of a run, with what re-identifies it without reading it. */
+export interface SeenGeneration extends GenerationMark {
+  size: number;
+  mtime: number;
+}
+
 export interface TrackedFile {
   current: FileMark;
+  /**
+   * Every rotated generation that existed at the last run: a generation not among them is new since
+   * (whatever its name sorts like); absent in states of earlier versions (then `newestGen` is used).
+   */
+  gens?: SeenGeneration[];
   /** The generation rotated away last (read to its end), watched for late writes while it is not compressed. */
   rotated?: FileMark & { path: string };
   /** The newest rotated generation that existed at the last run (null: there was none). */
@@ -59,6 +70,14 @@ export interface ConsoleMark {
   first: string;
   /** Hashes of its last lines, oldest first. */
   last: string[];
+  /**
+   * Its last lines as runs of one line repeated (hash, count), oldest first, at most CONSOLE_CONTEXT
+   * runs: a flood of identical lines is one run, so the place is still found after the ring wrapped.
+   * The first run's count is cut by the buffer's start when the runs cover the whole buffer.
+   */
+  runs?: [string, number][];
+  /** Hash of all its lines: the buffer only grew since when its first `lines` lines hash the same. */
+  whole?: string;
 }
 
 export interface FindingMark {
@@ -151,10 +170,21 @@ export function invalidReason(o: unknown): string | null {
     const g = t.newestGen;
     if (g !== undefined && g !== null && !(isObj(g) && isNum(g.dev) && isNum(g.ino) && isFp(g.head)))
       return `bad newestGen entry for file ${JSON.stringify(path)}`;
+    if (
+      t.gens !== undefined &&
+      !(
+        Array.isArray(t.gens) &&
+        t.gens.every((x) => isObj(x) && isCount(x.dev) && isCount(x.ino) && isFp(x.head) && isCount(x.size) && isNum(x.mtime))
+      )
+    )
+      return `bad gens entry for file ${JSON.stringify(path)}`;
   }
   if (o.console !== undefined) {
     const c = o.console;
     if (!isObj(c) || !isStr(c.command) || !isNum(c.lines) || !isStr(c.first) || !Array.isArray(c.last) || !c.last.every(isStr))
+      return 'bad "console"';
+    const run = (r: unknown) => Array.isArray(r) && r.length === 2 && isStr(r[0]) && Number.isInteger(r[1]) && (r[1] as number) > 0;
+    if ((c.runs !== undefined && !(Array.isArray(c.runs) && c.runs.every(run))) || (c.whole !== undefined && !isStr(c.whole)))
       return 'bad "console"';
   }
   if (o.journal !== undefined && (!isObj(o.journal) || !isStr(o.journal.cursor))) return 'bad "journal"';
