@@ -16,7 +16,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Input, ResolveProblem } from '../sources/inputs.js';
-import { maybeGunzip, rotationOrder } from '../sources/inputs.js';
+import { inputContext, maybeGunzip, rotationOrder } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
 import { toUtf8 } from '../sources/encoding.js';
 import { toIso, type TimeContext } from '../parse/time.js';
@@ -165,7 +165,12 @@ async function run(
   opts: TimelineOptions,
   spoolDir: string | null,
 ): Promise<TimelineReport> {
-  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
+  const contexts = new Map<Input, TimeContext>();
+  const ctxOf = (input: Input): TimeContext => {
+    let c = contexts.get(input);
+    if (!c) contexts.set(input, (c = inputContext(input, opts.zone, opts.year)));
+    return c;
+  };
   let progressBase = 0;
 
   // ---- pass 1: survey the clocks
@@ -325,7 +330,7 @@ async function run(
     };
     const sink = {
       wantsAll: () => true,
-      line: (text: string, line: number, candidate: boolean, raw: Uint8Array, start: number, end: number) => {
+      line: (text: string, line: number, candidate: boolean, raw: Uint8Array, start: number, end: number, before?: string) => {
         seq++;
         engine.read(text, {
           source: input.name,
@@ -337,6 +342,7 @@ async function run(
           start,
           end,
           settle: (ev) => settle(ev, text, line),
+          before,
         });
       },
     };
