@@ -491,6 +491,10 @@ describe('dmesg piped in: uptime stamps dated from the boot time (item 13)', () 
     const r = xd(['scan', '--format', 'json', '-'], [...lines, hung('    1.500000')].join('\n'));
     expect(r.stderr).toMatch(/times derived from this host's boot time .*uptime stamps found in the kernel's ring/);
     expect(Date.parse(only(JSON.parse(r.stdout) as ScanReport, 'hung-task').first!)).toBe(btime * 1000 + 1500);
+    // the timeline knows the same
+    const t = xd(['timeline', '--format', 'json', '-'], [...lines, hung('    1.500000')].join('\n'));
+    expect(t.stderr).toMatch(/times derived from this host's boot time/);
+    expect(Date.parse(only(JSON.parse(t.stdout) as ScanReport, 'hung-task').first!)).toBe(btime * 1000 + 1500);
   });
 
   it('leaves a dmesg that is not this boot undated: an excerpt from elsewhere, a later uptime than the host has, another kernel', () => {

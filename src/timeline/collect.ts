@@ -18,6 +18,7 @@ import { basename, join } from 'node:path';
 import type { Input, ResolveProblem } from '../sources/inputs.js';
 import { inputContext, maybeGunzip, rotationOrder } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
+import { anchorPipedBoot } from './survey.js';
 import { toUtf8 } from '../sources/encoding.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine } from '../engine/engine.js';
@@ -216,6 +217,9 @@ async function run(
     progressBase += input.size ?? bytes;
   }
   const clock = survey.resolve();
+  // `dmesg | xendoctor timeline` on the host itself: dated from its boot time (timeline/survey.ts)
+  const stdinAt = inputs.findIndex((x) => x.kind === 'stdin');
+  const pipedNote = stdinAt >= 0 ? anchorPipedBoot(clock, stdinAt) : null;
   const totalBytes = progressBase;
 
   // ---- pass 2: date, match, count
@@ -267,6 +271,7 @@ async function run(
     const cutter = new InputCutter(i, false);
     const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
     const stat = { first: null as number | null, last: null as number | null, lines: 0, undated: 0 };
+    if (i === stdinAt && pipedNote !== null) summary.errors.push(pipedNote);
     const over = overflowed.get(i);
     if (over !== undefined) {
       summary.errors.push(over);

@@ -163,6 +163,23 @@ async function hold(chunks: AsyncIterable<Buffer>, max: number): Promise<{ all: 
 }
 
 /**
+ * Date standard input's last kernel boot from this host's boot time when it is `dmesg` piped in on
+ * the host itself (see isRunningBoot) and nothing else dates it. Returns the note to show, or null.
+ */
+export function anchorPipedBoot(clock: ResolvedClock, input: number): string | null {
+  const last = !clock.dates(input) && stdinIsPipe() ? clock.undatedLastBoot(input) : null;
+  const host = last ? hostBoot() : null;
+  if (!last || !host || !isRunningBoot(last, host, last.banner === host.banner ? null : ringStamps())) return null;
+  clock.anchorHostBoot(input, host.start);
+  if (!clock.dates(input)) return null;
+  return (
+    `times derived from this host's boot time (${toIso(host.start)}, /proc/stat btime): the piped kernel lines are this boot's ` +
+    `(${last.banner === host.banner ? "the running kernel's banner" : "uptime stamps found in the kernel's ring"}, ` +
+    `latest uptime ${last.lastUp.toFixed(0)} s of this host's ${host.uptime.toFixed(0)} s)`
+  );
+}
+
+/**
  * Survey the inputs' clocks when all of them together are small enough; streams are read here and
  * handed back as inputs that replay what was read.
  */
@@ -208,15 +225,6 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
   const notes: (string | null)[] = held.map(() => null);
   // a live host's own dmesg piped in
   const stdin = held.findIndex((i) => i.kind === 'stdin');
-  const last = stdin >= 0 && !clock.dates(stdin) && stdinIsPipe() ? clock.undatedLastBoot(stdin) : null;
-  const host = last ? hostBoot() : null;
-  if (last && host && isRunningBoot(last, host, last.banner === host.banner ? null : ringStamps())) {
-    clock.anchorHostBoot(stdin, host.start);
-    if (clock.dates(stdin))
-      notes[stdin] =
-        `times derived from this host's boot time (${toIso(host.start)}, /proc/stat btime): the piped kernel lines are this boot's ` +
-        `(${last.banner === host.banner ? "the running kernel's banner" : "uptime stamps found in the kernel's ring"}, ` +
-        `latest uptime ${last.lastUp.toFixed(0)} s of this host's ${host.uptime.toFixed(0)} s)`;
-  }
+  if (stdin >= 0) notes[stdin] = anchorPipedBoot(clock, stdin);
   return { inputs: held, clock, dated: held.map((_, i) => clock.dates(i)), notes };
 }
