@@ -20,14 +20,17 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  renameSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
+import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, siteRuleDir, tmp, xd } from './helpers.js';
+import { BIN, component, ROOT, siteRuleDir, tmp, xd } from './helpers.js';
 import { blk, findingsOf, xdAsync } from './report-helpers.js';
 import { startWatch } from './watch-helpers.js';
 import { riskOf } from '../src/engine/safety.js';
@@ -414,8 +417,11 @@ describe('11. nested bounded repeats are refused, and matching time is bounded w
     await w.until(() => w.err.some((l) => l.includes('cut short')), 30_000, 'the first slow line');
     const t = Date.now();
     const code = await w.stop();
-    // each slow line took 35 s before; now a line costs at most the budget and the pattern is set aside after a few
-    expect(Date.now() - t).toBeLessThan(25_000); // a loaded machine; a slow line once took 35 s
+    // each slow line took 35 s before (28 s to answer SIGTERM); now a line costs at most the 200 ms budget and
+    // the pattern is set aside after five: the lines of the chunk being read cost at most four budgets more.
+    // Measured 0.90-0.99 s (6 runs, load average 23 on 2 cores; 15-95 ms for an idle watch), 1.3-1.75 s niced
+    // beside two busy loops (scripts/under-load.sh, 4 runs): 5 s is the margin, far below the 28 s it tells apart
+    expect(Date.now() - t).toBeLessThan(5_000);
     expect(code).not.toBe('SIGKILL');
     expect(w.err.join('\n')).toMatch(/set aside for the rest of the run|cut short/);
   }, 180_000);
@@ -423,6 +429,24 @@ describe('11. nested bounded repeats are refused, and matching time is bounded w
   it('a pattern recheck cannot prove safe (it gave up) is not taken as safe', () => {
     const unknown = { status: 'unknown', checker: 'automaton', error: { kind: 'timeout' } } as unknown as Parameters<typeof riskOf>[2];
     expect(riskOf('x(?:a|b)*y', '', unknown)).toMatch(/could not be proven safe \(the checker gave up: timeout\)/);
+  });
+
+  it('a site pattern recheck gives up on is loaded, and matched under the 200 ms budget per line', () => {
+    // recheck refuses this one when it has the time (exponential); given 1 ms it gives up ("unknown")
+    const site = siteRuleDir('^xenfail (a|a)+\\1b');
+    const input = `Nov 20 08:01:10 xen07 kernel: xenfail ${'a'.repeat(30)}x\nNov 20 08:01:11 xen07 kernel: xenfail aab\n`;
+    expect(xd(['--rules', site, '-'], input, { timeout: 60_000 }).code).toBe(3);
+    const r = xd(['--rules', site, '--format', 'json', '-'], input, {
+      env: { ...process.env, XENDOCTOR_RECHECK_TIMEOUT: '1' },
+      timeout: 60_000,
+    });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { inputs: { errors: string[] }[]; findings: { rule: string; count: number }[] };
+    // the 30-character line would backtrack for hours: cut short at the budget, noted; the next line matches
+    expect(j.inputs[0]!.errors).toEqual([
+      expect.stringMatching(/^line 1: matching the pattern .* took over 200 ms: cut short \(no match\)$/),
+    ]);
+    expect(j.findings.map((f) => [f.rule, f.count])).toEqual([['site-slow', 1]]);
   });
 });
 
@@ -953,4 +977,163 @@ describe.runIf(process.getuid?.() === 0)('14. a rule folder is checked on its wh
       swapper.kill('SIGKILL');
     }
   }, 240_000);
+});
+
+describe('7. report across numbered and dateext rotation mixed: no line lost, none read twice', () => {
+  const LOGROTATE = component('logrotate', ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'], 'logrotate');
+
+  /** A log folder, its lines (each a distinct hung-task PID) and what the runs of `report` said. */
+  class Host {
+    readonly dir = tmp('xd-mixrot-');
+    readonly log = join(this.dir, 'kern.log');
+    readonly state = join(this.dir, 'state', 'state.json');
+    private pid = 1000;
+    readonly written = new Set<number>();
+    readonly seen = new Map<number, number>();
+    readonly notes: string[] = [];
+
+    constructor() {
+      writeFileSync(this.log, '');
+    }
+
+    write(n: number, into = this.log): void {
+      const lines: string[] = [];
+      for (let i = 0; i < n; i++) {
+        this.written.add(this.pid);
+        lines.push(blk(this.pid++));
+      }
+      if (n > 0) writeFileSync(into, lines.join('\n') + '\n', { flag: 'a' });
+    }
+
+    async run(): Promise<void> {
+      const r = await xdAsync(['report', '--state', this.state, '--format', 'json', '--only', 'blkback-hung-task', this.log]);
+      expect([0, 2], r.stderr).toContain(r.code);
+      this.notes.push(...r.stderr.split('\n').filter(Boolean));
+      for (const f of findingsOf(r.stdout)) this.seen.set(Number(f.key.pid), (this.seen.get(Number(f.key.pid)) ?? 0) + f.count);
+    }
+
+    /** Every line written reported exactly once, and nothing said about lines that may be missing. */
+    expectExactlyOnce(): void {
+      const missing = [...this.written].filter((p) => !this.seen.has(p));
+      const twice = [...this.seen].filter(([, n]) => n !== 1).map(([p, n]) => `${p}×${n}`);
+      expect({ missing, twice, notes: this.notes }).toEqual({ missing: [], twice: [], notes: [] });
+    }
+  }
+
+  it('a kern.log.1 left from before dateext, an empty kern.log at the last run, then a dateext rotation: 43 + 3 lines', async () => {
+    const h = new Host();
+    h.write(5, `${h.log}.1`);
+    await h.run(); // reads kern.log.1; kern.log is empty
+    h.write(43);
+    renameSync(h.log, `${h.log}-20261201`);
+    writeFileSync(h.log, '');
+    h.write(3);
+    await h.run();
+    h.expectExactlyOnce();
+    expect(h.written.size).toBe(51);
+  });
+
+  /**
+   * logrotate as it rotates a set (simulated: real logrotate rotates with dateext once a day): by number
+   * (name.N shifted up) or by date (name-YYYYMMDD), by rename or copytruncate, gzip at once or one
+   * rotation later (delaycompress). Compressing writes a new file (a new inode), as gzip does.
+   */
+  type Rotation = { scheme: 'number' | 'date'; copytruncate: boolean; compress: 'no' | 'now' | 'delay' };
+  class Rotator {
+    private day = Date.UTC(2026, 10, 1);
+    constructor(private readonly h: Host) {}
+
+    private gens(): string[] {
+      return readdirSync(this.h.dir).filter((n) => n.startsWith('kern.log') && n !== 'kern.log');
+    }
+
+    rotate(r: Rotation): void {
+      const { dir, log } = this.h;
+      let target: string;
+      if (r.scheme === 'number') {
+        const numbered = this.gens()
+          .map((n) => /^kern\.log\.(\d+)(\.gz)?$/.exec(n))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .sort((a, b) => Number(b[1]) - Number(a[1]));
+        for (const m of numbered) renameSync(join(dir, m[0]), join(dir, `kern.log.${Number(m[1]) + 1}${m[2] ?? ''}`));
+        target = `${log}.1`;
+      } else {
+        this.day += 86_400_000;
+        target = `${log}-${new Date(this.day).toISOString().slice(0, 10).replace(/-/g, '')}`;
+      }
+      if (r.copytruncate) {
+        cpSync(log, target);
+        truncateSync(log, 0);
+      } else {
+        renameSync(log, target);
+        writeFileSync(log, '');
+      }
+      if (r.compress === 'no') return;
+      for (const n of this.gens()) {
+        const p = join(dir, n);
+        if (n.endsWith('.gz') || (r.compress === 'delay' && p === target)) continue;
+        writeFileSync(`${p}.gz`, gzipSync(readFileSync(p)));
+        rmSync(p);
+      }
+    }
+  }
+
+  const rotation = fc.record({
+    scheme: fc.constantFrom('number' as const, 'date' as const),
+    copytruncate: fc.boolean(),
+    compress: fc.constantFrom('no' as const, 'now' as const, 'delay' as const),
+  });
+  const step = fc.oneof(
+    fc.record({ op: fc.constant('write' as const), n: fc.integer({ min: 0, max: 6 }) }),
+    fc.record({ op: fc.constant('run' as const) }),
+    fc.record({ op: fc.constant('rotate' as const), r: rotation }),
+  );
+
+  it('random mixes of numbered and dateext rotations, copytruncate, compress and delaycompress (seeded: XD_SEED)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 6, maxLength: 14 }), async (steps) => {
+        const h = new Host();
+        const rot = new Rotator(h);
+        h.write(2);
+        for (const s of steps) {
+          if (s.op === 'write') h.write(s.n);
+          else if (s.op === 'run') await h.run();
+          else rot.rotate(s.r);
+        }
+        h.write(1);
+        await h.run();
+        h.expectExactlyOnce();
+      }),
+      // each run starts the binary 2-8 times: few runs (old code failed 1 in 7) (XENDOCTOR_FUZZ_RUNS=N multiplies them)
+      { numRuns: 6 * Math.max(1, Number(process.env.XENDOCTOR_FUZZ_RUNS) || 1), endOnFailure: true },
+    );
+  }, 600_000);
+
+  it.skipIf(!LOGROTATE).each([
+    ['create', ['create']],
+    ['create, compress, delaycompress', ['create', 'compress', 'delaycompress']],
+    ['copytruncate, compress', ['copytruncate', 'compress']],
+  ])('real logrotate switched from numbers to dateext (%s), with an empty kern.log at the last run', async (_, extra) => {
+    const h = new Host();
+    const conf = (dateext: boolean) => {
+      writeFileSync(
+        join(h.dir, 'logrotate.conf'),
+        `${h.log} {\n  rotate 20\n  missingok\n  ifempty\n  nomail\n${dateext ? '  dateext\n' : ''}${extra.map((d) => `  ${d}\n`).join('')}}\n`,
+      );
+      spawnSync(LOGROTATE!, ['-f', '-s', join(h.dir, 'logrotate.status'), join(h.dir, 'logrotate.conf')], { stdio: 'pipe' });
+    };
+    h.write(4);
+    conf(false); // kern.log.1 (or .1.gz), by number
+    h.write(2);
+    conf(false); // .2 and .1
+    await h.run(); // reads the rotated files and the empty kern.log
+    h.write(43);
+    conf(true); // now by date: kern.log-YYYYMMDD (.gz), sorting before kern.log.1 by name
+    h.write(3);
+    await h.run();
+    h.write(1);
+    await h.run();
+    h.expectExactlyOnce();
+    expect(readdirSync(h.dir).some((n) => /^kern\.log-\d{8}/.test(n))).toBe(true);
+  });
 });

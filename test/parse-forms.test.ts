@@ -5,6 +5,7 @@
  * line before it, reads as the bare line does; and a message start is found only where a prefix
  * ends, never inside a word or a sentence.
  */
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseLine } from '../src/parse/line.js';
@@ -13,6 +14,7 @@ import { loadCatalogue } from '../src/engine/catalogue.js';
 import { Engine } from '../src/engine/engine.js';
 import type { TimeContext } from '../src/parse/time.js';
 import type { LogEvent } from '../src/types.js';
+import { ROOT, xd } from './helpers.js';
 
 const NOW: TimeContext = { zone: 'UTC', year: null, reference: Date.parse('2026-11-26T12:00:00Z') };
 const RUNS = 1000 * Number(process.env.XENDOCTOR_FUZZ_RUNS ?? 1);
@@ -260,5 +262,75 @@ describe('a line wrapped onto the next', () => {
     expect(run(['[  12.5] BUG: soft lockup - CPU#3 stuck for 22s!', '[kworker/3:1:123]'])).toEqual([]);
     expect(run(['[  12.5] BUG: soft lockup - CPU#3 stuck for 22s!', '    [  12.6] [kworker/3:1:123]'])).toEqual([]);
     expect(run(['[  12.5] BUG: soft lockup - CPU#3 stuck for 22s!', '    foo', '    [kworker/3:1:123]'])).toEqual([]);
+  });
+});
+
+describe("a line wrapped before or inside the rule's literal, through the binary", () => {
+  type Report = { findings: { rule: string; key: Record<string, string>; count: number; evidence: { line: number; text: string }[] }[] };
+  const scan = (text: string, args: string[] = []) => JSON.parse(xd(['scan', '--format', 'json', ...args, '-'], text).stdout) as Report;
+
+  it('joins an indented or quoted rest to the log line before it, which no rule took and the reader did not offer', () => {
+    for (const [head, rest] of [
+      ['    Nov 20 08:01:10 xen07 kernel: [812345.123456] INFO: task jbd2/dm-0-8:412', '      blocked for more than 120 seconds.'],
+      ['Nov 20 08:01:10 xen07 kernel: [812345.123456] INFO: task jbd2/dm-0-8:412 blocked for more', '    than 120 seconds.'],
+      ['> Nov 20 08:01:10 xen07 kernel: [812345.123456] INFO: task jbd2/dm-0-8:412 blocked', '>     for more than 120 seconds.'],
+    ]) {
+      const r = scan(`some words before\n${head}\n${rest}\nand after\n`);
+      expect(r.findings.map((f) => `${f.rule} ${f.key.task}`)).toEqual(['hung-task jbd2/dm-0-8']);
+      const ev = r.findings[0]!.evidence[0]!;
+      expect(ev.line).toBe(2);
+      expect(ev.text).toMatch(/INFO: task jbd2\/dm-0-8:412 blocked for more than 120 seconds\.$/);
+    }
+  });
+
+  it('joins no prose, no line after a blank line, no indented log line of its own, and no rest of a line a rule took', () => {
+    expect(scan('The report names task jbd2/dm-0-8:412 and says it was\n    blocked for more than 120 seconds.\n').findings).toEqual([]);
+    expect(scan('[ 4321.000001] INFO: task kworker/u16:2:5187 blocked for more\n\n    than 120 seconds.\n').findings).toEqual([]);
+    const own =
+      'Nov 20 08:01:10 xen07 kernel: [812345.1] INFO: task jbd2/dm-0-8:412\n    Nov 20 08:01:11 xen07 kernel: [812346.0] blocked for more than 120 seconds.\n';
+    expect(scan(own).findings).toEqual([]);
+    const whole =
+      '    [ 4321.000002] INFO: task xenstored:2021 blocked for more than 120 seconds.\n      blocked for more than 120 seconds.\n';
+    expect(scan(whole).findings.map((f) => `${f.rule} ${f.count}`)).toEqual(['hung-task 1']);
+    // a single-line rule: the rest of a line it took is not joined to it a second time
+    const taken = '[  100.000000] unregister_netdevice: waiting for vif5.0 to become free. Usage count = 1\n      Usage count = 1\n';
+    expect(scan(taken).findings.map((f) => `${f.rule} ${f.count}`)).toEqual(['netdev-unregister-hang 1']);
+  });
+});
+
+describe("syslogd's wall broadcast lends host and time to the next line", () => {
+  type Report = { findings: { rule: string; host: string | null; first: string | null; key: Record<string, string> }[] };
+  const REAL = join(ROOT, 'test', 'fixtures', 'realworld', 'soft-lockup-ironfish701-syslogd-wall-series.log');
+
+  it('dates and names the host of each " kernel:[…]" line of a terminal full of broadcasts (real excerpt)', () => {
+    const r = JSON.parse(xd(['scan', '--format', 'json', '--year', '2021', REAL]).stdout) as Report;
+    expect(r.findings.map((f) => `${f.rule} ${f.key.cpu} ${f.host} ${f.first}`)).toEqual([
+      'soft-lockup 0 zyr 2021-12-10T05:25:44Z',
+      'soft-lockup 9 zyr 2021-12-10T05:25:44Z',
+      'soft-lockup 1 zyr 2021-12-10T05:26:41Z',
+    ]);
+  });
+
+  it("reads sysklogd's header (ctime's date with the year) and a panic without uptime stamp", () => {
+    const text =
+      'Message from syslogd@xen08 at Tue Nov 20 08:01:10 2012 ...\n kernel:[ 9345.123456] BUG: soft lockup - CPU#1 stuck for 61s! [xenwatch:35]\n' +
+      '\x07Message from syslogd@xen07 at Nov 20 08:02:10 ...\r\n kernel:Kernel panic - not syncing: Fatal exception in interrupt\r\n';
+    const r = JSON.parse(xd(['scan', '--format', 'json', '--year', '2026', '-'], text).stdout) as Report;
+    expect(r.findings.map((f) => `${f.rule} ${f.host} ${f.first}`).sort()).toEqual([
+      'kernel-panic xen07 2026-11-20T08:02:10Z',
+      'soft-lockup xen08 2012-11-20T08:01:10Z',
+    ]);
+  });
+
+  it('lends nothing to a line that names its own, nor across a blank line', () => {
+    const own =
+      'Message from syslogd@xen07 at Nov 20 08:01:10 ...\nNov 20 09:00:00 xen09 kernel: [812345.1] BUG: soft lockup - CPU#2 stuck for 22s! [x:1]\n';
+    const a = JSON.parse(xd(['scan', '--format', 'json', '--year', '2026', '-'], own).stdout) as Report;
+    expect(a.findings.map((f) => `${f.host} ${f.first}`)).toEqual(['xen09 2026-11-20T09:00:00Z']);
+    const gap =
+      'Message from syslogd@xen07 at Nov 20 08:01:10 ...\n\n kernel:[ 9345.123456] BUG: soft lockup - CPU#1 stuck for 61s! [xenwatch:35]\n';
+    // (on a host whose uptime is below 9345 s, nothing dates it either: its stamps are not this host's)
+    const b = JSON.parse(xd(['scan', '--format', 'json', '--year', '2026', '-'], gap).stdout) as Report;
+    expect(b.findings.map((f) => `${f.host} ${f.first}`)).toEqual(['null null']);
   });
 });

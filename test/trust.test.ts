@@ -2,11 +2,13 @@
  * Issue 16, "trust in operation": root causes that hold (time, host, certainty), one incident as one
  * finding, the same line counted once, through the real binary.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Finding, ScanReport } from '../src/types.js';
 import { ROOT, tmp, xd } from './helpers.js';
+import { startWatch, WATCH_RULES, type Watching } from './watch-helpers.js';
 
 const LAB = join(ROOT, 'samples', 'lab');
 
@@ -246,12 +248,11 @@ describe('the unrecognised section on healthy hosts (item 4)', () => {
 
 describe('--since with undated lines (item 13) and the small items (item 16)', () => {
   it('says how many undated lines were kept', () => {
-    const r = xd(
-      ['--since', '2026-11-20T08:00:00Z', '-'],
-      '[  100.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n',
-    );
+    // an uptime no running host has reached: not this host's boot, so nothing dates it
+    const line = '[999999999.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n';
+    const r = xd(['--since', '2026-11-20T08:00:00Z', '-'], line);
     expect(r.stderr).toMatch(/--since\/--until: 1 line that could match a rule carries no time and was kept/);
-    expect(xd(['-'], '[  100.000000] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n').stderr).toBe('');
+    expect(xd(['-'], line).stderr).toBe('');
   });
 
   it('report accepts --no-unrecognized, as the README says', () => {
@@ -452,5 +453,137 @@ describe('rule files: placeholders (item 16)', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/bad-placeholder\.yaml:2.*title.*\{domid\}/);
     expect(r.stderr).toMatch(/fix\.0.*\{domid\}/);
+  });
+});
+
+describe('dmesg piped in: uptime stamps dated from the boot time (item 13)', () => {
+  /** This host's boot (s since the epoch), uptime (s) and kernel banner, as /proc tells them. */
+  const host = () => ({
+    btime: Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]),
+    uptime: Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]),
+    banner: readFileSync('/proc/version', 'utf8').trim(),
+  });
+  const hung = (up: string) => `[${up}] INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.\n`;
+
+  it("dates a live host's own dmesg (the running kernel's banner) from its boot time; --since keeps or drops it by that date", () => {
+    const { btime, banner } = host();
+    const input = `[    0.000000] ${banner}\n` + hung('    1.500000');
+    const r = xd(['scan', '--format', 'json', '-'], input);
+    expect(r.stderr).toMatch(/times derived from this host's boot time .*\/proc\/stat btime.*the running kernel's banner/);
+    const f = only(JSON.parse(r.stdout) as ScanReport, 'hung-task');
+    expect(Date.parse(f.first!)).toBe(btime * 1000 + 1500);
+    const after = new Date((btime + 60) * 1000).toISOString();
+    const before = new Date((btime - 60) * 1000).toISOString();
+    const dropped = xd(['scan', '--format', 'json', '--since', after, '-'], input);
+    expect((JSON.parse(dropped.stdout) as ScanReport).findings).toEqual([]);
+    expect(dropped.stderr).not.toMatch(/carr(?:y|ies) no time/);
+    const kept = xd(['scan', '--format', 'json', '--since', before, '-'], input);
+    expect((JSON.parse(kept.stdout) as ScanReport).findings.map((x) => x.rule)).toEqual(['hung-task']);
+    expect(kept.stderr).not.toMatch(/carr(?:y|ies) no time/);
+  });
+
+  it("dates the output of dmesg itself (its stamps are in the kernel's ring, /dev/kmsg)", () => {
+    const { btime } = host();
+    const live = spawnSync('dmesg', [], { encoding: 'utf8' });
+    expect(live.status).toBe(0);
+    const lines = live.stdout.split('\n').filter((l) => /^\[ *\d+\.\d+\]/.test(l) && !l.includes('Linux version'));
+    expect(lines.length).toBeGreaterThan(0);
+    const r = xd(['scan', '--format', 'json', '-'], [...lines, hung('    1.500000')].join('\n'));
+    expect(r.stderr).toMatch(/times derived from this host's boot time .*uptime stamps found in the kernel's ring/);
+    expect(Date.parse(only(JSON.parse(r.stdout) as ScanReport, 'hung-task').first!)).toBe(btime * 1000 + 1500);
+    // the timeline knows the same
+    const t = xd(['timeline', '--format', 'json', '-'], [...lines, hung('    1.500000')].join('\n'));
+    expect(t.stderr).toMatch(/times derived from this host's boot time/);
+    expect(Date.parse(only(JSON.parse(t.stdout) as ScanReport, 'hung-task').first!)).toBe(btime * 1000 + 1500);
+  });
+
+  it('leaves a dmesg that is not this boot undated: an excerpt from elsewhere, a later uptime than the host has, another kernel', () => {
+    const { uptime, banner } = host();
+    const undated = (input: string) => {
+      const r = xd(['scan', '--format', 'json', '--since', '2026-01-01', '-'], input);
+      expect(r.stderr).not.toMatch(/boot time/);
+      expect(r.stderr).toMatch(/that could match a rule carr(?:y|ies) no time and (?:was|were) kept/);
+      expect(only(JSON.parse(r.stdout) as ScanReport, 'hung-task').first).toBeNull();
+    };
+    // stamps the kernel's ring does not hold, and no banner: a pasted excerpt, however small its uptimes
+    undated('[    1.123457] xen-blkback: ring-ref 8, event-channel 17, protocol 1 (x86_64-abi)\n' + hung('    1.500000'));
+    undated(`[    0.000000] ${banner}\n` + hung((uptime + 100_000).toFixed(6)));
+    undated('[    0.000000] Linux version 2.6.18-0.0.0.el5xen (mockbuild@nowhere) (gcc version 4.1.2) #1 SMP\n' + hung('    1.500000'));
+  });
+
+  it('dates dmesg lines from syslog lines of the same boot in the same input, as the timeline does', () => {
+    const dir = tmp();
+    // `dmesg` saved beside kern.log lines of the same boot: the stamps they share tie them together
+    const capture = [
+      '[ 5000.100000] xen-blkback: backend/vbd/7/51712: prepare for reconnect',
+      '[ 5000.200000] vif vif-7-0 vif7.0: Guest Rx ready',
+      '[ 9000.500000] INFO: task jbd2/dm-3-8:812 blocked for more than 120 seconds.',
+      'Nov 20 08:00:00 xen07 kernel: [ 5000.100000] xen-blkback: backend/vbd/7/51712: prepare for reconnect',
+      'Nov 20 08:00:00 xen07 kernel: [ 5000.200000] vif vif-7-0 vif7.0: Guest Rx ready',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'capture.log'), capture);
+    const r = xd(['scan', '--format', 'json', '--year', '2026', join(dir, 'capture.log')]);
+    expect(r.stderr).toBe('');
+    const f = only(JSON.parse(r.stdout) as ScanReport, 'hung-task');
+    // boot at 08:00:00 − 5000.1 s (a whole-second stamp may be up to 1 s late); the task line 9000.5 s after it
+    const t = Date.parse(f.first!);
+    expect(t).toBeGreaterThanOrEqual(Date.parse('2026-11-20T09:06:40Z'));
+    expect(t).toBeLessThanOrEqual(Date.parse('2026-11-20T09:06:42Z'));
+    const since = xd(['scan', '--format', 'json', '--year', '2026', '--since', '2026-11-20T10:00:00Z', join(dir, 'capture.log')]);
+    expect((JSON.parse(since.stdout) as ScanReport).findings).toEqual([]);
+  });
+});
+
+describe('watch evidence carries real line numbers (item 16)', () => {
+  const ONLY = ['--rules', WATCH_RULES, '--only', 'watch-probe'];
+  const probe = (n: number) => `Nov 26 04:00:01 xen07 kernel: [  100.000000] XDPROBE ${n}\n`;
+  const evidence = (w: Watching, n: number) =>
+    w.records().find((r) => (r.key as { n: string }).n === String(n))?.evidence as { source: string; line: number }[] | undefined;
+
+  it('numbers lines from the start of the file, also when following starts at its end, and anew in a rotated-in file', async () => {
+    const dir = tmp('xd-w-');
+    const log = join(dir, 'kern.log');
+    writeFileSync(log, 'Nov 26 04:00:00 xen07 kernel: [   99.000000] filler\n'.repeat(1000) + probe(1));
+    const w = await startWatch(['--format', 'ndjson', ...ONLY, log]);
+    try {
+      appendFileSync(log, 'Nov 26 04:00:01 xen07 kernel: [  100.000000] more\n' + probe(2));
+      await w.until(() => evidence(w, 2) !== undefined, 5000, 'probe 2');
+      expect(evidence(w, 2)![0]).toMatchObject({ source: log, line: 1003 });
+      renameSync(log, `${log}.1`);
+      writeFileSync(log, probe(3));
+      await w.until(() => evidence(w, 3) !== undefined, 5000, 'probe 3');
+      expect(evidence(w, 3)![0]).toMatchObject({ source: log, line: 1 });
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe('--year over New Year (item 16)', () => {
+  const hung = (stamp: string, task: string) => `${stamp} xen07 kernel: [1.0] INFO: task ${task}:312 blocked for more than 120 seconds.\n`;
+  const firsts = (file: string) =>
+    scan(['--year', '2026', file])
+      .findings.map((f) => `${f.key.task} ${f.first}`)
+      .sort();
+
+  it('reads the December lines of a log that runs into January as the year before --year', () => {
+    const dir = tmp();
+    const log = join(dir, 'kern.log');
+    writeFileSync(
+      log,
+      hung('Dec 30 23:59:00', 'a/1') +
+        hung('Dec 31 23:59:00', 'b/2') +
+        hung('Jan  1 00:01:00', 'c/3') +
+        'Jan  1 00:02:00 xen07 CRON[9]: done\n',
+    );
+    expect(firsts(log)).toEqual(['a/1 2025-12-30T23:59:00Z', 'b/2 2025-12-31T23:59:00Z', 'c/3 2026-01-01T00:01:00Z']);
+  });
+
+  it('keeps --year for a log that stays within the year, December included', () => {
+    const dir = tmp();
+    const log = join(dir, 'kern.log');
+    writeFileSync(log, hung('Nov 30 23:59:00', 'a/1') + hung('Dec 31 23:59:00', 'b/2'));
+    expect(firsts(log)).toEqual(['a/1 2026-11-30T23:59:00Z', 'b/2 2026-12-31T23:59:00Z']);
   });
 });

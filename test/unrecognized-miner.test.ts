@@ -203,6 +203,10 @@ describe('templates by message shape', () => {
     expect(shapeOf('port 4711').key).toBe(shapeOf('port 12').key);
     expect(shapeOf('id 12345678').key).not.toBe(shapeOf('id 1234567').key); // hex mask: 8 digits and more
     expect(shapeOf('0000:05:00.7').key).not.toBe(shapeOf('0000:05:00.8').key); // PCI function 0-7
+    // a message cut at 512 characters whose slots are longer than its words
+    const long = `waiting ${Array.from({ length: 120 }, (_, i) => `${i}s...`).join('')} Waiting for root device /dev/xvda...`;
+    expect(long.length).toBeGreaterThan(512);
+    expect(templateOf(long)).toBe(templateOfSimple(long));
     expect(shapeOf('on sdb1').words).toBeNull();
     expect(shapeOf('on vif3').words).toBeNull();
     expect(shapeOf('from /lib64/x').words).toBeNull();

@@ -2,7 +2,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { BIN, ROOT } from './helpers.js';
+
+/**
+ * Every `watch` started here and not yet exited: a test that fails before its stop() would leave the
+ * process running for good (16 were found after one session's runs), so the file's end kills them.
+ */
+const running = new Set<ChildProcess>();
+const killRunning = () => {
+  for (const c of running) c.kill('SIGKILL');
+};
+afterAll(killRunning);
+process.once('exit', killRunning);
 
 /** The test rules: watch-probe (`XDPROBE <n>`, one finding per n) and watch-burst (threshold 3 per name within 1m). */
 export const WATCH_RULES = join(ROOT, 'test', 'fixtures', 'watch', 'rules');
@@ -42,7 +54,13 @@ export async function startWatch(args: string[], env: Record<string, string> = {
   };
   child.stdout!.on('data', lines(out));
   child.stderr!.on('data', lines(err));
-  const exited = new Promise<number | string>((res) => child.on('exit', (code, sig) => res(code ?? sig ?? -1)));
+  running.add(child);
+  const exited = new Promise<number | string>((res) =>
+    child.on('exit', (code, sig) => {
+      running.delete(child);
+      res(code ?? sig ?? -1);
+    }),
+  );
   let done = false;
   void exited.then(() => (done = true));
   // at least 60 s whatever a test asks for: on a loaded 2-core machine (CI, or load 25 here) starting

@@ -21,7 +21,7 @@ describe('watch', () => {
     expect(newProbes(w)).toEqual([2]); // probe 1 was there before: not reported
     const r = w.records()[0]!;
     expect(r).toMatchObject({ event: 'new', rule: 'watch-probe', host: 'xen07', key: { n: '2' }, count: 1 });
-    expect((r.evidence as { source: string; line: number }[])[0]).toMatchObject({ source: log, line: 1 });
+    expect((r.evidence as { source: string; line: number }[])[0]).toMatchObject({ source: log, line: 2 });
   });
 
   it('--from-start reads what the file holds already', async () => {

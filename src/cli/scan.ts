@@ -13,6 +13,7 @@ export async function runScan(paths: string[], opts: Record<string, unknown>, io
   const { rules, baseline, inputs, problems, progress, finish } = analysisPrelude(paths, s, opts, io);
   const report = await scanInputs(inputs, problems, rules, {
     ...scanWindow(s),
+    dateUptimes: true,
     unrecognized: opts.unrecognized !== false || baseline !== null,
     baseline,
     onProgress: (b) => progress.update(b),

@@ -5,7 +5,7 @@
  * command (scan, timeline, watch, explain, the cron run) feeds its lines through `read`.
  */
 import type { Evidence, Finding, LogEvent, Unrecognized } from '../types.js';
-import { parseLine } from '../parse/line.js';
+import { parseLine, wallHeader } from '../parse/line.js';
 import { otherReadings } from '../parse/fallback.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import type { Rule } from './catalogue.js';
@@ -86,6 +86,13 @@ export interface LinePlace {
    * timeline's clock dates uptime stamps and undated console lines).
    */
   settle?: (ev: LogEvent) => void;
+  /**
+   * The line before this one in its input, when this one may depend on it: it starts with a space,
+   * a TAB or mail quoting (the wrapped rest of a long line), or it follows syslogd's wall broadcast
+   * header (which lends it host and time). Readers that offer it: lines.ts scanLines, the live
+   * analyser, pasted lines.
+   */
+  before?: string;
 }
 
 /** What one engine learnt from its inputs, to be merged into another in input order. */
@@ -111,6 +118,10 @@ const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
 const MAX_SEEN = 100_000;
 /** The rest of a line a mail client or an editor wrapped: indented, perhaps behind mail quoting. */
 const WRAPPED_REST = /^(?:[ \t]*>)*[ \t]+\S/;
+/** A wrapped rest without its indentation and mail quoting. */
+function restOf(text: string): string {
+  return text.replace(/^(?:[ \t]*>)*[ \t]*/, '').trimEnd();
+}
 /** No rule to try (shared: never changed). */
 const NO_RULES: Rule[] = [];
 
@@ -133,6 +144,8 @@ export class Engine {
   private block: { hit: Hit; left: number; host: string | null; ignored: boolean } | null = null;
   /** A candidate line no rule matched, kept for one line: a mail client may have wrapped it onto the next. */
   private wrapped: { ev: LogEvent; text: string; place: LinePlace; host: string | null; rules: Rule[] } | null = null;
+  /** The last line a rule took (matched, or a report's continuation): its rest is not joined to it again. */
+  private readonly taken = { source: '', line: -1 };
   private seq = 0;
   private undatedKept = 0;
   private readonly futureLines: EngineState['future'] = { count: 0, first: null };
@@ -196,6 +209,14 @@ export class Engine {
    */
   read(text: string, place: LinePlace): LogEvent {
     const ev = parseLine(text, place.ctx);
+    // the line after syslogd's wall broadcast header (" kernel:[…] …") takes its host and time
+    if (place.before !== undefined && (ev.host === null || ev.time === null)) {
+      const wall = wallHeader(place.before, place.ctx);
+      if (wall) {
+        ev.host ??= wall.host;
+        ev.time ??= wall.time;
+      }
+    }
     place.settle?.(ev);
     if (ev.program !== null && ev.program.length === OWN_PROGRAM.length && ev.program.toLowerCase() === OWN_PROGRAM) return ev;
     this.seq++;
@@ -207,15 +228,21 @@ export class Engine {
     // a journal record is shown as a log line (time host ident: MESSAGE), not as its JSON
     const record = text;
     if (ev.format === 'journal-json') text = journalLine(ev);
+    const rest = ev.format === 'plain' && WRAPPED_REST.test(text);
+    let joinTried = false;
     if (this.wrapped) {
       // the line before, joined with this one when this one is its indented (or quoted) rest
       const w = this.wrapped;
       this.wrapped = null;
-      if (ev.format === 'plain' && WRAPPED_REST.test(text)) {
+      if (rest) {
+        joinTried = w.place.source === place.source && w.place.line === place.line - 1;
         const joined = { ...w.ev, message: `${w.ev.message} ${ev.message.trim()}` };
-        if (this.matchRules(joined, w.text, w.place, w.host, w.rules)) return ev;
+        if (this.matchRules(joined, `${w.text} ${restOf(text)}`, w.place, w.host, w.rules)) return ev;
       }
     }
+    // the same for a line before that the reader did not offer (no rule's literal, or one cut in two
+    // by the wrap): the reader hands it over with this one (place.before)
+    if (rest && !joinTried && !this.block && place.before !== undefined && this.joinBefore(ev, place)) return ev;
     if (this.block && this.continueBlock(ev, text, place)) {
       // a line inside another rule's report may still explain a later hit (Xen's account of a dom0 fault)
       for (const rule of this.contextRules) this.takeContext(rule, ev, text, place);
@@ -265,6 +292,33 @@ export class Engine {
   }
 
   /**
+   * A line that is the indented rest of the line before (`place.before`), which no rule took: the
+   * two joined are one line, tried against the rules whose literals the joined text holds. Only a
+   * line before that is a log line of its own (a prefix the parser reads: a stamp, a tag, a kernel
+   * uptime) takes a rest. True when a rule matched.
+   */
+  private joinBefore(ev: LogEvent, place: LinePlace): boolean {
+    if (this.taken.source === place.source && this.taken.line === place.line - 1) return false;
+    const head = parseLine(place.before!, place.ctx);
+    if (head.format === 'plain' || head.format === 'journal-json') return false;
+    const joinedText = `${place.before!} ${restOf(ev.message)}`;
+    const joined: LogEvent = { ...head, message: `${head.message} ${restOf(ev.message)}` };
+    let rules: Rule[];
+    if (this.prefilter) {
+      this.found.clear();
+      const bytes = Buffer.from(joinedText, 'utf8');
+      this.prefilter.ownersIn(bytes, 0, bytes.length, this.found);
+      rules = this.ownersOf(this.found);
+    } else rules = rulesHolding(joinedText, this.rules);
+    if (rules.length === 0) return false;
+    const host = joined.host ?? place.host ?? this.opts.defaultHost ?? null;
+    const { since, until, hosts } = this.opts;
+    if (joined.time !== null && ((since != null && joined.time < since) || (until != null && joined.time > until))) return false;
+    if (hosts && host !== null && !hosts.includes(host)) return false;
+    return this.matchRules(joined, joinedText, { ...place, line: place.line - 1, before: undefined }, host, rules);
+  }
+
+  /**
    * Try `rules` on one reading of a line and record the hits; true when one matched. For another
    * reading of the line (`asParsed`: the line as parsed), a rule's ignore patterns hold on either.
    */
@@ -291,6 +345,8 @@ export class Engine {
       if (ignored && !opens) continue;
       if (asParsed !== null && rule.ignore.length > 0 && rule.ignore.some((re) => re.test(asParsed.message))) continue;
       matched = true;
+      this.taken.source = place.source;
+      this.taken.line = place.line;
       const hit: Hit = {
         rule,
         captures,
@@ -401,6 +457,8 @@ export class Engine {
       const ends = rule.blockEnd?.test(ev.message) === true;
       if (ends || rule.continuation!.test(ev.message)) {
         b.hit.block.push({ source: place.source, line: place.line, time: toIso(ev.time), text });
+        this.taken.source = place.source;
+        this.taken.line = place.line;
         b.hit.blockMessages.push(ev.message);
         if (ends) this.closeBlock();
         else b.left--;

@@ -127,7 +127,12 @@ const MAX_MESSAGE = 512;
 
 /** The template of a message by the masks alone, with no cache: the reference the cached paths are held to. */
 export function templateOfSimple(message: string): string {
-  let t = message.length > MAX_MESSAGE ? message.slice(0, MAX_MESSAGE) : message;
+  return masked(message.length > MAX_MESSAGE ? message.slice(0, MAX_MESSAGE) : message);
+}
+
+/** A text with every mask applied and its odd spaces folded (no cut: a shape's slots may make it longer). */
+function masked(text: string): string {
+  let t = text;
   for (const [re, mask, can] of MASK_STEPS) if (can(t)) t = t.replace(re, mask);
   return t.replace(ODD_SPACE, ' ').trim();
 }
@@ -260,7 +265,7 @@ const templateCache = new TwoGenerationCache<string>(4096);
 function templateOfShape(shape: Shape): string {
   let t = templateCache.get(shape.key);
   if (t === undefined) {
-    t = templateOfSimple(shape.key);
+    t = masked(shape.key);
     templateCache.set(shape.key, t);
   }
   const words = shape.words;

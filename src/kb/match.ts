@@ -31,7 +31,7 @@ export function matchLines(lines: string[], rules: Rule[], now = Date.now()): Li
   const loose = rules.map((r) => ({ ...r, threshold: null }));
   const engine = new Engine(loose);
   const ctx = pastedContext(now);
-  lines.forEach((text, i) => engine.read(text, { source: 'pasted', line: i + 1, host: null, ctx, candidate: true }));
+  lines.forEach((text, i) => engine.read(text, { source: 'pasted', line: i + 1, host: null, ctx, candidate: true, before: lines[i - 1] }));
   engine.endInput();
   const byId = new Map(rules.map((r) => [r.id, r]));
   return engine.findings().map((finding) => {

@@ -13,6 +13,7 @@ import { Engine, OWN_PROGRAM } from '../engine/engine.js';
 import type { Rule } from '../engine/catalogue.js';
 import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
 import type { TimeContext } from '../parse/time.js';
+import { isWallHeader } from '../sources/lines.js';
 import { severityRank, type Finding, type Severity } from '../types.js';
 
 /** A live source of lines (a file, the console, the journal). */
@@ -73,6 +74,14 @@ interface Kept {
   host: string | null;
   candidate: boolean;
   at: number;
+  before?: string;
+}
+
+/** The last line read of a source (its bytes copied: the reader's buffer is reused). */
+interface Previous {
+  bytes: Buffer;
+  length: number;
+  wall: boolean;
 }
 
 interface Queued {
@@ -101,6 +110,8 @@ export class LiveAnalyser {
   private blockTimer: NodeJS.Timeout | null = null;
   private queue: Queued[] = [];
   private readonly ctx = new Map<string, TimeContext>();
+  /** Each source's line before the current one (see LinePlace.before). */
+  private readonly previous = new Map<LiveSource, Previous>();
   private tickTimer: NodeJS.Timeout | null = null;
   private recycleTimer: NodeJS.Timeout | null = null;
   private droppedSeen = false;
@@ -163,7 +174,7 @@ export class LiveAnalyser {
       for (let i = this.keptHead; i < this.kept.length; i++) {
         const k = this.kept[i]!;
         const ctx = { zone: this.opts.zone, year: this.opts.year, reference: k.at };
-        this.engine.read(k.text, { source: k.source, line: k.line, host: k.host, ctx, candidate: k.candidate });
+        this.engine.read(k.text, { source: k.source, line: k.line, host: k.host, ctx, candidate: k.candidate, before: k.before });
       }
       this.engine.closeBlock();
     } finally {
@@ -193,17 +204,52 @@ export class LiveAnalyser {
     this.offer(src, buf, start, end, lineNo);
   }
 
+  /**
+   * The line before this one, when this one may depend on it (as lines.ts scanLines offers it): a
+   * wrapped rest (indented or quoted; a candidate when the two joined hold a literal) or the line
+   * after a wall broadcast header. Remembers this line as the next one's line before.
+   */
+  private lineBefore(
+    src: LiveSource,
+    buf: Buffer,
+    start: number,
+    end: number,
+    candidate: boolean,
+  ): { before?: string; candidate: boolean } {
+    let prev = this.previous.get(src);
+    const first = buf[start];
+    const rest = first === 32 || first === 9 || first === 62;
+    let before: string | undefined;
+    if (prev && (rest || prev.wall)) {
+      if (rest && !candidate && !this.engine.wantsAll()) {
+        let q = start;
+        while (q < end && (buf[q] === 32 || buf[q] === 9 || buf[q] === 62)) q++;
+        const joined = Buffer.concat([prev.bytes.subarray(0, prev.length), Buffer.from(' '), buf.subarray(q, end)]);
+        candidate = this.engine.isCandidate(joined, 0, joined.length);
+      }
+      if (candidate || this.engine.wantsAll()) before = prev.bytes.toString('utf8', 0, prev.length);
+    }
+    if (!prev || prev.bytes.length < end - start) {
+      if (this.previous.size > 10_000) this.previous.clear();
+      prev = { bytes: Buffer.allocUnsafe(Math.max(256, end - start)), length: 0, wall: false };
+      this.previous.set(src, prev);
+    }
+    prev.length = buf.copy(prev.bytes, 0, start, end);
+    prev.wall = isWallHeader(buf, start, end);
+    return { before, candidate };
+  }
+
   private offer(src: LiveSource, buf: Buffer, start: number, end: number, lineNo: number): void {
-    const candidate = this.engine.isCandidate(buf, start, end);
+    const { before, candidate } = this.lineBefore(src, buf, start, end, this.engine.isCandidate(buf, start, end));
     if (!candidate && !this.engine.wantsAll()) return;
     const text = buf.toString('utf8', start, end);
     const ctx = this.contextOf(src);
     ctx.reference = this.now(); // live lines are written now: year-less stamps are this year's
     const wasOpen = this.engine.wantsAll();
-    const ev = this.engine.read(text, { source: src.name, line: lineNo, host: src.host, ctx, candidate, raw: buf, start, end });
+    const ev = this.engine.read(text, { source: src.name, line: lineNo, host: src.host, ctx, candidate, raw: buf, start, end, before });
     if (ev.program !== null && ev.program.toLowerCase() === OWN_PROGRAM) return;
     this.linesOffered++;
-    this.keep({ text, source: src.name, line: lineNo, host: src.host, candidate, at: ctx.reference });
+    this.keep({ text, source: src.name, line: lineNo, host: src.host, candidate, at: ctx.reference, before });
     if (this.engine.wantsAll()) {
       this.blockOwner = src;
       this.armBlockTimer();
@@ -253,13 +299,13 @@ export class LiveAnalyser {
 
   private keep(k: Kept): void {
     this.kept.push(k);
-    this.keptBytes += k.text.length;
+    this.keptBytes += k.text.length + (k.before?.length ?? 0);
     if (this.kept.length - this.keptHead > KEEP_LINES || this.keptBytes > KEEP_BYTES) this.dropKept();
   }
 
   private dropKept(): void {
     const k = this.kept[this.keptHead]!;
-    this.keptBytes -= k.text.length;
+    this.keptBytes -= k.text.length + (k.before?.length ?? 0);
     this.kept[this.keptHead++] = undefined as unknown as Kept;
     if (this.keptHead > 4096 && this.keptHead * 2 > this.kept.length) {
       this.kept = this.kept.slice(this.keptHead);

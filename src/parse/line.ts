@@ -574,3 +574,24 @@ export function classifyLine(buf: Uint8Array, start: number, end: number): LineF
   if (c === 108 /* l */ && buf[p + 1] === 105 && buf[p + 2] === 98 && buf[p + 3] === 120 && buf[p + 4] === 108) return 'libxl';
   return 'plain';
 }
+
+/**
+ * syslogd's wall broadcast header: rsyslog's "Message from syslogd@xen07 at Dec 10 05:25:44 ..."
+ * (omusrmsg: the host and the time received, then the tag and message on the next line, " kernel:[…]
+ * …"), and sysklogd's, whose time is ctime's ("at Tue Dec 10 05:25:44 2021 ..."). Terminals keep its
+ * bell and carriage return; a pasted one may be indented.
+ */
+const RE_WALL =
+  /^[\s\x07]*Message from syslogd@([^\s@]{1,255}) at (?:[A-Z][a-z]{2} )?([A-Za-z]{3}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?: (\d{4}))? \.\.\./;
+
+/** The host and time a wall broadcast header lends to the line after it, or null when `text` is none. */
+export function wallHeader(text: string, ctx: TimeContext): { host: string; time: number | null } | null {
+  if (!text.includes('Message from syslogd@')) return null;
+  const m = RE_WALL.exec(text);
+  if (!m) return null;
+  const month = monthNumber(m[2]!);
+  if (month === 0) return { host: m[1]!, time: null };
+  const [d, h, mi, s] = [m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number];
+  const time = m[7] !== undefined ? localTime(ctx, Number(m[7]), month, d, h, mi, s) : syslogTime(ctx, month, d, h, mi, s);
+  return { host: m[1]!, time };
+}

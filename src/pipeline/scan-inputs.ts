@@ -1,8 +1,10 @@
 /** The scan pipeline: inputs → lines → events → engine → report. One function, no I/O but reading. */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { maybeGunzip, type Input, type ResolveProblem } from '../sources/inputs.js';
+import { inputContext, maybeGunzip, type Input, type ResolveProblem } from '../sources/inputs.js';
 import { ConsoleClock } from '../parse/console-clock.js';
+import { InputCutter, type ResolvedClock } from '../timeline/clock.js';
+import { surveyClock } from '../timeline/survey.js';
 import { toUtf8, utf16Of, SNIFF_BYTES } from '../sources/encoding.js';
 import { MAX_LINE, scanLines, type LineSink, type LineStats } from '../sources/lines.js';
 import { hasSlowMatches, slowNote, takeSlowMatches } from '../engine/safety.js';
@@ -38,6 +40,12 @@ export interface ScanOptions extends EngineOptions {
    */
   carry?: { from: PendingThreshold[]; to: (pending: PendingThreshold[]) => void };
   /**
+   * Date kernel uptime stamps that carry no date as the timeline does (timeline/survey.ts): a first
+   * pass over the inputs when they are small enough; a live host's own dmesg piped in is dated from
+   * its boot time.
+   */
+  dateUptimes?: boolean;
+  /**
    * The run's clock (report): lines dated after it expire nothing counted before them, nor what is
    * carried to the next run; those more than an hour after it are noted (see EngineOptions.now).
    */
@@ -70,19 +78,40 @@ export async function analyseStream(
   ctx: TimeContext,
   source: string,
   host: string | null,
-  opts: { onEvent?: (ev: LogEvent) => void } = {},
+  opts: { onEvent?: (ev: LogEvent) => void; clock?: { clock: ResolvedClock; input: number } } = {},
 ): Promise<{ stats: LineStats; lastSeen: number | null }> {
   let lastSeen: number | null = null;
   const slow: LineStats['notes'] = [];
   // dom0's uptime stamps dated from the Xen console of the same input (a serial console log)
-  const clock = new ConsoleClock();
-  const settle = (ev: LogEvent) => clock.date(ev);
+  const console = new ConsoleClock();
+  // the surveyed clock (timeline/survey.ts) replays the survey's cutting: it sees every line
+  const surveyed = opts.clock ?? null;
+  const cutter = surveyed ? new InputCutter(surveyed.input, false) : null;
+  let lastTime: number | null = null;
+  const settle = (ev: LogEvent, text: string, line: number, dated: boolean) => {
+    if (dated) console.date(ev);
+    if (!cutter) return;
+    const where = cutter.feed(ev, text, line);
+    if (ev.time === null) ev.time = surveyed!.clock.timeOf(surveyed!.input, where, ev, line, lastTime);
+    if (ev.time !== null && (ev.source !== 'hypervisor' || where.run === null)) lastTime = ev.time;
+  };
   const sink: LineSink = {
-    wantsAll: () => engine.wantsAll(),
-    line: (text, line, candidate, raw, start, end) => {
-      // the clock sees the lines the prefilter picks, on the fast path and the every-line path alike
+    wantsAll: cutter ? () => true : () => engine.wantsAll(),
+    line: (text, line, candidate, raw, start, end, before) => {
+      // the console clock sees the lines the prefilter picks, on the fast path and the every-line path alike
       const dated = candidate && engine.prefilterCandidate(raw, start, end);
-      const ev = engine.read(text, { source, line, host, ctx, candidate, raw, start, end, settle: dated ? settle : undefined });
+      const ev = engine.read(text, {
+        source,
+        line,
+        host,
+        ctx,
+        candidate,
+        raw,
+        start,
+        end,
+        settle: dated || cutter ? (e) => settle(e, text, line, dated) : undefined,
+        before,
+      });
       if (ev.time !== null) lastSeen = ev.time;
       if (candidate) opts.onEvent?.(ev);
       if (hasSlowMatches()) for (const m of takeSlowMatches()) slow.push({ line, text: slowNote(m) });
@@ -416,6 +445,16 @@ function noteFuture(engine: Engine, summaries: InputSummary[], now: number): voi
  * into one: the result is the same as reading everything with one engine.
  */
 export async function scanInputs(inputs: Input[], problems: ResolveProblem[], rules: Rule[], opts: ScanOptions): Promise<ScanReport> {
+  const contexts = new Map<Input, TimeContext>();
+  const ctxOf = (input: Input): TimeContext => {
+    let c = contexts.get(input);
+    if (!c) contexts.set(input, (c = inputContext(input, opts.zone, opts.year)));
+    return c;
+  };
+  const surveyed = opts.dateUptimes ? await surveyClock(inputs, ctxOf) : null;
+  if (surveyed) inputs = surveyed.inputs;
+  // the inputs the surveyed clock dates are read on this thread, every line (the clock replays the survey's cutting)
+  const clockOf = (i: number) => (surveyed?.clock && surveyed.dated[i] ? { clock: surveyed.clock, input: i } : undefined);
   const engineOpts = {
     since: opts.since,
     until: opts.until,
@@ -434,8 +473,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
   const gzipHere = inputs.some((i, k) => openings[k] === 'gzip' && i.size !== null && i.size >= WORKER_MIN);
   const local: LocalRunner | null = gzipHere ? null : (job, ctx, onJobBytes) => runJob(job, ctx, rules, engineOpts, onJobBytes);
   const scanners = workers > 0 ? workers + (local ? 1 : 0) : 0;
-  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
-  const plans = inputs.map((input, k) => planJobs(input, openings[k] ?? null, scanners, rules, ctxOf(input)));
+  const plans = inputs.map((input, k) => (clockOf(k) ? null : planJobs(input, openings[k] ?? null, scanners, rules, ctxOf(input))));
   let pool: ScanPool | null = null;
   const getPool = () => (pool ??= new ScanPool(workers, rules, engineOpts, local));
   if (plans.some((p) => p !== null)) getPool();
@@ -476,7 +514,7 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
         // UTF-16 (by its byte-order mark or NUL pattern) is transcoded before it is cut into lines or segments
         let chunks: AsyncIterable<Buffer> = toUtf8(counted(input.open(), onBytes));
         let readError: string | null = null;
-        if (workers > 0 && openings[i] !== 'gzip') {
+        if (workers > 0 && openings[i] !== 'gzip' && !clockOf(i)) {
           // a stream (stdin, a command): segments to the workers once it proves large. A gzip file is
           // read here: zlib inflates on libuv's thread pool while this thread scans, which uses both
           // cores better than inflating here and scanning in workers (measured by npm run bench).
@@ -494,8 +532,9 @@ export async function scanInputs(inputs: Input[], problems: ResolveProblem[], ru
         }
         if (parts.count === 0) {
           const engine = new Engine(rules, engineOpts);
-          const r = await analyseStream(engine, chunks, ctx, input.name, input.host);
+          const r = await analyseStream(engine, chunks, ctx, input.name, input.host, { clock: clockOf(i) });
           master.absorb(engine.exportState());
+          if (surveyed?.notes[i]) parts.note(surveyed.notes[i]!);
           summary.bytes = r.stats.bytes;
           if (readError !== null) r.stats.error ??= readError;
           parts.add(r);

@@ -37,6 +37,26 @@ export type LineHandler = (buf: Buffer, start: number, end: number, lineNo: numb
 
 const NL = 10;
 
+/** Lines (newlines) in the first `end` bytes of a file, read in blocks. */
+export function countLines(fd: number, end: number): number {
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  let n = 0;
+  for (let pos = 0; pos < end;) {
+    let got: number;
+    try {
+      got = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+    } catch {
+      return n;
+    }
+    if (got <= 0) break;
+    // a string's indexOf: several times faster than the Buffer's on short lines (measured)
+    const text = buf.toString('latin1', 0, got);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+    pos += got;
+  }
+  return n;
+}
+
 /** Splits pushed bytes into lines; a line longer than MAX_LINE is cut there and its rest dropped. */
 export class LineSplitter {
   lineNo = 0;
@@ -631,6 +651,8 @@ class FileTail {
     if (this.startAtEnd && !this.opened) {
       this.pos = this.lineStartBefore(fd, cur.size);
       this.head = pread(fd, 0, Math.min(this.pos, HEAD_LEN));
+      // line numbers count from the file's start, not from where following began
+      this.splitter.lineNo = countLines(fd, this.pos);
     }
     this.opened = true;
     this.recovered('readable again');

@@ -33,7 +33,7 @@ import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Input } from './inputs.js';
 import { rotationOrder } from './inputs.js';
-import type { FileMark, Fingerprint, GenerationMark, TrackedFile } from '../state/state.js';
+import type { FileMark, Fingerprint, GenerationMark, SeenGeneration, TrackedFile } from '../state/state.js';
 
 /** Bytes of a file's beginning that identify it. */
 export const HEAD_BYTES = 4096;
@@ -443,8 +443,13 @@ export interface FilePlan {
   consistent(): boolean;
 }
 
-function sameIdentity(st: Stats, m: { dev: number; ino: number }): boolean {
-  return st.dev === m.dev && st.ino === m.ino;
+/**
+ * The file a mark was taken of: same device and inode and, where the file system keeps birth times,
+ * born no later than the mark saw it last written (an inode number freed and reused by a file made
+ * since, such as a compressed generation, is another file: with an empty mark no content tells).
+ */
+function sameIdentity(st: Stats, m: { dev: number; ino: number; mtime?: number }): boolean {
+  return st.dev === m.dev && st.ino === m.ino && !(m.mtime !== undefined && st.birthtimeMs > 0 && st.birthtimeMs > m.mtime);
 }
 
 async function verify(g: LogFile, m: FileMark): Promise<Prefix | null> {
@@ -455,7 +460,8 @@ async function verify(g: LogFile, m: FileMark): Promise<Prefix | null> {
 async function findGeneration(gens: LogFile[], m: FileMark, used: Set<LogFile>): Promise<{ gen: LogFile; prefix: Prefix } | null> {
   // a rename keeps the inode (checked by content too: inodes are reused)
   for (const g of gens) {
-    if (used.has(g) || !sameIdentity(g.st, m)) continue;
+    // a mark is of a plain file: a compressed one with its inode number is another file
+    if (used.has(g) || !sameIdentity(g.st, m) || g.path.endsWith('.gz')) continue;
     const prefix = await verify(g, m);
     if (prefix) return { gen: g, prefix };
   }
@@ -484,6 +490,53 @@ async function findNewestGen(gens: LogFile[], m: GenerationMark): Promise<LogFil
   return null;
 }
 
+/** The uncompressed first bytes of generations, read once per plan. */
+type Heads = Map<LogFile, Buffer | null>;
+
+async function headCached(g: LogFile, heads: Heads): Promise<Buffer | null> {
+  if (!heads.has(g)) heads.set(g, g.open() ? await headOf(g) : null);
+  return heads.get(g)!;
+}
+
+const startsWith = (head: Buffer | null, fp: Fingerprint) =>
+  head !== null && head.length >= fp.len && sha(head.subarray(0, fp.len)) === fp.hash;
+
+/**
+ * The generations that are new since the last run: those that are none of the ones it saw (`known`),
+ * whatever their names sort like (a `name.1` left from before `dateext` sorts as newer than every
+ * `name-DATE`). A known generation is recognised by identity, size and mtime (unchanged: not read),
+ * else by identity and first bytes (written to since), else by first bytes (compressed or copied
+ * since). `ambiguous`: a known generation's first bytes begin more than one unrecognised one.
+ */
+async function freshGenerations(gens: LogFile[], known: SeenGeneration[], heads: Heads): Promise<{ fresh: LogFile[]; ambiguous: boolean }> {
+  const claimed = new Set<LogFile>();
+  let rest: SeenGeneration[] = [];
+  for (const k of known) {
+    const g = gens.find((x) => !claimed.has(x) && sameIdentity(x.st, k) && x.st.size === k.size && x.st.mtimeMs === k.mtime);
+    if (g) {
+      claimed.add(g);
+      heads.set(g, null); // not needed: remembered
+    } else rest.push(k);
+  }
+  const unmatched: SeenGeneration[] = [];
+  for (const k of rest) {
+    const g = gens.find((x) => !claimed.has(x) && sameIdentity(x.st, k));
+    if (g && (k.head.len === 0 || startsWith(await headCached(g, heads), k.head))) claimed.add(g);
+    else unmatched.push(k);
+  }
+  rest = unmatched;
+  let ambiguous = false;
+  for (const k of rest) {
+    if (k.head.len === 0) continue; // an empty generation: nothing was in it to read again
+    const cands: LogFile[] = [];
+    for (const g of gens) if (!claimed.has(g) && startsWith(await headCached(g, heads), k.head)) cands.push(g);
+    if (cands.length === 0) continue; // removed since (rotated out)
+    if (cands.length > 1) ambiguous = true;
+    claimed.add(cands[0]!);
+  }
+  return { fresh: gens.filter((g) => !claimed.has(g)), ambiguous };
+}
+
 async function planOnce(path: string, prev: TrackedFile | undefined): Promise<FilePlan> {
   const names = generationNames(path);
   // generations, newest first; name.N and name.N.gz together (compression in progress) count once, the plain one
@@ -505,7 +558,7 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
     live = null;
     unstable = true;
   }
-  const liveGens = live ? gens.filter((g) => !sameIdentity(g.st, live.st)) : gens;
+  const liveGens = live ? gens.filter((g) => !sameIdentity(g.st, { dev: live.st.dev, ino: live.st.ino })) : gens;
   const all = [...gens, ...(live ? [live] : [])];
 
   const segments: Segment[] = [];
@@ -516,8 +569,17 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   const liveFrom = (start: number, lines: number, prefix: Prefix) => {
     if (live) segments.push(new Segment(live, start, lines, prefix, false, start === 0 ? liveHead : null));
   };
-  const readWhole = (gs: LogFile[]) => {
-    for (const g of gs.slice().sort((a, b) => a.order - b.order)) {
+  const heads: Heads = new Map();
+  const known = prev?.gens;
+  const news = known ? await freshGenerations(liveGens, known, heads) : null;
+  if (news?.ambiguous)
+    notes.push(`${path}: some rotated files begin like others read before and cannot be told apart: lines may be missing or read twice`);
+  const readWhole = (gs: LogFile[], byTime = false) => {
+    // new generations of a set whose naming changed (numbers, then dates): by when they were last written
+    const order = byTime
+      ? (a: LogFile, b: LogFile) => a.st.mtimeMs - b.st.mtimeMs || a.order - b.order
+      : (a: LogFile, b: LogFile) => a.order - b.order;
+    for (const g of gs.slice().sort(order)) {
       if (used.has(g)) continue;
       used.add(g);
       segments.push(new Segment(g, 0, 0, EMPTY, true)); // opened when read (a first run may read hundreds)
@@ -541,8 +603,13 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
     const m = prev.current;
     const same = live !== null && sameIdentity(live.st, m);
     const continued = live && same ? verifyPlain(live, m) : null;
-    if (m.offset === 0) {
-      // nothing was read of it last time: every generation since the newest one seen then is new
+    if (m.offset === 0 && news) {
+      // nothing was read of it last time: every generation not seen then is new
+      readWhole(news.fresh, true);
+      if (segments.some((s) => s.start === 0 && s.toEof)) events.push(`${path}: rotated while empty; read the new rotated files`);
+      liveFrom(0, 0, EMPTY);
+    } else if (m.offset === 0) {
+      // (a state of an earlier version) every generation since the newest one seen then is new
       if (prev.newestGen === null || prev.newestGen === undefined) {
         if (prev.newestGen === null) readWhole(liveGens.filter((g) => !used.has(g)));
       } else {
@@ -563,7 +630,8 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
         segments.push(new Segment(found.gen, m.offset, m.lines, found.prefix, true));
         // newer: later in the rotation order, and last written after it (a rotation that switched
         // to date extensions leaves numbered files that sort as newer but are older)
-        readWhole(liveGens.filter((g) => g.order > found.gen.order && g.st.mtimeMs >= found.gen.st.mtimeMs));
+        if (news) readWhole(news.fresh, true);
+        else readWhole(liveGens.filter((g) => g.order > found.gen.order && g.st.mtimeMs >= found.gen.st.mtimeMs));
         liveFrom(0, 0, EMPTY);
       } else {
         const replacement = live && !same ? verifyPlain(live, m) : null;
@@ -584,7 +652,23 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
     }
   }
 
-  // what to remember of the generations: the newest one now
+  // what to remember of the generations: all of them (with their first bytes), and the newest one
+  const seen: SeenGeneration[] = [];
+  const before = new Map((known ?? []).map((k) => [`${k.dev}:${k.ino}:${k.size}:${k.mtime}`, k.head]));
+  for (const g of liveGens) {
+    const remembered = before.get(`${g.st.dev}:${g.st.ino}:${g.st.size}:${g.st.mtimeMs}`);
+    let head: Fingerprint;
+    if (remembered) head = remembered;
+    else {
+      const h = heads.get(g) ?? (await headCached(g, heads));
+      if (h === null) {
+        unstable = true; // vanished since listed
+        continue;
+      }
+      head = fingerprint(h);
+    }
+    seen.push({ dev: g.st.dev, ino: g.st.ino, head, size: g.st.size, mtime: g.st.mtimeMs });
+  }
   let newestGen: GenerationMark | null = null;
   if (liveGens.length > 0) {
     const g = liveGens[0]!;
@@ -595,7 +679,7 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   if (generationNames(path).join('\n') !== names.join('\n')) unstable = true;
   if (live) {
     const again = statFile(path);
-    if (!again || !sameIdentity(again.st, live.st)) unstable = true;
+    if (!again || !sameIdentity(again.st, { dev: live.st.dev, ino: live.st.ino })) unstable = true;
   }
 
   return {
@@ -613,10 +697,10 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
       return segments.every((s) => !s.read || s.consistent());
     },
     commit() {
-      if (segments.length === 0) return prev ? { ...prev, newestGen } : undefined;
+      if (segments.length === 0) return prev ? { ...prev, newestGen, gens: seen } : undefined;
       const last = segments[segments.length - 1]!;
       const before = segments.length >= 2 ? segments[segments.length - 2]! : null;
-      const t: TrackedFile = { current: last.mark(), newestGen };
+      const t: TrackedFile = { current: last.mark(), newestGen, gens: seen };
       if (before && before.toEof && !before.file.gz) t.rotated = { ...before.mark(), path: before.file.path };
       return t;
     },

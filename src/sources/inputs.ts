@@ -20,6 +20,8 @@ import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { kindOf } from '../state/atomic.js';
+import { parseLine } from '../parse/line.js';
+import type { TimeContext } from '../parse/time.js';
 import { utf16Of } from './encoding.js';
 
 export interface Input {
@@ -365,4 +367,49 @@ export function findOnPath(name: string): string | null {
     }
   }
   return null;
+}
+
+/** Bytes read from the end of a plain file to find its last dated line (see inputContext). */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * The time context an input's lines are read in. With `--year`, year-less stamps (RFC 3164 syslog)
+ * are of that year, but a log that runs over New Year (December's lines, then January's) ends in
+ * that year: a plain file whose last year-less stamp is read in `year` becomes the reference, and
+ * lines later in the year than it (by more than two days) are of the year before, as without
+ * `--year` the file's time decides. Streams and compressed files, whose end is not at hand, take
+ * `year` for every line.
+ */
+export function inputContext(input: Input, zone: string, year: number | null): TimeContext {
+  const ctx: TimeContext = { zone, year, reference: input.mtime };
+  if (year === null || input.kind !== 'file' || input.size === null || input.size === 0) return ctx;
+  let tail: Buffer;
+  let from = 0;
+  try {
+    const fd = openSync(input.name, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      if (readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b) return ctx;
+      from = Math.max(0, input.size - TAIL_BYTES);
+      tail = Buffer.alloc(input.size - from);
+      tail = tail.subarray(0, readSync(fd, tail, 0, tail.length, from));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return ctx;
+  }
+  const lines = tail.toString('utf8').split('\n');
+  // (the first piece of a tail that starts inside the file may be part of a line)
+  for (let i = lines.length - 1, seen = 0; i >= (from > 0 ? 1 : 0) && seen < 200; i--) {
+    const text = lines[i]!;
+    if (text.trim() === '') continue;
+    seen++;
+    const t = parseLine(text, ctx).time;
+    if (t === null) continue;
+    // a year-less stamp moves with the year; an ISO or journal stamp does not
+    if (parseLine(text, { ...ctx, year: year + 1 }).time === t) return ctx;
+    return { zone, year: null, reference: t };
+  }
+  return ctx;
 }

@@ -15,8 +15,13 @@ export const MAX_LINE = 64 * 1024;
 export interface LineSink {
   /** True while the sink wants every line (a multi-line report is open). Asked again only after `line`. */
   wantsAll(): boolean;
-  /** A line, decoded. `candidate`: the prefilter picked it; its bytes are raw[start, end). */
-  line(text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number): void;
+  /**
+   * A line, decoded. `candidate`: the prefilter picked it; its bytes are raw[start, end). `before`:
+   * the line before it, when this one may depend on it (see LinePlace.before): it starts with a
+   * space, a TAB or '>' (the wrapped rest of a long line; it is a candidate when the two joined hold
+   * a literal), or it follows syslogd's wall broadcast header.
+   */
+  line(text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number, before?: string): void;
 }
 
 /** Finds the places in a buffer where a candidate line may be (see engine/prefilter.ts). */
@@ -48,6 +53,17 @@ function hasByteArrayMessage(buf: Buffer, start: number, end: number): boolean {
   return at >= 0 && at < end;
 }
 
+const WALL = Buffer.from('Message from syslogd@');
+
+/** Does buf[start, end) hold syslogd's wall broadcast header ("Message from syslogd@host at …")? */
+export function isWallHeader(buf: Uint8Array, start: number, end: number): boolean {
+  let p = start;
+  while (p < end && (buf[p] === 32 || buf[p] === 9 || buf[p] === 7 || buf[p] === 13)) p++;
+  if (buf[p] !== 77 /* M */ || end - p < WALL.length) return false;
+  for (let i = 1; i < WALL.length; i++) if (buf[p + i] !== WALL[i]) return false;
+  return true;
+}
+
 function decode(buf: Buffer, start: number, end: number): string {
   if (end > start && buf[end - 1] === 13 /* CR */) end--;
   return buf.toString('utf8', start, end);
@@ -73,6 +89,11 @@ export async function scanLines(
   let cutNotes = 0;
   let runFormat: LineFormat | null = null;
   let runCount = { n: 0 };
+  // the line before (see LineSink.line's `before`): its bytes in the current block, or a copy of the
+  // last line of the block before
+  let prevCopy: Buffer | null = null;
+  let prevWall = false;
+  const space = Buffer.from(' ');
 
   const processBlock = (buf: Buffer, end: number) => {
     // buf[0..end) holds whole lines, each ended by "\n" (the last may be the final line without one)
@@ -82,6 +103,9 @@ export async function scanLines(
     let h = 0; // the first hit not before the current line
     let all = sink.wantsAll(); // changes only when the sink is handed a line
     let pos = 0;
+    let prevStart = -1;
+    let prevEnd = -1;
+    const prevBytes = () => (prevStart >= 0 ? buf.subarray(prevStart, prevEnd) : prevCopy);
     while (pos < end) {
       let nl = buf.indexOf(NL, pos);
       if (nl < 0 || nl >= end) nl = end;
@@ -110,17 +134,32 @@ export async function scanLines(
         while (h < nHits && at![h]! < pos) h++;
         candidate = h < nHits && at![h]! < lineEnd;
       }
+      // a wrapped rest (indented, or quoted) or the line after a wall header: offered with the line before
+      const first = buf[pos];
+      const rest = first === 32 || first === 9 || first === 62;
+      const before = rest || prevWall ? prevBytes() : null;
+      if (before !== null && rest && !candidate && !all && !everyLine) {
+        // as the engine joins them: the rest without its indentation and quoting
+        let q = pos;
+        while (q < lineEnd && (buf[q] === 32 || buf[q] === 9 || buf[q] === 62)) q++;
+        const joined = Buffer.concat([before, space, buf.subarray(q, lineEnd)]);
+        candidate = prefilter!.find(joined, 0, joined.length).n > 0;
+      }
       if (candidate || all || stats.head.length < HEAD_LINES) {
         const s = decode(buf, pos, lineEnd);
         if (stats.head.length < HEAD_LINES) stats.head.push(s);
         if (candidate || all) {
-          sink.line(s, lineNo, candidate, buf, pos, lineEnd);
+          sink.line(s, lineNo, candidate, buf, pos, lineEnd, before ? decode(before, 0, before.length) : undefined);
           all = sink.wantsAll();
         }
       }
+      prevWall = isWallHeader(buf, pos, lineEnd);
+      prevStart = pos;
+      prevEnd = lineEnd;
       if (nl + 1 >= end) stats.tail = decode(buf, pos, lineEnd);
       pos = nl + 1;
     }
+    if (prevStart >= 0) prevCopy = Buffer.from(buf.subarray(prevStart, prevEnd));
   };
 
   try {

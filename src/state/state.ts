@@ -42,8 +42,19 @@ export interface GenerationMark {
   head: Fingerprint;
 }
 
+/** A rotated generation as seen at the end of a run, with what re-identifies it without reading it. */
+export interface SeenGeneration extends GenerationMark {
+  size: number;
+  mtime: number;
+}
+
 export interface TrackedFile {
   current: FileMark;
+  /**
+   * Every rotated generation that existed at the last run: a generation not among them is new since
+   * (whatever its name sorts like); absent in states of earlier versions (then `newestGen` is used).
+   */
+  gens?: SeenGeneration[];
   /** The generation rotated away last (read to its end), watched for late writes while it is not compressed. */
   rotated?: FileMark & { path: string };
   /** The newest rotated generation that existed at the last run (null: there was none). */
@@ -159,6 +170,14 @@ export function invalidReason(o: unknown): string | null {
     const g = t.newestGen;
     if (g !== undefined && g !== null && !(isObj(g) && isNum(g.dev) && isNum(g.ino) && isFp(g.head)))
       return `bad newestGen entry for file ${JSON.stringify(path)}`;
+    if (
+      t.gens !== undefined &&
+      !(
+        Array.isArray(t.gens) &&
+        t.gens.every((x) => isObj(x) && isCount(x.dev) && isCount(x.ino) && isFp(x.head) && isCount(x.size) && isNum(x.mtime))
+      )
+    )
+      return `bad gens entry for file ${JSON.stringify(path)}`;
   }
   if (o.console !== undefined) {
     const c = o.console;

@@ -47,6 +47,8 @@ export interface Segment {
   lastUp: number;
   lines: number;
   banner: string | null;
+  /** The whole banner line's message ("Linux version 6.1.0-13-amd64 (debian-kernel@…) … #1 SMP …"), survey only. */
+  bannerText: string | null;
   /**
    * The boot's wall-clock start: min(wall − uptime) over the anchored lines (a line logged late only
    * raises wall − uptime). Stamps of whole seconds are cut down by up to a second, so for them the
@@ -60,6 +62,8 @@ export interface Segment {
   fpMod: number;
   /** (message hash, uptime) pairs of unanchored segments, for `dmesg -T` matching. */
   messageSamples: [string, number][];
+  /** Lines that carry no wall time of their own (survey only): what the clock is needed for. */
+  undated: number;
 }
 
 /** A run of Xen console lines inside one input (one hypervisor boot, or its wrapped tail). */
@@ -78,6 +82,8 @@ export interface XenRun {
   lines: number;
   /** Lines of Xen's command-line parsing seen before any other line of the run (see XEN_PRE_BANNER). */
   preBanner?: number;
+  /** Lines without a wall time of their own. */
+  undated: number;
 }
 
 /** Journal clock fields of a `journalctl -o json` record. */
@@ -180,21 +186,27 @@ export class InputCutter {
         lastUp: up,
         lines: 0,
         banner: null,
+        bannerText: null,
         offset: null,
         wholeSeconds: true,
         fingerprints: new Set(),
         fpMod: 1,
         messageSamples: [],
+        undated: 0,
       };
       this.segments.push(seg);
       this.current.set(key, seg);
       if (this.run && this.run.followSegment === null) this.run.followSegment = seg.index;
     }
     seg.lines++;
+    if (ev.time === null && anchor === null) seg.undated++;
     if (up > seg.lastUp) seg.lastUp = up;
     if (up < seg.firstUp) seg.firstUp = up;
     if (!this.survey) return { segment: seg, run: null, xenUp: null };
-    if (banner && seg.banner === null) seg.banner = banner[1]!;
+    if (banner && seg.banner === null) {
+      seg.banner = banner[1]!;
+      seg.bannerText = ev.message.slice(0, 512).trim();
+    }
     if (seg.host === null && ev.host !== null) seg.host = ev.host;
     if (anchor !== null) {
       if (seg.offset === null || anchor < seg.offset) seg.offset = anchor;
@@ -233,6 +245,7 @@ export class InputCutter {
         lastUp: null,
         followSegment: null,
         lines: 0,
+        undated: 0,
       };
       this.runs.push(run);
       this.run = run;
@@ -240,6 +253,7 @@ export class InputCutter {
     if (run.lines === (run.preBanner ?? 0) && run.banner === null && XEN_PRE_BANNER.test(ev.message))
       run.preBanner = (run.preBanner ?? 0) + 1;
     run.lines++;
+    if (ev.time === null) run.undated++;
     if (banner && run.banner === null) run.banner = banner[1]!;
     if (up !== null) run.lastUp = up;
     if (XEN_DOM0_START.test(ev.message)) {
@@ -259,8 +273,11 @@ export interface Boot {
   kernel: string | null;
   /** Smallest uptime seen: > a few seconds means the boot's start is not in the logs. */
   firstUp: number;
-  /** How its wall-clock start is known: stamped lines (syslog, journal) or `dmesg -T` lines. */
-  anchored: 'stamps' | 'dmesg-T';
+  /**
+   * How its wall-clock start is known: stamped lines (syslog, journal), `dmesg -T` lines, or the boot
+   * time of the host xendoctor runs on (its own `dmesg` piped in).
+   */
+  anchored: 'stamps' | 'dmesg-T' | 'host-boot';
 }
 
 interface SurveyInput {
@@ -445,6 +462,46 @@ export class ResolvedClock {
   bootOf(input: number, segment: number): Boot | null {
     const s = this.inputs[input]?.cutter.segments[segment];
     return s ? (this.segBoot.get(s) ?? null) : null;
+  }
+
+  /**
+   * Would this clock date some line of the input that carries no wall time of its own (a kernel
+   * uptime stamp of a boot it knows, an undated Xen line of a run it placed)?
+   */
+  dates(input: number): boolean {
+    const cut = this.inputs[input]?.cutter;
+    if (!cut) return false;
+    return cut.segments.some((s) => s.undated > 0 && this.segBoot.has(s)) || cut.runs.some((r) => r.undated > 0 && this.runStart.has(r));
+  }
+
+  /** The last kernel boot segment of an input, when no clock dates it: what tells whether it is the running boot. */
+  undatedLastBoot(input: number): { lastUp: number; banner: string | null; fingerprints: ReadonlySet<number> } | null {
+    const cut = this.inputs[input]?.cutter;
+    const seg = cut?.segments[cut.segments.length - 1];
+    if (!seg || seg.bootId !== null || this.segBoot.has(seg) || seg.undated === 0) return null;
+    return { lastUp: seg.lastUp, banner: seg.bannerText, fingerprints: seg.fingerprints };
+  }
+
+  /**
+   * Date an input's last kernel boot from the boot time of the host xendoctor runs on (its own
+   * `dmesg` piped in; the caller has judged it the running boot, see undatedLastBoot). A Xen console
+   * run right before it is placed by it.
+   */
+  anchorHostBoot(input: number, bootStart: number): void {
+    const cut = this.inputs[input]?.cutter;
+    const seg = cut?.segments[cut.segments.length - 1];
+    if (!cut || !seg || this.segBoot.has(seg)) return;
+    const boot: Boot = {
+      id: this.boots.length,
+      host: seg.host ?? this.inputHosts[input] ?? null,
+      start: bootStart,
+      kernel: seg.banner,
+      firstUp: seg.firstUp,
+      anchored: 'host-boot',
+    };
+    this.boots.push(boot);
+    this.segBoot.set(seg, boot);
+    for (const r of cut.runs) if (r.followSegment === seg.index && !this.runStart.has(r)) this.runStart.set(r, bootStart);
   }
 
   /** Wall-clock start of the dom0 boot that follows a Xen run, or null. */

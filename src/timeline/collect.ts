@@ -16,8 +16,9 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Input, ResolveProblem } from '../sources/inputs.js';
-import { maybeGunzip, rotationOrder } from '../sources/inputs.js';
+import { inputContext, maybeGunzip, rotationOrder } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
+import { anchorPipedBoot } from './survey.js';
 import { toUtf8 } from '../sources/encoding.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine } from '../engine/engine.js';
@@ -165,7 +166,12 @@ async function run(
   opts: TimelineOptions,
   spoolDir: string | null,
 ): Promise<TimelineReport> {
-  const ctxOf = (input: Input): TimeContext => ({ zone: opts.zone, year: opts.year, reference: input.mtime });
+  const contexts = new Map<Input, TimeContext>();
+  const ctxOf = (input: Input): TimeContext => {
+    let c = contexts.get(input);
+    if (!c) contexts.set(input, (c = inputContext(input, opts.zone, opts.year)));
+    return c;
+  };
   let progressBase = 0;
 
   // ---- pass 1: survey the clocks
@@ -211,6 +217,9 @@ async function run(
     progressBase += input.size ?? bytes;
   }
   const clock = survey.resolve();
+  // `dmesg | xendoctor timeline` on the host itself: dated from its boot time (timeline/survey.ts)
+  const stdinAt = inputs.findIndex((x) => x.kind === 'stdin');
+  const pipedNote = stdinAt >= 0 ? anchorPipedBoot(clock, stdinAt) : null;
   const totalBytes = progressBase;
 
   // ---- pass 2: date, match, count
@@ -262,6 +271,7 @@ async function run(
     const cutter = new InputCutter(i, false);
     const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
     const stat = { first: null as number | null, last: null as number | null, lines: 0, undated: 0 };
+    if (i === stdinAt && pipedNote !== null) summary.errors.push(pipedNote);
     const over = overflowed.get(i);
     if (over !== undefined) {
       summary.errors.push(over);
@@ -325,7 +335,7 @@ async function run(
     };
     const sink = {
       wantsAll: () => true,
-      line: (text: string, line: number, candidate: boolean, raw: Uint8Array, start: number, end: number) => {
+      line: (text: string, line: number, candidate: boolean, raw: Uint8Array, start: number, end: number, before?: string) => {
         seq++;
         engine.read(text, {
           source: input.name,
@@ -337,6 +347,7 @@ async function run(
           start,
           end,
           settle: (ev) => settle(ev, text, line),
+          before,
         });
       },
     };

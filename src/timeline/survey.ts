@@ -1,0 +1,230 @@
+/**
+ * The timeline's clock for `scan`: a first pass over small inputs (`ClockSurvey`, as the timeline
+ * runs it) so that kernel uptime stamps with no date of their own (`dmesg` piped in, a capture that
+ * holds dmesg beside syslog lines of the same boot, a serial console log) are dated the way the
+ * timeline dates them, and `--since`/`--until` keep or drop them by that date. A live host's own
+ * `dmesg` piped in is dated from the host's boot time when nothing else dates it and it is the
+ * running boot (`isRunningBoot`: its stamps are in the kernel's ring, or it holds the running
+ * kernel's banner, and none is later than the host's uptime).
+ *
+ * Bounded: the survey reads at most `SURVEY_MAX` bytes over all inputs (streams are held in memory
+ * up to that, to be read again); larger runs are scanned as before, without it.
+ */
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import type { Input } from '../sources/inputs.js';
+import { scanLines } from '../sources/lines.js';
+import { toUtf8 } from '../sources/encoding.js';
+import { parseLine } from '../parse/line.js';
+import { toIso, type TimeContext } from '../parse/time.js';
+import { ClockSurvey, type ResolvedClock } from './clock.js';
+
+function envSize(name: string, dflt: number): number {
+  const v = process.env[name];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
+}
+
+/** Bytes read by the survey at most, over all inputs. */
+export const SURVEY_MAX = envSize('XENDOCTOR_SURVEY_MAX', 64 * 1024 * 1024);
+
+/** What the survey found. */
+export interface ScanClock {
+  /** The inputs to scan: streams replaced by what was read of them. */
+  inputs: Input[];
+  /** The clock, or null when the inputs were too large to survey. */
+  clock: ResolvedClock | null;
+  /** Per input: does the clock date some of its undated lines? */
+  dated: boolean[];
+  /** Per input: a note on how they are dated, when the user should know (this host's boot time). */
+  notes: (string | null)[];
+}
+
+/** The boot of the host xendoctor runs on: /proc/stat btime, /proc/uptime and /proc/version; null elsewhere. */
+export function hostBoot(): { start: number; uptime: number; banner: string | null } | null {
+  try {
+    const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    if (!btime || !Number.isFinite(uptime)) return null;
+    let banner: string | null = null;
+    try {
+      banner = readFileSync('/proc/version', 'utf8').trim();
+    } catch {
+      /* no banner to compare */
+    }
+    return { start: Number(btime[1]) * 1000, uptime, banner };
+  } catch {
+    return null;
+  }
+}
+
+/** Records read from the kernel's ring at most. */
+const MAX_RING = 200_000;
+
+/**
+ * The uptime stamps (µs) of the running kernel's log ring (/dev/kmsg, read without waiting), or
+ * null when it cannot be read (no permission, not Linux).
+ */
+export function ringStamps(): Set<number> | null {
+  let fd: number;
+  try {
+    fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  const out = new Set<number>();
+  const buf = Buffer.alloc(16 * 1024);
+  try {
+    for (let i = 0; i < MAX_RING; i++) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue; // overwritten while read: go on
+        break; // EAGAIN: the end of the ring
+      }
+      if (n <= 0) break;
+      // "pri,seq,usec,flags;message"
+      const head = buf.toString('latin1', 0, Math.min(n, 64));
+      const m = /^\d+,\d+,(\d+),/.exec(head);
+      if (m) out.add(Number(m[1]));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/**
+ * Is an input's last boot (see ResolvedClock.undatedLastBoot) the running boot of this host? None of
+ * its stamps may be later than the host's uptime, and either it shares exact uptime stamps with the
+ * kernel's ring (most of those the ring still holds) or it holds the running kernel's whole banner.
+ */
+export function isRunningBoot(
+  seg: { lastUp: number; banner: string | null; fingerprints: ReadonlySet<number> },
+  host: { uptime: number; banner: string | null },
+  ring: Set<number> | null,
+): boolean {
+  if (seg.lastUp > host.uptime) return false;
+  if (seg.banner !== null && host.banner !== null && seg.banner === host.banner) return true;
+  if (ring === null || ring.size === 0) return false;
+  let first = Infinity;
+  for (const k of ring) if (k >= 1e6 && k < first) first = k;
+  let shared = 0;
+  let inRange = 0;
+  for (const k of seg.fingerprints) {
+    if (k < first) continue; // older than what the ring still holds
+    inRange++;
+    if (ring.has(k)) shared++;
+  }
+  return shared > 0 && shared * 2 >= inRange;
+}
+
+/** Is standard input a pipe (`dmesg | xendoctor`), not a file redirected into it? */
+function stdinIsPipe(): boolean {
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** A stream read up to `max` bytes: the whole of it (`all`), or what was read and the rest still to come. */
+async function hold(chunks: AsyncIterable<Buffer>, max: number): Promise<{ all: Buffer | null; input: () => AsyncIterable<Buffer> }> {
+  const it = chunks[Symbol.asyncIterator]();
+  const got: Buffer[] = [];
+  let n = 0;
+  let error: unknown = null;
+  let done = false;
+  try {
+    while (n <= max) {
+      const r = await it.next();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      got.push(r.value);
+      n += r.value.length;
+    }
+  } catch (e) {
+    error = e;
+    done = true;
+  }
+  const all = done && error === null ? Buffer.concat(got, n) : null;
+  const input = async function* () {
+    if (all) {
+      yield all;
+      return;
+    }
+    for (const c of got) yield c;
+    if (error !== null) throw error;
+    if (!done) for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  };
+  return { all, input };
+}
+
+/**
+ * Date standard input's last kernel boot from this host's boot time when it is `dmesg` piped in on
+ * the host itself (see isRunningBoot) and nothing else dates it. Returns the note to show, or null.
+ */
+export function anchorPipedBoot(clock: ResolvedClock, input: number): string | null {
+  const last = !clock.dates(input) && stdinIsPipe() ? clock.undatedLastBoot(input) : null;
+  const host = last ? hostBoot() : null;
+  if (!last || !host || !isRunningBoot(last, host, last.banner === host.banner ? null : ringStamps())) return null;
+  clock.anchorHostBoot(input, host.start);
+  if (!clock.dates(input)) return null;
+  return (
+    `times derived from this host's boot time (${toIso(host.start)}, /proc/stat btime): the piped kernel lines are this boot's ` +
+    `(${last.banner === host.banner ? "the running kernel's banner" : "uptime stamps found in the kernel's ring"}, ` +
+    `latest uptime ${last.lastUp.toFixed(0)} s of this host's ${host.uptime.toFixed(0)} s)`
+  );
+}
+
+/**
+ * Survey the inputs' clocks when all of them together are small enough; streams are read here and
+ * handed back as inputs that replay what was read.
+ */
+export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeContext): Promise<ScanClock> {
+  const none = (list: Input[]): ScanClock => ({ inputs: list, clock: null, dated: list.map(() => false), notes: list.map(() => null) });
+  let budget = SURVEY_MAX;
+  for (const i of inputs) if (i.kind === 'file') budget -= i.size ?? 0;
+  if (budget < 0) return none(inputs);
+  // streams: held in memory up to what is left of the budget
+  const held: Input[] = [];
+  let fits = true;
+  for (const input of inputs) {
+    if (input.kind === 'file' || !fits) {
+      held.push(input);
+      continue;
+    }
+    const h = await hold(input.open(), budget);
+    if (h.all) budget -= h.all.length;
+    else fits = false;
+    held.push({ ...input, size: h.all?.length ?? input.size, open: h.input });
+  }
+  if (!fits) return none(held);
+
+  const survey = new ClockSurvey();
+  let read = 0;
+  for (const input of held) {
+    const ctx = ctxOf(input);
+    const observe = survey.begin(input.name, input.host);
+    const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseLine(text, ctx), text, lineNo) };
+    const counted = (async function* () {
+      for await (const c of input.open()) {
+        read += c.length;
+        if (read > SURVEY_MAX) throw new Error('survey budget');
+        yield c;
+      }
+    })();
+    // (read errors are reported by the scan itself)
+    await scanLines(toUtf8(counted), null, sink, true);
+    if (read > SURVEY_MAX) return none(held); // a gzip file inflated past the budget
+  }
+  const clock = survey.resolve();
+  // dated silently, as the timeline dates them; only this host's boot time is said (below)
+  const notes: (string | null)[] = held.map(() => null);
+  // a live host's own dmesg piped in
+  const stdin = held.findIndex((i) => i.kind === 'stdin');
+  if (stdin >= 0) notes[stdin] = anchorPipedBoot(clock, stdin);
+  return { inputs: held, clock, dated: held.map((_, i) => clock.dates(i)), notes };
+}
