@@ -7,8 +7,8 @@
  * running boot (`isRunningBoot`: its stamps are in the kernel's ring, or it holds the running
  * kernel's banner, and none is later than the host's uptime).
  *
- * Bounded: the survey reads at most `SURVEY_MAX` bytes over all inputs (streams are held in memory
- * up to that, to be read again); larger runs are scanned as before, without it.
+ * Bounded: the survey reads at most `SURVEY_MAX` bytes over all inputs, and holds a stream in memory
+ * (to be read again) up to `SURVEY_STREAM_MAX`; larger runs are scanned as before, without it.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Input } from '../sources/inputs.js';
@@ -25,6 +25,13 @@ function envSize(name: string, dflt: number): number {
 
 /** Bytes read by the survey at most, over all inputs. */
 export const SURVEY_MAX = envSize('XENDOCTOR_SURVEY_MAX', 64 * 1024 * 1024);
+
+/**
+ * Bytes of a stream (stdin, a command's output) held in memory for the survey at most: a kernel's
+ * log ring is 128 KiB to a few MiB (log_buf_len), so `dmesg | xendoctor` fits; a larger stream is
+ * scanned on without the survey, so memory stays flat on the stream path (issue 14, item 4).
+ */
+export const SURVEY_STREAM_MAX = envSize('XENDOCTOR_SURVEY_STREAM_MAX', 8 * 1024 * 1024);
 
 /** What the survey found. */
 export interface ScanClock {
@@ -196,7 +203,7 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
       held.push(input);
       continue;
     }
-    const h = await hold(input.open(), budget);
+    const h = await hold(input.open(), Math.min(budget, SURVEY_STREAM_MAX));
     if (h.all) budget -= h.all.length;
     else fits = false;
     held.push({ ...input, size: h.all?.length ?? input.size, open: h.input });
