@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
+import { otherReadings } from '../src/parse/fallback.js';
+import type { LogEvent } from '../src/types.js';
 import { validateOutput } from './output-schemas.js';
 
 export const ROOT = resolve(__dirname, '..');
@@ -126,3 +128,18 @@ export function siteRuleDir(pattern: string): string {
   );
   return dir;
 }
+
+/** A line of no known form: the event the parser gives for it (for the fallback's readings). */
+export const plainEvent = (message: string): LogEvent => ({
+  format: 'plain',
+  time: null,
+  uptime: null,
+  host: null,
+  program: null,
+  pid: null,
+  source: 'unknown',
+  message,
+});
+
+/** Where the fallback reads a message starting in a line of no known form. */
+export const fallbackStarts = (msg: string): string[] => otherReadings(plainEvent(msg)).map((e) => e.message);

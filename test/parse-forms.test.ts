@@ -14,7 +14,7 @@ import { loadCatalogue } from '../src/engine/catalogue.js';
 import { Engine } from '../src/engine/engine.js';
 import type { TimeContext } from '../src/parse/time.js';
 import type { LogEvent } from '../src/types.js';
-import { ROOT, xd } from './helpers.js';
+import { ROOT, fallbackStarts, plainEvent, xd } from './helpers.js';
 
 const NOW: TimeContext = { zone: 'UTC', year: null, reference: Date.parse('2026-11-26T12:00:00Z') };
 const RUNS = 1000 * Number(process.env.XENDOCTOR_FUZZ_RUNS ?? 1);
@@ -192,17 +192,8 @@ describe('forms behind a prefix', () => {
 });
 
 describe('fallback readings', () => {
-  const plain = (message: string): LogEvent => ({
-    format: 'plain',
-    time: null,
-    uptime: null,
-    host: null,
-    program: null,
-    pid: null,
-    source: 'unknown',
-    message,
-  });
-  const starts = (msg: string) => otherReadings(plain(msg)).map((e) => e.message);
+  const plain = plainEvent;
+  const starts = fallbackStarts;
 
   it('reads a glued kernel line of any parsed line', () => {
     const ev = parseLine('[   36.381453] testsuite-71.sh[794]: i0QkGGR[   36.473381] watchdog: BUG: soft lockup', NOW);

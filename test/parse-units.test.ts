@@ -8,20 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import { otherReadings } from '../src/parse/fallback.js';
 import { parseLine } from '../src/parse/line.js';
-import type { LogEvent } from '../src/types.js';
+import { fallbackStarts, plainEvent as plain } from './helpers.js';
 
 const CTX = { zone: 'UTC', year: 2026, reference: Date.parse('2026-11-21T00:00:00Z') };
-const plain = (message: string): LogEvent => ({
-  format: 'plain',
-  time: null,
-  uptime: null,
-  host: null,
-  program: null,
-  pid: null,
-  source: 'unknown',
-  message,
-});
-const starts = (msg: string) => otherReadings(plain(msg)).map((e) => e.message);
+const starts = fallbackStarts;
 
 describe('fallback: where a message may start in a line of unknown form', () => {
   it('right after a bracket, a TAB or a quote', () => {

@@ -234,6 +234,15 @@ function corpusLines(): string[] {
 
 describe('the cached miner equals the simple path', () => {
   const state = (m: TemplateMiner) => m.exportState();
+  /** The simple path's state after `lines`, checked equal to the cached path's. */
+  const bothPaths = (lines: string[]) => {
+    const simple = new TemplateMiner([], { simple: true });
+    const cached = new TemplateMiner([]);
+    feed(simple, lines);
+    feed(cached, lines);
+    expect(state(cached)).toEqual(state(simple));
+    return state(simple);
+  };
 
   it('on the test corpora (fixtures and samples): the same templates, counts, times, examples and evictions', () => {
     const lines = corpusLines();
@@ -255,15 +264,11 @@ describe('the cached miner equals the simple path', () => {
       'error z b c', // too far from "error a <*> <*>": a new template
       'error a b c', // now closer to "error z b c" (3 of 4 words) than to "error a <*> <*>" (2 of 4)
     ].map((m, i) => `Nov 20 08:00:0${i} h app: ${m}`);
-    const simple = new TemplateMiner([], { simple: true });
-    const cached = new TemplateMiner([]);
-    feed(simple, lines);
-    feed(cached, lines);
-    expect(state(simple).templates.map((t) => [t.template, t.count])).toEqual([
+    const simple = bothPaths(lines);
+    expect(simple.templates.map((t) => [t.template, t.count])).toEqual([
       ['error a <*> <*>', 3],
       ['error <*> b c', 2],
     ]);
-    expect(state(cached)).toEqual(state(simple));
   });
 
   it('a template that gains a wildcard can win the tie for a message placed elsewhere before, as on the simple path', () => {
@@ -277,15 +282,11 @@ describe('the cached miner equals the simple path', () => {
       'error a x f w', // T: error a x <*> <*>, now as many wildcards as U
       'error a x d y', // M: the tie goes to the first template, T
     ].map((m, i) => `Nov 20 08:00:0${i} h app: ${m}`);
-    const simple = new TemplateMiner([], { simple: true });
-    const cached = new TemplateMiner([]);
-    feed(simple, lines);
-    feed(cached, lines);
-    expect(state(simple).templates.map((t) => [t.template, t.count])).toEqual([
+    const simple = bothPaths(lines);
+    expect(simple.templates.map((t) => [t.template, t.count])).toEqual([
       ['error a x <*> <*>', 4],
       ['error a <*> d <*>', 4],
     ]);
-    expect(state(cached)).toEqual(state(simple));
   });
 
   it('a template evicted from its group (100 at most) or from the miner (2000) is not looked up again', () => {
