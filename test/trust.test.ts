@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasClockLine } from '../src/timeline/survey.js';
 import type { Finding, ScanReport } from '../src/types.js';
 import { ROOT, tmp, xd } from './helpers.js';
 import { startWatch, WATCH_RULES, type Watching } from './watch-helpers.js';
@@ -495,6 +496,40 @@ describe('dmesg piped in: uptime stamps dated from the boot time (item 13)', () 
     const t = xd(['timeline', '--format', 'json', '-'], [...lines, hung('    1.500000')].join('\n'));
     expect(t.stderr).toMatch(/times derived from this host's boot time/);
     expect(Date.parse(only(JSON.parse(t.stdout) as ScanReport, 'hung-task').first!)).toBe(btime * 1000 + 1500);
+  });
+
+  it('surveys only inputs with a line to date: undated stamps and Xen lines are seen, syslog kernel: stamps and other brackets are not', () => {
+    const yes = [
+      '[   12.345678] x',
+      '<3>[   12.345678] x',
+      '[   12.345678][ T1054] x',
+      'kern  :err   : [ 1.000001] x',
+      '(XEN) Xen version 4.17',
+    ];
+    const no = [
+      'Nov 20 08:00:00 h kernel: [   12.345678] x',
+      'Nov 20 08:00:00 h kernel:[12.345678] x',
+      'sshd[123]: from [10.0.0.1]:22',
+      'a [1.2.3.4] b',
+    ];
+    for (const l of yes) expect(hasClockLine(Buffer.from(l)), l).toBe(true);
+    for (const l of no) expect(hasClockLine(Buffer.from(l)), l).toBe(false);
+  });
+
+  it('dates dmesg lines that come after megabytes of syslog lines in a file (the byte pre-check reads every chunk)', () => {
+    const dir = tmp();
+    const syslog = 'Nov 20 07:00:00 xen07 kernel: [ 1400.000001] eth0: link up\nNov 20 07:00:00 xen07 sshd[1]: Accepted key\n';
+    const capture = [
+      '[ 5000.100000] xen-blkback: backend/vbd/7/51712: prepare for reconnect',
+      '[ 9000.500000] INFO: task jbd2/dm-3-8:812 blocked for more than 120 seconds.',
+      'Nov 20 08:00:00 xen07 kernel: [ 5000.100000] xen-blkback: backend/vbd/7/51712: prepare for reconnect',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'kern.log'), syslog.repeat(40_000) + capture);
+    const r = xd(['scan', '--format', 'json', '--year', '2026', join(dir, 'kern.log')]);
+    const t = Date.parse(only(JSON.parse(r.stdout) as ScanReport, 'hung-task').first!);
+    expect(t).toBeGreaterThanOrEqual(Date.parse('2026-11-20T09:06:40Z'));
+    expect(t).toBeLessThanOrEqual(Date.parse('2026-11-20T09:06:42Z'));
   });
 
   it('leaves a dmesg that is not this boot undated: an excerpt from elsewhere, a later uptime than the host has, another kernel', () => {

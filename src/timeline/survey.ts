@@ -186,6 +186,59 @@ export function anchorPipedBoot(clock: ResolvedClock, input: number): string | n
   );
 }
 
+/** `(XEN)`: a Xen console line. */
+const XEN = Buffer.from('(XEN)');
+
+/** `kernel:` before a stamp: a syslog line, dated by its own prefix. */
+const KERNEL_TAG = Buffer.from('kernel:');
+
+/**
+ * Does this block hold a Xen console line or a kernel uptime stamp (`.dddddd]`, printk's
+ * `[%5lu.%06lu]`) that its line does not date (not behind syslog's `kernel:` tag)?
+ */
+export function hasClockLine(b: Buffer): boolean {
+  if (b.includes(XEN)) return true;
+  const isDigit = (i: number) => b[i]! >= 0x30 && b[i]! <= 0x39;
+  for (let i = b.indexOf(0x5d, 7); i >= 0; i = b.indexOf(0x5d, i + 1)) {
+    if (b[i - 7] !== 0x2e) continue;
+    let j = i - 6;
+    while (j < i && isDigit(j)) j++;
+    if (j !== i) continue;
+    const open = b.lastIndexOf(0x5b, i);
+    let k = open - 1;
+    while (k >= 0 && b[k] === 0x20) k--;
+    const tag = k + 1 - KERNEL_TAG.length;
+    if (tag >= 0 && b.subarray(tag, k + 1).equals(KERNEL_TAG)) continue;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Does any input hold a line the clock can date (a kernel uptime stamp or a Xen console line)? A
+ * byte search, far cheaper than the survey's parse of every line: a busy syslog of sshd, cron and
+ * mail lines (50 MB: +1.4 s and +70 MB for the survey) is then not surveyed at all.
+ */
+async function anyClockLines(inputs: Input[]): Promise<boolean> {
+  for (const input of inputs) {
+    let carry: Buffer = Buffer.alloc(0);
+    try {
+      for await (const c of toUtf8(input.open())) {
+        // a line cut between two chunks: its start (the last line of one, 4 KiB at most) is searched
+        // with the rest of it (the next one's first line)
+        const nl = c.indexOf(0x0a);
+        const rest = c.subarray(0, nl < 0 ? Math.min(c.length, 4096) : nl);
+        if (hasClockLine(carry.length > 0 ? Buffer.concat([carry, rest]) : rest) || hasClockLine(c.subarray(nl + 1))) return true;
+        carry = c.subarray(Math.max(nl + 1, c.lastIndexOf(0x0a) + 1, c.length - 4096));
+      }
+      if (hasClockLine(carry)) return true;
+    } catch {
+      // read errors are reported by the scan itself
+    }
+  }
+  return false;
+}
+
 /**
  * Survey the inputs' clocks when all of them together are small enough; streams are read here and
  * handed back as inputs that replay what was read.
@@ -209,6 +262,9 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
     held.push({ ...input, size: h.all?.length ?? input.size, open: h.input });
   }
   if (!fits) return none(held);
+
+  // the survey parses every line: only worth it when some input holds a line it can date
+  if (!(await anyClockLines(held))) return none(held);
 
   const survey = new ClockSurvey();
   let read = 0;
