@@ -5,7 +5,7 @@ import base from './vitest.config';
 // the unit and property tests that import that folder's code. Tests that run the binary use dist/,
 // which Stryker does not mutate, and the whole suite per mutant is more than this machine can afford.
 const sets: Record<string, string[]> = {
-  parse: ['test/parse.test.ts', 'test/parse-fast.test.ts', 'test/parse-forms.test.ts', 'test/parse-units.test.ts'],
+  parse: ['test/parse.test.ts', 'test/parse-fast.test.ts', 'test/parse-forms.test.ts', 'test/parse-units.test.ts', 'test/fuzz.test.ts'],
   engine: [
     'test/engine.test.ts',
     'test/engine-units.test.ts',
