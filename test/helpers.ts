@@ -108,6 +108,32 @@ export function xdMemory(
   return { ...r, liveMb: live!, rssMb: rss! };
 }
 
+/**
+ * A site rule folder `<parent>/site` holding `site-flap`: a warning at `count` link flaps of one
+ * interface (`link flapped on ethN`, key nic) within `within` (the threshold tests of report).
+ */
+export function flapRuleDir(parent: string, count: number, within: string): string {
+  const dir = join(parent, 'site');
+  mkdirSync(dir, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'site-flap.yaml'),
+    [
+      'id: site-flap',
+      'title: Link {nic} flaps',
+      'severity: warning',
+      'key: [nic]',
+      'patterns:',
+      "  - 'link flapped on (?<nic>eth\\d+)'",
+      `threshold: { count: ${count}, within: ${within} }`,
+      'diagnosis: The link went down and up again, often.',
+      "fix: ['ethtool {nic}']",
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
+  return dir;
+}
+
 /** A site rule folder (root-owned, not writable by others) holding one rule with `pattern`. */
 export function siteRuleDir(pattern: string): string {
   const dir = join(tmp('xd-site-'), 'site');

@@ -30,7 +30,7 @@ import { gzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, component, ROOT, siteRuleDir, tmp, xd } from './helpers.js';
+import { BIN, component, flapRuleDir, ROOT, siteRuleDir, tmp, xd } from './helpers.js';
 import { blk, findingsOf, xdAsync } from './report-helpers.js';
 import { startWatch } from './watch-helpers.js';
 import { riskOf } from '../src/engine/safety.js';
@@ -714,24 +714,7 @@ describe('13. a future-dated line does not erase the thresholds carried across r
   /** A site rule that fires at `count` link flaps of one interface within an hour, and a report run with it. */
   function flaps(count: number) {
     const dir = tmp('xd-future-');
-    const rd = join(dir, 'site');
-    mkdirSync(rd, { mode: 0o755 });
-    writeFileSync(
-      join(rd, 'site-flap.yaml'),
-      [
-        'id: site-flap',
-        'title: Link {nic} flaps',
-        'severity: warning',
-        'key: [nic]',
-        'patterns:',
-        "  - 'link flapped on (?<nic>eth\\d+)'",
-        `threshold: { count: ${count}, within: 1h }`,
-        'diagnosis: The link went down and up again, often.',
-        "fix: ['ethtool {nic}']",
-        '',
-      ].join('\n'),
-      { mode: 0o644 },
-    );
+    const rd = flapRuleDir(dir, count, '1h');
     const stateDir = join(dir, 'state');
     mkdirSync(stateDir, { mode: 0o700 });
     const state = join(stateDir, 'state.json');

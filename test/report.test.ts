@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { tmp, xd } from './helpers.js';
+import { flapRuleDir, tmp, xd } from './helpers.js';
 import { blk, filler, findingsOf, lineOf, stamp, xdAsync } from './report-helpers.js';
 import { defaultStatePath } from '../src/state/state.js';
 import { headerValue, quotedPrintable } from '../src/render/email.js';
@@ -147,23 +147,7 @@ describe('report: thresholds across runs', () => {
   /** A site rule that fires at 3 link flaps of one interface within 10 minutes. */
   function flapSetup() {
     const { dir, log, state } = setup();
-    const rd = join(dir, 'site-rules');
-    mkdirSync(rd);
-    writeFileSync(
-      join(rd, 'site-flap.yaml'),
-      [
-        'id: site-flap',
-        'title: Link {nic} flaps',
-        'severity: warning',
-        'key: [nic]',
-        'patterns:',
-        "  - 'link flapped on (?<nic>eth\\d+)'",
-        'threshold: { count: 3, within: 10m }',
-        'diagnosis: The link went down and up again, three times in ten minutes.',
-        "fix: ['ethtool {nic}']",
-        '',
-      ].join('\n'),
-    );
+    const rd = flapRuleDir(dir, 3, '10m');
     const t0 = Date.parse('2026-11-20T08:00:00Z');
     const flap = (min: number, nic = 'eth0') => `${stamp(t0 + min * 60_000)} xen07 kernel: [1.0] e1000e: link flapped on ${nic}`;
     const report = () => xd(['report', '--state', state, '--format', 'json', '--rules', rd, '--only', 'site-flap', log]);
