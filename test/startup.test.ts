@@ -10,7 +10,7 @@ import {
   chmodSync,
   chownSync,
   cpSync,
-  existsSync,
+  mkdirSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -245,17 +245,25 @@ describe('start-up falls back safely (a copy of the package)', () => {
     }
   });
 
-  it('a dist/ module newer than the bundle (tsc since the build): the modules run, not the stale bundle', () => {
+  it('a dist/ module newer than the bundle in a checkout (tsc since the build) runs the modules; installed, times do not count, sizes do', () => {
     const engine = join(root, 'dist', 'engine', 'engine.js');
     const later = new Date(statSync(join(root, 'dist', 'xendoctor.cjs')).mtimeMs + 5000);
     utimesSync(engine, later, later);
+    mkdirSync(join(root, 'src')); // a checkout: the sources beside dist/
     const r = loaded([], SAMPLE, 'trace', root);
     expect(trace(r)[0]).toBe('xendoctor: start-up: modules (bundle not used: dist/engine/engine.js changed since the bundle was built)');
     expect(r.modules).toContain('dist/engine/engine.js');
     expect(r.stdout).toBe(expected().stdout);
+    // an installed package (no src/): unpacked in any order, at any time
+    rmSync(join(root, 'src'), { recursive: true });
+    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toMatch(/^xendoctor: start-up: bundle, /);
+    // ... but a file of another size is another build
+    writeFileSync(engine, `${readFileSync(engine, 'utf8')}\n`);
+    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toBe(
+      'xendoctor: start-up: modules (bundle not used: dist/engine/engine.js changed since the bundle was built)',
+    );
     // no bundle at all: the modules
     rmSync(join(root, 'dist', 'xendoctor.cjs'));
     expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toBe('xendoctor: start-up: modules (no bundle (dist/xendoctor.cjs))');
-    expect(existsSync(join(root, 'dist', 'cli', 'main.js'))).toBe(true);
   });
 });

@@ -6,7 +6,8 @@
  * (dist/cli/main.js) are run instead, with the same result, when
  *
  * - there is no bundle, or it is stale: a file it was built from (dist/*.js, listed with its size in
- *   dist/xendoctor.cjs.json) has another size or is newer than the bundle (`tsc` since the build);
+ *   dist/xendoctor.cjs.json) has another size, or, in a checkout (src/ beside dist/), is newer than
+ *   the bundle (`tsc` since the build);
  * - coverage is being collected (NODE_V8_COVERAGE: counted per module file), or
  *   XENDOCTOR_STARTUP=plain asks for them.
  *
@@ -61,12 +62,15 @@ function staleness(st: Stats): string | null {
     return 'no list of its files (dist/xendoctor.cjs.json)';
   }
   const root = dirname(DIST);
+  // Times tell only in a checkout (the sources beside dist/), where tsc rebuilds dist/ without the
+  // bundle; an installed package (no src/) has the times of its unpacking, in no particular order.
+  const checkout = statSync(join(root, 'src'), { throwIfNoEntry: false })?.isDirectory() === true;
   for (const [rel, size] of manifest.inputs) {
     // the packages it holds are its own copies; dist/ must be what it was built from
     if (!rel.startsWith('dist/')) continue;
     const s = statSync(join(root, rel), { throwIfNoEntry: false });
     if (!s) return `${rel} is gone`;
-    if (s.size !== size || s.mtimeMs > st.mtimeMs) return `${rel} changed since the bundle was built`;
+    if (s.size !== size || (checkout && s.mtimeMs > st.mtimeMs)) return `${rel} changed since the bundle was built`;
   }
   return null;
 }
