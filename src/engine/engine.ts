@@ -194,7 +194,7 @@ export class Engine {
    * (the console clock) looks only at these, so that the fast path and every-line path agree.
    */
   prefilterCandidate(raw: Uint8Array, start: number, end: number): boolean {
-    return this.candidacy.next(raw, start, end) >= 0 || byteArrayMessage(raw, start, end);
+    return this.candidacy.holds(raw, start, end) || byteArrayMessage(raw, start, end);
   }
 
   /** Would the engine try this line against some rule? (its bytes hold some literal) */
