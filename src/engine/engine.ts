@@ -785,8 +785,8 @@ function journalLine(ev: LogEvent): string {
  * only (syslog) can repeat within a second for real, and have none.
  */
 function lineSignature(rule: string, ev: LogEvent): number | null {
-  if (ev.uptime !== null && ev.source !== 'hypervisor') return signature(rule, 'u', String(ev.uptime), ev.message);
-  if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return signature(rule, 'x', String(ev.time), ev.message);
+  if (ev.uptime !== null && ev.source !== 'hypervisor') return signature(rule, 117 /* u */, ev.uptime, ev.message);
+  if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return signature(rule, 120 /* x */, ev.time, ev.message);
   return null;
 }
 
