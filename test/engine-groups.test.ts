@@ -104,6 +104,9 @@ describe('groups: thresholds', () => {
         ([times, values], [n, within]) => {
           const g = feed(distinctRule(n, within), times, values);
           expect(g.fired).toBe(distinctModel(times, values, n, within === null ? null : within * S));
+          // what a group keeps for continuing is bounded by the count: each value once, fewer than `count`
+          expect(g.distinctHead.length).toBeLessThan(n);
+          expect(new Set(g.distinctHead.map(([v]) => v)).size).toBe(g.distinctHead.length);
         },
       ),
       { numRuns: 600 },

@@ -72,9 +72,10 @@ export interface Group {
   /** Distinct threshold state: value → time last seen. */
   distinct: Map<string, number | null>;
   /**
-   * A distinct threshold with a window: the values in the order seen, with their times, while within the
-   * window of the first (at most MAX_GROUP_SIGS): what a group read before this one may add up with
-   * (continueGroup), which `distinct` alone no longer tells once those values expired here.
+   * A distinct threshold with a window: each value the first time it is seen within the window of the
+   * group's first value, with its time: what a group read before this one may add up with
+   * (continueGroup), which `distinct` alone no longer tells once those values expired here. All of them
+   * are in one window, so `count` of them fire the group, which clears it: it holds fewer than `count`.
    */
   distinctHead: [string, number | null][];
   /** The rule's `collect`: placeholder → distinct captured values, in order (at most MAX_COLLECT). */
@@ -175,7 +176,7 @@ export function addHit(g: Group, raw: RawHit, seq: number, value: string | undef
   // an overflow group mixes keys: it counts towards no threshold
   if (g.fired || g.folded) return;
   const th = g.rule.threshold!;
-  if (th.distinct && th.within !== null && value !== undefined && g.distinctHead.length < MAX_GROUP_SIGS) {
+  if (th.distinct && th.within !== null && value !== undefined && !g.distinctHead.some(([v]) => v === value)) {
     const from = g.distinctHead[0]?.[1] ?? null;
     if (g.distinctHead.length === 0 || from === null || at === null || at <= from + th.within) g.distinctHead.push([value, at]);
   }
@@ -248,8 +249,9 @@ export function continueGroup(mine: Group, incoming: Group): void {
   const th = mine.rule.threshold!;
   for (const v of incoming.released) mine.distinct.delete(v);
   if (th.distinct) {
-    // the incoming values as they came while ours may still be in the window, then its state in time
-    // order (later values cannot meet ours in one window: what they add up to, incoming fired on alone)
+    // the incoming values first seen while ours may still be in the window, as they came, then its state
+    // in time order (later values cannot meet ours in one window: what they add up to, incoming fired on
+    // alone); a value seen again in that window is alive at each of its steps, so its first is enough
     for (const [v, t] of incoming.distinctHead) {
       thresholdStep(mine, t, v);
       if (mine.fired) return;
