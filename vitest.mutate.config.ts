@@ -34,9 +34,14 @@ const sets: Record<string, string[]> = {
     'test/fastpath.test.ts',
     'test/samples.test.ts',
   ],
+  // the engine's unit tests alone (XD_MUTATE=engine-units): a few seconds a run, for one file at a time
+  // when the sample suites above (which load and run the whole catalogue per mutant) are too slow
+  'engine-units': ['test/engine.test.ts', 'test/engine-units.test.ts', 'test/engine-groups.test.ts', 'test/engine-findings.test.ts'],
   // safety.ts alone (XD_MUTATE=engine-safety): its test runs recheck over the whole catalogue, too slow
   // to run for the mutants of the other engine files, which it does not test
   'engine-safety': ['test/safety.test.ts'],
+  // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)
+  'sources-units': ['test/sources-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
 };
 const scope = process.env.XD_MUTATE ?? 'parse';
