@@ -149,7 +149,9 @@ describe('findings: the finding of a group', () => {
     expect(Object.keys(f)).not.toContain('captures');
     g.host = 'xen07';
     g.collected = { procs: [] };
-    expect(toFinding(g).title).toBe('x on xen07 (<procs>)');
+    const empty = toFinding(g);
+    expect(empty.title).toBe('x on xen07 (<procs>)');
+    expect((empty as Finding & { captures: Record<string, string> }).captures).toStrictEqual({ v: 'x', k: 'y' });
   });
 
   it('cases: the first matching title wins, every matching case adds its fix steps first, in order', () => {
@@ -159,6 +161,7 @@ describe('findings: the finding of a group', () => {
       cases: [
         { when: { v: '^q' }, title: 'never', fix: ['no'] },
         { when: { v: '^x', k: 'y' }, fix: ['first fix'] },
+        { when: { v: '^x', k: 'nope' }, title: 'one of two', fix: ['no'] },
         { when: { v: 'x' }, title: 'titled {v}', fix: ['second fix'] },
         { when: { v: '.' }, title: 'later title', fix: ['third fix'] },
         { when: { p: '.' }, title: 'missing capture', fix: ['no'] },
@@ -224,6 +227,17 @@ describe('findings: lines without a host', () => {
     expect(Object.fromEntries(facts)).toEqual({ xen07: { xen: '4.17', kernel: '6.6' } });
   });
 
+  it('no facts of lines without a host: the host keeps what it had (none made up)', () => {
+    const r = rule({});
+    const groups = new Map<string, Group>([
+      [groupKey('t', 'xen07', {}), group(r, 'xen07', {}, [T])],
+      [groupKey('t', null, {}), group(r, null, {}, [T])],
+    ]);
+    const facts = new Map<string, HostFacts>();
+    expect(adoptHostless(groups, facts)).toBe('xen07');
+    expect(facts.size).toBe(0);
+  });
+
   it('stay hostless when the lines name no host or two', () => {
     const r = rule({});
     for (const hosts of [[], ['a', 'b']]) {
@@ -273,6 +287,9 @@ describe('findings: root causes', () => {
     expect(link(group(cause, null, {}, [T]), group(effect, 'b', {}, [T + M]))[1]!.causedBy).toEqual([]);
     expect(link(group(cause, null, {}, [T], 'x'), group(effect, null, {}, [T + M], 'x'))[1]!.causedBy).toHaveLength(1);
     expect(link(group(cause, null, {}, [T], 'x'), group(effect, null, {}, [T + M], 'y'))[1]!.causedBy).toEqual([]);
+    expect(link(group(cause, 'b', {}, [T], 'x'), group(effect, null, {}, [T + M], 'x'))[1]!.causedBy).toEqual([]);
+    // groups without a hit (a threshold carried from an earlier run) are of no capture
+    expect(link(newGroup(cause, null, {}, {}, 0), newGroup(effect, null, {}, {}, 1))[1]!.causedBy).toEqual([]);
   });
 
   it('undated: only within one capture, the cause lines first', () => {
@@ -285,6 +302,11 @@ describe('findings: root causes', () => {
     // one side dated, the other not: no link
     expect(link(group(cause, 'h', {}, [T], 'x', 1), e(5))[1]!.causedBy).toEqual([]);
     expect(link(c(1), group(effect, 'h', {}, [T], 'x', 5))[1]!.causedBy).toEqual([]);
+  });
+
+  it('each finding of the cause rule is tried (two hosts)', () => {
+    const [c, , e] = link(group(cause, 'a', {}, [T]), group(cause, 'b', {}, [T]), group(effect, 'a', {}, [T + M]));
+    expect(e!.causedBy).toEqual([c!.id]);
   });
 
   it('a possible cause is listed apart; each cause once', () => {
@@ -340,6 +362,18 @@ describe('findings: order and counts', () => {
     expect(compareFindings(a!, b!)).toBe(-1);
     expect(compareFindings(b!, a!)).toBe(1);
     expect(compareFindings(a!, a!)).toBe(0);
+  });
+
+  it('each step of the order, both ways', () => {
+    const pairs: [Finding, Finding][] = [
+      [f('error', '2026-01-01T00:00:00Z'), f('error', '2026-01-02T00:00:00Z')],
+      [f('error', '2026-01-01T00:00:00Z'), f('error', null)],
+      [f('error', null, 'a', { k: '1' }), f('error', null, 'b', {})],
+      [f('error', null, 'a', {}), f('error', null, 'b', { k: '1' })],
+      [f('error', null, 'a', { k: '1' }), f('error', null, 'a', { k: '2' })],
+    ];
+    for (const [x, y] of pairs)
+      expect([compareFindings(x, y), compareFindings(y, x)], `${x.rule}${x.first} ${y.rule}${y.first}`).toEqual([-1, 1]);
   });
 
   it('summarize counts each severity', () => {

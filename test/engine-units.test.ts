@@ -59,7 +59,7 @@ describe('matching: which lines a rule takes', () => {
   it('keeps the named captures of the first pattern that matches, and only those that took part', () => {
     const r = rule({ patterns: ['^a (?<x>\\d+)(?: (?<y>z))?$', '^a (?<w>\\d+)'] });
     expect(matchRule(r, ev('a 12 z'))).toEqual({ x: '12', y: 'z' });
-    expect(matchRule(r, ev('a 12'))).toEqual({ x: '12' });
+    expect(matchRule(r, ev('a 12'))).toStrictEqual({ x: '12' });
     expect(matchRule(r, ev('a 12 q'))).toEqual({ w: '12' });
     expect(matchRule(r, ev('b 12'))).toBeNull();
   });
@@ -75,6 +75,8 @@ describe('matching: which lines a rule takes', () => {
     expect(at({ n: { gt: 1, lt: 10 } }, '9')).toBe(true);
     expect(at({ n: { gte: 0 } }, 'abc')).toBe(false);
     expect(at({ n: { gte: 0 } }, 'Infinity')).toBe(false);
+    // a line the pattern does not match is no hit, bounds or not
+    expect(matchRule(rule({ patterns: ['n=(?<n>\\S+)'], where: { n: { gt: 1 } } }), ev('nothing'))).toBeNull();
   });
 
   it('ignore: voids a single-line hit; a multi-line rule leaves it to the engine (the whole report)', () => {
@@ -98,16 +100,17 @@ describe('matching: keys of a hit', () => {
     });
     const h = hit(r, 'head first', ['noise', 'victim bee other', 'victim second third']);
     completeFromBlock(h);
-    expect(h.captures).toEqual({ a: 'first', b: 'bee' });
+    expect(h.captures).toStrictEqual({ a: 'first', b: 'bee' });
     expect(keyOf(h)).toEqual({ a: 'first', b: 'bee' });
   });
 
   it('a collected capture is completed the same way; a key no line holds stays absent', () => {
     const r = rule({ patterns: ['^head', '^victim (?<proc>\\w+)', '^pid (?<pid>\\d+)'], key: ['pid'], collect: { procs: 'proc' } });
-    const h = hit(r, 'head', ['victim qemu']);
+    // a later line of the pattern without named groups is passed over
+    const h = hit(r, 'head', ['head again', 'victim qemu']);
     completeFromBlock(h);
-    expect(h.captures).toEqual({ proc: 'qemu' });
-    expect(keyOf(h)).toEqual({});
+    expect(h.captures).toStrictEqual({ proc: 'qemu' });
+    expect(keyOf(h)).toStrictEqual({});
   });
 
   it('the key holds the key captures only, and the trace fingerprint when the rule asks for one', () => {
@@ -144,12 +147,15 @@ describe('matching: call trace fingerprint', () => {
   });
 
   it('before "Call Trace:", only old-style "[<addr>]" frames count', () => {
-    expect(traceFingerprint([' plain_fn+0x1/0x2', ' [<c0123456>] old_fn+0x1/0x2'])).toBe('old_fn');
+    expect(traceFingerprint([' plain_fn+0x1/0x2', '  [<c0123456>] old_fn+0x1/0x2'])).toBe('old_fn');
+    expect(traceFingerprint(['plain_fn+0x1/0x2 [<c0123456>]'])).toBe('');
   });
 
   it('with no frames, the function of the faulting instruction; else nothing', () => {
     expect(traceFingerprint(['RIP: 0010:xen_clocksource_read+0x12/0x40'])).toBe('xen_clocksource_read');
     expect(traceFingerprint(['EIP: [<c0123456>] old_fault+0x1/0x2'])).toBe('old_fault');
+    expect(traceFingerprint(['RIP  [<ffffffff8117e3a6>]  kmem_cache_alloc+0x56/0x140'])).toBe('kmem_cache_alloc');
+    expect(traceFingerprint(['IP:fault_fn+0x1/0x2'])).toBe('fault_fn');
     expect(traceFingerprint(['PC is at arm_fn+0x1c/0x40'])).toBe('arm_fn');
     expect(traceFingerprint(['Call Trace:', ' dump_stack+0x5/0x10', 'RIP: 0010:leaf+0x1/0x2'])).toBe('leaf');
     expect(traceFingerprint(['nothing here'])).toBe('');

@@ -79,6 +79,14 @@ describe('encoding: telling UTF-16', () => {
     expect(utf16Of(Buffer.from(nuls(3)).swap16())).toBeNull();
   });
 
+  it('counts the bytes it looks at, not the one after them', () => {
+    // 128 units, 12 of them with a NUL low byte (10% of the even bytes, the most UTF-16LE allows), then
+    // more such units past the first 256 bytes
+    const head = le('a'.repeat(116) + 'Ā'.repeat(12));
+    expect(utf16Of(head)).toBe('utf-16le');
+    expect(utf16Of(Buffer.concat([head, le('Ā')]))).toBe('utf-16le');
+  });
+
   it(`looks at the first ${SNIFF_BYTES} bytes only`, () => {
     const head = le('a'.repeat(SNIFF_BYTES / 2));
     const tail = Buffer.from('x'.repeat(4 * SNIFF_BYTES));
@@ -133,6 +141,10 @@ describe('encoding: to UTF-8', () => {
 
   it('an empty stream gives nothing; a lone last byte of UTF-16 is dropped (half a code unit)', async () => {
     expect((await collect([])).length).toBe(0);
+    // a byte-order mark alone: no text (and no empty piece)
+    expect((await collect([Buffer.from([0xff, 0xfe])])).length).toBe(0);
+    // a lone high surrogate at the very end: the replacement character, not nothing
+    expect((await collect([le(`${LOG}\ud83d`)])).toString('utf8')).toBe(`${LOG}\ufffd`);
     const bytes = Buffer.concat([le(LOG), Buffer.from([0x41])]);
     expect((await collect([bytes])).toString('utf8')).toBe(LOG);
     // a character split across chunks, and a surrogate pair split across chunks
@@ -152,6 +164,7 @@ describe('encoding: where a line starts', () => {
     expect(at([0xef, 0xbb, 0x41])).toBe(0); // not a whole mark
     expect(at([0xef, 0x41, 0xbf])).toBe(0);
     expect(at([0xef, 0xbb, 0xbe, 0x41])).toBe(0);
+    expect(at([0x41, 0xbb, 0xbf, 0x41])).toBe(0);
     expect(at([0, 0, 0x41], 1)).toBe(2);
     expect(at([0, 0, 0, 0x41], 0, 2)).toBe(2); // the line ends before its text
     expect(at([...BOM, 0x41], 0, 2)).toBe(0); // a mark cut by the line end is text
