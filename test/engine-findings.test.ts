@@ -372,6 +372,10 @@ describe('findings: order and counts', () => {
       [f('error', null, 'a', {}), f('error', null, 'b', { k: '1' })],
       [f('error', null, 'a', { k: '1' }), f('error', null, 'a', { k: '2' })],
     ];
+    // same rule, keys in one order and ids in the other: the key decides
+    const byKey = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((k) => f('error', null, 'a', { k }));
+    const [lo, hi] = byKey.flatMap((x, i) => byKey.slice(i + 1).map((y): [Finding, Finding] => [x, y])).find(([x, y]) => x.id > y.id)!;
+    pairs.push([lo, hi]);
     for (const [x, y] of pairs)
       expect([compareFindings(x, y), compareFindings(y, x)], `${x.rule}${x.first} ${y.rule}${y.first}`).toEqual([-1, 1]);
   });

@@ -94,7 +94,7 @@ describe('matching: which lines a rule takes', () => {
 describe('matching: keys of a hit', () => {
   it('a key missing on the first line is taken from a later line of the report, first found wins, none overwritten', () => {
     const r = rule({
-      patterns: ['^head (?<a>\\w+)?', '^victim (?<b>\\w+) (?<a>\\w+)'],
+      patterns: ['^head (?<a>\\w+)?', '^victim (?<b>\\w+) (?<a>\\w+)(?<c> x)?'],
       key: ['a', 'b'],
       multiline: { continuation: '^' },
     });
