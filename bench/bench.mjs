@@ -9,7 +9,7 @@
 //   npm run bench -- --startup         start-up only: a 158-line pipe against `node -e 0`, median of 20
 //   npm run bench -- --fleet           fleet-sized folders: `scan` and `timeline` over 100 hosts' rotated
 //                                      syslogs (192 MB of log text in 100 folders), grep for reference
-//                                      (built in bench/corpus/fleet/, or --fleet-dir DIR)
+//                                      (built in bench/corpus/fleet/, or --fleet-dir DIR; --build-only)
 //
 // Corpora (all seeded, all with the same signature lines injected at known places):
 //   v2     syslog of many programs, 2% of it everyday noise that looks like trouble, Xen console/xend/libxl
@@ -405,7 +405,7 @@ async function buildFleet(dir) {
     let t = start + n(60_000);
     // booted some days before the first line; a third of the hosts reboot within the week
     let boot = start - (1 + n(40)) * 86400_000 - n(86400_000);
-    const reboot = r() < 0.33 ? start + Math.floor(r() * FLEET_DAYS * 86400_000) : Infinity;
+    let reboot = r() < 0.33 ? start + Math.floor(r() * FLEET_DAYS * 86400_000) : Infinity;
     const plan = [];
     for (const [id, per, make] of INJECT) {
       const count = Math.max(1, Math.round((per * FLEET_HOST_BYTES) / (100 * 1024 * 1024)));
@@ -418,7 +418,7 @@ async function buildFleet(dir) {
       const d = new Date(t);
       return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${host}`;
     };
-    const uptime = () => ((t - boot) / 1000 + r() * 0.9).toFixed(6).padStart(12, ' ');
+    const uptime = () => ((t - boot) / 1000).toFixed(6).padStart(12, ' ');
     // (the hypervisor's own boot line keeps its [0.000000])
     const withUptime = (msg) => (msg.includes('(XEN)') ? msg : msg.replace(KERNEL_UPTIME, () => `kernel: [${uptime()}]`));
     let written = 0;
@@ -430,10 +430,12 @@ async function buildFleet(dir) {
     };
     while (written < FLEET_HOST_BYTES) {
       if (t >= reboot) {
-        // shut down, a few minutes without lines, then the boot's first kernel lines
+        // shut down, a few minutes without lines, then the boot's first kernel lines, stamped when
+        // rsyslog started (some seconds into the boot) with the kernel's own early uptimes
+        reboot = Infinity;
         t += 180_000 + n(600_000);
         boot = t - 25_000 - n(20_000);
-        for (const msg of BOOT_LINES) emit(`${stamp()} kernel: [${uptime()}] ${msg}`);
+        BOOT_LINES.forEach((msg, k) => emit(`${stamp()} kernel: [${(k * 0.35 + r() * 0.3).toFixed(6).padStart(12, ' ')}] ${msg}`));
         emit(`${stamp()} systemd[1]: Started Xen daemon (xenstored, xenconsoled).`);
       }
       if (p < plan.length && plan[p][0] <= written) {
@@ -501,6 +503,7 @@ function findingKeys(json) {
 async function fleet() {
   const { file: pat } = grepPatterns();
   const { dir, injected } = await ensureFleet();
+  if (args.includes('--build-only')) return;
   const files = [];
   const walkAll = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -551,7 +554,10 @@ async function fleet() {
         if (k === 2 && scanJson) {
           const a = findingKeys(scanJson).join('\n');
           const b = findingKeys(json).join('\n');
-          note += a === b ? `, same ${json.findings.length} findings as scan` : `, DIFFERENT findings from scan (${scanJson.findings.length} vs ${json.findings.length})`;
+          note +=
+            a === b
+              ? `, same ${json.findings.length} findings as scan`
+              : `, DIFFERENT findings from scan (${scanJson.findings.length} vs ${json.findings.length})`;
         }
       }
     }
