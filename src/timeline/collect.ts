@@ -152,7 +152,7 @@ function kernelEvent(time: number | null, uptime: number, host: string): LogEven
 }
 
 /** The survey's prefilter: no line is a candidate (the survey sink takes what it needs, see passed). */
-const NO_CANDIDATES: Prefilter = { find: () => ({ at: new Int32Array(0), n: 0 }) };
+const NO_CANDIDATES: Prefilter = { find: () => ({ at: new Int32Array(0), n: 0 }), next: () => -1 };
 
 const zeroHits = (): Record<Severity, number> => ({ critical: 0, error: 0, warning: 0, info: 0 });
 
