@@ -293,11 +293,6 @@ export class ClockSurvey {
   /** Sampled `dmesg -T` messages → wall time (null: ambiguous). */
   private readonly messageAnchors = new Map<string, number | null>();
 
-  /** Start an input; returns the line observer for it. */
-  begin(name: string, inputHost: string | null): (ev: LogEvent, text: string, lineNo: number) => void {
-    return this.beginInput(name, inputHost).line;
-  }
-
   /**
    * Start an input; returns its line observer, and `host`: what a line that matters to the survey
    * only by its host (a plain syslog line, see plain-line.ts) is reduced to.

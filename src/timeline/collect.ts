@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Input, ResolveProblem } from '../sources/inputs.js';
 import { inputContext, maybeGunzip, rotationOrder } from '../sources/inputs.js';
-import { scanLines, type LineSink, type Prefilter } from '../sources/lines.js';
-import { anchorPipedBoot } from './survey.js';
+import { scanLines, type LineSink } from '../sources/lines.js';
+import { anchorPipedBoot, NO_CANDIDATES, surveySink } from './survey.js';
 import { toUtf8 } from '../sources/encoding.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine } from '../engine/engine.js';
@@ -29,7 +29,6 @@ import { noteFolds, type ScanOptions } from '../pipeline/scan-inputs.js';
 import { problemSummaries, scanReport } from '../report-document.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
-import { parseLine } from '../parse/line.js';
 import { PlainLines, type Uptime } from './plain-line.js';
 import { buildIncidents, hostSummaries, sharedFindings } from './incidents.js';
 import type { HourBucket, Mark, TimelineReport, WindowLine } from './model.js';
@@ -143,17 +142,6 @@ function spoolFolder(): { dir: string; remove(): void } {
   return { dir, remove };
 }
 
-/**
- * The event of a dated `kernel: [uptime] ` syslog line as the survey sees it (see plain-line.ts): no
- * banner (the reader declines "Linux version"), and its message is not asked for (it is dated).
- */
-function kernelEvent(time: number | null, uptime: number, host: string): LogEvent {
-  return { format: 'syslog', time, uptime, host, program: 'kernel', pid: null, source: 'kernel', message: '' };
-}
-
-/** The survey's prefilter: no line is a candidate (the survey sink takes what it needs, see passed). */
-const NO_CANDIDATES: Prefilter = { find: () => ({ at: new Int32Array(0), n: 0 }), next: () => -1 };
-
 const zeroHits = (): Record<Severity, number> => ({ critical: 0, error: 0, warning: 0, info: 0 });
 
 /** Build the timeline report of the inputs (read in the order given; the result is in order of time). */
@@ -194,7 +182,6 @@ async function run(
   for (const [i, input] of inputs.entries()) {
     const ctx = ctxOf(input);
     const observe = survey.beginInput(input.name, input.host);
-    const plain = new PlainLines();
     let chunks: AsyncIterable<Buffer>;
     if (input.kind !== 'file' && spoolDir) {
       // the bytes as they came are kept (gzip stays compressed) and inflated again for the second pass
@@ -221,18 +208,7 @@ async function run(
         yield c;
       }
     })();
-    // a plain syslog line tells the survey only its host, a dated kernel line its time, uptime and
-    // host: they are neither decoded nor parsed
-    const sink: LineSink = {
-      wantsAll: () => false,
-      line: (text: string, lineNo: number) => observe.line(parseLine(text, ctx), text, lineNo),
-      passed: (raw, start, end, lineNo) => {
-        if (!plain.read(raw, start, end, ctx, 'read')) return false;
-        if (plain.uptime === null) observe.host(plain.host);
-        else observe.line(kernelEvent(plain.time, plain.uptime, plain.host), '', lineNo);
-        return true;
-      },
-    };
+    const sink = surveySink(observe, ctx);
     try {
       await scanLines(toUtf8(counted), NO_CANDIDATES, sink);
     } catch {
