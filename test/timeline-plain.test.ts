@@ -51,6 +51,10 @@ const tag = fc.oneof(
     'xenconsoled: ',
     '',
   ),
+  // any uptime: as many digits as printk and a clock gone wrong may give (the reader computes the number)
+  fc
+    .tuple(fc.stringMatching(/^\d{1,12}$/), fc.stringMatching(/^\d{1,9}$/), one('', ' ', '   '))
+    .map(([a, b, sp]) => `kernel: [${sp}${a}.${b}] `),
   fc.string({ maxLength: 8 }),
 );
 const message = fc

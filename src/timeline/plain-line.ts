@@ -45,6 +45,21 @@ function hasWordAt(b: Uint8Array, at: number, end: number, word: Uint8Array): bo
   return true;
 }
 
+/**
+ * The number written b[from, dot) "." b[dot + 1, end) in decimal digits, as Number() reads the text:
+ * with at most 15 digits, the integer of all of them and the power of ten are exact, and their
+ * quotient is rounded once, as the decimal is (no string for it); longer ones go through a string.
+ */
+function decimal(b: Uint8Array, from: number, dot: number, end: number): number {
+  if (end - from - 1 > 15) return Number(Buffer.from(b.buffer, b.byteOffset + from, end - from).toString('latin1'));
+  let n = 0;
+  for (let k = from; k < dot; k++) n = n * 10 + b[k]! - 48;
+  for (let k = dot + 1; k < end; k++) n = n * 10 + b[k]! - 48;
+  return n / POW10[end - dot - 1]!;
+}
+
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
 /** Does b hold `word` at `at`, before `end`? */
 function hasBytesAt(b: Uint8Array, at: number, end: number, word: Uint8Array): boolean {
   if (at + word.length > end) return false;
@@ -155,7 +170,7 @@ export class PlainLines {
         const frac = k;
         while (isDigit(b[k])) k++;
         if (k === frac || k !== mark) return false;
-        up = Number(Buffer.from(b.buffer, b.byteOffset + from, k - from).toString('latin1'));
+        up = decimal(b, from, frac - 1, k);
       }
     }
     const time = syslogTime(
