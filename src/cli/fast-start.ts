@@ -20,6 +20,7 @@
  * one, mode 0644); where it cannot (a read-only installation, another user's), it does not, silently.
  * XENDOCTOR_STARTUP=trace tells on stderr which way a run started.
  */
+import { isAscii } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -133,7 +134,9 @@ export async function start(): Promise<Started> {
 
   const file = cacheFile();
   const cached = readCache(file, st);
-  const source = readFileSync(BUNDLE, 'utf8');
+  // ASCII (scripts/bundle.mjs escapes the rest): read as such, a copy, where UTF-8 decoding is a scan
+  const bytes = readFileSync(BUNDLE);
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   let script: Script;
   try {
     script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
