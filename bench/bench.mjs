@@ -588,6 +588,9 @@ function toEre(src) {
     .replace(/^\^/, '');
   // a character class holding an escape such as [^:\s] was turned into [^:[[:space:]]]: flatten
   s = s.replace(/\[(\^?)([^\]]*?)\[\[:(space|alnum):\]\]\]/g, '[$1$2[:$3:]]');
+  // and [\w.-] into [[[:alnum:]_].-] (a class of '[', letters and '_', then any byte, '-' and ']':
+  // grep then missed every bridge port line): flatten to [[:alnum:]_.-]
+  s = s.replace(/\[(\^?)([^\]]*?)\[\[:alnum:\]_\]([^\]]*)\]/g, '[$1$2[:alnum:]_$3]');
   return s;
 }
 

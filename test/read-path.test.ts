@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hash53 } from '../src/engine/groups.js';
 import { LiteralSet } from '../src/engine/prefilter.js';
+import { textSize } from '../src/sources/inputs.js';
 import { MAX_SEEN, SeenLines, signature } from '../src/engine/seen-lines.js';
 import { json, tmp, xd } from './helpers.js';
 
@@ -62,6 +63,22 @@ describe('gzip input', () => {
       ['xen-unknown-boot-parameter', 1],
     ]);
     expect(json(r).inputs[0]!.lines).toBe(20_002);
+  });
+});
+
+describe('textSize (the clock survey budgets a gzip file by the text it inflates to)', () => {
+  it('reads the inflated size from a gzip trailer, and the size of anything else', () => {
+    const dir = tmp();
+    const text = Buffer.from('Oct 20 00:00:00 xen07 kernel: [1.000000] xenbr0: port 2(vif1.0) entered disabled state\n'.repeat(5000));
+    const gz = gzipSync(text);
+    writeFileSync(join(dir, 'a.gz'), gz);
+    writeFileSync(join(dir, 'a.log'), text);
+    // a gzip file cut short: its last four bytes are no trailer (the survey's own guard still holds)
+    writeFileSync(join(dir, 'cut.gz'), gz.subarray(0, 40));
+    expect(textSize(join(dir, 'a.gz'), gz.length)).toBe(text.length);
+    expect(textSize(join(dir, 'a.log'), text.length)).toBe(text.length);
+    expect(textSize(join(dir, 'cut.gz'), 40)).toBeGreaterThanOrEqual(40);
+    expect(textSize(join(dir, 'missing.gz'), 1234)).toBe(1234);
   });
 });
 
