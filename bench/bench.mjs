@@ -7,6 +7,7 @@
 //   npm run bench -- --repeat 5        the median of five runs each (default three)
 //   npm run bench -- --corpus noisy    another corpus (v2, the default; noisy; kern; or a list: v2,noisy,kern)
 //   npm run bench -- --startup         start-up only: a 158-line pipe against `node -e 0`, median of 20
+//   npm run bench -- --startup --startup-bin OLD/bin/xendoctor.js   ... and another build's, alternating
 //   npm run bench -- --fleet           fleet-sized folders: `scan` and `timeline` over 100 hosts' rotated
 //                                      syslogs (192 MB of log text in 100 folders), grep for reference
 //                                      (built in bench/corpus/fleet/, or --fleet-dir DIR; --build-only)
@@ -587,6 +588,9 @@ function toEre(src) {
     .replace(/^\^/, '');
   // a character class holding an escape such as [^:\s] was turned into [^:[[:space:]]]: flatten
   s = s.replace(/\[(\^?)([^\]]*?)\[\[:(space|alnum):\]\]\]/g, '[$1$2[:$3:]]');
+  // and [\w.-] into [[[:alnum:]_].-] (a class of '[', letters and '_', then any byte, '-' and ']':
+  // grep then missed every bridge port line): flatten to [[:alnum:]_.-]
+  s = s.replace(/\[(\^?)([^\]]*?)\[\[:alnum:\]_\]([^\]]*)\]/g, '[$1$2[:alnum:]_$3]');
   return s;
 }
 
@@ -646,28 +650,46 @@ function median(runs) {
 
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
-/** Start-up: a small pipe (158 lines of a lab host's `xl dmesg`) against `node -e 0`, alternating. */
+/**
+ * Start-up: a small pipe (158 lines of a lab host's `xl dmesg`) against `node -e 0`, alternating.
+ * Wall seconds (median, min) and the CPU seconds (user+sys, children's, from /proc/self/stat) of all
+ * the runs together. `--startup-bin PATH` times another build's launcher beside this one (old against new).
+ */
 function startup(runs = 20) {
   const sample = join(ROOT, 'samples', 'lab', 'toolstack', 'xl-dmesg.txt');
   const lines = readFileSync(sample, 'utf8').split('\n').filter(Boolean).length;
-  const wall = (cmd) => {
+  const tick = 100; // USER_HZ: clock ticks a second on Linux
+  const childCpu = () => {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / tick; // cutime + cstime (fields 16 and 17)
+  };
+  const time = (cmd) => {
+    const c0 = childCpu();
     const t0 = process.hrtime.bigint();
     const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'ignore'] });
     if (r.status === null) throw new Error(`${cmd}: killed`);
-    return Number(process.hrtime.bigint() - t0) / 1e9;
+    return { wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: childCpu() - c0 };
   };
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  const nodeRuns = [];
-  const xdRuns = [];
-  for (let i = 0; i < runs; i++) {
-    nodeRuns.push(wall(`node -e 0`));
-    xdRuns.push(wall(`'${BIN}' < '${sample}'`));
-  }
-  console.log(
-    `start-up (${runs} runs each, alternating; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}):`,
-  );
-  console.log(`  node -e 0                          median ${fmt(med(nodeRuns), 3)} s (min ${fmt(Math.min(...nodeRuns), 3)})`);
-  console.log(`  xendoctor < ${lines}-line xl dmesg     median ${fmt(med(xdRuns), 3)} s (min ${fmt(Math.min(...xdRuns), 3)})`);
+  const other = opt('--startup-bin', null);
+  const cmds = [
+    ['node -e 0', 'node -e 0'],
+    [`xendoctor < ${lines}-line xl dmesg`, `'${BIN}' < '${sample}'`],
+    ...(other ? [[`${other} < the same`, `'${other}' < '${sample}'`]] : []),
+  ];
+  const results = cmds.map(() => []);
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const before = load();
+  for (let i = 0; i < runs; i++) cmds.forEach(([, cmd], j) => results[j].push(time(cmd)));
+  console.log(`start-up (${runs} runs each, alternating; load average ${before} before, ${load()} after):`);
+  cmds.forEach(([label], j) => {
+    const w = results[j].map((r) => r.wall);
+    const cpu = results[j].reduce((a, r) => a + r.cpu, 0);
+    console.log(
+      `  ${label.padEnd(34)} median ${fmt(med(w), 3)} s (min ${fmt(Math.min(...w), 3)}); CPU user+sys of the ${runs} runs ${fmt(cpu, 2)} s`,
+    );
+  });
 }
 
 async function main() {

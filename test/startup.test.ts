@@ -275,6 +275,28 @@ describe('start-up falls back safely (a copy of the package)', () => {
   });
 });
 
+describe('code caches beside the bundle', () => {
+  it('are at most four: a run that writes one removes the least recently written others', () => {
+    const root = copyPackage();
+    const dist = join(root, 'dist');
+    const old = ['0000000a', '0000000b', '0000000c', '0000000d', '0000000e'].map((k, i) => {
+      const f = join(dist, `xendoctor.cjs-${k}.v8cache`);
+      writeFileSync(f, 'xendoctor code cache 0 0 0\n', { mode: 0o644 });
+      utimesSync(f, 1_000_000 + i, 1_000_000 + i); // a is the oldest, e the newest
+      return f;
+    });
+    const r = loaded([], SAMPLE, 'trace', root);
+    const written = /code cache written: (\S+)/.exec(r.stderr)?.[1];
+    expect(written).toBeDefined();
+    const left = readdirSync(dist)
+      .filter((f) => f.endsWith('.v8cache'))
+      .map((f) => join(dist, f))
+      .sort();
+    expect(left).toEqual([written!, old[2]!, old[3]!, old[4]!].sort());
+    expect(r.stdout).toBe(loaded([], SAMPLE, 'plain').stdout);
+  });
+});
+
 describe('the catalogue cache answers the rules and their prefilter literals', () => {
   it("holds each rule's literals as its patterns give them, and a run takes them from it", () => {
     const root = copyPackage();

@@ -391,7 +391,8 @@ export class Engine {
    * counts towards the threshold. True when the line was such a release.
    */
   private release(rule: Rule, ev: LogEvent, host: string | null): boolean {
-    const m = rule.release.map((re) => re.exec(ev.message)).find((x) => x !== null);
+    let m: RegExpExecArray | null = null;
+    for (let i = 0; i < rule.release.length && m === null; i++) m = rule.release[i]!.exec(ev.message);
     if (!m) return false;
     if (!rule.threshold?.distinct) return false;
     const value = m.groups?.[rule.threshold.distinct];
