@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, json, tmp, xd } from './helpers.js';
+import { ROOT, json, siteRuleDir, tmp, xd } from './helpers.js';
 
 const BLKBACK =
   [
@@ -266,5 +266,18 @@ describe('rule files', () => {
     const s = xd(['rules', 'show', 'blkback-hung-task']);
     expect(s.stdout).toContain('ionice');
     expect(xd(['rules', 'show', 'nope']).code).toBe(3);
+  });
+});
+
+describe('site rules and the prefilter', () => {
+  // the literals a line must hold before a rule's regex runs once took the digits of ".{0,1000}" as text:
+  // a rule "^io.{0,1000}fail" then needed "0,1000" in the line and never found one
+  it.each([
+    ['^io.{0,1000}fail', 'io to sda fail'],
+    ['^io\\d{1,1000}fail', 'io12fail'],
+    ['^iox{0,1000}fail', 'ioxxfail'],
+  ])('a pattern with a counted repeat of a non-literal atom finds its lines: %s', (pattern, line) => {
+    const r = xd(['--rules', siteRuleDir(pattern), '--format', 'json', '-'], `Nov 20 08:01:10 xen07 kernel: ${line}\n`);
+    expect(json(r).findings.map((f) => [f.rule, f.count])).toContainEqual(['site-slow', 1]);
   });
 });

@@ -59,6 +59,7 @@ beforeAll(() => {
   for (const x of [
     'bin',
     'src',
+    'scripts',
     'rules',
     'samples',
     'contrib',
@@ -87,6 +88,8 @@ describe('npm pack', () => {
     for (const f of [
       'bin/xendoctor.js',
       'dist/cli/main.js',
+      'dist/xendoctor.cjs',
+      'dist/xendoctor.cjs.json',
       'dist/kb-index.json',
       'rules/rule.schema.json',
       'rules/hung-task.yaml',
@@ -125,6 +128,7 @@ describe('npm pack', () => {
     expect(packed.filter((p) => /^(?:src|test|bench|node_modules|\.ci)\//.test(p) || p.endsWith('.map') || p.endsWith('.ts'))).toEqual([]);
     expect(packed).not.toContain('dist/catalogue-cache.json');
     expect(packed).not.toContain('dist/benign-cache.json');
+    expect(packed.filter((p) => p.endsWith('.v8cache'))).toEqual([]);
   });
 
   it('declares Node.js 20, the bin, and no development package among the dependencies', () => {
@@ -142,6 +146,16 @@ describe('the installed package', () => {
     for (const dev of [...Object.keys(pkg.devDependencies), 'vitest', 'typescript', 'eslint']) expect(present(dev), dev).toBe(false);
     for (const dep of Object.keys(pkg.dependencies))
       expect(present(dep) || existsSync(join(prefix, 'lib', 'node_modules', dep)), dep).toBe(true);
+  });
+
+  it('starts from its bundle (unpacked at any time, in any order: the sizes tell it is up to date)', () => {
+    const r = spawnSync(bin, [], {
+      input: '(XEN) Xen version 4.17.3\n',
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: join(work, 'home'), TZ: 'UTC', NO_COLOR: '1', XENDOCTOR_STARTUP: 'trace' },
+    });
+    expect(r.stderr).toMatch(/^xendoctor: start-up: bundle, code cache /m);
+    expect(r.stdout).toContain('1 line');
   });
 
   it('prints its version and help with examples', () => {

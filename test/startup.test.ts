@@ -1,11 +1,24 @@
 /**
- * Start-up loads what the command uses (issue 19): the modules a run loads, seen through a module
- * loader hook (node --import), and the runs that need every command's definitions (help,
- * completion, options before the command word) still get them. No timing here: start-up time is
- * measured by `npm run bench -- --startup`.
+ * Start-up (issue 19): a run starts from the bundle (dist/xendoctor.cjs) with its V8 code cache, with
+ * the same output as from dist/'s modules; a stale bundle, an untrusted or refused cache, a folder it
+ * cannot write fall back safely; and from the modules a run loads what its command uses. The modules
+ * a run loads are seen through a module loader hook (node --import), the way it started through
+ * XENDOCTOR_STARTUP=trace. No timing here: start-up time is measured by `npm run bench -- --startup`.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, tmp } from './helpers.js';
@@ -13,6 +26,7 @@ import { BIN, ROOT, tmp } from './helpers.js';
 let dir: string;
 beforeAll(() => {
   dir = tmp('xd-startup-');
+  chmodSync(dir, 0o755); // the hook is loaded by another user's run too
   // every module file the run loads, one URL a line
   writeFileSync(
     join(dir, 'hooks.mjs'),
@@ -29,20 +43,37 @@ export async function load(url, context, next) {
   );
 });
 
-/** Run the binary; its exit code, output and the module files it loaded (relative to the project). */
-function loaded(args: string[], input?: string): { code: number; stdout: string; modules: string[] } {
+interface Loaded {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The module files it loaded, relative to the project (`root`). */
+  modules: string[];
+}
+
+/**
+ * Run the binary of the project at `root` (this one by default); `startup` is XENDOCTOR_STARTUP
+ * (`plain`: from dist/'s modules; `trace`: say on stderr how it started).
+ */
+function loaded(args: string[], input?: string, startup?: 'plain' | 'trace', root = ROOT, opts: SpawnSyncOptions = {}): Loaded {
   const list = join(dir, `loaded-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(list, '');
-  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), BIN, ...args], {
+  chmodSync(list, 0o666);
+  const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC', NO_COLOR: '1', XD_LOADED: list };
+  delete env.XENDOCTOR_STARTUP;
+  delete env.NODE_V8_COVERAGE;
+  if (startup) env.XENDOCTOR_STARTUP = startup;
+  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(root, 'bin', 'xendoctor.js'), ...args], {
     input,
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', XD_LOADED: list },
+    env,
+    ...opts,
   });
   const modules = readFileSync(list, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((u) => decodeURIComponent(u.replace(/^file:\/\//, '')).replace(`${ROOT}/`, ''));
-  return { code: r.status ?? -1, stdout: String(r.stdout), modules };
+    .map((u) => decodeURIComponent(u.replace(/^file:\/\//, '')).replace(`${root}/`, ''));
+  return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), modules };
 }
 
 const SAMPLE = readFileSync(join(ROOT, 'samples', 'lab', 'toolstack', 'xl-dmesg.txt'), 'utf8');
@@ -51,9 +82,9 @@ const OTHER_COMMANDS = ['rules', 'timeline', 'watch', 'check', 'report', 'ack', 
   (c) => `dist/cli/${c}.js`,
 );
 
-describe('start-up', () => {
+describe('start-up from dist/ modules (XENDOCTOR_STARTUP=plain, and a stale bundle)', () => {
   it('a piped scan loads its own command only: no other command module, no lunr, no glob library', () => {
-    const r = loaded([], SAMPLE);
+    const r = loaded([], SAMPLE, 'plain');
     expect([0, 1, 2]).toContain(r.code);
     expect(r.stdout).toContain('158 lines');
     expect(r.modules).toContain('dist/cli/scan.js');
@@ -62,7 +93,7 @@ describe('start-up', () => {
   });
 
   it('`rules list` loads the rules command and not scan or watch', () => {
-    const r = loaded(['rules', 'list']);
+    const r = loaded(['rules', 'list'], undefined, 'plain');
     expect(r.code).toBe(0);
     expect(r.modules).toContain('dist/cli/rules.js');
     expect(r.modules).not.toContain('dist/cli/watch.js');
@@ -70,17 +101,169 @@ describe('start-up', () => {
   });
 
   it('help, completion and options before the command word still see every command', () => {
-    const help = loaded(['--help']);
+    const help = loaded(['--help'], undefined, 'plain');
     expect(help.code).toBe(0);
     for (const c of ['scan', 'rules', 'timeline', 'watch', 'check', 'report', 'ack', 'explain', 'baseline', 'completion'])
       expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
-    const complete = loaded(['__complete', '--', 'rul']);
+    const complete = loaded(['__complete', '--', 'rul'], undefined, 'plain');
     expect(complete.stdout.split('\n')).toContain('rules');
-    const before = loaded(['--format', 'json', 'rules', 'list']);
+    const before = loaded(['--format', 'json', 'rules', 'list'], undefined, 'plain');
     expect(before.code).toBe(0);
     expect(JSON.parse(before.stdout).rules.length).toBeGreaterThan(10);
     // an option of another command given to scan: commander's own error, as with every command loaded
-    const other = loaded(['--smtp-host', 'x', '-']);
+    const other = loaded(['--smtp-host', 'x', '-'], undefined, 'plain');
     expect(other.code).toBe(3);
+  });
+});
+
+/** Runs compared between the bundle and the modules: stdout, stderr and exit code all equal. */
+const SAME: [string[], string?][] = [
+  [[], SAMPLE],
+  [['--format', 'json', '-'], SAMPLE],
+  [['--format', 'json', '--quiet', join(ROOT, 'samples', 'hung-task.log'), join(ROOT, 'samples', 'disk-full.log')]],
+  [['--format', 'html', join(ROOT, 'samples', 'hung-task.log')]],
+  [['timeline', join(ROOT, 'samples', 'hung-task.log')]],
+  [['rules', 'list']],
+  [['explain', 'hung-task']],
+  [['--help']],
+  [['--version']],
+  [['no-such-command']],
+  [['--format', 'nagios', '--since', 'yesterday-ish', '-'], SAMPLE],
+];
+
+const trace = (r: Loaded) => r.stderr.split('\n').filter((l) => l.startsWith('xendoctor: start-up: '));
+const without = (r: Loaded) =>
+  r.stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('xendoctor: start-up: '))
+    .join('\n');
+
+describe('start-up from the bundle with its code cache', () => {
+  it('a run loads the launcher and the bundle, no module of dist/ else, and prints what the modules print', () => {
+    loaded([], SAMPLE); // the code cache of these node options, written when there is none yet
+    for (const [args, input] of SAME) {
+      const bundled = loaded(args, input, 'trace');
+      const plain = loaded(args, input, 'plain');
+      expect(trace(bundled)[0], args.join(' ')).toMatch(/^xendoctor: start-up: bundle, code cache /);
+      expect(bundled.modules.filter((m) => m.startsWith('dist/') || m.startsWith('node_modules/'))).toEqual(['dist/cli/fast-start.js']);
+      expect(plain.modules).toContain('dist/cli/main.js');
+      expect({ code: bundled.code, stdout: bundled.stdout, stderr: without(bundled) }, args.join(' ')).toEqual({
+        code: plain.code,
+        stdout: plain.stdout,
+        stderr: plain.stderr,
+      });
+    }
+  });
+
+  it('the second run of the same node options uses the code cache the first one wrote', () => {
+    // node options of their own: a cache file of their own (the key), written by the first run
+    const args = ['--import', join(dir, 'register.mjs'), '--stack-size=900'];
+    const run = () =>
+      spawnSync(process.execPath, [...args, BIN], {
+        input: SAMPLE,
+        env: { ...process.env, TZ: 'UTC', XENDOCTOR_STARTUP: 'trace', XD_LOADED: join(dir, 'ignored.txt'), NODE_V8_COVERAGE: '' },
+      });
+    delete process.env.NODE_V8_COVERAGE;
+    const first = String(run().stderr);
+    const file = /code cache (\S+): /.exec(first)?.[1];
+    expect(file).toMatch(/dist\/xendoctor\.cjs-[0-9a-f]{8}\.v8cache$/);
+    rmSync(file!, { force: true });
+    expect(String(run().stderr)).toContain(`code cache written: ${file}`);
+    expect(statSync(file!).mode & 0o777).toBe(0o644);
+    expect(String(run().stderr)).toContain(`code cache ${file}: accepted`);
+  });
+});
+
+describe('start-up falls back safely (a copy of the package)', () => {
+  let root: string;
+  beforeAll(() => {
+    root = join(tmp('xd-startup-pkg-'), 'xendoctor');
+    // timestamps kept: a copy is as fresh as its original
+    for (const d of ['bin', 'dist', 'rules'])
+      cpSync(join(ROOT, d), join(root, d), { recursive: true, preserveTimestamps: true, filter: (f) => !f.endsWith('.v8cache') });
+    cpSync(join(ROOT, 'package.json'), join(root, 'package.json'), { preserveTimestamps: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+    chmodSync(join(root, '..'), 0o755);
+  });
+  const cacheOf = (r: Loaded) => /code cache (\S+): /.exec(r.stderr)?.[1];
+  const expected = () => loaded([], SAMPLE, 'plain');
+
+  it('an untrusted cache is ignored and replaced; a cache V8 refuses is replaced; a stale header is not used', () => {
+    const first = loaded([], SAMPLE, 'trace', root);
+    const file = cacheOf(first)!;
+    expect(file.startsWith(join(root, 'dist'))).toBe(true);
+    expect(trace(first)).toContain(`xendoctor: start-up: code cache written: ${file}`);
+    expect(trace(loaded([], SAMPLE, 'trace', root))).toContain(`xendoctor: start-up: bundle, code cache ${file}: accepted`);
+
+    // writable by others: whoever could write it could run code as the next user
+    chmodSync(file, 0o666);
+    const loose = loaded([], SAMPLE, 'trace', root);
+    expect(trace(loose)[0]).toBe(`xendoctor: start-up: bundle, code cache ${file}: writable by others (mode 666): ignored`);
+    expect(loose.stdout).toBe(expected().stdout);
+    expect(statSync(file).mode & 0o777).toBe(0o644); // written again, by this user
+
+    // data V8 does not take (right header, wrong code): compiled from the source, written again
+    const header = readFileSync(file, 'latin1').split('\n')[0]!;
+    writeFileSync(file, `${header}\n${'x'.repeat(4096)}`, { mode: 0o644 });
+    const refused = loaded([], SAMPLE, 'trace', root);
+    expect(trace(refused)[0]).toBe(`xendoctor: start-up: bundle, code cache ${file}: refused by V8`);
+    expect(refused.stdout).toBe(expected().stdout);
+    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toMatch(/: accepted$/);
+
+    // made from another bundle (its header): not given to V8 at all
+    writeFileSync(file, readFileSync(file, 'latin1').replace(/^xendoctor code cache \d+/, 'xendoctor code cache 1'), {
+      encoding: 'latin1',
+      mode: 0o644,
+    });
+    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toMatch(/: stale$/);
+
+    if (process.getuid?.() === 0) {
+      // another user's file, even of mode 0644: ignored
+      chownSync(file, 65534, 65534);
+      const foreign = loaded([], SAMPLE, 'trace', root);
+      expect(trace(foreign)[0]).toBe(`xendoctor: start-up: bundle, code cache ${file}: owned by uid 65534: ignored`);
+      expect(statSync(file).uid).toBe(0);
+    }
+  });
+
+  it('a user who cannot write the installation runs from the bundle without a cache, and without a word', () => {
+    const asOther: SpawnSyncOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : (chmodSync(join(root, 'dist'), 0o555), {});
+    try {
+      for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.v8cache')) rmSync(join(root, 'dist', f));
+      const r = loaded(['--format', 'json', '-'], SAMPLE, 'trace', root, asOther);
+      expect(trace(r)[0]).toMatch(/^xendoctor: start-up: bundle, code cache \S+: none$/);
+      expect(trace(r)[1]).toMatch(/^xendoctor: start-up: code cache not written: /);
+      const plain = loaded(['--format', 'json', '-'], SAMPLE, 'plain');
+      expect({ code: r.code, stdout: r.stdout, stderr: without(r) }).toEqual({
+        code: plain.code,
+        stdout: plain.stdout,
+        stderr: plain.stderr,
+      });
+      expect(readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.v8cache'))).toEqual([]);
+    } finally {
+      chmodSync(join(root, 'dist'), 0o755);
+    }
+  });
+
+  it('a dist/ module newer than the bundle in a checkout (tsc since the build) runs the modules; installed, times do not count, sizes do', () => {
+    const engine = join(root, 'dist', 'engine', 'engine.js');
+    const later = new Date(statSync(join(root, 'dist', 'xendoctor.cjs')).mtimeMs + 5000);
+    utimesSync(engine, later, later);
+    mkdirSync(join(root, 'src')); // a checkout: the sources beside dist/
+    const r = loaded([], SAMPLE, 'trace', root);
+    expect(trace(r)[0]).toBe('xendoctor: start-up: modules (bundle not used: dist/engine/engine.js changed since the bundle was built)');
+    expect(r.modules).toContain('dist/engine/engine.js');
+    expect(r.stdout).toBe(expected().stdout);
+    // an installed package (no src/): unpacked in any order, at any time
+    rmSync(join(root, 'src'), { recursive: true });
+    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toMatch(/^xendoctor: start-up: bundle, /);
+    // ... but a file of another size is another build
+    writeFileSync(engine, `${readFileSync(engine, 'utf8')}\n`);
+    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toBe(
+      'xendoctor: start-up: modules (bundle not used: dist/engine/engine.js changed since the bundle was built)',
+    );
+    // no bundle at all: the modules
+    rmSync(join(root, 'dist', 'xendoctor.cjs'));
+    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toBe('xendoctor: start-up: modules (no bundle (dist/xendoctor.cjs))');
   });
 });

@@ -11,6 +11,7 @@ import { toIso, type TimeContext } from '../parse/time.js';
 import type { Rule } from './catalogue.js';
 import { jsonEscaped } from './literals.js';
 import { LiteralSet } from './prefilter.js';
+import { MAX_SEEN, SeenLines, signature } from './seen-lines.js';
 import { TemplateMiner, TROUBLE_LITERALS, looksLikeTrouble, type MinerState } from './unrecognized.js';
 import { HostFacts, observeFacts, FACT_LITERALS, ruleApplies } from './facts.js';
 import { completeFromBlock, isIgnored, keyOf, matchRule, type Hit } from './matching.js';
@@ -25,7 +26,6 @@ import {
   foldGroup,
   foldKey,
   groupKey,
-  hash53,
   newGroup,
   newOverflow,
   pendingGroup,
@@ -114,8 +114,6 @@ const FACT_OWNER = -1;
 const TROUBLE_OWNER = -2;
 /** Dated Xen console lines ("(XEN) [2026-11-26 05:21:39.696] ...") are candidates: they date dom0's uptime stamps (parse/console-clock.ts). */
 const CLOCK_LITERALS = ['(XEN) [1', '(XEN) [2'];
-/** Line signatures remembered to count a line seen in overlapping captures once (cleared when full). */
-const MAX_SEEN = 100_000;
 /** The rest of a line a mail client or an editor wrapped: indented, perhaps behind mail quoting. */
 const WRAPPED_REST = /^(?:[ \t]*>)*[ \t]+\S/;
 /** A wrapped rest without its indentation and mail quoting. */
@@ -158,7 +156,7 @@ export class Engine {
   /** The rules that keep `context` lines. */
   private readonly contextRules: Rule[];
   /** Signatures (rule and line) of the stamped lines that made hits, with host and time (see lineSignature). */
-  private readonly seenLines = new Map<number, { host: string | null; time: number | null; source: string }>();
+  private readonly seenLines = new SeenLines();
 
   constructor(
     readonly rules: Rule[],
@@ -194,7 +192,7 @@ export class Engine {
    * (the console clock) looks only at these, so that the fast path and every-line path agree.
    */
   prefilterCandidate(raw: Uint8Array, start: number, end: number): boolean {
-    return this.candidacy.next(raw, start, end) >= 0 || byteArrayMessage(raw, start, end);
+    return this.candidacy.holds(raw, start, end) || byteArrayMessage(raw, start, end);
   }
 
   /** Would the engine try this line against some rule? (its bytes hold some literal) */
@@ -415,20 +413,20 @@ export class Engine {
    * one of the two names no host; at the same time, or where one of the two has none).
    */
   private firstSight(sig: number, host: string | null, time: number | null, source: string): boolean {
-    const before = this.seenLines.get(sig);
+    const sameSource = this.seenLines.sameSource(sig, source);
     // within one input a repeated line is the log's own (a storm): only another capture repeats it
-    if (before !== undefined && before.source !== source) {
+    if (sameSource === false) {
+      const before = this.seenLines.get(sig)!;
       const sameHost = before.host === null || host === null || before.host === host;
       // the same uptime stamp and text a second or more apart by the wall clock: a log that repeats stamps
       const sameTime = before.time === null || time === null || Math.abs(before.time - time) < 1000;
       if (!sameHost || !sameTime) return true;
-      if (before.host === null && host !== null) before.host = host;
-      if (before.time === null && time !== null) before.time = time;
+      this.seenLines.update(sig, host, time);
       return false;
     }
-    if (before !== undefined) return true;
+    if (sameSource === true) return true;
     if (this.seenLines.size >= MAX_SEEN) this.seenLines.clear();
-    this.seenLines.set(sig, { host, time, source });
+    this.seenLines.set(sig, host, time, source);
     return true;
   }
 
@@ -787,8 +785,8 @@ function journalLine(ev: LogEvent): string {
  * only (syslog) can repeat within a second for real, and have none.
  */
 function lineSignature(rule: string, ev: LogEvent): number | null {
-  if (ev.uptime !== null && ev.source !== 'hypervisor') return hash53(`${rule}\0u${ev.uptime}\0${ev.message}`);
-  if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return hash53(`${rule}\0x${ev.time}\0${ev.message}`);
+  if (ev.uptime !== null && ev.source !== 'hypervisor') return signature(rule, 117 /* u */, ev.uptime, ev.message);
+  if (ev.source === 'hypervisor' && ev.time !== null && ev.time % 1000 !== 0) return signature(rule, 120 /* x */, ev.time, ev.message);
   return null;
 }
 

@@ -117,6 +117,12 @@ function bestSet(alt: string, min: number): string[] {
       continue;
     } else if (c === '^' || c === '$') {
       continue;
+    } else if (c === '{' && /^\{\d+(?:,\d*)?\}/.test(alt.slice(i))) {
+      // the quantifier of an atom that is no literal (".{0,63}", "\d{1,3}"): its digits are no text
+      flush();
+      i = alt.indexOf('}', i);
+      if (alt[i + 1] === '?') i++;
+      continue;
     } else if ('.*+?{}|)'.includes(c)) {
       flush();
       continue;
@@ -126,6 +132,10 @@ function bestSet(alt: string, min: number): string[] {
     const q = alt[next];
     if (q === '*' || q === '?' || (q === '{' && /^\{0[,}]/.test(alt.slice(next)))) {
       flush(); // the atom is optional: it ends the run without belonging to it
+      if (q === '{') {
+        i = next - 1; // its quantifier is skipped as one of a non-literal atom
+        continue;
+      }
       i = next;
       if (alt[i + 1] === '?') i++;
       continue;

@@ -219,6 +219,11 @@ class WuManber {
     list.n = k;
   }
 
+  /** Does one of the literals start at `start` and end by `end`? */
+  startsAt(buf: Uint8Array, start: number, end: number): boolean {
+    return start + this.m <= end && this.at(buf, start, end);
+  }
+
   /** Owners of the literals starting at `start` and ending by `end`, added to `out`. */
   ownersAt(buf: Uint8Array, start: number, end: number, out: Set<number>): void {
     const m = this.m;
@@ -324,20 +329,40 @@ export class LiteralSet {
   }
 
   /**
+   * Does some literal lie wholly in buf[from, end)? As `next(buf, from, end) >= 0`, but a line of
+   * the block the last `find` searched is answered from that search's hits, not searched again.
+   */
+  holds(buf: Uint8Array, from: number, end: number): boolean {
+    if (buf !== this.searched.buf || from < this.searched.from || end > this.searched.end) return this.next(buf, from, end) >= 0;
+    const hits = this.hits;
+    for (let i = this.firstHit(from); i < hits.n && hits.at[i]! < end; i++) {
+      // a literal starting in the line may run past `end` (a line cut at MAX_LINE)
+      for (const s of this.sets) if (s.startsAt(buf, hits.at[i]!, end)) return true;
+    }
+    return false;
+  }
+
+  /** Index of the first hit of the last `find` at or after `from` (binary search: lines need not be asked in order). */
+  private firstHit(from: number): number {
+    const hits = this.hits;
+    let lo = 0;
+    let hi = hits.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (hits.at[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
    * Owners of every literal occurring in buf[from, end), added to `out`. A line of the block the
    * last `find` searched is answered from that search's hits, not searched again.
    */
   ownersIn(buf: Uint8Array, from: number, end: number, out: Set<number>): void {
     if (buf === this.searched.buf && from >= this.searched.from && end <= this.searched.end) {
       const hits = this.hits;
-      // the first hit at or after `from` (binary search: lines need not be asked in order)
-      let lo = 0;
-      let hi = hits.n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (hits.at[mid]! < from) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = this.firstHit(from);
       for (let i = lo; i < hits.n && hits.at[i]! < end; i++) {
         if (i > lo && hits.at[i] === hits.at[i - 1]) continue;
         for (const s of this.sets) s.ownersAt(buf, hits.at[i]!, end, out);

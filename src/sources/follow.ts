@@ -401,7 +401,8 @@ class FileTail {
         this.readBlind(Buffer.from(buf.subarray(0, Math.min(n, HEAD_LEN))));
         continue; // the shared buffer was used meanwhile: read again
       }
-      const data = buf.subarray(ov, n);
+      // settleExpected may read a copy through the shared buffer: keep this read's bytes apart then
+      const data = this.expected ? Buffer.from(buf.subarray(ov, n)) : buf.subarray(ov, n);
       if (this.head.length < HEAD_LEN) this.head = Buffer.concat([this.head, data.subarray(0, HEAD_LEN - this.head.length)]);
       this.pos += data.length;
       budget.left -= data.length;

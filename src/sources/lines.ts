@@ -26,8 +26,13 @@ export interface LineSink {
 
 /** Finds the places in a buffer where a candidate line may be (see engine/prefilter.ts). */
 export interface Prefilter {
-  /** Offsets in buf[from, end) where some literal starts, in increasing order (`at[0..n)`). */
+  /**
+   * Offsets in buf[from, end) where some literal starts, in increasing order (`at[0..n)`). The list
+   * may be reused by the next call: a block's list is read before anything else is searched.
+   */
   find(buf: Uint8Array, from: number, end: number): { at: Int32Array; n: number };
+  /** Offset of the first literal in buf[from, end), or -1; leaves the last `find`'s list as it was. */
+  next(buf: Uint8Array, from: number, end: number): number;
 }
 
 export interface LineStats {
@@ -143,7 +148,8 @@ export async function scanLines(
         let q = pos;
         while (q < lineEnd && (buf[q] === 32 || buf[q] === 9 || buf[q] === 62)) q++;
         const joined = Buffer.concat([before, space, buf.subarray(q, lineEnd)]);
-        candidate = prefilter!.find(joined, 0, joined.length).n > 0;
+        // (next(), not find(): find would reuse the list of this block's hits that the loop still reads)
+        candidate = prefilter!.next(joined, 0, joined.length) >= 0;
       }
       if (candidate || all || stats.head.length < HEAD_LINES) {
         const s = decode(buf, pos, lineEnd);
