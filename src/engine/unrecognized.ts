@@ -261,6 +261,8 @@ const HEX_STAND = 14 - 8;
 /** Slot names by number, made as needed. */
 const SLOT_NAMES: string[] = [];
 const slotNameOf = (k: number) => SLOT_NAMES[k] ?? (SLOT_NAMES[k] = slotName(k));
+/** ASCII characters of words: 1 a letter or `_`, 2 a digit, 0 none (as isWordCode). */
+const WORD_KIND = Uint8Array.from({ length: 128 }, (_, c) => (c >= 48 && c <= 57 ? 2 : isWordCode(c) ? 1 : 0));
 /** A 32-bit FNV-1a step over one UTF-16 code unit. */
 const FNV_PRIME = 0x01000193;
 const FNV_BASIS = 0x811c9dc5 | 0;
@@ -292,21 +294,26 @@ export function walkShape(message: string, n: number): number {
   const slots = mark < 0 || mark + SLOT_MARK.length > n;
   let h = FNV_BASIS;
   let runs = 0;
-  let from = 0;
   let slot = 0;
   let i = 0;
   while (i < n) {
     const c = message.charCodeAt(i);
-    if (!isWordCode(c)) {
+    const kind = c < 128 ? WORD_KIND[c]! : 0;
+    if (kind === 0) {
+      h = Math.imul(h ^ c, FNV_PRIME);
       i++;
       continue;
     }
-    let digits = c >= 48 && c <= 57 ? 1 : 0;
+    // the word's hash as kept, taken back when the word is replaced (each character is read once)
+    let kept = Math.imul(h ^ c, FNV_PRIME);
+    let digits = kind === 2 ? 1 : 0;
     let j = i + 1;
     for (; j < n; j++) {
       const d = message.charCodeAt(j);
-      if (!isWordCode(d)) break;
-      if (d >= 48 && d <= 57) digits++;
+      const k = d < 128 ? WORD_KIND[d]! : 0;
+      if (k === 0) break;
+      if (k === 2) digits++;
+      kept = Math.imul(kept ^ d, FNV_PRIME);
     }
     const len = j - i;
     let stand = 0;
@@ -325,18 +332,15 @@ export function walkShape(message: string, n: number): number {
     } else if (digits > 0 && slots && isSlotWord(message, i, j, n)) stand = -1 - slot++;
     else replaced = false;
     if (replaced) {
-      for (let p = from; p < i; p++) h = Math.imul(h ^ message.charCodeAt(p), FNV_PRIME);
       const s = stand >= 0 ? STAND_INS[stand]! : slotNameOf(-1 - stand);
       for (let p = 0; p < s.length; p++) h = Math.imul(h ^ s.charCodeAt(p), FNV_PRIME);
       const r = 3 * runs++;
       RUNS[r] = i;
       RUNS[r + 1] = j;
       RUNS[r + 2] = stand;
-      from = j;
-    }
+    } else h = kept;
     i = j;
   }
-  for (let p = from; p < n; p++) h = Math.imul(h ^ message.charCodeAt(p), FNV_PRIME);
   runCount = runs;
   return h;
 }
