@@ -5,17 +5,38 @@ import base from './vitest.config';
 // the unit and property tests that import that folder's code. Tests that run the binary use dist/,
 // which Stryker does not mutate, and the whole suite per mutant is more than this machine can afford.
 const sets: Record<string, string[]> = {
-  parse: ['test/parse.test.ts', 'test/parse-fast.test.ts', 'test/parse-forms.test.ts', 'test/parse-units.test.ts', 'test/fuzz.test.ts'],
+  parse: [
+    'test/parse.test.ts',
+    'test/parse-time-units.test.ts',
+    'test/parse-console-clock.test.ts',
+    'test/parse-fast.test.ts',
+    'test/parse-forms.test.ts',
+    'test/parse-units.test.ts',
+    'test/fuzz.test.ts',
+  ],
   engine: [
     'test/engine.test.ts',
     'test/engine-units.test.ts',
+    'test/engine-groups.test.ts',
+    'test/engine-findings.test.ts',
     'test/fastpath.test.ts',
     'test/prefilter.test.ts',
     'test/samples.test.ts',
     'test/unrecognized-miner.test.ts',
     'test/parse-forms.test.ts',
-    'test/safety.test.ts',
   ],
+  // the engine's building blocks without the miner and the prefilter (XD_MUTATE=engine-core): 30 s a run
+  'engine-core': [
+    'test/engine.test.ts',
+    'test/engine-units.test.ts',
+    'test/engine-groups.test.ts',
+    'test/engine-findings.test.ts',
+    'test/fastpath.test.ts',
+    'test/samples.test.ts',
+  ],
+  // safety.ts alone (XD_MUTATE=engine-safety): its test runs recheck over the whole catalogue, too slow
+  // to run for the mutants of the other engine files, which it does not test
+  'engine-safety': ['test/safety.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
 };
 const scope = process.env.XD_MUTATE ?? 'parse';

@@ -153,6 +153,39 @@ describe('the follower across copytruncate', () => {
     }
   });
 
+  // The same second rotation with nothing written after it (logrotate's last run of the day): the
+  // generation is only in the copy, and the file stays empty. Seen as the last 148 probes never
+  // reported by watch-rotate beside two busy loops (the rotations lag behind the writer there).
+  it('reads a generation copytruncated between the truncation found and the next read when nothing follows it', async () => {
+    const dir = tmp('xd-ct-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, lines(1, 10));
+    let staged = false;
+    const w = await follow(log, (n) => {
+      if (n !== 12 || staged) return;
+      staged = true;
+      renameSync(`${log}.1`, `${log}.2`);
+      copyFileSync(log, `${log}.1`); // lines 13-20
+      truncateSync(log, 0);
+    });
+    try {
+      await w.until(10);
+      appendFileSync(log, lines(11, 12));
+      copyFileSync(log, `${log}.1`); // lines 1-12
+      truncateSync(log, 0);
+      appendFileSync(log, lines(13, 20));
+      await w.until(20);
+      expect(staged).toBe(true);
+      expect(w.got).toEqual(each(1, 20));
+      // and a generation written after it is read from the file, once
+      appendFileSync(log, lines(21, 22));
+      await w.until(22);
+      expect(w.got).toEqual(each(1, 22));
+    } finally {
+      await w.close();
+    }
+  });
+
   it('reads a copy logrotate is still making of the current content once, not twice', async () => {
     const dir = tmp('xd-ct-');
     const log = join(dir, 'app.log');

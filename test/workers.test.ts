@@ -3,7 +3,7 @@
  * scanning beside them), on plain, gzip and stdin input. XENDOCTOR_TRACE_JOBS shows where each job
  * ran, so that a case cannot pass by never starting a worker.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -98,5 +98,69 @@ describe('worker threads', () => {
       if (usesWorkers) expect(jobs.workers, `jobs on worker threads with ${workers} workers`).toBeGreaterThan(0);
       else expect(jobs).toEqual({ workers: 0, main: 0 });
     }
+  });
+});
+
+describe('worker threads: a distinct threshold across the parts', () => {
+  // 3 distinct NICs flapping within 10 minutes, read as two files (a rotated set: one job each). The
+  // later file's eth1 and eth2 at 08:01-08:02 make 3 with the earlier file's eth0 at 08:00; both come
+  // again an hour later, which let the later part's own early values expire: continuing the earlier
+  // part with the later one's final state alone missed the finding
+  it('fires when values of both parts meet in one window, though the later part let its own expire', () => {
+    const d = tmp();
+    const rules = join(d, 'site');
+    mkdirSync(rules);
+    writeFileSync(
+      join(rules, 'site-nics.yaml'),
+      [
+        'id: site-nics',
+        'title: Many links flap',
+        'severity: warning',
+        'patterns:',
+        "  - 'link flapped on (?<nic>eth\\d+)'",
+        'threshold: { count: 3, within: 10m, distinct: nic }',
+        'diagnosis: Several links went down and up again.',
+        'fix: [check the switch]',
+        '',
+      ].join('\n'),
+    );
+    const at = (min: number, what: string) => {
+      const d = new Date(Date.UTC(2026, 10, 20, 7, 0) + min * 60_000);
+      return `Nov 20 ${d.toISOString().slice(11, 19)} xen07 kernel: [1.0] ${what}`;
+    };
+    // filler before each part's lines so that each file is a job of its own (SMALL: 100 kB)
+    const filler = (from: number) => Array.from({ length: 1500 }, (_, i) => at(from, `e1000e: eth9 NIC statistics ${i} rx 0 tx 0 ok`));
+    writeFileSync(join(d, 'kern.log.1'), [...filler(0), at(60, 'e1000e: link flapped on eth0')].join('\n') + '\n');
+    writeFileSync(
+      join(d, 'kern.log'),
+      [
+        ...filler(60),
+        at(61, 'link flapped on eth1'),
+        at(62, 'link flapped on eth2'),
+        at(120, 'link flapped on eth1'),
+        at(121, 'link flapped on eth2'),
+      ].join('\n') + '\n',
+    );
+    const args = [
+      '--format',
+      'json',
+      '--year',
+      '2026',
+      '--rules',
+      rules,
+      '--only',
+      'site-nics',
+      join(d, 'kern.log.1'),
+      join(d, 'kern.log'),
+    ];
+    const found = (workers: string) => {
+      const r = xd(args, undefined, {
+        env: { ...process.env, TZ: 'UTC', XENDOCTOR_WORKERS: workers, XENDOCTOR_TRACE_JOBS: '1', ...SMALL },
+      });
+      if (workers !== '0') expect(jobsOn(r.stderr).workers, 'jobs on worker threads').toBeGreaterThan(0);
+      return JSON.parse(r.stdout).findings.map((f: { rule: string; first: string }) => [f.rule, f.first]);
+    };
+    expect(found('0')).toEqual([['site-nics', '2026-11-20T08:00:00Z']]);
+    expect(found('1')).toEqual(found('0'));
   });
 });

@@ -71,6 +71,12 @@ export interface Group {
   recent: (number | null)[];
   /** Distinct threshold state: value → time last seen. */
   distinct: Map<string, number | null>;
+  /**
+   * A distinct threshold with a window: the values in the order seen, with their times, while within the
+   * window of the first (at most MAX_GROUP_SIGS): what a group read before this one may add up with
+   * (continueGroup), which `distinct` alone no longer tells once those values expired here.
+   */
+  distinctHead: [string, number | null][];
   /** The rule's `collect`: placeholder → distinct captured values, in order (at most MAX_COLLECT). */
   collected: Record<string, string[]>;
   /** Signatures and times of the stamped lines counted (at most MAX_GROUP_SIGS): a merge drops lines counted before. */
@@ -132,6 +138,7 @@ export function newGroup(
     head: [],
     recent: [],
     distinct: new Map(),
+    distinctHead: [],
     collected: {},
     sigs: [],
     released: [],
@@ -166,7 +173,13 @@ export function addHit(g: Group, raw: RawHit, seq: number, value: string | undef
   if (g.hits.length < EVIDENCE_FIRST) g.hits.push(raw);
   g.latest = raw;
   // an overflow group mixes keys: it counts towards no threshold
-  if (!g.fired && !g.folded) thresholdStep(g, at, value);
+  if (g.fired || g.folded) return;
+  const th = g.rule.threshold!;
+  if (th.distinct && th.within !== null && value !== undefined && g.distinctHead.length < MAX_GROUP_SIGS) {
+    const from = g.distinctHead[0]?.[1] ?? null;
+    if (g.distinctHead.length === 0 || from === null || at === null || at <= from + th.within) g.distinctHead.push([value, at]);
+  }
+  thresholdStep(g, at, value);
 }
 
 /**
@@ -195,6 +208,7 @@ export function thresholdStep(g: Group, t: number | null, value: string | undefi
     g.head = [];
     g.recent = [];
     g.distinct.clear();
+    g.distinctHead = [];
   }
 }
 
@@ -234,7 +248,15 @@ export function continueGroup(mine: Group, incoming: Group): void {
   const th = mine.rule.threshold!;
   for (const v of incoming.released) mine.distinct.delete(v);
   if (th.distinct) {
-    for (const [v, t] of incoming.distinct) {
+    // the incoming values as they came while ours may still be in the window, then its state in time
+    // order (later values cannot meet ours in one window: what they add up to, incoming fired on alone)
+    for (const [v, t] of incoming.distinctHead) {
+      thresholdStep(mine, t, v);
+      if (mine.fired) return;
+    }
+    for (const v of incoming.released) mine.distinct.delete(v);
+    const byTime = (x: number | null, y: number | null) => (x ?? 0) - (y ?? 0);
+    for (const [v, t] of [...incoming.distinct].sort((x, y) => byTime(x[1], y[1]))) {
       thresholdStep(mine, t, v);
       if (mine.fired) break;
     }

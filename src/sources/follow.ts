@@ -396,7 +396,10 @@ class FileTail {
         return true;
       }
       if (n < ov || buf.compare(this.fp, 0, ov, 0, ov) !== 0) return false;
-      if (n === ov) return true;
+      if (n === ov) {
+        if (n === 0 && this.expected) this.expectedGone();
+        return true;
+      }
       if (this.pos === 0 && this.blindFrom) {
         this.readBlind(Buffer.from(buf.subarray(0, Math.min(n, HEAD_LEN))));
         continue; // the shared buffer was used meanwhile: read again
@@ -457,6 +460,21 @@ class FileTail {
     const splitter = this.newSplitter();
     this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, e);
     splitter.flush();
+  }
+
+  /**
+   * The current file is empty, though it held content beginning with `expected` when its truncation
+   * was found: that content was copied and truncated away before it was read (a second copytruncate).
+   * Read it from its copy now — nothing may be written after it for a long while — and the file is
+   * then empty with nothing of it read (`blindFrom`).
+   */
+  private expectedGone(): void {
+    const e = this.expected!;
+    this.expected = null;
+    const splitter = this.newSplitter();
+    this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, Buffer.alloc(0));
+    splitter.flush();
+    this.blindFrom = this.siblingIds();
   }
 
   /** The current file was truncated (copytruncate): finish its earlier content from its copy, then read it anew. */

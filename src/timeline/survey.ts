@@ -11,7 +11,7 @@
  * (to be read again) up to `SURVEY_STREAM_MAX`; larger runs are scanned as before, without it.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import type { Input } from '../sources/inputs.js';
+import { textSize, type Input } from '../sources/inputs.js';
 import { scanLines } from '../sources/lines.js';
 import { toUtf8 } from '../sources/encoding.js';
 import { parseLine } from '../parse/line.js';
@@ -246,7 +246,9 @@ async function anyClockLines(inputs: Input[]): Promise<boolean> {
 export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeContext): Promise<ScanClock> {
   const none = (list: Input[]): ScanClock => ({ inputs: list, clock: null, dated: list.map(() => false), notes: list.map(() => null) });
   let budget = SURVEY_MAX;
-  for (const i of inputs) if (i.kind === 'file') budget -= i.size ?? 0;
+  // a gzip file counts with the text it inflates to: one past the budget is not inflated and parsed
+  // up to the budget for nothing (a 20 MB kern.log.gz holding 100 MB)
+  for (const i of inputs) if (i.kind === 'file') budget -= i.size === null ? 0 : textSize(i.name, i.size);
   if (budget < 0) return none(inputs);
   // streams: held in memory up to what is left of the budget
   const held: Input[] = [];

@@ -1,0 +1,129 @@
+/**
+ * Unit tests of src/parse/time.ts that pin what the mutation run (npm run mutate, docs/mutation.md)
+ * found untested: the range of each clock field, the last-hour cache across dates that share all but
+ * one field, the year of the reference taken in the context's zone, the two-day slack as a bound,
+ * zone-less ISO stamps and --since/--until bounds read in the given zone, and the edges of the small
+ * helpers (locale month names, durations with blanks, toIso of non-times, validZone).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  isoTime,
+  localTime,
+  monthNumber,
+  parseBound,
+  parseDuration,
+  syslogTime,
+  toIso,
+  validZone,
+  type TimeContext,
+} from '../src/parse/time.js';
+
+const ctx = (zone: string, reference = Date.UTC(2026, 5, 1), year: number | null = null): TimeContext => ({ zone, year, reference });
+const UTC = ctx('UTC');
+
+describe('time: the fields of a clock reading', () => {
+  it('takes minute 59, second 60 (a leap second) and millisecond 999, and nothing past them', () => {
+    expect(localTime(UTC, 2026, 3, 4, 10, 59, 0)).toBe(Date.UTC(2026, 2, 4, 10, 59));
+    expect(localTime(UTC, 2026, 3, 4, 10, 0, 60)).toBe(Date.UTC(2026, 2, 4, 10, 1, 0));
+    expect(localTime(UTC, 2026, 3, 4, 10, 0, 0, 999)).toBe(Date.UTC(2026, 2, 4, 10, 0, 0, 999));
+    expect(localTime(UTC, 2026, 3, 4, 10, 60, 0)).toBeNull();
+    expect(localTime(UTC, 2026, 3, 4, 10, 0, 61)).toBeNull();
+    expect(localTime(UTC, 2026, 3, 4, 10, 0, 0, 1000)).toBeNull();
+  });
+
+  it('reads two dates that differ in one field only as two times (the last-hour cache keys on every field)', () => {
+    const at = (zone: string, y: number, mo: number, d: number, h: number) => localTime(ctx(zone), y, mo, d, h, 30, 0);
+    // each pair back to back, so the second meets the first's cached hour
+    expect([at('UTC', 2026, 1, 5, 10), at('UTC', 2026, 2, 5, 10)]).toEqual([Date.UTC(2026, 0, 5, 10, 30), Date.UTC(2026, 1, 5, 10, 30)]);
+    expect([at('UTC', 2026, 2, 5, 10), at('UTC', 2027, 2, 5, 10)]).toEqual([Date.UTC(2026, 1, 5, 10, 30), Date.UTC(2027, 1, 5, 10, 30)]);
+    expect([at('UTC', 2027, 2, 5, 10), at('UTC', 2027, 2, 6, 10)]).toEqual([Date.UTC(2027, 1, 5, 10, 30), Date.UTC(2027, 1, 6, 10, 30)]);
+    expect([at('UTC', 2027, 2, 6, 10), at('UTC', 2027, 2, 6, 11)]).toEqual([Date.UTC(2027, 1, 6, 10, 30), Date.UTC(2027, 1, 6, 11, 30)]);
+    expect([at('UTC', 2027, 2, 6, 11), at('Europe/Berlin', 2027, 2, 6, 11)]).toEqual([
+      Date.UTC(2027, 1, 6, 11, 30),
+      Date.UTC(2027, 1, 6, 10, 30),
+    ]);
+  });
+
+  it('gives no time for a date that does not exist, also when asked twice in a row', () => {
+    expect(localTime(UTC, 2026, 2, 30, 10, 0, 0)).toBeNull();
+    expect(localTime(UTC, 2026, 2, 30, 10, 5, 0)).toBeNull(); // same hour: from the cache
+    expect(localTime(UTC, 2026, 4, 31, 10, 0, 0)).toBeNull();
+  });
+});
+
+describe('time: year-less syslog stamps', () => {
+  it('a stamp exactly two days after the file time is still this year; a millisecond later it is last year', () => {
+    const ref = Date.UTC(2026, 5, 1, 0, 0, 0);
+    expect(syslogTime(ctx('UTC', ref), 6, 3, 0, 0, 0)).toBe(Date.UTC(2026, 5, 3));
+    expect(syslogTime(ctx('UTC', ref), 6, 3, 0, 0, 0, 1)).toBe(Date.UTC(2025, 5, 3, 0, 0, 0, 1));
+  });
+
+  it('takes the year of the file time in the input zone, not in UTC (same instant, two zones)', () => {
+    // 00:30 UTC on New Year's Day 2024 is still 2023 in New York: a "Jan 1 10:00" line in that file is
+    // from January 2023, while in UTC it is from this morning
+    const ref = Date.UTC(2024, 0, 1, 0, 30);
+    expect(syslogTime(ctx('America/New_York', ref), 1, 1, 10, 0, 0)).toBe(Date.UTC(2023, 0, 1, 15));
+    expect(syslogTime(ctx('UTC', ref), 1, 1, 10, 0, 0)).toBe(Date.UTC(2024, 0, 1, 10));
+    expect(syslogTime(ctx('America/New_York', ref), 1, 1, 10, 0, 0)).toBe(Date.UTC(2023, 0, 1, 15));
+  });
+
+  it('places Feb 29 in the year before only: not two years back when neither year is leap', () => {
+    // a file written in 1966: neither 1966 nor 1965 has a Feb 29 (1964 does, but is out of reach)
+    expect(syslogTime(ctx('UTC', Date.UTC(1966, 5, 1)), 2, 29, 1, 0, 0)).toBeNull();
+    expect(syslogTime(ctx('UTC', Date.UTC(2026, 5, 1)), 2, 29, 1, 0, 0)).toBeNull();
+    expect(syslogTime(ctx('UTC', Date.UTC(2025, 5, 1)), 2, 29, 1, 0, 0)).toBe(Date.UTC(2024, 1, 29, 1));
+  });
+});
+
+describe('time: stamps and bounds with a date', () => {
+  it('reads an ISO stamp with an offset written with or without a colon, and one without in the zone', () => {
+    expect(isoTime(UTC, '2024-05-01T10:00:00+0200')).toBe(Date.UTC(2024, 4, 1, 8));
+    expect(isoTime(UTC, '2024-05-01T10:00:00-05:30')).toBe(Date.UTC(2024, 4, 1, 15, 30));
+    expect(isoTime(ctx('Europe/Berlin'), '2024-05-01T10:00:00')).toBe(Date.UTC(2024, 4, 1, 8));
+    expect(isoTime(ctx('Europe/Berlin'), '2024-05-01T10:00:00Z')).toBe(Date.UTC(2024, 4, 1, 10));
+    // a six-digit year with its sign (ISO 8601 extended years): only the offset at the end is rewritten
+    expect(isoTime(UTC, '+002024-05-01T10:00:00Z')).toBe(Date.UTC(2024, 4, 1, 10));
+  });
+
+  it('reads a --since/--until date with a space or T, blanks around it, zone-less ones in the given zone', () => {
+    const now = Date.UTC(2026, 5, 1);
+    expect(parseBound('2024-05-01 10:00:00', 'UTC', now)).toBe(Date.UTC(2024, 4, 1, 10));
+    expect(parseBound('  2024-05-01T10:00:00 ', 'UTC', now)).toBe(Date.UTC(2024, 4, 1, 10));
+    expect(parseBound('2024-05-01T10:00:00', 'Europe/Berlin', now)).toBe(Date.UTC(2024, 4, 1, 8));
+    expect(parseBound(' 2h ', 'UTC', now)).toBe(now - 2 * 3600_000);
+  });
+
+  it('reads durations with blanks around them and in any case', () => {
+    expect(parseDuration(' 30s ')).toBe(30_000);
+    expect(parseDuration('1.5 H')).toBe(5400_000);
+    expect(parseDuration('2w')).toBe(14 * 86400_000);
+    expect(parseDuration('30 parsecs')).toBeNull();
+  });
+});
+
+describe('time: small helpers', () => {
+  it('knows month names of other locales by their first three letters, in any case', () => {
+    expect(monthNumber('Dezember')).toBe(12);
+    expect(monthNumber('MAI')).toBe(5);
+    expect(monthNumber('okt.')).toBe(10);
+    expect(monthNumber('févr.')).toBe(2);
+    expect(monthNumber('Nov')).toBe(11);
+    expect(monthNumber('juin')).toBe(0); // juin/juil. are ambiguous by three letters
+    expect(monthNumber('xyz')).toBe(0);
+  });
+
+  it('toIso: no string for a time that is none (null, NaN, infinite)', () => {
+    expect(toIso(null)).toBeNull();
+    expect(toIso(Number.NaN)).toBeNull();
+    expect(toIso(Number.POSITIVE_INFINITY)).toBeNull();
+    expect(toIso(Date.UTC(2026, 0, 2, 3, 4, 5))).toBe('2026-01-02T03:04:05Z');
+    expect(toIso(Date.UTC(2026, 0, 2, 3, 4, 5, 6))).toBe('2026-01-02T03:04:05.006Z');
+  });
+
+  it('validZone: IANA names and UTC are zones, anything else is not', () => {
+    expect(validZone('Europe/Berlin')).toBe(true);
+    expect(validZone('UTC')).toBe(true);
+    expect(validZone('Mars/Olympus_Mons')).toBe(false);
+    expect(validZone('')).toBe(false);
+  });
+});
