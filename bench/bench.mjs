@@ -7,6 +7,10 @@
 //   npm run bench -- --repeat 5        the median of five runs each (default three)
 //   npm run bench -- --corpus noisy    another corpus (v2, the default; noisy; kern; or a list: v2,noisy,kern)
 //   npm run bench -- --startup         start-up only: a 158-line pipe against `node -e 0`, median of 20
+//   npm run bench -- --startup --startup-bin OLD/bin/xendoctor.js   ... and another build's, alternating
+//   npm run bench -- --fleet           fleet-sized folders: `scan` and `timeline` over 100 hosts' rotated
+//                                      syslogs (192 MB of log text in 100 folders), grep for reference
+//                                      (built in bench/corpus/fleet/, or --fleet-dir DIR; --build-only)
 //
 // Corpora (all seeded, all with the same signature lines injected at known places):
 //   v2     syslog of many programs, 2% of it everyday noise that looks like trouble, Xen console/xend/libxl
@@ -362,6 +366,209 @@ async function ensureCorpus(label, bytes, profile) {
   return { plain, gz, rotDir, injected };
 }
 
+// ---------- the fleet: 100 hosts' rotated syslogs, as a central syslog server keeps them ----------
+// bench/corpus/fleet/<host>/syslog, syslog.1, syslog.2.gz … syslog.6.gz: seven days of one dom0's
+// syslog each (logrotate daily, delaycompress), 1.92 MB of log text per host. The lines are v2's
+// (everyday noise, 2% trouble-like noise, the signature lines injected at known places), but a host's
+// kernel lines carry the uptime of its own boot (anchors for the clock survey), some hosts reboot
+// (banner, uptime from zero, a few minutes without lines), and a Xen console line now and then
+// (dated `(XEN) [stamp]` lines and undated ones) gives the survey runs to place.
+const FLEET_HOSTS = 100;
+const FLEET_DAYS = 7;
+const FLEET_HOST_BYTES = Math.round(1.92e6);
+const FLEET_VERSION = 1; // bump when the generator changes: the corpus is rebuilt
+const KERNEL_UPTIME = /^kernel: \[ *\d+\.\d+\]/;
+const BOOT_LINES = [
+  'Linux version 6.1.0-26-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)',
+  'Command line: placeholder root=/dev/mapper/vg0-root ro quiet dom0_mem=4096M',
+  'Xen: using vcpuop timer interface',
+  'installing Xen timer for CPU 0',
+  'xen:events: Using FIFO-based ABI',
+  'xen:balloon: Initialising balloon driver',
+  'xen_netback: Initialising Xen netback backend',
+  'xen-blkback: backend/vbd/0/51712: using 4 queues, protocol 1 (x86_64-abi) persistent grants',
+];
+
+async function buildFleet(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const injected = Object.fromEntries(INJECT.map(([id]) => [id, 0]));
+  let trouble = 0;
+  let lines = 0;
+  const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (x, k = 2) => String(x).padStart(k, '0');
+  for (let h = 1; h <= FLEET_HOSTS; h++) {
+    const host = `xen${pad(h, 3)}`;
+    const r = mulberry32(seed * 1000 + h);
+    const n = (k) => Math.floor(r() * k);
+    const start = Date.UTC(2026, 10, 10, 0, 0, 0);
+    const step = (FLEET_DAYS * 86400_000) / (FLEET_HOST_BYTES / 118);
+    let t = start + n(60_000);
+    // booted some days before the first line; a third of the hosts reboot within the week
+    let boot = start - (1 + n(40)) * 86400_000 - n(86400_000);
+    let reboot = r() < 0.33 ? start + Math.floor(r() * FLEET_DAYS * 86400_000) : Infinity;
+    const plan = [];
+    for (const [id, per, make] of INJECT) {
+      const count = Math.max(1, Math.round((per * FLEET_HOST_BYTES) / (100 * 1024 * 1024)));
+      for (let i = 0; i < count; i++) plan.push([Math.floor(r() * FLEET_HOST_BYTES), id, make, i]);
+    }
+    plan.sort((a, b) => a[0] - b[0]);
+    let p = 0;
+    const days = Array.from({ length: FLEET_DAYS }, () => []);
+    const stamp = () => {
+      const d = new Date(t);
+      return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${host}`;
+    };
+    const uptime = () => ((t - boot) / 1000).toFixed(6).padStart(12, ' ');
+    // (the hypervisor's own boot line keeps its [0.000000])
+    const withUptime = (msg) => (msg.includes('(XEN)') ? msg : msg.replace(KERNEL_UPTIME, () => `kernel: [${uptime()}]`));
+    let written = 0;
+    const emit = (line) => {
+      const day = Math.min(FLEET_DAYS - 1, Math.floor((t - start) / 86400_000));
+      days[day].push(line);
+      written += line.length + 1;
+      lines++;
+    };
+    while (written < FLEET_HOST_BYTES) {
+      if (t >= reboot) {
+        // shut down, a few minutes without lines, then the boot's first kernel lines, stamped when
+        // rsyslog started (some seconds into the boot) with the kernel's own early uptimes
+        reboot = Infinity;
+        t += 180_000 + n(600_000);
+        boot = t - 25_000 - n(20_000);
+        BOOT_LINES.forEach((msg, k) => emit(`${stamp()} kernel: [${(k * 0.35 + r() * 0.3).toFixed(6).padStart(12, ' ')}] ${msg}`));
+        emit(`${stamp()} systemd[1]: Started Xen daemon (xenstored, xenconsoled).`);
+      }
+      if (p < plan.length && plan[p][0] <= written) {
+        const [, id, make, i] = plan[p++];
+        emit(`${stamp()} ${withUptime(make(i))}`);
+        injected[id]++;
+      } else if (r() < 0.01) {
+        // Xen console lines (xenconsoled's hypervisor log folded into the host's folder)
+        const d = new Date(t);
+        const xs = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+        emit(
+          r() < 0.5
+            ? `(XEN) [${xs}] HVM d${1 + n(40)}v0 save: CPU`
+            : `(XEN) grant_table.c:${1000 + n(900)}:d0v${n(4)} Expanding d${1 + n(40)} grant table from ${1 + n(20)} to ${21 + n(20)} frames`,
+        );
+      } else if (r() < 0.02) {
+        const [mined, make] = TROUBLE_NOISE[n(TROUBLE_NOISE.length)];
+        emit(`${stamp()} ${make(r, n)}`);
+        if (mined) trouble++;
+      } else {
+        emit(`${stamp()} ${withUptime(NOISE[n(NOISE.length)](r, n))}`);
+      }
+      t += step * (0.5 + r());
+    }
+    while (p < plan.length) {
+      const [, id, make, i] = plan[p++];
+      emit(`${stamp()} ${withUptime(make(i))}`);
+      injected[id]++;
+    }
+    const hostDir = join(dir, host);
+    mkdirSync(hostDir);
+    for (let d = 0; d < FLEET_DAYS; d++) {
+      const age = FLEET_DAYS - 1 - d; // 0: today's syslog
+      const file = join(hostDir, age === 0 ? 'syslog' : `syslog.${age}`);
+      writeFileSync(file, days[d].join('\n') + '\n');
+      if (age >= 2) sh(`gzip -1 '${file}'`);
+    }
+  }
+  const counts = { rules: injected, unrecognized: trouble, exactUnrecognized: true, lines, version: FLEET_VERSION, seed };
+  writeFileSync(join(dir, '.injected.json'), JSON.stringify(counts));
+  return counts;
+}
+
+async function ensureFleet() {
+  const dir = opt('--fleet-dir', join(CORPUS, 'fleet'));
+  const meta = join(dir, '.injected.json');
+  let counts = null;
+  try {
+    counts = JSON.parse(readFileSync(meta, 'utf8'));
+  } catch {
+    /* not built yet */
+  }
+  if (!counts || counts.version !== FLEET_VERSION || counts.seed !== seed) {
+    process.stderr.write(`building the fleet corpus (${FLEET_HOSTS} hosts) in ${dir}...\n`);
+    counts = await buildFleet(dir);
+  }
+  return { dir, injected: counts };
+}
+
+/** Findings as rule, host, key and count (what must be equal between scan and timeline). */
+function findingKeys(json) {
+  return json.findings.map((f) => `${f.rule} ${f.host ?? '-'} ${f.count} ${JSON.stringify(f.key ?? f.values ?? {})}`).sort();
+}
+
+async function fleet() {
+  const { file: pat } = grepPatterns();
+  const { dir, injected } = await ensureFleet();
+  if (args.includes('--build-only')) return;
+  const files = [];
+  const walkAll = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) walkAll(join(d, e.name));
+      else files.push(join(d, e.name));
+    }
+  };
+  walkAll(dir);
+  const disk = files.reduce((a, f) => a + statSync(f).size, 0) / 1e6;
+  const text = Number(sh(`zcat -f ${files.map((f) => `'${f}'`).join(' ')} | wc -c`).stdout) / 1e6;
+  console.log(
+    `fleet: ${FLEET_HOSTS} folders, ${files.length} files, ${fmt(text, 1)} MB of log text (${fmt(disk, 1)} MB on disk: days 2-6 gzip -1), ${injected.lines} lines; ${process.version}`,
+  );
+  console.log(`each figure: the median of ${repeat} runs (--repeat N), alternating; peak RSS: the highest of them`);
+  console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  const common = `--format json --quiet --year 2026 --tz UTC '${dir}'`;
+  const cmds = [
+    ['zcat|grep', `zcat -f ${files.map((f) => `'${f}'`).join(' ')} | grep -E -c -f '${pat}'`],
+    ['scan', `'${BIN}' scan ${common}`],
+    ['timeline', `'${BIN}' timeline ${common}`],
+  ];
+  const runs = cmds.map(() => []);
+  for (let i = 0; i < repeat; i++) cmds.forEach(([, cmd], k) => runs[k].push(timed(cmd)));
+  const med = runs.map(median);
+  console.log('tool         wall s   CPU s    MB/s   peak RSS MB   vs scan (wall, CPU)   findings');
+  const scanJson = (() => {
+    try {
+      return JSON.parse(med[1].stdout);
+    } catch {
+      return null;
+    }
+  })();
+  cmds.forEach(([name], k) => {
+    const x = med[k];
+    let note = '';
+    if (k === 0) note = `${x.stdout.trim()} lines`;
+    else {
+      let json = null;
+      try {
+        json = JSON.parse(x.stdout);
+      } catch {
+        note = `no JSON (exit ${x.status}): ${x.stderr.split('\n')[0]}`;
+      }
+      if (json) {
+        const bad = checkCounts(json, injected);
+        note = bad.length ? `MISMATCH ${bad.join('; ')}` : `ok (${Object.values(injected.rules).reduce((a, b) => a + b, 0)} injected)`;
+        if (k === 2 && scanJson) {
+          const a = findingKeys(scanJson).join('\n');
+          const b = findingKeys(json).join('\n');
+          note +=
+            a === b
+              ? `, same ${json.findings.length} findings as scan`
+              : `, DIFFERENT findings from scan (${scanJson.findings.length} vs ${json.findings.length})`;
+        }
+      }
+    }
+    const ratio = k === 0 ? '' : `${fmt(x.secs / med[1].secs).padStart(6)}x ${fmt(x.cpu / med[1].cpu).padStart(6)}x`;
+    console.log(
+      `${name.padEnd(11)} ${fmt(x.secs).padStart(7)} ${fmt(x.cpu).padStart(7)} ${fmt(text / x.secs, 0).padStart(7)} ${fmt(x.rssMB, 1).padStart(12)}   ${ratio.padEnd(19)}   ${note}`,
+    );
+  });
+}
+
 // ---------- the catalogue as grep -E patterns ----------
 function toEre(src) {
   let s = src;
@@ -381,6 +588,9 @@ function toEre(src) {
     .replace(/^\^/, '');
   // a character class holding an escape such as [^:\s] was turned into [^:[[:space:]]]: flatten
   s = s.replace(/\[(\^?)([^\]]*?)\[\[:(space|alnum):\]\]\]/g, '[$1$2[:$3:]]');
+  // and [\w.-] into [[[:alnum:]_].-] (a class of '[', letters and '_', then any byte, '-' and ']':
+  // grep then missed every bridge port line): flatten to [[:alnum:]_.-]
+  s = s.replace(/\[(\^?)([^\]]*?)\[\[:alnum:\]_\]([^\]]*)\]/g, '[$1$2[:alnum:]_$3]');
   return s;
 }
 
@@ -440,32 +650,51 @@ function median(runs) {
 
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
-/** Start-up: a small pipe (158 lines of a lab host's `xl dmesg`) against `node -e 0`, alternating. */
+/**
+ * Start-up: a small pipe (158 lines of a lab host's `xl dmesg`) against `node -e 0`, alternating.
+ * Wall seconds (median, min) and the CPU seconds (user+sys, children's, from /proc/self/stat) of all
+ * the runs together. `--startup-bin PATH` times another build's launcher beside this one (old against new).
+ */
 function startup(runs = 20) {
   const sample = join(ROOT, 'samples', 'lab', 'toolstack', 'xl-dmesg.txt');
   const lines = readFileSync(sample, 'utf8').split('\n').filter(Boolean).length;
-  const wall = (cmd) => {
+  const tick = 100; // USER_HZ: clock ticks a second on Linux
+  const childCpu = () => {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / tick; // cutime + cstime (fields 16 and 17)
+  };
+  const time = (cmd) => {
+    const c0 = childCpu();
     const t0 = process.hrtime.bigint();
     const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'ignore'] });
     if (r.status === null) throw new Error(`${cmd}: killed`);
-    return Number(process.hrtime.bigint() - t0) / 1e9;
+    return { wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: childCpu() - c0 };
   };
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  const nodeRuns = [];
-  const xdRuns = [];
-  for (let i = 0; i < runs; i++) {
-    nodeRuns.push(wall(`node -e 0`));
-    xdRuns.push(wall(`'${BIN}' < '${sample}'`));
-  }
-  console.log(
-    `start-up (${runs} runs each, alternating; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}):`,
-  );
-  console.log(`  node -e 0                          median ${fmt(med(nodeRuns), 3)} s (min ${fmt(Math.min(...nodeRuns), 3)})`);
-  console.log(`  xendoctor < ${lines}-line xl dmesg     median ${fmt(med(xdRuns), 3)} s (min ${fmt(Math.min(...xdRuns), 3)})`);
+  const other = opt('--startup-bin', null);
+  const cmds = [
+    ['node -e 0', 'node -e 0'],
+    [`xendoctor < ${lines}-line xl dmesg`, `'${BIN}' < '${sample}'`],
+    ...(other ? [[`${other} < the same`, `'${other}' < '${sample}'`]] : []),
+  ];
+  const results = cmds.map(() => []);
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const before = load();
+  for (let i = 0; i < runs; i++) cmds.forEach(([, cmd], j) => results[j].push(time(cmd)));
+  console.log(`start-up (${runs} runs each, alternating; load average ${before} before, ${load()} after):`);
+  cmds.forEach(([label], j) => {
+    const w = results[j].map((r) => r.wall);
+    const cpu = results[j].reduce((a, r) => a + r.cpu, 0);
+    console.log(
+      `  ${label.padEnd(34)} median ${fmt(med(w), 3)} s (min ${fmt(Math.min(...w), 3)}); CPU user+sys of the ${runs} runs ${fmt(cpu, 2)} s`,
+    );
+  });
 }
 
 async function main() {
   if (args.includes('--startup')) return startup();
+  if (args.includes('--fleet')) return fleet();
   const { file: pat, count } = grepPatterns();
   console.log(
     `xendoctor bench — ${count} catalogue patterns as grep -E alternatives; ${process.version}; ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? ''}`,

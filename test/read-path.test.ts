@@ -4,11 +4,13 @@
  * again would answer.
  */
 import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hash53 } from '../src/engine/groups.js';
 import { LiteralSet } from '../src/engine/prefilter.js';
+import { textSize } from '../src/sources/inputs.js';
 import { MAX_SEEN, SeenLines, signature } from '../src/engine/seen-lines.js';
 import { json, tmp, xd } from './helpers.js';
 
@@ -32,6 +34,51 @@ describe('line reader', () => {
     writeFileSync(file, `Oct 20 03:14:10 xen07 kernel: [812360.000000] ${head}\n${rest}\n${HUNG}\n`);
     const r = xd(['scan', '--format', 'json', '--quiet', '--year', '2026', file]);
     expect(json(r).findings.map((f) => [f.rule, f.count])).toEqual([['blkback-hung-task', 1]]);
+  });
+});
+
+describe('gzip input', () => {
+  // The clock survey reads a compressed file within its budget (XENDOCTOR_SURVEY_MAX) of inflated
+  // bytes and stops reading when it inflates past it; the scan then reads the file again. Stopping
+  // once left the gunzip feeder waiting for a reader that never came: the run ended with no output
+  // and exit status 0.
+  it('scans a gzip file whose inflated text outgrows the clock survey (a Xen line in it)', () => {
+    const dir = tmp();
+    const file = join(dir, 'kern.log.gz');
+    const lines = ['Oct 20 00:00:00 xen07 kernel: [0.000000] (XEN) parameter "dom0maxvcpus" unknown!'];
+    for (let i = 0; i < 20_000; i++)
+      lines.push(`Oct 20 00:0${i % 10}:00 xen07 kernel: [${1000 + i}.000000] xenbr0: port 2(vif${i % 40}.0) entered disabled state`);
+    lines.push(HUNG);
+    writeFileSync(file, gzipSync(lines.join('\n') + '\n'));
+    const r = xd(['scan', '--format', 'json', '--quiet', '--year', '2026', file], undefined, {
+      env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', XENDOCTOR_SURVEY_MAX: '100000' },
+    });
+    expect(r.code).toBe(2);
+    expect(
+      json(r)
+        .findings.map((f) => [f.rule, f.count])
+        .sort(),
+    ).toEqual([
+      ['blkback-hung-task', 1],
+      ['xen-unknown-boot-parameter', 1],
+    ]);
+    expect(json(r).inputs[0]!.lines).toBe(20_002);
+  });
+});
+
+describe('textSize (the clock survey budgets a gzip file by the text it inflates to)', () => {
+  it('reads the inflated size from a gzip trailer, and the size of anything else', () => {
+    const dir = tmp();
+    const text = Buffer.from('Oct 20 00:00:00 xen07 kernel: [1.000000] xenbr0: port 2(vif1.0) entered disabled state\n'.repeat(5000));
+    const gz = gzipSync(text);
+    writeFileSync(join(dir, 'a.gz'), gz);
+    writeFileSync(join(dir, 'a.log'), text);
+    // a gzip file cut short: its last four bytes are no trailer (the survey's own guard still holds)
+    writeFileSync(join(dir, 'cut.gz'), gz.subarray(0, 40));
+    expect(textSize(join(dir, 'a.gz'), gz.length)).toBe(text.length);
+    expect(textSize(join(dir, 'a.log'), text.length)).toBe(text.length);
+    expect(textSize(join(dir, 'cut.gz'), 40)).toBeGreaterThanOrEqual(40);
+    expect(textSize(join(dir, 'missing.gz'), 1234)).toBe(1234);
   });
 });
 

@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { compileRule, type RuleSpec } from '../src/engine/catalogue.js';
 import { BIN, ROOT, tmp } from './helpers.js';
 
 let dir: string;
@@ -174,16 +175,22 @@ describe('start-up from the bundle with its code cache', () => {
   });
 });
 
+/** A copy of the built package (bin, dist without code caches, rules) in a folder of its own. */
+function copyPackage(): string {
+  const root = join(tmp('xd-startup-pkg-'), 'xendoctor');
+  // timestamps kept: a copy is as fresh as its original
+  for (const d of ['bin', 'dist', 'rules'])
+    cpSync(join(ROOT, d), join(root, d), { recursive: true, preserveTimestamps: true, filter: (f) => !f.endsWith('.v8cache') });
+  cpSync(join(ROOT, 'package.json'), join(root, 'package.json'), { preserveTimestamps: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  chmodSync(join(root, '..'), 0o755);
+  return root;
+}
+
 describe('start-up falls back safely (a copy of the package)', () => {
   let root: string;
   beforeAll(() => {
-    root = join(tmp('xd-startup-pkg-'), 'xendoctor');
-    // timestamps kept: a copy is as fresh as its original
-    for (const d of ['bin', 'dist', 'rules'])
-      cpSync(join(ROOT, d), join(root, d), { recursive: true, preserveTimestamps: true, filter: (f) => !f.endsWith('.v8cache') });
-    cpSync(join(ROOT, 'package.json'), join(root, 'package.json'), { preserveTimestamps: true });
-    symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
-    chmodSync(join(root, '..'), 0o755);
+    root = copyPackage();
   });
   const cacheOf = (r: Loaded) => /code cache (\S+): /.exec(r.stderr)?.[1];
   const expected = () => loaded([], SAMPLE, 'plain');
@@ -265,5 +272,52 @@ describe('start-up falls back safely (a copy of the package)', () => {
     // no bundle at all: the modules
     rmSync(join(root, 'dist', 'xendoctor.cjs'));
     expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toBe('xendoctor: start-up: modules (no bundle (dist/xendoctor.cjs))');
+  });
+});
+
+describe('code caches beside the bundle', () => {
+  it('are at most four: a run that writes one removes the least recently written others', () => {
+    const root = copyPackage();
+    const dist = join(root, 'dist');
+    const old = ['0000000a', '0000000b', '0000000c', '0000000d', '0000000e'].map((k, i) => {
+      const f = join(dist, `xendoctor.cjs-${k}.v8cache`);
+      writeFileSync(f, 'xendoctor code cache 0 0 0\n', { mode: 0o644 });
+      utimesSync(f, 1_000_000 + i, 1_000_000 + i); // a is the oldest, e the newest
+      return f;
+    });
+    const r = loaded([], SAMPLE, 'trace', root);
+    const written = /code cache written: (\S+)/.exec(r.stderr)?.[1];
+    expect(written).toBeDefined();
+    const left = readdirSync(dist)
+      .filter((f) => f.endsWith('.v8cache'))
+      .map((f) => join(dist, f))
+      .sort();
+    expect(left).toEqual([written!, old[2]!, old[3]!, old[4]!].sort());
+    expect(r.stdout).toBe(loaded([], SAMPLE, 'plain').stdout);
+  });
+});
+
+describe('the catalogue cache answers the rules and their prefilter literals', () => {
+  it("holds each rule's literals as its patterns give them, and a run takes them from it", () => {
+    const root = copyPackage();
+    const hung = join(ROOT, 'samples', 'hung-task.log');
+    const rules = (r: Loaded) => (JSON.parse(r.stdout) as { findings: { rule: string }[] }).findings.map((f) => f.rule);
+    // the first run writes the copy's cache (its rule files' times are the copy's)
+    expect(rules(loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
+    const file = join(root, 'dist', 'catalogue-cache.json');
+    const cache = JSON.parse(readFileSync(file, 'utf8')) as { format: number; specs: RuleSpec[]; literals: (string[] | null)[] };
+    expect(cache.format).toBe(2);
+    expect(cache.literals.length).toBe(cache.specs.length);
+    cache.specs.forEach((spec, i) => expect(cache.literals[i], spec.id).toEqual(compileRule(spec, `${spec.id}.yaml`, [])!.literals));
+
+    // literals no line holds: the rule never sees its lines (so they come from the cache, not the patterns)
+    const i = cache.specs.findIndex((s) => s.id === 'hung-task');
+    writeFileSync(file, JSON.stringify({ ...cache, literals: cache.literals.map((l, j) => (j === i ? ['no line holds this'] : l)) }));
+    expect(rules(loaded(['--format', 'json', hung], undefined, undefined, root))).not.toContain('hung-task');
+
+    // a cache of the format before (no literals): the files are read again and the cache written again
+    writeFileSync(file, JSON.stringify({ stamp: (cache as unknown as { stamp: unknown }).stamp, specs: cache.specs }));
+    expect(rules(loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(cache);
   });
 });

@@ -10,10 +10,12 @@ import {
   TemplateMiner,
   loadBundledBenign,
   parseBenign,
+  sameShape,
   shapeOf,
   templateOf,
   templateOfSimple,
   templatesMatch,
+  walkShape,
 } from '../src/engine/unrecognized.js';
 import { ROOT } from './helpers.js';
 import { baselineFindings, learnBaseline } from '../src/engine/unrecognized-baseline.js';
@@ -210,6 +212,54 @@ describe('templates by message shape', () => {
     expect(shapeOf('on sdb1').words).toBeNull();
     expect(shapeOf('on vif3').words).toBeNull();
     expect(shapeOf('from /lib64/x').words).toBeNull();
+    // hex ids of 8 and more: one shape whatever their letters, their length kept beside a hyphen
+    // (a UUID's parts), and never folded into an address's port
+    expect(shapeOf('14FFC0FC: to=<a@b>').key).toBe(shapeOf('3a9e0b21: to=<a@b>').key);
+    expect(shapeOf('msgid=14FFC0FC done').key).toBe(shapeOf('msgid=3a9e0b21c4 done').key);
+    expect(shapeOf('id 0b1c2d3e-aaaa').key).not.toBe(shapeOf('id 0b1c2d3e1-aaaa').key);
+    const port = 'from 10.0.0.7:1a2b3c4d5e';
+    expect(shapeOf(port).key).not.toBe(shapeOf('from 10.0.0.7:12345678').key);
+    expect(templateOf(port)).toBe(templateOfSimple(port));
+  });
+
+  /** The shape key's 32-bit FNV-1a hash, as walkShape computes it in place. */
+  const fnv = (key: string) => {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return h;
+  };
+  /** Messages: frames filled with variable parts, sometimes past the 512 characters a shape reads. */
+  const messages = fc
+    .tuple(
+      fc.array(fc.oneof(CONTEXT, VARIABLE, fc.constantFrom(...FORMS.flat().filter((p) => p !== null))), { maxLength: 40 }),
+      fc.nat(600),
+    )
+    .map(([parts, pad]) => (pad > 480 ? `${'x'.repeat(pad - 40)} ${parts.join('')}` : parts.join('')));
+
+  it("hashes and compares a message's shape in place as shapeOf builds it (walkShape, sameShape)", () => {
+    fc.assert(
+      fc.property(messages, messages, (a, b) => {
+        const na = Math.min(a.length, 512);
+        const nb = Math.min(b.length, 512);
+        const ka = shapeOf(a.slice(0, na)).key;
+        const kb = shapeOf(b.slice(0, nb)).key;
+        expect(walkShape(a, na)).toBe(fnv(ka));
+        expect(sameShape(a, na, ka)).toBe(true);
+        expect(sameShape(a, na, kb)).toBe(ka === kb);
+        expect(walkShape(b, nb)).toBe(fnv(kb));
+        expect(sameShape(b, nb, ka)).toBe(ka === kb);
+      }),
+      { numRuns: 3000 },
+    );
+    // the edges: a slot mark across the cut, a word the cut ends, lib64 cut from lib64x
+    const cases = [`x9y ${'a'.repeat(507)}qZ`, `${'a'.repeat(506)} lib64x`, `${'a'.repeat(508)} x9y9z`, `${'a'.repeat(500)} 1a2b3c4d5e6f7`];
+    expect(cases.map((m) => m.indexOf('qZ'))).toEqual([511, -1, -1, -1]);
+    for (const m of cases) {
+      const n = Math.min(m.length, 512);
+      const k = shapeOf(m.slice(0, n)).key;
+      expect(walkShape(m, n)).toBe(fnv(k));
+      expect(sameShape(m, n, k)).toBe(true);
+    }
   });
 });
 

@@ -18,9 +18,11 @@
  * another user could write is ignored), and V8 accepts it. Missing, stale or refused, the run
  * compiles from source and afterwards writes the cache (created exclusively, renamed over the old
  * one, mode 0644); where it cannot (a read-only installation, another user's), it does not, silently.
+ * At most MAX_CACHES caches are kept: the least recently written others go.
  * XENDOCTOR_STARTUP=trace tells on stderr which way a run started.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,7 +135,9 @@ export async function start(): Promise<Started> {
 
   const file = cacheFile();
   const cached = readCache(file, st);
-  const source = readFileSync(BUNDLE, 'utf8');
+  // ASCII (scripts/bundle.mjs escapes the rest): read as such, a copy, where UTF-8 decoding is a scan
+  const bytes = readFileSync(BUNDLE);
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   let script: Script;
   try {
     script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
@@ -169,5 +173,26 @@ async function writeCache(file: string, st: Stats, script: Script): Promise<void
     trace(`code cache written: ${file}`);
   } catch (e) {
     trace(`code cache not written: ${(e as Error).message}`);
+    return;
+  }
+  pruneCaches(file);
+}
+
+/** Most code caches kept beside the bundle (node options differ: --import, --cpu-prof-dir ... each has its own). */
+export const MAX_CACHES = 4;
+
+/** Remove the least recently written caches beyond MAX_CACHES (`kept`, just written, stays). */
+function pruneCaches(kept: string): void {
+  try {
+    const others = readdirSync(DIST)
+      .filter((f) => /^xendoctor\.cjs-[0-9a-f]{8}\.v8cache$/.test(f) && join(DIST, f) !== kept)
+      .map((f) => ({ f: join(DIST, f), t: statSync(join(DIST, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const { f } of others.slice(MAX_CACHES - 1)) {
+      unlinkSync(f);
+      trace(`code cache removed (the least recently written beyond ${MAX_CACHES}): ${f}`);
+    }
+  } catch {
+    /* another run removed it first, or the folder is not ours */
   }
 }

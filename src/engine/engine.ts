@@ -201,6 +201,15 @@ export class Engine {
   }
 
   /**
+   * A line the reader settled without `read` (the timeline's lines that no rule's literal picked, read
+   * by time and host only: see timeline/plain-line.ts), while no multi-line report is open: it counts
+   * as a line read, as `read` would count it.
+   */
+  passed(): void {
+    this.seq++;
+  }
+
+  /**
    * Read one line: parse it, settle what the reader knows (`place.settle`), choose the rules whose
    * literals it holds, match them, and record the hits. The only way a line reaches the rules.
    * Returns the parsed event.
@@ -382,7 +391,8 @@ export class Engine {
    * counts towards the threshold. True when the line was such a release.
    */
   private release(rule: Rule, ev: LogEvent, host: string | null): boolean {
-    const m = rule.release.map((re) => re.exec(ev.message)).find((x) => x !== null);
+    let m: RegExpExecArray | null = null;
+    for (let i = 0; i < rule.release.length && m === null; i++) m = rule.release[i]!.exec(ev.message);
     if (!m) return false;
     if (!rule.threshold?.distinct) return false;
     const value = m.groups?.[rule.threshold.distinct];

@@ -83,7 +83,8 @@ export class SeenLines {
   }
 
   clear(): void {
-    this.keys = null;
+    // the slots are kept (a full table fills again: growing it anew would rehash every entry)
+    this.keys?.fill(0);
     this.count = 0;
     this.names = [];
     this.nameIndex.clear();

@@ -139,8 +139,21 @@ function masked(text: string): string {
 
 const isWordCode = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const ZEROS = Array.from({ length: 14 }, (_, n) => '0'.repeat(n));
+/** Stand-ins of hex words of 8 to 13 letters and digits: a letter first (see shapeOf), then zeros. */
+const HEX_ZEROS = Array.from({ length: 14 }, (_, n) => (n < 8 ? '' : `a${'0'.repeat(n - 1)}`));
+/** Is message[i, j) all hex digits (either case)? */
+function isHexWord(message: string, i: number, j: number): boolean {
+  for (let p = i; p < j; p++) {
+    const c = message.charCodeAt(p) | 32; // ASCII letters to lower case; digits unchanged, '_' not hex either way
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
 /** Words that a mask reads by their first letters (vif, tap, devices, interfaces, d<N>, 0x) or by name (a path's lib64). */
-const MASKED_START = /^(?:vif|tap|sd|xvd|vd|hd|nvme|mmcblk|d|md|loop|eth|en|bond|xenbr|virbr|vlan|br|0x|0X|lib64$)/;
+const MASKED_PREFIXES = 'vif|tap|sd|xvd|vd|hd|nvme|mmcblk|d|md|loop|eth|en|bond|xenbr|virbr|vlan|br|0x|0X';
+const MASKED_START = new RegExp(`^(?:${MASKED_PREFIXES}|lib64$)`);
+/** MASKED_START at an offset of a message (sticky: no word is cut out), for a word that ends before the message does. */
+const MASKED_START_AT = new RegExp(`(?:${MASKED_PREFIXES}|lib64(?![0-9A-Za-z_]))`, 'y');
 const ALL_HEX = /^[0-9a-f]+$/i;
 /** A word's stand-in in a shape: `qZ`, its index in letters g-z, `Zq` (a word of letters no mask reads). */
 const SLOT_MARK = 'qZ';
@@ -180,6 +193,10 @@ export interface Shape {
  *     2-3, 4-7 or 8+ digits (an address octet has 1-3, the hex mask takes 8+);
  *   - elsewhere (between spaces, brackets, slashes, `=`, ...): 1-7 or 8+ digits (the hex mask
  *     takes 8+; the number mask or a path takes the rest whatever their length).
+ * - A word of 8 or more hex digits with a letter among them (a queue or transaction id) becomes
+ *   a hex word of a letter and zeros: the hex mask takes both, and no mask before it tells them
+ *   apart: the length up to 13 beside a colon or hyphen (a UUID's 8 and 12), else 8. (A letter
+ *   first: an IPv4 address's port takes digits only, `10.0.0.7:00000000` would be one address.)
  * - A word of letters and digits that no mask reads (not hex, not a device, interface, vif or
  *   `d<N>` name: a queue id, `spam951`, `mail28`) becomes a slot, a word of letters that the masks
  *   treat as they treat it: kept as it is, or taken whole into a path.
@@ -218,6 +235,12 @@ export function shapeOf(message: string): Shape {
       else stand = len < 8 ? '0' : '00000000';
       out += message.slice(from, i) + stand;
       from = j;
+    } else if (digits > 0 && len >= 8 && isHexWord(message, i, j)) {
+      const prev = i > 0 ? message.charCodeAt(i - 1) : 32;
+      const next = j < n ? message.charCodeAt(j) : 32;
+      const beside = prev === 58 || prev === 45 || next === 58 || next === 45;
+      out += message.slice(from, i) + HEX_ZEROS[beside && len < 13 ? len : beside ? 13 : 8]!;
+      from = j;
     } else if (digits > 0 && slots) {
       const word = message.slice(i, j);
       if (!ALL_HEX.test(word) && !MASKED_START.test(word)) {
@@ -232,16 +255,129 @@ export function shapeOf(message: string): Shape {
   return { key: from === 0 ? message : out + message.slice(from), words };
 }
 
+/** The stand-ins in a shape: '8', then 1 to 13 zeros (digit runs), then the hex words' of 8 to 13 (see shapeOf). */
+const STAND_INS = ['8', ...ZEROS.slice(1), ...HEX_ZEROS.slice(8)];
+const HEX_STAND = 14 - 8;
+/** Slot names by number, made as needed. */
+const SLOT_NAMES: string[] = [];
+const slotNameOf = (k: number) => SLOT_NAMES[k] ?? (SLOT_NAMES[k] = slotName(k));
+/** ASCII characters of words: 1 a letter or `_`, 2 a digit, 0 none (as isWordCode). */
+const WORD_KIND = Uint8Array.from({ length: 128 }, (_, c) => (c >= 48 && c <= 57 ? 2 : isWordCode(c) ? 1 : 0));
+/** A 32-bit FNV-1a step over one UTF-16 code unit. */
+const FNV_PRIME = 0x01000193;
+const FNV_BASIS = 0x811c9dc5 | 0;
+
+/**
+ * The runs of a message that the last `walkShape` replaced: run r spans [RUNS[3r], RUNS[3r+1]) of
+ * the message and stands for RUNS[3r+2]: a stand-in (an index into STAND_INS), or -1 - the number of
+ * a slot. A message of MAX_MESSAGE characters has at most MAX_MESSAGE / 2 runs (a word and the
+ * character that ends it).
+ */
+const RUNS = new Int32Array(3 * (MAX_MESSAGE / 2 + 1));
+let runCount = 0;
+
+/** Is message[i, j) (a word of letters and digits) one that a shape replaces by a slot? (see shapeOf) */
+function isSlotWord(message: string, i: number, j: number, n: number): boolean {
+  if (isHexWord(message, i, j)) return false;
+  if (j === n && n < message.length) return !MASKED_START.test(message.slice(i, j)); // a word the cut ends
+  MASKED_START_AT.lastIndex = i;
+  return !MASKED_START_AT.test(message);
+}
+
+/**
+ * The hash of a message's shape (shapeOf's key of its first `n` characters), walked over the message
+ * in place: no string is built. Leaves the replaced runs in RUNS (for sameShape and wordsOfRuns).
+ * test/unrecognized-miner.test.ts holds it to shapeOf.
+ */
+export function walkShape(message: string, n: number): number {
+  const mark = message.indexOf(SLOT_MARK);
+  const slots = mark < 0 || mark + SLOT_MARK.length > n;
+  let h = FNV_BASIS;
+  let runs = 0;
+  let slot = 0;
+  let i = 0;
+  while (i < n) {
+    const c = message.charCodeAt(i);
+    const kind = c < 128 ? WORD_KIND[c]! : 0;
+    if (kind === 0) {
+      h = Math.imul(h ^ c, FNV_PRIME);
+      i++;
+      continue;
+    }
+    // the word's hash as kept, taken back when the word is replaced (each character is read once)
+    let kept = Math.imul(h ^ c, FNV_PRIME);
+    let digits = kind === 2 ? 1 : 0;
+    let j = i + 1;
+    for (; j < n; j++) {
+      const d = message.charCodeAt(j);
+      const k = d < 128 ? WORD_KIND[d]! : 0;
+      if (k === 0) break;
+      if (k === 2) digits++;
+      kept = Math.imul(kept ^ d, FNV_PRIME);
+    }
+    const len = j - i;
+    let stand = 0;
+    let replaced = true;
+    if (digits === len) {
+      const prev = i > 0 ? message.charCodeAt(i - 1) : 32;
+      const next = j < n ? message.charCodeAt(j) : 32;
+      if (prev === 58 || prev === 45 || next === 58 || next === 45) stand = len === 1 ? (c <= 55 ? 1 : 0) : len > 13 ? 13 : len;
+      else if (prev === 46 || next === 46) stand = len === 1 ? (c <= 55 ? 1 : 0) : len <= 3 ? 2 : len < 8 ? 4 : 8;
+      else stand = len < 8 ? 1 : 8;
+    } else if (digits > 0 && len >= 8 && isHexWord(message, i, j)) {
+      const prev = i > 0 ? message.charCodeAt(i - 1) : 32;
+      const next = j < n ? message.charCodeAt(j) : 32;
+      const beside = prev === 58 || prev === 45 || next === 58 || next === 45;
+      stand = HEX_STAND + (beside && len < 13 ? len : beside ? 13 : 8);
+    } else if (digits > 0 && slots && isSlotWord(message, i, j, n)) stand = -1 - slot++;
+    else replaced = false;
+    if (replaced) {
+      const s = stand >= 0 ? STAND_INS[stand]! : slotNameOf(-1 - stand);
+      for (let p = 0; p < s.length; p++) h = Math.imul(h ^ s.charCodeAt(p), FNV_PRIME);
+      const r = 3 * runs++;
+      RUNS[r] = i;
+      RUNS[r + 1] = j;
+      RUNS[r + 2] = stand;
+    } else h = kept;
+    i = j;
+  }
+  runCount = runs;
+  return h;
+}
+
+/** Is `key` the shape of the message's first `n` characters, as the last walkShape of that message found it? */
+export function sameShape(message: string, n: number, key: string): boolean {
+  let k = 0;
+  let from = 0;
+  for (let r = 0; r < 3 * runCount; r += 3) {
+    const start = RUNS[r]!;
+    for (let p = from; p < start; p++) if (key.charCodeAt(k++) !== message.charCodeAt(p)) return false;
+    const stand = RUNS[r + 2]!;
+    const s = stand >= 0 ? STAND_INS[stand]! : slotNameOf(-1 - stand);
+    for (let p = 0; p < s.length; p++) if (key.charCodeAt(k++) !== s.charCodeAt(p)) return false;
+    from = RUNS[r + 1]!;
+  }
+  for (let p = from; p < n; p++) if (key.charCodeAt(k++) !== message.charCodeAt(p)) return false;
+  return k === key.length;
+}
+
+/** The words of the slots the last walkShape of a message found, in order. */
+function wordsOfRuns(message: string): string[] {
+  const words: string[] = [];
+  for (let r = 0; r < 3 * runCount; r += 3) if (RUNS[r + 2]! < 0) words.push(message.slice(RUNS[r]!, RUNS[r + 1]!));
+  return words;
+}
+
 /**
  * A bounded map that keeps what is used: when the young half is full it becomes the old half (the
  * older one is dropped), and an entry found in the old half moves back to the young one.
  */
-export class TwoGenerationCache<V> {
-  private young = new Map<string, V>();
-  private old = new Map<string, V>();
+export class TwoGenerationCache<V, K = string> {
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
   constructor(private readonly half: number) {}
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const v = this.young.get(key);
     if (v !== undefined) return v;
     const o = this.old.get(key);
@@ -249,7 +385,7 @@ export class TwoGenerationCache<V> {
     return o;
   }
 
-  set(key: string, v: V): void {
+  set(key: K, v: V): void {
     if (this.young.size >= this.half) {
       this.old = this.young;
       this.young = new Map();
@@ -453,16 +589,34 @@ interface Group {
 }
 
 /**
- * What a message shape leads to in one miner: its template's words, their group, and the template
- * the last placement chose when that placement changed nothing (valid while the group's version is
- * `version`: placement depends only on the group's templates and the words, so it would choose the
- * same template again and change nothing again).
+ * What a message shape leads to in one miner: its template's words (a word with a slot still holds
+ * the slot's name: `slotAt` lists them), their group, and the template the last placement chose when
+ * that placement changed nothing (valid while the group's version is `version`: placement depends
+ * only on the group's templates and the words, so it would choose the same template again and
+ * change nothing again). A shape with slots is looked up so only while every template of its group
+ * has a wildcard wherever the shape has a slot: the words in them then change nothing either.
  */
-interface Placement {
+interface ShapeEntry {
+  key: string;
   tokens: string[];
+  /** The words of `tokens` with a slot in them, null when none. */
+  slotAt: number[] | null;
   group: Group | null;
   template: Template | null;
   version: number;
+}
+
+/** Has every template of a group a wildcard at each of these words? */
+function wildAt(group: Group, at: number[]): boolean {
+  for (const t of group.list) for (const i of at) if (t.tokens[i] !== WILDCARD) return false;
+  return true;
+}
+
+/** A shape's template words with the message's words put back in their slots. */
+function fillSlots(tokens: string[], at: number[], words: string[]): string[] {
+  const out = tokens.slice();
+  for (const i of at) out[i] = tokens[i]!.replace(SLOT, (_, k: string) => words[slotIndex(k)]!);
+  return out;
 }
 
 export interface MinerOptions {
@@ -479,8 +633,8 @@ export class TemplateMiner {
   private evicted = 0;
   private readonly benign: BenignEntry[];
   private readonly simple: boolean;
-  /** Message shape → placement (see Placement); bounded. */
-  private readonly placements = new TwoGenerationCache<Placement>(4096);
+  /** The hash of a message's shape (walkShape) → what the shape leads to (see ShapeEntry); bounded. */
+  private readonly shapes = new TwoGenerationCache<ShapeEntry, number>(4096);
 
   constructor(benign?: BenignEntry[], opts: MinerOptions = {}) {
     this.benign = benign ?? loadBundledBenign();
@@ -493,7 +647,18 @@ export class TemplateMiner {
     const t = this.simple ? this.placeSimple(ev.message, text, source, line) : this.placeCached(ev.message, text, source, line);
     if (t === null) return;
     t.count++;
-    if (t.count > 1) t.latest = { text: text.length > 1000 ? text.slice(0, 1000) : text, source, line, time: ev.time };
+    if (t.count > 1) {
+      // the template's own record, updated in place (exportState hands out copies)
+      const latest = text.length > 1000 ? text.slice(0, 1000) : text;
+      const l = t.latest;
+      if (l === null) t.latest = { text: latest, source, line, time: ev.time };
+      else {
+        l.text = latest;
+        l.source = source;
+        l.line = line;
+        l.time = ev.time;
+      }
+    }
     const time = ev.time;
     if (time !== null) {
       if (t.first === null || time < t.first) t.first = time;
@@ -524,33 +689,45 @@ export class TemplateMiner {
   }
 
   /**
-   * The template a message joins: by its shape, a lookup while its group is unchanged since a
-   * placement of that shape that changed nothing; else masked (templateOf) and placed.
+   * The template a message joins: by its shape (hashed in place, compared with the shape's key), a
+   * lookup while its group is unchanged since a placement of that shape that changed nothing (see
+   * ShapeEntry); else masked (templateOf's cache) and placed. A repeated message costs the walk, the
+   * comparison and one lookup: no string is built.
    */
   private placeCached(message: string, text: string, source: string, line: number): Template | null {
-    const shape = shapeOfMessage(message);
-    if (shape.words !== null) {
-      // the words differ from message to message: masked by shape, placed anew
-      const tokens = tokensOf(templateOfShape(shape));
-      if (tokens.length === 1 && tokens[0] === '') return null;
-      return this.place(tokens, this.groupOf(tokens), () => TemplateMiner.fresh(text, source, line));
-    }
-    let p = this.placements.get(shape.key);
-    if (p !== undefined && p.template !== null && p.group!.version === p.version) return p.template;
-    if (p === undefined) {
-      const tokens = tokensOf(templateOfShape(shape));
+    const n = message.length > MAX_MESSAGE ? MAX_MESSAGE : message.length;
+    const hash = walkShape(message, n);
+    let e = this.shapes.get(hash);
+    let words: string[] | null = null;
+    if (e === undefined || !sameShape(message, n, e.key)) {
+      // a shape new to this miner (or one that shares the hash of another: it takes the place)
+      const shape = shapeOfMessage(message);
+      let template = templateCache.get(shape.key);
+      if (template === undefined) {
+        template = masked(shape.key);
+        templateCache.set(shape.key, template);
+      }
+      const tokens = tokensOf(template);
+      let slotAt: number[] | null = null;
+      if (shape.words !== null) for (let i = 0; i < tokens.length; i++) if (tokens[i]!.includes(SLOT_MARK)) (slotAt ??= []).push(i);
+      words = shape.words;
+      // the group of the words as filled: a word with a slot has a digit, whatever the slot holds
+      const filled = slotAt === null ? tokens : fillSlots(tokens, slotAt, words!);
       const empty = tokens.length === 1 && tokens[0] === '';
-      p = { tokens, group: empty ? null : this.groupOf(tokens), template: null, version: -1 };
-      this.placements.set(shape.key, p);
+      e = { key: shape.key, tokens, slotAt, group: empty ? null : this.groupOf(filled), template: null, version: -1 };
+      this.shapes.set(hash, e);
     }
-    const group = p.group;
+    const group = e.group;
     if (group === null) return null;
+    if (e.template !== null && group.version === e.version) return e.template;
+    const slotAt = e.slotAt;
+    const tokens = slotAt === null ? e.tokens : fillSlots(e.tokens, slotAt, words ?? wordsOfRuns(message));
     const before = group.version;
-    const t = this.place(p.tokens, group, () => TemplateMiner.fresh(text, source, line));
-    if (group.version === before) {
-      p.template = t;
-      p.version = before;
-    } else p.template = null;
+    const t = this.place(tokens, group, () => TemplateMiner.fresh(text, source, line));
+    if (group.version === before && (slotAt === null || wildAt(group, slotAt))) {
+      e.template = t;
+      e.version = before;
+    } else e.template = null;
     return t;
   }
 
@@ -650,7 +827,7 @@ export class TemplateMiner {
           source: t.source,
           line: t.line,
           hours: [...t.hours],
-          latest: t.latest,
+          latest: t.latest && { ...t.latest },
         });
       }
     }
@@ -702,12 +879,14 @@ function addHour(hours: Map<number, number>, hour: number, n: number): void {
   if (before !== undefined || hours.size <= MAX_HOURS) return;
   let quiet: number | null = null;
   let least = Infinity;
-  for (const [h, c] of hours) {
+  // forEach, not for-of: a template whose lines come an hour or more apart passes here at each line,
+  // and for-of allocates an entry array per hour
+  hours.forEach((c, h) => {
     if (h !== hour && c < least) {
       quiet = h;
       least = c;
     }
-  }
+  });
   if (quiet !== null) hours.delete(quiet);
 }
 

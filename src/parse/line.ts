@@ -105,6 +105,23 @@ function isFacilityLevel(token: string): boolean {
   return dot > 2 && LEVELS.has(token.slice(dot + 1)) && FACILITIES.has(token.slice(0, dot));
 }
 
+/**
+ * Is the first token after a syslog stamp a host name? Not when it is empty, holds ':' or '[' (a tag),
+ * starts with '(' ("(XEN)" after a capture tool's stamp) or is a facility.level field.
+ */
+function isHostToken(first: string): boolean {
+  return first !== '' && !first.includes(':') && !first.includes('[') && first.charCodeAt(0) !== 40 /* ( */ && !isFacilityLevel(first);
+}
+
+/**
+ * Would parseLine read this first token after a classic syslog stamp as the host, and go on with the
+ * tag (not `dmesg -x`'s facility either)? For readers that take a line's host without the rest of
+ * the parse (the timeline's lines that matter to it only by time and host).
+ */
+export function isPlainHostToken(first: string): boolean {
+  return isHostToken(first) && !FACILITIES.has(first);
+}
+
 /** Source of a message that carries a syslog program name. */
 function programSource(program: string | null, message: string): SourceKind {
   if (program === null) return 'unknown';
@@ -130,7 +147,7 @@ function hostAndTag(ev: LogEvent, rest: string, hasHost: boolean): void {
     const sp = body.indexOf(' ');
     const first = sp < 0 ? body : body.slice(0, sp);
     // not a host: "(XEN)" after a capture tool's stamp ("Nov 20 08:01:10 (XEN) ..."), a facility.level
-    if (first !== '' && !first.includes(':') && !first.includes('[') && first.charCodeAt(0) !== 40 /* ( */ && !isFacilityLevel(first)) {
+    if (isHostToken(first)) {
       // a capture date before `dmesg -x` ("2021-11-21T15:21:27.72  kern  :alert : msg"): not a host
       const x = FACILITIES.has(first) ? RE_DMESG_X.exec(body) : null;
       if (x) {

@@ -291,6 +291,9 @@ function describe(code: string): string {
   }
 }
 
+/** A rotated copy beside a followed file, as listed (its name then, and its stats). */
+type Copy = { p: string; st: Stats };
+
 /** One followed path: its current descriptor, offset and line splitter, and the renamed ones still draining. */
 class FileTail {
   fd: number | null = null;
@@ -396,7 +399,10 @@ class FileTail {
         return true;
       }
       if (n < ov || buf.compare(this.fp, 0, ov, 0, ov) !== 0) return false;
-      if (n === ov) return true;
+      if (n === ov) {
+        if (n === 0 && this.expected) this.expectedGone();
+        return true;
+      }
       if (this.pos === 0 && this.blindFrom) {
         this.readBlind(Buffer.from(buf.subarray(0, Math.min(n, HEAD_LEN))));
         continue; // the shared buffer was used meanwhile: read again
@@ -433,10 +439,10 @@ class FileTail {
     const number = new Map([...numbered].map(([k, c]) => [c.p, k]));
     const fresh = all
       .filter((c) => !before.has(`${c.st.dev}:${c.st.ino}`) && !known.has(`${c.st.dev}:${c.st.ino}`))
-      .filter((c) => !this.isCopyOf(c.p, current))
+      .filter((c) => !this.isCopyOf(c, current))
       .sort((a, b) => a.st.mtimeMs - b.st.mtimeMs || (number.get(b.p) ?? 0) - (number.get(a.p) ?? 0));
     for (const c of fresh) {
-      this.readWhole(c.p);
+      this.readWhole(c);
       this.readWholly.push(`${c.st.dev}:${c.st.ino}`);
     }
     this.readWholly.splice(0, this.readWholly.length - 16);
@@ -455,8 +461,24 @@ class FileTail {
     this.expected = null;
     if (same) return;
     const splitter = this.newSplitter();
-    this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, e);
+    // the copies newer than that content's are read too, except one of what the file begins with now
+    this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, this.head);
     splitter.flush();
+  }
+
+  /**
+   * The current file is empty, though it held content beginning with `expected` when its truncation
+   * was found: that content was copied and truncated away before it was read (a second copytruncate).
+   * Read it from its copy now — nothing may be written after it for a long while — and the file is
+   * then empty with nothing of it read (`blindFrom`).
+   */
+  private expectedGone(): void {
+    const e = this.expected!;
+    this.expected = null;
+    const splitter = this.newSplitter();
+    this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, Buffer.alloc(0));
+    splitter.flush();
+    this.blindFrom = this.siblingIds();
   }
 
   /** The current file was truncated (copytruncate): finish its earlier content from its copy, then read it anew. */
@@ -478,11 +500,11 @@ class FileTail {
   }
 
   /** Rotated copies beside the file: name.N (N → path and stats) and name-DATE / name.DATE (by path). */
-  private siblings(): { numbered: Map<number, { p: string; st: Stats }>; all: { p: string; st: Stats }[] } {
+  private siblings(): { numbered: Map<number, Copy>; all: Copy[] } {
     const dir = dirname(this.path);
     const base = basename(this.path);
-    const numbered = new Map<number, { p: string; st: Stats }>();
-    const all: { p: string; st: Stats }[] = [];
+    const numbered = new Map<number, Copy>();
+    const all: Copy[] = [];
     let names: string[] = [];
     try {
       names = readdirSync(dir).filter((n) => n.startsWith(base) && /^[.-]\d+$/.test(n.slice(base.length)));
@@ -504,14 +526,31 @@ class FileTail {
     return { numbered, all };
   }
 
-  /** Read a whole file that was never followed (an intermediate rotation), as its own run of lines. */
-  private readWhole(p: string): void {
-    let fd: number;
-    try {
-      fd = openSync(p, 'r');
-    } catch {
-      return;
+  /**
+   * Open a rotated copy as listed by `siblings()`: by its identity, not its name. logrotate may have
+   * run again since the listing (name.1 renamed name.2, the current file renamed name.1), and the name
+   * would then open another generation. Null when the copy is gone.
+   */
+  private openCopy(c: Copy): number | null {
+    let p: string | undefined = c.p;
+    for (let attempt = 0; attempt < 3 && p !== undefined; attempt++) {
+      try {
+        const fd = openSync(p, 'r');
+        const st = fstatSync(fd);
+        if (st.ino === c.st.ino && st.dev === c.st.dev) return fd;
+        closeSync(fd);
+      } catch {
+        /* gone or renamed meanwhile: look for it again */
+      }
+      p = this.siblings().all.find((x) => x.st.ino === c.st.ino && x.st.dev === c.st.dev)?.p;
     }
+    return null;
+  }
+
+  /** Read a whole file that was never followed (an intermediate rotation), as its own run of lines. */
+  private readWhole(c: Copy): void {
+    const fd = this.openCopy(c);
+    if (fd === null) return;
     try {
       const splitter = this.newSplitter();
       this.drain(fd, 0, splitter, { left: Number.MAX_SAFE_INTEGER });
@@ -526,12 +565,12 @@ class FileTail {
    * written, rotated and replaced between two of our checks (several rotations in a row). Read them,
    * oldest first, before the current file.
    */
-  private readNewerCopies(numbered: Map<number, { p: string; st: Stats }>, k: number, known: Set<string>, current?: Buffer): void {
+  private readNewerCopies(numbered: Map<number, Copy>, k: number, known: Set<string>, current?: Buffer): void {
     for (let j = k - 1; j >= 1; j--) {
       const c = numbered.get(j);
       if (!c || known.has(`${c.st.dev}:${c.st.ino}`)) continue;
-      if (current && j === 1 && this.isCopyOf(c.p, current)) continue;
-      this.readWhole(c.p);
+      if (current && j === 1 && this.isCopyOf(c, current)) continue;
+      this.readWhole(c);
     }
   }
 
@@ -541,14 +580,10 @@ class FileTail {
    * copy begins as the current file does (`current`, its first bytes); it is left alone and the file
    * read (see `expected` for the case it is truncated before it is read).
    */
-  private isCopyOf(p: string, current: Buffer): boolean {
+  private isCopyOf(c: Copy, current: Buffer): boolean {
     if (current.length === 0) return false;
-    let fd: number;
-    try {
-      fd = openSync(p, 'r');
-    } catch {
-      return false;
-    }
+    const fd = this.openCopy(c);
+    if (fd === null) return false;
     try {
       return pread(fd, 0, current.length).equals(current.subarray(0, Math.min(current.length, fstatSync(fd).size)));
     } catch {
@@ -586,24 +621,20 @@ class FileTail {
     if (head.length === 0) return;
     const { numbered, all } = this.siblings();
     const recent = all.filter((x) => Date.now() - x.st.mtimeMs < 600_000).sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
-    for (const { p, st } of recent) {
-      let fd: number;
-      try {
-        fd = openSync(p, 'r');
-      } catch {
-        continue;
-      }
+    for (const copy of recent) {
+      const fd = this.openCopy(copy);
+      if (fd === null) continue;
       try {
         const h = pread(fd, 0, head.length);
         if (h.length === 0 || !h.equals(head.subarray(0, h.length))) continue;
-        if (st.size >= pos) {
+        if (fstatSync(fd).size >= pos) {
           // the copy holds our offset: it must begin as the content did, and the bytes before the offset be the ones read last
           if (h.length < head.length || !pread(fd, pos - fp.length, fp.length).equals(fp)) continue;
           this.drain(fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
         }
         splitter.flush();
         for (const [k, c] of numbered)
-          if (c.st.ino === st.ino && c.st.dev === st.dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
+          if (c.st.ino === copy.st.ino && c.st.dev === copy.st.dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
         return;
       } finally {
         closeSync(fd);

@@ -82,7 +82,12 @@ export function orderRotated(paths: string[]): string[] {
   });
 }
 
-/** Peek at the first bytes: gzip data goes through gunzip, whatever the file is called. */
+/**
+ * Peek at the first bytes: gzip data goes through gunzip, whatever the file is called. The consumer
+ * may stop early (the clock survey over its budget): the gunzip stream and the input are then
+ * closed, not left waiting for a reader (a feeder waiting for 'drain' kept the input's close, and
+ * with it the whole run, waiting forever: the process ended with no output and exit status 0).
+ */
 export async function* maybeGunzip(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = chunks[Symbol.asyncIterator]();
   let first = await it.next();
@@ -94,21 +99,39 @@ export async function* maybeGunzip(chunks: AsyncIterable<Buffer>): AsyncGenerato
   if (first.done) return;
   const head = first.value;
   if (!(head[0] === 0x1f && head[1] === 0x8b)) {
-    yield head;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    try {
+      yield head;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    } finally {
+      await it.return?.();
+    }
     return;
   }
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  let stopped = false;
+  // resolves on 'drain', or when the stream is gone (destroyed: its reader stopped, or an error)
+  const drained = () =>
+    new Promise<void>((res) => {
+      const done = () => {
+        gunzip.off('drain', done);
+        gunzip.off('close', done);
+        res();
+      };
+      gunzip.on('drain', done);
+      gunzip.on('close', done);
+    });
   const feed = (async () => {
     try {
-      const ok = gunzip.write(head);
-      if (!ok) await new Promise((res) => gunzip.once('drain', res));
-      for (let r = await it.next(); !r.done; r = await it.next()) {
-        if (!gunzip.write(r.value)) await new Promise((res) => gunzip.once('drain', res));
+      if (!gunzip.write(head)) await drained();
+      for (let r = await it.next(); !r.done && !stopped && !gunzip.destroyed; r = await it.next()) {
+        if (!gunzip.write(r.value)) await drained();
       }
-      gunzip.end();
+      if (!stopped && !gunzip.destroyed) gunzip.end();
     } catch (e) {
       gunzip.destroy(e as Error);
+    } finally {
+      // the input is closed however the feeding ended
+      await it.return?.();
     }
   })();
   try {
@@ -119,7 +142,30 @@ export async function* maybeGunzip(chunks: AsyncIterable<Buffer>): AsyncGenerato
       /unexpected end of file/i.test(msg) ? 'truncated gzip data (the file ends before the compressed stream does)' : `gzip: ${msg}`,
     );
   } finally {
+    stopped = true;
+    gunzip.destroy();
     await feed.catch(() => undefined);
+  }
+}
+
+/**
+ * Bytes of text a file holds: its size, or for a gzip file the size its last member says it
+ * inflates to (the trailer's ISIZE, modulo 4 GiB) when that is larger. A cheap estimate for budgets
+ * (the clock survey's), read from the file's first two and last four bytes; the size on errors.
+ */
+export function textSize(path: string, size: number): number {
+  if (size < 18) return size;
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const b = Buffer.alloc(4);
+    if (readSync(fd, b, 0, 2, 0) !== 2 || b[0] !== 0x1f || b[1] !== 0x8b) return size;
+    if (readSync(fd, b, 0, 4, size - 4) !== 4) return size;
+    return Math.max(size, b.readUInt32LE(0));
+  } catch {
+    return size;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

@@ -22,6 +22,12 @@ export interface LineSink {
    * a literal), or it follows syslogd's wall broadcast header.
    */
   line(text: string, lineNo: number, candidate: boolean, raw: Uint8Array, start: number, end: number, before?: string): void;
+  /**
+   * Optional: a line that is neither a candidate nor asked for, and has no line before to go with it,
+   * before it is dropped: its bytes raw[start, end). False hands it over after all (to `line`, as
+   * not a candidate). The timeline counts such lines by their time and host without a string each.
+   */
+  passed?(raw: Uint8Array, start: number, end: number, lineNo: number): boolean;
 }
 
 /** Finds the places in a buffer where a candidate line may be (see engine/prefilter.ts). */
@@ -151,10 +157,11 @@ export async function scanLines(
         // (next(), not find(): find would reuse the list of this block's hits that the loop still reads)
         candidate = prefilter!.next(joined, 0, joined.length) >= 0;
       }
-      if (candidate || all || stats.head.length < HEAD_LINES) {
+      const wanted = candidate || all || (sink.passed !== undefined && (before !== null || !sink.passed(buf, pos, lineEnd, lineNo)));
+      if (wanted || stats.head.length < HEAD_LINES) {
         const s = decode(buf, pos, lineEnd);
         if (stats.head.length < HEAD_LINES) stats.head.push(s);
-        if (candidate || all) {
+        if (wanted) {
           sink.line(s, lineNo, candidate, buf, pos, lineEnd, before ? decode(before, 0, before.length) : undefined);
           all = sink.wantsAll();
         }

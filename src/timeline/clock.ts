@@ -293,13 +293,22 @@ export class ClockSurvey {
   /** Sampled `dmesg -T` messages → wall time (null: ambiguous). */
   private readonly messageAnchors = new Map<string, number | null>();
 
-  /** Start an input; returns the line observer for it. */
-  begin(name: string, inputHost: string | null): (ev: LogEvent, text: string, lineNo: number) => void {
+  /**
+   * Start an input; returns its line observer, and `host`: what a line that matters to the survey
+   * only by its host (a plain syslog line, see plain-line.ts) is reduced to.
+   */
+  beginInput(
+    name: string,
+    inputHost: string | null,
+  ): { line: (ev: LogEvent, text: string, lineNo: number) => void; host: (host: string) => void } {
     const idx = this.inputs.length;
     const si: SurveyInput = { cutter: new InputCutter(idx, true), hosts: new Map(), name, inputHost };
     this.inputs.push(si);
-    return (ev, text, lineNo) => {
-      if (ev.host !== null && (si.hosts.size < 10_000 || si.hosts.has(ev.host))) si.hosts.set(ev.host, (si.hosts.get(ev.host) ?? 0) + 1);
+    const countHost = (host: string) => {
+      if (si.hosts.size < 10_000 || si.hosts.has(host)) si.hosts.set(host, (si.hosts.get(host) ?? 0) + 1);
+    };
+    const line = (ev: LogEvent, text: string, lineNo: number) => {
+      if (ev.host !== null) countHost(ev.host);
       if (ev.format === 'dmesg-T' && ev.time !== null) {
         const k = messageKey(ev.message);
         if (k !== null) {
@@ -311,6 +320,7 @@ export class ClockSurvey {
       }
       si.cutter.feed(ev, text, lineNo);
     };
+    return { line, host: countHost };
   }
 
   /** Cluster, match and place: the clock for the second pass. */
@@ -338,12 +348,15 @@ export class ClockSurvey {
       segBoot.set(s, cur);
     }
     const fp = new Map<number, number>(); // uptime µs → boot id (−1: ambiguous)
-    for (const [s, b] of segBoot) {
-      for (const k of s.fingerprints) {
-        const prev = fp.get(k);
-        fp.set(k, prev === undefined || prev === b.id ? b.id : -1);
+    // (only asked for segments without anchors of their own)
+    const unanchored = this.inputs.some((si) => si.cutter.segments.some((s) => s.offset === null));
+    if (unanchored)
+      for (const [s, b] of segBoot) {
+        for (const k of s.fingerprints) {
+          const prev = fp.get(k);
+          fp.set(k, prev === undefined || prev === b.id ? b.id : -1);
+        }
       }
-    }
 
     // 2. unanchored segments: the boot whose fingerprints they share, else the `dmesg -T` lines they match
     for (const si of this.inputs) {
@@ -472,6 +485,14 @@ export class ResolvedClock {
     const cut = this.inputs[input]?.cutter;
     if (!cut) return false;
     return cut.segments.some((s) => s.undated > 0 && this.segBoot.has(s)) || cut.runs.some((r) => r.undated > 0 && this.runStart.has(r));
+  }
+
+  /**
+   * Do all kernel lines of the input that carry an uptime carry a date of their own (no line the
+   * clock dates by its boot)? Then the second pass need not follow its boots.
+   */
+  kernelDated(input: number): boolean {
+    return this.inputs[input]?.cutter.segments.every((s) => s.undated === 0) ?? false;
   }
 
   /** The last kernel boot segment of an input, when no clock dates it: what tells whether it is the running boot. */

@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Input, ResolveProblem } from '../sources/inputs.js';
 import { inputContext, maybeGunzip, rotationOrder } from '../sources/inputs.js';
-import { scanLines } from '../sources/lines.js';
-import { anchorPipedBoot } from './survey.js';
+import { scanLines, type LineSink } from '../sources/lines.js';
+import { anchorPipedBoot, NO_CANDIDATES, surveySink } from './survey.js';
 import { toUtf8 } from '../sources/encoding.js';
 import { toIso, type TimeContext } from '../parse/time.js';
 import { Engine } from '../engine/engine.js';
@@ -29,7 +29,7 @@ import { noteFolds, type ScanOptions } from '../pipeline/scan-inputs.js';
 import { problemSummaries, scanReport } from '../report-document.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
-import { parseLine } from '../parse/line.js';
+import { PlainLines, type Uptime } from './plain-line.js';
 import { buildIncidents, hostSummaries, sharedFindings } from './incidents.js';
 import type { HourBucket, Mark, TimelineReport, WindowLine } from './model.js';
 
@@ -181,7 +181,7 @@ async function run(
   const overflowed = new Map<number, string>();
   for (const [i, input] of inputs.entries()) {
     const ctx = ctxOf(input);
-    const observe = survey.begin(input.name, input.host);
+    const observe = survey.beginInput(input.name, input.host);
     let chunks: AsyncIterable<Buffer>;
     if (input.kind !== 'file' && spoolDir) {
       // the bytes as they came are kept (gzip stays compressed) and inflated again for the second pass
@@ -208,9 +208,9 @@ async function run(
         yield c;
       }
     })();
-    const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseLine(text, ctx), text, lineNo) };
+    const sink = surveySink(observe, ctx);
     try {
-      await scanLines(toUtf8(counted), null, sink, true);
+      await scanLines(toUtf8(counted), NO_CANDIDATES, sink);
     } catch {
       /* reported by the second pass */
     }
@@ -240,14 +240,20 @@ async function run(
   const keep = (host: string | null) => hosts === null || host === null || hosts.includes(host);
   const inRange = (t: number) => (since === null || t >= since) && (until === null || t <= until);
 
+  // the last bucket asked for: neighbouring lines mostly share host and hour
+  let lastBucket: HourBucket | null = null;
+  let lastHour = NaN;
   const bucket = (host: string | null, t: number): HourBucket => {
     const h = Math.floor(t / HOUR) * HOUR;
+    if (lastBucket !== null && h === lastHour && lastBucket.host === host) return lastBucket;
     const k = `${host ?? ''}\0${h}`;
     let b = hours.get(k);
     if (!b) {
       b = { hour: toIso(h)!, host, lines: 0, hits: zeroHits() };
       hours.set(k, b);
     }
+    lastBucket = b;
+    lastHour = h;
     return b;
   };
   const engine = new Engine(rules, {
@@ -280,6 +286,49 @@ async function run(
       continue;
     }
     let lastTime: number | null = null;
+    // the host of the line before, and its entries (neighbouring lines mostly share a host)
+    let seenHost: string | null | undefined;
+    let seen: { lines: number; first: number | null; last: number | null; boots: number } | undefined;
+    let spanHost: string | null | undefined;
+    let span: Span | null = null;
+    /** Count a dated line (per input, host and hour, the window); false when its host or time is not kept. */
+    const count = (t: number, host: string | null, text: string, lineNo: number): boolean => {
+      if (stat.first === null || t < stat.first) stat.first = t;
+      if (stat.last === null || t > stat.last) stat.last = t;
+      if (!keep(host) || !inRange(t)) return false;
+      bucket(host, t).lines++;
+      if (host !== seenHost || seen === undefined) {
+        seenHost = host;
+        seen = hostSeen.get(host);
+        if (!seen) {
+          seen = { lines: 0, first: null, last: null, boots: 0 };
+          hostSeen.set(host, seen);
+        }
+      }
+      seen.lines++;
+      if (seen.first === null || t < seen.first) seen.first = t;
+      if (seen.last === null || t > seen.last) seen.last = t;
+      if (host !== spanHost) {
+        spanHost = host;
+        span = spans.get(`${i}\0${host ?? ''}`) ?? null;
+      }
+      if (span === null) span = newSpan(spans, `${i}\0${host ?? ''}`, t);
+      else spanLine(span, t);
+      if (around !== null && t >= around - half && t <= around + half) {
+        if (windowLines.length < windowCap) windowLines.push({ time: toIso(t)!, host, source: input.name, line: lineNo, text, seq });
+        else windowOmitted++;
+      }
+      return true;
+    };
+    // a plain syslog line (plain-line.ts): its own time and host, no clock, no marks, not in the window
+    const settlePlain = (t: number | null, host: string, lineNo: number) => {
+      currentTime = t;
+      if (t !== null) {
+        lastTime = t;
+        count(t, host, '', lineNo);
+      } else stat.undated++;
+      stat.lines++;
+    };
     // what the timeline adds to a line before it is matched: its date by the clock, the input's
     // host, and the counts, marks and window lines
     const settle = (ev: LogEvent, text: string, lineNo: number) => {
@@ -292,23 +341,7 @@ async function run(
       const host = ev.host;
       if (t !== null) {
         if (ev.source !== 'hypervisor' || where.run === null) lastTime = t;
-        if (stat.first === null || t < stat.first) stat.first = t;
-        if (stat.last === null || t > stat.last) stat.last = t;
-        if (keep(host) && inRange(t)) {
-          bucket(host, t).lines++;
-          let hs = hostSeen.get(host);
-          if (!hs) {
-            hs = { lines: 0, first: null, last: null, boots: 0 };
-            hostSeen.set(host, hs);
-          }
-          hs.lines++;
-          if (hs.first === null || t < hs.first) hs.first = t;
-          if (hs.last === null || t > hs.last) hs.last = t;
-          spanLine(spans, `${i}\0${host ?? ''}`, t);
-          if (around !== null && t >= around - half && t <= around + half) {
-            if (windowLines.length < windowCap) windowLines.push({ time: toIso(t)!, host, source: input.name, line: lineNo, text, seq });
-            else windowOmitted++;
-          }
+        if (count(t, host, text, lineNo)) {
           // boot banners of logs without uptime stamps (RHEL's /var/log/messages, a serial console with dates)
           if (ev.uptime === null && ev.source === 'kernel' && LINUX_BANNER.test(ev.message)) {
             marks.push({
@@ -333,9 +366,23 @@ async function run(
       }
       stat.lines++;
     };
-    const sink = {
-      wantsAll: () => true,
-      line: (text: string, line: number, candidate: boolean, raw: Uint8Array, start: number, end: number, before?: string) => {
+    const plain = new PlainLines();
+    const uptimes: Uptime = clock.kernelDated(i) ? 'ignore' : 'decline';
+    const sink: LineSink = {
+      wantsAll: () => engine.wantsAll(),
+      // a line no rule's literal picked, outside a multi-line report and without a line before: the
+      // engine would only parse it and settle it; a plain syslog line is settled by its stamp and
+      // host alone, without a string (one in the --around window is read in full, for its text)
+      passed: (raw, start, end, line) => {
+        if (!plain.read(raw, start, end, ctx, uptimes)) return false;
+        const t = plain.time;
+        if (around !== null && t !== null && t >= around - half && t <= around + half) return false;
+        seq++;
+        settlePlain(t, plain.host, line);
+        engine.passed();
+        return true;
+      },
+      line: (text, line, candidate, raw, start, end, before) => {
         seq++;
         engine.read(text, {
           source: input.name,
@@ -432,15 +479,16 @@ async function run(
   };
 }
 
-function spanLine(spans: Map<string, Span>, key: string, t: number): void {
-  let s = spans.get(key);
-  if (!s) {
-    if (spans.size > 100_000) return;
-    s = { first: t, last: t, lines: 0, holes: [] };
-    spans.set(key, s);
-    s.lines++;
-    return;
-  }
+/** The span of an input's host, from its first line (null when there are too many). */
+function newSpan(spans: Map<string, Span>, key: string, t: number): Span | null {
+  if (spans.size > 100_000) return null;
+  const s: Span = { first: t, last: t, lines: 1, holes: [] };
+  spans.set(key, s);
+  return s;
+}
+
+/** One more line of a span. */
+function spanLine(s: Span, t: number): void {
   s.lines++;
   if (t >= s.last) {
     if (t - s.last >= GAP_FLOOR) {

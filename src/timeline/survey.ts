@@ -11,8 +11,10 @@
  * (to be read again) up to `SURVEY_STREAM_MAX`; larger runs are scanned as before, without it.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import type { Input } from '../sources/inputs.js';
-import { scanLines } from '../sources/lines.js';
+import { textSize, type Input } from '../sources/inputs.js';
+import { scanLines, type LineSink, type Prefilter } from '../sources/lines.js';
+import type { LogEvent } from '../types.js';
+import { PlainLines } from './plain-line.js';
 import { toUtf8 } from '../sources/encoding.js';
 import { parseLine } from '../parse/line.js';
 import { toIso, type TimeContext } from '../parse/time.js';
@@ -186,6 +188,39 @@ export function anchorPipedBoot(clock: ResolvedClock, input: number): string | n
   );
 }
 
+/** The survey's prefilter: no line is a candidate (the survey's sink takes what it needs, see surveySink). */
+export const NO_CANDIDATES: Prefilter = { find: () => ({ at: new Int32Array(0), n: 0 }), next: () => -1 };
+
+/**
+ * The event of a dated `kernel: [uptime] ` syslog line as the survey sees it (see plain-line.ts): no
+ * banner (the reader declines "Linux version"), and its message is not asked for (it is dated).
+ */
+function kernelEvent(time: number | null, uptime: number, host: string): LogEvent {
+  return { format: 'syslog', time, uptime, host, program: 'kernel', pid: null, source: 'kernel', message: '' };
+}
+
+/**
+ * The survey's line reader for one input: a plain syslog line tells the survey only its host, a
+ * dated kernel line its time, uptime and host (plain-line.ts): they are neither decoded nor parsed;
+ * every other line is parsed.
+ */
+export function surveySink(
+  observe: { line: (ev: LogEvent, text: string, lineNo: number) => void; host: (host: string) => void },
+  ctx: TimeContext,
+): LineSink {
+  const plain = new PlainLines();
+  return {
+    wantsAll: () => false,
+    line: (text, lineNo) => observe.line(parseLine(text, ctx), text, lineNo),
+    passed: (raw, start, end, lineNo) => {
+      if (!plain.read(raw, start, end, ctx, 'read')) return false;
+      if (plain.uptime === null) observe.host(plain.host);
+      else observe.line(kernelEvent(plain.time, plain.uptime, plain.host), '', lineNo);
+      return true;
+    },
+  };
+}
+
 /** `(XEN)`: a Xen console line. */
 const XEN = Buffer.from('(XEN)');
 
@@ -246,7 +281,9 @@ async function anyClockLines(inputs: Input[]): Promise<boolean> {
 export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeContext): Promise<ScanClock> {
   const none = (list: Input[]): ScanClock => ({ inputs: list, clock: null, dated: list.map(() => false), notes: list.map(() => null) });
   let budget = SURVEY_MAX;
-  for (const i of inputs) if (i.kind === 'file') budget -= i.size ?? 0;
+  // a gzip file counts with the text it inflates to: one past the budget is not inflated and parsed
+  // up to the budget for nothing (a 20 MB kern.log.gz holding 100 MB)
+  for (const i of inputs) if (i.kind === 'file') budget -= i.size === null ? 0 : textSize(i.name, i.size);
   if (budget < 0) return none(inputs);
   // streams: held in memory up to what is left of the budget
   const held: Input[] = [];
@@ -270,8 +307,7 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
   let read = 0;
   for (const input of held) {
     const ctx = ctxOf(input);
-    const observe = survey.begin(input.name, input.host);
-    const sink = { wantsAll: () => true, line: (text: string, lineNo: number) => observe(parseLine(text, ctx), text, lineNo) };
+    const sink = surveySink(survey.beginInput(input.name, input.host), ctx);
     const counted = (async function* () {
       for await (const c of input.open()) {
         read += c.length;
@@ -280,7 +316,7 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
       }
     })();
     // (read errors are reported by the scan itself)
-    await scanLines(toUtf8(counted), null, sink, true);
+    await scanLines(toUtf8(counted), NO_CANDIDATES, sink);
     if (read > SURVEY_MAX) return none(held); // a gzip file inflated past the budget
   }
   const clock = survey.resolve();
