@@ -6,11 +6,26 @@
  */
 import { appendFileSync, copyFileSync, existsSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FileFollower } from '../src/sources/follow.js';
 import { planFile } from '../src/sources/incremental.js';
 import { tmp } from './helpers.js';
 import { sleep } from './watch-helpers.js';
+
+// readdirSync as the follower sees it, with a hook run right after the folder is read (before the
+// follower stats the names it got): logrotate renaming between the two, staged deterministically
+const listing = vi.hoisted(() => ({ after: null as null | (() => void) }));
+vi.mock('node:fs', async (original) => {
+  const fs = await original<typeof import('node:fs')>();
+  const readdirSync = ((...a: Parameters<typeof fs.readdirSync>) => {
+    const names = fs.readdirSync(...a);
+    const after = listing.after;
+    listing.after = null;
+    after?.();
+    return names;
+  }) as typeof fs.readdirSync;
+  return { ...fs, default: { ...fs, readdirSync }, readdirSync };
+});
 
 const lines = (from: number, to: number) => {
   let s = '';
@@ -275,6 +290,32 @@ describe('the follower across rename-and-create', () => {
       await w.until(27);
       expect(staged).toBe(true);
       expect(w.got).toEqual(each(1, 27));
+    } finally {
+      await w.close();
+    }
+  });
+
+  // logrotate renaming the copies while the follower lists them (the folder read, then a stat per
+  // name): the copy it followed moved from name.2 to name.3, a name the folder read did not have, and
+  // the copy between it and the current file was never read (lines 97-504 lost once under load).
+  it('finds the copy it followed when logrotate renames it while the follower lists the copies', async () => {
+    const dir = tmp('xd-rc-');
+    const log = join(dir, 'app.log');
+    writeFileSync(log, lines(1, 10));
+    const rotate = (next: string) => {
+      for (let k = 4; k >= 1; k--) if (existsSync(`${log}.${k}`)) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
+      renameSync(log, `${log}.1`);
+      writeFileSync(log, next);
+    };
+    const w = await follow(log);
+    try {
+      await w.until(10);
+      rotate(lines(11, 15));
+      rotate(lines(16, 20)); // name.2: 1-10 (followed), name.1: 11-15, the file: 16-20
+      listing.after = () => rotate(lines(21, 22)); // the next run, just after the follower read the folder
+      await w.until(22);
+      expect(listing.after).toBe(null);
+      expect(w.got).toEqual(each(1, 22));
     } finally {
       await w.close();
     }

@@ -294,6 +294,11 @@ function describe(code: string): string {
 /** A rotated copy beside a followed file, as listed (its name then, and its stats). */
 type Copy = { p: string; st: Stats };
 
+/** Two listings of copies name the same files by the same names. */
+function sameListing(a: Copy[], b: Copy[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.p === b[i]!.p && c.st.ino === b[i]!.st.ino && c.st.dev === b[i]!.st.dev);
+}
+
 /** One followed path: its current descriptor, offset and line splitter, and the renamed ones still draining. */
 class FileTail {
   fd: number | null = null;
@@ -499,8 +504,23 @@ class FileTail {
     this.blindFrom = now.length > 0 ? null : this.siblingIds();
   }
 
-  /** Rotated copies beside the file: name.N (N → path and stats) and name-DATE / name.DATE (by path). */
+  /**
+   * Rotated copies beside the file: name.N (N → path and stats) and name-DATE / name.DATE (by path).
+   * A listing is a folder read and a stat per name, and logrotate may be renaming meanwhile (name.3 →
+   * name.4 after the folder was read: the copy is then missed, or another one seen under its old
+   * name). The listing is taken again until two in a row agree (at most five).
+   */
   private siblings(): { numbered: Map<number, Copy>; all: Copy[] } {
+    let last = this.listSiblings();
+    for (let i = 0; i < 4; i++) {
+      const again = this.listSiblings();
+      if (sameListing(last.all, again.all)) return again;
+      last = again;
+    }
+    return last;
+  }
+
+  private listSiblings(): { numbered: Map<number, Copy>; all: Copy[] } {
     const dir = dirname(this.path);
     const base = basename(this.path);
     const numbered = new Map<number, Copy>();
