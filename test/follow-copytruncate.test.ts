@@ -71,6 +71,39 @@ async function follow(log: string, during?: (n: number) => void) {
 
 const each = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
+/**
+ * A generation lost before its first read: follow lines 1-10, copytruncate (1-12 in app.log.1, 13-20
+ * written after), and while the follower hands over line 12 from that copy — after it took the new
+ * generation's first bytes, before it reads the generation — copytruncate again (13-20 into
+ * app.log.1, app.log empty), then `next(log)`. The rotations are staged inside the follower's turn.
+ */
+async function lostGeneration(next: (log: string) => void) {
+  const log = join(tmp('xd-ct-'), 'app.log');
+  writeFileSync(log, lines(1, 10));
+  let staged = false;
+  const w = await follow(log, (n) => {
+    if (n !== 12 || staged) return;
+    staged = true;
+    renameSync(`${log}.1`, `${log}.2`);
+    copyFileSync(log, `${log}.1`); // lines 13-20
+    truncateSync(log, 0);
+    next(log);
+  });
+  await w.until(10);
+  appendFileSync(log, lines(11, 12));
+  copyFileSync(log, `${log}.1`); // lines 1-12
+  truncateSync(log, 0);
+  appendFileSync(log, lines(13, 20));
+  return { ...w, log, staged: () => staged };
+}
+
+/** logrotate's rename-and-create: name.N to name.N+1, the file to name.1, a new file holding `next`. */
+function renameRotate(log: string, next: string): void {
+  for (let k = 4; k >= 1; k--) if (existsSync(`${log}.${k}`)) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, next);
+}
+
 describe('the follower across copytruncate', () => {
   it('reads every line when two copytruncates pass between two reads and it had read past the first copy', async () => {
     const dir = tmp('xd-ct-');
@@ -140,28 +173,10 @@ describe('the follower across copytruncate', () => {
   // generation after it found them different and read the copy first — through the buffer the read
   // of the live file had just filled, whose bytes were then handed on as the live file's.
   it('reads a generation copytruncated between the truncation found and the next read, and the one after it', async () => {
-    const dir = tmp('xd-ct-');
-    const log = join(dir, 'app.log');
-    writeFileSync(log, lines(1, 10));
-    let staged = false;
-    // the second rotation, done while the follower hands over line 12 from the first copy: after it
-    // took the new generation's first bytes, before it reads the generation
-    const w = await follow(log, (n) => {
-      if (n !== 12 || staged) return;
-      staged = true;
-      renameSync(`${log}.1`, `${log}.2`);
-      copyFileSync(log, `${log}.1`); // lines 13-20
-      truncateSync(log, 0);
-      appendFileSync(log, lines(21, 25));
-    });
+    const w = await lostGeneration((log) => appendFileSync(log, lines(21, 25)));
     try {
-      await w.until(10);
-      appendFileSync(log, lines(11, 12));
-      copyFileSync(log, `${log}.1`); // lines 1-12
-      truncateSync(log, 0);
-      appendFileSync(log, lines(13, 20));
       await w.until(25);
-      expect(staged).toBe(true);
+      expect(w.staged()).toBe(true);
       expect(w.got).toEqual(each(1, 25));
     } finally {
       await w.close();
@@ -172,28 +187,13 @@ describe('the follower across copytruncate', () => {
   // generation is only in the copy, and the file stays empty. Seen as the last 148 probes never
   // reported by watch-rotate beside two busy loops (the rotations lag behind the writer there).
   it('reads a generation copytruncated between the truncation found and the next read when nothing follows it', async () => {
-    const dir = tmp('xd-ct-');
-    const log = join(dir, 'app.log');
-    writeFileSync(log, lines(1, 10));
-    let staged = false;
-    const w = await follow(log, (n) => {
-      if (n !== 12 || staged) return;
-      staged = true;
-      renameSync(`${log}.1`, `${log}.2`);
-      copyFileSync(log, `${log}.1`); // lines 13-20
-      truncateSync(log, 0);
-    });
+    const w = await lostGeneration(() => undefined);
     try {
-      await w.until(10);
-      appendFileSync(log, lines(11, 12));
-      copyFileSync(log, `${log}.1`); // lines 1-12
-      truncateSync(log, 0);
-      appendFileSync(log, lines(13, 20));
       await w.until(20);
-      expect(staged).toBe(true);
+      expect(w.staged()).toBe(true);
       expect(w.got).toEqual(each(1, 20));
       // and a generation written after it is read from the file, once
-      appendFileSync(log, lines(21, 22));
+      appendFileSync(w.log, lines(21, 22));
       await w.until(22);
       expect(w.got).toEqual(each(1, 22));
     } finally {
@@ -206,32 +206,18 @@ describe('the follower across copytruncate', () => {
   // one of what the file holds now. It took the lost generation's first bytes for what the file holds
   // now: the copy under way was read, then the file, every line twice (136 repeats under load).
   it('reads a lost generation from its copy but not the copy logrotate is making of the current content', async () => {
-    const dir = tmp('xd-ct-');
-    const log = join(dir, 'app.log');
-    writeFileSync(log, lines(1, 10));
-    let staged = false;
-    const w = await follow(log, (n) => {
-      if (n !== 12 || staged) return;
-      staged = true;
-      renameSync(`${log}.1`, `${log}.2`);
-      copyFileSync(log, `${log}.1`); // lines 13-20, truncated before the follower read them
-      truncateSync(log, 0);
+    const w = await lostGeneration((log) => {
       appendFileSync(log, lines(21, 25));
       renameSync(`${log}.2`, `${log}.3`);
       renameSync(`${log}.1`, `${log}.2`);
       copyFileSync(log, `${log}.1`); // the next rotation under way: 21-25 copied, the file not truncated yet
     });
     try {
-      await w.until(10);
-      appendFileSync(log, lines(11, 12));
-      copyFileSync(log, `${log}.1`); // lines 1-12
-      truncateSync(log, 0);
-      appendFileSync(log, lines(13, 20));
       await w.until(25);
-      expect(staged).toBe(true);
+      expect(w.staged()).toBe(true);
       expect(w.got).toEqual(each(1, 25));
-      truncateSync(log, 0); // that rotation done
-      appendFileSync(log, lines(26, 27));
+      truncateSync(w.log, 0); // that rotation done
+      appendFileSync(w.log, lines(26, 27));
       await w.until(27);
       expect(w.got).toEqual(each(1, 27));
     } finally {
@@ -272,11 +258,7 @@ describe('the follower across rename-and-create', () => {
     const log = join(dir, 'app.log');
     writeFileSync(log, lines(1, 10));
     let staged = false;
-    const rotate = (next: string) => {
-      for (let k = 4; k >= 1; k--) if (existsSync(`${log}.${k}`)) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
-      renameSync(log, `${log}.1`);
-      writeFileSync(log, next);
-    };
+    const rotate = (next: string) => renameRotate(log, next);
     const w = await follow(log, (n) => {
       if (n !== 11 || staged) return;
       staged = true;
@@ -302,11 +284,7 @@ describe('the follower across rename-and-create', () => {
     const dir = tmp('xd-rc-');
     const log = join(dir, 'app.log');
     writeFileSync(log, lines(1, 10));
-    const rotate = (next: string) => {
-      for (let k = 4; k >= 1; k--) if (existsSync(`${log}.${k}`)) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
-      renameSync(log, `${log}.1`);
-      writeFileSync(log, next);
-    };
+    const rotate = (next: string) => renameRotate(log, next);
     const w = await follow(log);
     try {
       await w.until(10);
