@@ -44,6 +44,9 @@ const sets: Record<string, string[]> = {
   'engine-facts': ['test/engine-facts.test.ts'],
   'sources-safe-read': ['test/sources-safe-read.test.ts'],
   'sources-console': ['test/sources-console.test.ts'],
+  'sources-journal': ['test/sources-journal.test.ts'],
+  // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
+  'engine-rule-files': ['test/engine-rule-files.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)
   'sources-units': ['test/sources-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
