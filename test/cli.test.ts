@@ -281,3 +281,40 @@ describe('site rules and the prefilter', () => {
     expect(json(r).findings.map((f) => [f.rule, f.count])).toContainEqual(['site-slow', 1]);
   });
 });
+
+describe('hostless lines joining the one named host: a count threshold', () => {
+  // the host's syslog has hits at 08:00:00 and 08:01:40, a piped console (no host) one at 08:00:05:
+  // 2 within 10 s, as one input read in time order. The merge of the two groups once replayed only
+  // their last windows (the host's 08:01:40 alone) and missed it
+  it('fires when a hostless hit makes the count with a host hit its group had let expire', () => {
+    const d = tmp();
+    const rules = join(d, 'site');
+    mkdirSync(rules);
+    writeFileSync(
+      join(rules, 'site-flap.yaml'),
+      [
+        'id: site-flap',
+        'title: A link flaps',
+        'severity: warning',
+        'patterns:',
+        "  - 'link flapped on (?<nic>eth\\d+)'",
+        'threshold: { count: 2, within: 10s }',
+        'diagnosis: A link went down and up again, twice within seconds.',
+        'fix: [check the cable]',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(d, 'syslog'),
+      'Nov 20 08:00:00 xen07 kernel: [100.0] link flapped on eth0\nNov 20 08:01:40 xen07 kernel: [200.0] link flapped on eth0\n',
+    );
+    const found = (consoleTime: string) => {
+      const args = ['--format', 'json', '--year', '2026', '--rules', rules, '--only', 'site-flap', join(d, 'syslog'), '-'];
+      const r = xd(args, `(XEN) [2026-11-20 ${consoleTime}.000] link flapped on eth0\n`);
+      return json(r).findings.map((f) => [f.rule, f.host, f.count, (f as unknown as { first: string }).first]);
+    };
+    expect(found('08:00:05')).toEqual([['site-flap', 'xen07', 3, '2026-11-20T08:00:00Z']]);
+    // 20 s after the first and 80 s before the second: no 2 within 10 s
+    expect(found('08:00:20')).toEqual([]);
+  });
+});

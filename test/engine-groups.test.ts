@@ -18,12 +18,14 @@ import {
   hash53,
   keyHash,
   MAX_COLLECT,
+  MAX_COUNTED,
   mergeGroups,
   newGroup,
   newOverflow,
   overflowKey,
   pendingGroup,
   pendingThresholds,
+  releaseValue,
   type Group,
   type RawHit,
 } from '../src/engine/groups.js';
@@ -223,6 +225,127 @@ describe('groups: thresholds', () => {
     const e = feed(distinctRule(2, 10), [0], ['a']);
     mergeGroups(e, feed(distinctRule(2, 10), [S], ['a'], 3));
     expect(e.fired).toBe(false);
+  });
+
+  it('mergeGroups is exact when one group went on past the window: what it counted is replayed, not its last window', () => {
+    // the host's hits at 0 s and 100 s, a hostless hit at 5 s: 0 s and 5 s are 2 within 10 s
+    const r = countRule(2, 10);
+    const host = feed(r, [0, 100 * S]);
+    mergeGroups(host, feed(r, [5 * S], [], 5));
+    expect([host.fired, host.count, host.first, host.last]).toEqual([true, 3, 0, 100 * S]);
+    // the other way round (the hostless group is the one that went on), and a distinct threshold
+    const quiet = feed(r, [5 * S], [], 5);
+    mergeGroups(quiet, feed(r, [0, 100 * S]));
+    expect(quiet.fired).toBe(true);
+    const d = feed(distinctRule(2, 10), [0, 100 * S], ['a', 'a']);
+    mergeGroups(d, feed(distinctRule(2, 10), [5 * S], ['b'], 5));
+    expect(d.fired).toBe(true);
+    // not fired: the merged group goes on as the one input would (its window, its log in time order)
+    const n = feed(r, [0, 100 * S]);
+    mergeGroups(n, feed(r, [50 * S], [], 5));
+    expect([n.fired, n.recent, n.counted]).toEqual([false, [100 * S], [0, 50 * S, 100 * S]]);
+    addHit(n, raw(105 * S, 9), 9, undefined);
+    expect(n.fired).toBe(true);
+    // a cron run's pending hit at 0 s, this run's at 100 s (continued), the hostless one at 5 s
+    const pending = pendingGroup(r, { rule: 't', host: 'h', key: {}, recent: [0], distinct: [] });
+    continueGroup(pending, feed(r, [100 * S], [], 1));
+    expect(pending.counted).toEqual([0, 100 * S]);
+    mergeGroups(pending, feed(r, [5 * S], [], 5));
+    expect(pending.fired).toBe(true);
+    const pd = pendingGroup(distinctRule(2, 10), { rule: 't', host: 'h', key: {}, recent: [], distinct: [['a', 0]] });
+    continueGroup(pd, feed(distinctRule(2, 10), [100 * S], ['a'], 1));
+    mergeGroups(pd, feed(distinctRule(2, 10), [5 * S], ['b'], 5));
+    expect(pd.fired).toBe(true);
+  });
+
+  it("mergeGroups replays a release at its time among the other group's values", () => {
+    const r = rule({ threshold: { count: 2, distinct: 'v', release: ['gone (?<v>\\w)'] } });
+    // the host counted a at 0 s and released it at 10 s; the hostless b at 5 s met a, at 20 s it does not
+    const early = feed(r, [0], ['a']);
+    releaseValue(early, 'a', 10 * S);
+    mergeGroups(early, feed(r, [5 * S], ['b'], 5));
+    expect(early.fired).toBe(true);
+    const late = feed(r, [0], ['a']);
+    releaseValue(late, 'a', 10 * S);
+    mergeGroups(late, feed(r, [20 * S], ['b'], 5));
+    expect([late.fired, [...late.distinct]]).toEqual([false, [['b', 20 * S]]]);
+  });
+
+  it('merging two groups whose hits interleave ends (fired or not) like one group fed the union in time order', () => {
+    fc.assert(
+      fc.property(
+        sortedTimes.chain((ts) =>
+          fc.tuple(
+            fc.constant(ts),
+            fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: ts.length, maxLength: ts.length }),
+            fc.array(fc.boolean(), { minLength: ts.length, maxLength: ts.length }),
+          ),
+        ),
+        thresholdArgs,
+        fc.boolean(),
+        fc.boolean(),
+        ([times, values, mine], [n, within], distinct, worker) => {
+          const r = distinct ? distinctRule(n, within) : countRule(n, within);
+          const pick = (side: boolean) => times.flatMap((t, i) => (mine[i] === side ? [[t, values[i]!] as const] : []));
+          const ofA = pick(true);
+          const ofB = pick(false);
+          const whole = feed(r, times, values);
+          let a = feed(
+            r,
+            ofA.map(([t]) => t),
+            ofA.map(([, v]) => v),
+          );
+          if (worker && ofA.length > 1) {
+            // the host's group read in two parts (workers) and continued before the merge
+            const k = ofA.length >> 1;
+            a = feed(
+              r,
+              ofA.slice(0, k).map(([t]) => t),
+              ofA.slice(0, k).map(([, v]) => v),
+            );
+            continueGroup(
+              a,
+              feed(
+                r,
+                ofA.slice(k).map(([t]) => t),
+                ofA.slice(k).map(([, v]) => v),
+                k,
+              ),
+            );
+          }
+          const b = feed(
+            r,
+            ofB.map(([t]) => t),
+            ofB.map(([, v]) => v),
+            100,
+          );
+          mergeGroups(a, b);
+          expect(a.fired).toBe(whole.fired);
+          expect(a.count).toBe(times.length);
+          // not fired: the same window and values to go on with
+          expect([...a.recent].sort((x, y) => x - y)).toEqual([...whole.recent].sort((x, y) => x - y));
+          expect([...a.distinct].sort()).toEqual([...whole.distinct].sort());
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  it('past MAX_COUNTED steps a group drops its log, and a merge replays the final windows only', () => {
+    const r = countRule(2, 10);
+    const long = feed(
+      r,
+      Array.from({ length: MAX_COUNTED }, (_, i) => i * 100 * S),
+    );
+    expect(long.counted).toHaveLength(MAX_COUNTED);
+    addHit(long, raw(MAX_COUNTED * 100 * S, 1), 1, undefined);
+    expect(long.counted).toBeNull();
+    // the hostless hit 5 s after the first is not seen with it (documented: the bound of exactness)
+    mergeGroups(long, feed(r, [5 * S], [], 5));
+    expect([long.fired, long.counted]).toEqual([false, null]);
+    // but one within the last window still is
+    mergeGroups(long, feed(r, [MAX_COUNTED * 100 * S + S], [], 6));
+    expect(long.fired).toBe(true);
   });
 });
 

@@ -18,7 +18,6 @@ import { completeFromBlock, isIgnored, keyOf, matchRule, type Hit } from './matc
 import {
   BLOCK_EVIDENCE,
   MAX_GROUPS,
-  MAX_GROUP_SIGS,
   MAX_RULE_GROUPS,
   addCollected,
   addHit,
@@ -30,6 +29,7 @@ import {
   newOverflow,
   pendingGroup,
   pendingThresholds,
+  releaseValue,
   type Group,
   type GroupState,
   type PendingThreshold,
@@ -411,10 +411,7 @@ export class Engine {
       }
     }
     const targets = g ? [g] : [...this.groups.values()].filter((x) => x.rule === rule && x.host === host);
-    for (const t of targets) {
-      if (t.fired) continue;
-      if (!t.distinct.delete(value) && t.released.length < MAX_GROUP_SIGS && !t.released.includes(value)) t.released.push(value);
-    }
+    for (const t of targets) releaseValue(t, value, ev.time);
     return true;
   }
 
