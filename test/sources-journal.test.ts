@@ -169,7 +169,7 @@ describe('journal: following it live', () => {
   const until = async (cond: () => boolean, what: string) => {
     const t0 = performance.now();
     while (!cond()) {
-      if (performance.now() - t0 > 30_000) throw new Error(`waited for ${what}`);
+      if (performance.now() - t0 > 10_000) throw new Error(`waited for ${what}`);
       await new Promise((r) => setImmediate(r));
     }
   };
