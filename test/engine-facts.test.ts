@@ -44,7 +44,7 @@ describe('facts: what a line tells about its host', () => {
     expect(facts(['Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14))', 'kernel'])).toEqual({
       kernel: '6.1.0',
     });
-    expect(facts(['Linux version 3.10 (mockbuild@centos)', 'journal'])).toEqual({ kernel: '3.10' });
+    expect(facts(['Linux version 3.10 (mockbuild@centos)', 'daemon'])).toEqual({ kernel: '3.10' });
     expect(facts(['Linux version 6.1.0 (dom0 kernel, as Xen prints it)', 'hypervisor'])).toEqual({});
     expect(facts(['Linux version 6', 'kernel'])).toEqual({});
     expect(facts(['booting Linux version 6.1.0', 'kernel'])).toEqual({});

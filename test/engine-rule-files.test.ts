@@ -274,7 +274,7 @@ describe.runIf(process.getuid?.() === 0)('rule-folder: a rule folder read as roo
   });
 
   it('not as root refuses nothing for its owner or mode, but still reads no link', () => {
-    vi.spyOn(process, 'getuid').mockReturnValue(1000);
+    vi.spyOn(process as { getuid: () => number }, 'getuid').mockReturnValue(1000);
     const { base, dir } = setup();
     chmodSync(base, 0o777);
     chmodSync(dir, 0o777);
