@@ -29,7 +29,7 @@ vi.mock('node:fs', async (importOriginal) => {
     }) as typeof fs.lstatSync,
     openSync: ((p: string, ...rest: never[]) => {
       hooks.open?.(String(p));
-      return fs.openSync(p, ...rest);
+      return (fs.openSync as (...a: unknown[]) => number)(p, ...rest);
     }) as typeof fs.openSync,
     readSync: ((fd: number, ...rest: never[]) => {
       hooks.read?.(fd);
