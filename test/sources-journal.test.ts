@@ -140,6 +140,8 @@ describe('journal-cursor: the journal after the stored cursor', () => {
     expect(after.note).toBeNull();
     const noCursor = new JournalInput(journalctl('exit 4').path, null, 0);
     expect(await failure(readAll(noCursor))).toBe('journalctl exited with status 4');
+    const blanks = new JournalInput(journalctl("echo '   ' >&2; exit 4").path, null, 0);
+    expect(await failure(readAll(blanks))).toBe('journalctl exited with status 4');
     const j = journalctl(`echo "  no journal" >&2; echo second >&2; exit 1`);
     const both = new JournalInput(j.path, 's=0', 0);
     expect(await failure(readAll(both))).toBe('journalctl exited with status 1: no journal');
