@@ -586,6 +586,9 @@ describe("groups: written against the mutation run's survivors (docs/mutation.md
     const a = feed(countRule(9, null), [5 * S]);
     addSpan(a, { count: 1, first: null, last: null });
     expect([a.count, a.first, a.last]).toEqual([2, 5 * S, 5 * S]);
+    const u = newGroup(countRule(9, null), 'h', {}, {}, 0);
+    addSpan(u, { count: 1, first: 0, last: 0 });
+    expect([u.first, u.last]).toEqual([0, 0]);
   });
 
   it('at most MAX_GROUP_SIGS signatures, in a group, a continued, a merged and a folded group', () => {
@@ -713,6 +716,12 @@ describe("groups: written against the mutation run's survivors (docs/mutation.md
     const empty = newGroup(r4, 'h', {}, {}, 0);
     continueGroup(empty, feed(r4, [0, S, 2 * S, 19 * S, 20 * S], ['a', 'c', 'a', 'b', 'e']));
     expect(empty.fired).toBe(false);
+    // every value of the later part's final state goes on counting: b and c at 100 and 105 s, then d
+    const r3 = distinctRule(3, 10);
+    const first = newGroup(r3, 'h', {}, {}, 0);
+    continueGroup(first, feed(r3, [0, 100 * S, 105 * S], ['a', 'b', 'c']));
+    addHit(first, raw(108 * S, 9), 9, 'd');
+    expect(first.fired).toBe(true);
   });
 
   it('continuing the logs: concatenated up to MAX_COUNTED steps, dropped past it or when either part dropped its own; a fired group keeps none', () => {
@@ -865,6 +874,12 @@ describe("groups: written against the mutation run's survivors (docs/mutation.md
     const g2 = feed(wide, [50 * S]);
     g2.key = { v: 'g2' };
     expect(pendingThresholds([g2, g1], null).map((p) => p.key.v)).toEqual(['g1', 'g2']);
+    const dw = distinctRule(9, null);
+    const d1 = feed(dw, [10 * S, 100 * S], ['a', 'b']);
+    d1.key = { v: 'd1' };
+    const d2 = feed(dw, [50 * S], ['c']);
+    d2.key = { v: 'd2' };
+    expect(pendingThresholds([d2, d1], null).map((p) => p.key.v)).toEqual(['d1', 'd2']);
     const many = Array.from({ length: 2001 }, (_, i) => feed(wide, [i * S]));
     expect(pendingThresholds(many, null)).toHaveLength(2000);
   });
