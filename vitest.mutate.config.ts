@@ -40,6 +40,13 @@ const sets: Record<string, string[]> = {
   // safety.ts alone (XD_MUTATE=engine-safety): its test runs recheck over the whole catalogue, too slow
   // to run for the mutants of the other engine files, which it does not test
   'engine-safety': ['test/safety.test.ts'],
+  // one small file each against its own unit tests (XD_MUTATE=<set> XD_MUTATE_NAME=<file> --mutate <file>): seconds a run
+  'engine-facts': ['test/engine-facts.test.ts'],
+  'sources-safe-read': ['test/sources-safe-read.test.ts'],
+  'sources-console': ['test/sources-console.test.ts'],
+  'sources-journal': ['test/sources-journal.test.ts'],
+  // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
+  'engine-rule-files': ['test/engine-rule-files.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)
   'sources-units': ['test/sources-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],

@@ -417,6 +417,15 @@ process.stdout.write(lines.slice(from).map((l) => l + '\\n').join(''));
     expect(findingsOf(r.stdout).map((f) => f.key.pid)).toEqual(['102']);
     expect(r.stderr).toMatch(/cursor stored by the last run is no longer valid/);
   });
+
+  it('says that journalctl cannot be run, and still reports the logs (no crash)', () => {
+    const { log, state } = setup();
+    writeFileSync(log, `${blk(7)}\n`);
+    const r = xd(['report', '--state', state, '--format', 'json', '--journalctl', '/nonexistent/journalctl', ...ONLY, log]);
+    expect(r.stderr).not.toMatch(/\n\s+at |node:internal/);
+    expect(r.stderr).toMatch(/cannot run \/nonexistent\/journalctl: ENOENT/);
+    expect(findingsOf(r.stdout).map((f) => f.key.pid)).toEqual(['7']);
+  });
 });
 
 describe('report: metrics and e-mail format', () => {

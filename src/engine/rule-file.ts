@@ -74,8 +74,10 @@ export function readRuleFile<T extends { id: string }>(
   const lc = new LC();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    // the line from the error's offset: linePos is only set with prettyErrors, which would put the
+    // source excerpt in the message
     for (const err of doc.errors) {
-      problems.push({ file, line: err.linePos?.[0]?.line ?? null, field: '', message: `YAML: ${err.message.split('\n')[0]}` });
+      problems.push({ file, line: lc.linePos(err.pos[0]).line, field: '', message: `YAML: ${err.message.split('\n')[0]}` });
     }
     return null;
   }

@@ -50,6 +50,9 @@ export class JournalInput implements Input {
       child.on('error', rej);
       child.on('close', (code) => res(code));
     });
+    // a program that cannot be run rejects before the output is read: handled where it is awaited below,
+    // not an unhandled rejection meanwhile (which ended the run with a stack trace)
+    exited.catch(() => undefined);
     let pending: Buffer = Buffer.alloc(0);
     let yielded = false;
     let silent = false;
