@@ -10,6 +10,7 @@ import { compileRule, type Rule, type RuleSpec } from '../src/engine/catalogue.j
 import {
   addCollected,
   addHit,
+  addSpan,
   continueGroup,
   EVIDENCE_FIRST,
   foldGroup,
@@ -19,6 +20,8 @@ import {
   keyHash,
   MAX_COLLECT,
   MAX_COUNTED,
+  MAX_FOLDED_KEYS,
+  MAX_GROUP_SIGS,
   mergeGroups,
   newGroup,
   newOverflow,
@@ -26,6 +29,7 @@ import {
   pendingGroup,
   pendingThresholds,
   releaseValue,
+  thresholdStep,
   type Group,
   type RawHit,
 } from '../src/engine/groups.js';
@@ -325,6 +329,12 @@ describe('groups: thresholds', () => {
           // not fired: the same window and values to go on with
           expect([...a.recent].sort((x, y) => x - y)).toEqual([...whole.recent].sort((x, y) => x - y));
           expect([...a.distinct].sort()).toEqual([...whole.distinct].sort());
+          expect(a.head).toEqual(whole.head);
+          expect([...a.distinctHead].sort()).toEqual([...whole.distinctHead].sort());
+          // and the log of every step, in time order
+          const steps = (g: Group) => g.counted!.map((t, i) => [t, g.countedValues[i]]).sort();
+          expect(steps(a)).toEqual(steps(whole));
+          expect(a.counted).toEqual(whole.counted);
         },
       ),
       { numRuns: 600 },
@@ -549,5 +559,348 @@ describe('groups: pending thresholds (carried to the next cron run)', () => {
       [S],
       [['a', S]],
     ]);
+  });
+});
+
+/** A group of `r` past MAX_COUNTED steps (its log dropped): value `v` at 0, 100 s, 200 s, ... */
+function longGroup(r: Rule, v = 'x'): Group {
+  const times = Array.from({ length: MAX_COUNTED + 1 }, (_, i) => i * 100 * S);
+  return feed(
+    r,
+    times,
+    times.map(() => v),
+  );
+}
+
+describe("groups: written against the mutation run's survivors (docs/mutation.md)", () => {
+  it('a new group: empty lists, and the group key of a line without a host', () => {
+    const g = newGroup(rule({}), null, {}, {}, 0);
+    expect([g.sigs, g.released, g.counted, g.countedValues, g.head, g.distinctHead]).toEqual([[], [], [], [], [], []]);
+    expect(groupKey('r', null, { v: '1' })).toBe('r\0\0v=1');
+    expect(keyHash(null, { v: '1' })).toBe(hash53('\0' + '1'));
+  });
+
+  it('spans: a hit at time 0 is a first and last time; an undated group widens nothing', () => {
+    const g = feed(countRule(9, null), [0]);
+    expect([g.first, g.last]).toEqual([0, 0]);
+    const a = feed(countRule(9, null), [5 * S]);
+    addSpan(a, { count: 1, first: null, last: null });
+    expect([a.count, a.first, a.last]).toEqual([2, 5 * S, 5 * S]);
+    const u = newGroup(countRule(9, null), 'h', {}, {}, 0);
+    addSpan(u, { count: 1, first: 0, last: 0 });
+    expect([u.first, u.last]).toEqual([0, 0]);
+  });
+
+  it('at most MAX_GROUP_SIGS signatures, in a group, a continued, a merged and a folded group', () => {
+    const r = rule({});
+    const big = newGroup(r, 'h', {}, {}, 0);
+    for (let i = 0; i <= MAX_GROUP_SIGS; i++) addHit(big, raw(S, i, 'x', i), i, undefined);
+    expect(big.sigs).toHaveLength(MAX_GROUP_SIGS);
+    const one = () => {
+      const g = newGroup(r, 'h', {}, {}, 0);
+      addHit(g, raw(S, 0, 'x', 7), 0, undefined);
+      return g;
+    };
+    const c = one();
+    continueGroup(c, one());
+    const m = one();
+    mergeGroups(m, one());
+    const o = newOverflow(r, 'h', {}, 0);
+    foldGroup(o, one());
+    foldGroup(o, one());
+    for (const g of [c, m, o])
+      expect(g.sigs).toEqual([
+        [7, S, 's'],
+        [7, S, 's'],
+      ]);
+    const c2 = one();
+    c2.sigs = [...big.sigs];
+    continueGroup(c2, one());
+    const m2 = one();
+    m2.sigs = [...big.sigs];
+    mergeGroups(m2, one());
+    const o2 = newOverflow(r, 'h', {}, 0);
+    o2.sigs = [...big.sigs];
+    foldGroup(o2, one());
+    for (const g of [c2, m2, o2]) expect(g.sigs).toHaveLength(MAX_GROUP_SIGS);
+  });
+
+  it("a distinct threshold's head: values within the window of the first (its edge included), from an undated first every value, none without a window or a value", () => {
+    const r = distinctRule(5, 10);
+    expect(feed(r, [0, 10 * S, 10 * S + 1], ['a', 'b', 'c']).distinctHead).toEqual([
+      ['a', 0],
+      ['b', 10 * S],
+    ]);
+    const undated = newGroup(r, 'h', {}, {}, 0);
+    addHit(undated, raw(null, 0), 0, 'a');
+    addHit(undated, raw(1000 * S, 1), 1, 'b');
+    expect(undated.distinctHead).toEqual([
+      ['a', null],
+      ['b', 1000 * S],
+    ]);
+    expect(feed(distinctRule(5, null), [0, S], ['a', 'b']).distinctHead).toEqual([]);
+    // a hit without the value: no step at all (no head, no log), also through thresholdStep itself
+    const none = feed(r, [0], [undefined]);
+    expect([none.distinctHead, none.counted, none.countedValues, none.distinct.size]).toEqual([[], [], [], 0]);
+    thresholdStep(none, 0, undefined);
+    expect(none.distinct.size).toBe(0);
+  });
+
+  it('an undated hit never leaves the window; a count threshold keeps the first `count` times as its head', () => {
+    const g = newGroup(countRule(2, 10), 'h', {}, {}, 0);
+    addHit(g, raw(null, 0), 0, undefined);
+    addHit(g, raw(100 * S, 1), 1, undefined);
+    expect(g.fired).toBe(true);
+    expect(feed(countRule(2, 10), [0, 100 * S, 200 * S]).head).toEqual([0, 100 * S]);
+  });
+
+  it('the log: times only for a count threshold, cleared when the group fires, dropped (and kept dropped) past MAX_COUNTED', () => {
+    const c = feed(countRule(5, null), [S, 2 * S]);
+    expect([c.counted, c.countedValues]).toEqual([[S, 2 * S], []]);
+    const fired = feed(distinctRule(2, null), [S, 2 * S], ['a', 'b']);
+    expect([fired.counted, fired.countedValues]).toEqual([[], []]);
+    const long = longGroup(distinctRule(2, null));
+    expect([long.counted, long.countedValues]).toEqual([null, []]);
+    addHit(long, raw(S, 1), 1, 'x');
+    expect(long.counted).toBeNull();
+  });
+
+  it('releases: a counted value goes, one not counted is remembered once (at most MAX_GROUP_SIGS), a fired group takes none', () => {
+    const r = rule({ threshold: { count: 3, distinct: 'v', release: ['gone (?<v>\\w+)'] } });
+    const g = feed(r, [0], ['a']);
+    releaseValue(g, 'a', S);
+    expect([g.distinct.size, g.released, g.counted, g.countedValues]).toEqual([0, [], [0, S], ['a', { release: 'a' }]]);
+    releaseValue(g, 'b', 2 * S);
+    releaseValue(g, 'b', 3 * S);
+    expect(g.released).toEqual(['b']);
+    for (let i = 0; i < MAX_GROUP_SIGS + 5; i++) releaseValue(g, `v${i}`, null);
+    expect(g.released).toHaveLength(MAX_GROUP_SIGS);
+    const fired = feed(r, [0, S, 2 * S], ['a', 'b', 'c']);
+    releaseValue(fired, 'z', 3 * S);
+    expect([fired.released, fired.counted]).toEqual([[], []]);
+  });
+
+  it('continuing: the first part keeps its captures and first line, at most EVIDENCE_FIRST hits', () => {
+    const r = countRule(9, null);
+    const a = newGroup(r, 'h', {}, { v: 'a' }, 2);
+    for (let i = 0; i < 3; i++) addHit(a, raw(i * S, 2 + i), 2 + i, undefined);
+    const b = newGroup(r, 'h', {}, { v: 'b' }, 9);
+    addHit(b, raw(9 * S, 9), 9, undefined);
+    continueGroup(a, b);
+    expect([a.captures, a.firstSeq, a.hits.map((h) => h.seq)]).toEqual([{ v: 'a' }, 2, [2, 3, 4]]);
+  });
+
+  it("continuing a count threshold: the first part's hits stay in the window with a short later part; a long one's window is its own", () => {
+    const r = countRule(3, 10);
+    const a = feed(r, [0]);
+    continueGroup(a, feed(r, [S], [], 1));
+    expect([a.fired, a.recent]).toEqual([false, [0, S]]);
+    addHit(a, raw(2 * S, 2), 2, undefined);
+    expect(a.fired).toBe(true);
+    const r2 = countRule(2, 10);
+    const b = feed(r2, [0]);
+    continueGroup(b, feed(r2, [100 * S, 200 * S, 300 * S], [], 1));
+    expect([b.fired, b.recent]).toEqual([false, [300 * S]]);
+    addHit(b, raw(305 * S, 4), 4, undefined);
+    expect(b.fired).toBe(true);
+  });
+
+  it("continuing a distinct threshold: every value of the later part's head is replayed", () => {
+    const r = distinctRule(3, 10);
+    const a = feed(r, [0], ['m']);
+    continueGroup(a, feed(r, [S, 2 * S], ['b', 'c'], 1));
+    expect(a.fired).toBe(true);
+    // the later part's final values in time order: a at 2 s, c at 1 s, b at 19 s, e at 20 s are never 4
+    // within 18 s (c expired at e's step); replayed latest first, a at 2 s would count with b and e
+    const r4 = distinctRule(4, 18);
+    const empty = newGroup(r4, 'h', {}, {}, 0);
+    continueGroup(empty, feed(r4, [0, S, 2 * S, 19 * S, 20 * S], ['a', 'c', 'a', 'b', 'e']));
+    expect(empty.fired).toBe(false);
+    // every value of the later part's final state goes on counting: b and c at 100 and 105 s, then d
+    const r3 = distinctRule(3, 10);
+    const first = newGroup(r3, 'h', {}, {}, 0);
+    continueGroup(first, feed(r3, [0, 100 * S, 105 * S], ['a', 'b', 'c']));
+    addHit(first, raw(108 * S, 9), 9, 'd');
+    expect(first.fired).toBe(true);
+  });
+
+  it('continuing the logs: concatenated up to MAX_COUNTED steps, dropped past it or when either part dropped its own; a fired group keeps none', () => {
+    const r = countRule(MAX_COUNTED + 10, null);
+    const n = (k: number, seq0: number) =>
+      feed(
+        r,
+        Array.from({ length: k }, (_, i) => (seq0 + i) * S),
+        [],
+        seq0,
+      );
+    const a = n(1, 0);
+    continueGroup(a, n(2, 1));
+    expect(a.counted).toEqual([0, S, 2 * S]);
+    const full = n(1, 0);
+    continueGroup(full, n(MAX_COUNTED - 1, 1));
+    expect(full.counted).toHaveLength(MAX_COUNTED);
+    const over = n(1, 0);
+    continueGroup(over, n(MAX_COUNTED, 1));
+    expect([over.counted, over.countedValues]).toEqual([null, []]);
+    const dropped = n(MAX_COUNTED + 1, 0);
+    continueGroup(dropped, n(1, 500));
+    expect(dropped.counted).toBeNull();
+    const later = n(1, 0);
+    continueGroup(later, n(MAX_COUNTED + 1, 1));
+    expect(later.counted).toBeNull();
+    // a fired group continued by a part whose values were all released keeps no log
+    const rel = rule({ threshold: { count: 1, distinct: 'v', release: ['gone (?<v>\\w+)'] } });
+    const f = feed(rel, [0], ['a']);
+    const inc = feed(rel, [S], ['b'], 1);
+    inc.fired = false;
+    inc.distinct.clear();
+    inc.counted = [S];
+    inc.countedValues = [{ release: 'b' }];
+    continueGroup(f, inc);
+    expect([f.fired, f.counted, f.countedValues]).toEqual([true, [], []]);
+  });
+
+  it("merging: on the same first line the group merged into is first; on the same last line its latest stays; the first's values completed by the other's", () => {
+    const r = rule({});
+    const a = newGroup(r, 'h', {}, { v: 'a' }, 3);
+    addHit(a, raw(S, 3), 3, undefined);
+    const b = newGroup(r, 'h', {}, { v: 'b', k: 'kb' }, 3);
+    addHit(b, { ...raw(S, 3), text: 'other' }, 3, undefined);
+    mergeGroups(a, b);
+    expect([a.captures, a.latest?.text]).toEqual([{ v: 'a', k: 'kb' }, 'line 3']);
+    const c = newGroup(r, 'h', {}, { v: 'c', k: 'kc' }, 5);
+    addHit(c, raw(S, 5), 5, undefined);
+    const d = newGroup(r, 'h', {}, { v: 'd' }, 1);
+    addHit(d, raw(S, 1), 1, undefined);
+    mergeGroups(c, d);
+    expect(c.captures).toEqual({ v: 'd', k: 'kc' });
+  });
+
+  it('merging past MAX_COUNTED: the final windows in time order (count, distinct: a later value meets no earlier one out of its window)', () => {
+    // the group merged in dropped its log: the same fallback
+    const r = countRule(2, 10);
+    const m = feed(r, [(MAX_COUNTED * 100 + 5) * S]);
+    mergeGroups(m, longGroup(r));
+    expect(m.fired).toBe(true);
+    const q = feed(r, [0]);
+    mergeGroups(q, longGroup(countRule(2, 10)));
+    expect([q.fired, q.counted, q.head]).toEqual([false, null, [0, MAX_COUNTED * 100 * S]]);
+    // distinct: the last window (x at 25,600 s) and b's y, 5 s after it: fired
+    const d = distinctRule(2, 10);
+    const near = longGroup(d);
+    mergeGroups(near, feed(d, [(MAX_COUNTED * 100 + 5) * S], ['y'], 900));
+    expect([near.fired, near.counted, near.countedValues]).toEqual([true, [], []]);
+    // y at 50 s: no x within 10 s of it, in the one input or the fallback (which replays y before x)
+    const far = longGroup(d);
+    mergeGroups(far, feed(d, [50 * S], ['y'], 900));
+    expect([far.fired, far.counted, far.countedValues, [...far.distinct]]).toEqual([false, null, [], [['x', MAX_COUNTED * 100 * S]]]);
+    // count 3: an expired value kept below the count still meets b's values at its time
+    const d3 = distinctRule(3, 10);
+    const kept = longGroup(d3);
+    addHit(kept, raw(30_000 * S, 1), 1, 'y');
+    mergeGroups(kept, feed(d3, [(MAX_COUNTED * 100 + 5) * S, (MAX_COUNTED * 100 + 6) * S], ['z', 'w'], 900));
+    expect(kept.fired).toBe(true);
+    // a release step after the group fired is not logged
+    const rel = rule({ threshold: { count: 2, distinct: 'v', release: ['gone (?<v>\\w)'] } });
+    const early = feed(rel, [0], ['a']);
+    releaseValue(early, 'a', 10 * S);
+    mergeGroups(early, feed(rel, [5 * S], ['b'], 5));
+    expect([early.fired, early.counted, early.countedValues]).toEqual([true, [], []]);
+  });
+
+  it('folding: the first folded captures stay, hits in line order, the latest line, fired only by a fired group', () => {
+    const r = countRule(5, null);
+    const over = newOverflow(r, 'h', {}, 0);
+    const g1 = newGroup(r, 'h', { k: '1' }, { v: 'one' }, 10);
+    for (const i of [10, 11, 12]) addHit(g1, raw(S, i), i, undefined);
+    const g2 = newGroup(r, 'h', { k: '2' }, { v: 'two' }, 2);
+    for (const i of [2, 3]) addHit(g2, raw(S, i), i, undefined);
+    foldGroup(over, g1);
+    foldGroup(over, g2);
+    expect([over.captures, over.hits.map((h) => h.seq), over.latest?.seq, over.fired]).toEqual([{ v: 'one' }, [2, 3, 10], 12, false]);
+    const g3 = newGroup(r, 'h', { k: '3' }, {}, 20);
+    addHit(g3, raw(S, 20), 20, undefined);
+    foldGroup(over, g3);
+    expect(over.latest?.seq).toBe(20);
+  });
+
+  it('folded keys: none after `more`, a known key at the cap is not more, MAX_FOLDED_KEYS exactly', () => {
+    const r = rule({ key: ['v'] });
+    const at = (n: number, withKey: number) => {
+      const o = newOverflow(r, 'h', {}, 0);
+      o.folded!.keys = new Set(Array.from({ length: n - 1 }, (_, i) => i + 0.5));
+      o.folded!.keys.add(withKey);
+      return o;
+    };
+    const known = keyHash('h', { v: 'k' });
+    const full = at(MAX_FOLDED_KEYS, known);
+    foldKey(full, 'h', { v: 'k' });
+    expect([full.folded!.keys.size, full.folded!.more]).toEqual([MAX_FOLDED_KEYS, false]);
+    foldKey(full, 'h', { v: 'new' });
+    expect([full.folded!.keys.size, full.folded!.more]).toEqual([MAX_FOLDED_KEYS, true]);
+    const almost = at(MAX_FOLDED_KEYS - 1, known);
+    foldKey(almost, 'h', { v: 'new' });
+    expect([almost.folded!.keys.size, almost.folded!.more]).toEqual([MAX_FOLDED_KEYS, false]);
+    const more = newOverflow(r, 'h', {}, 0);
+    more.folded!.more = true;
+    foldKey(more, 'h', { v: 'new' });
+    expect(more.folded!.keys.size).toBe(0);
+    // the same when an overflow group is folded into another
+    const other = newOverflow(r, 'h', {}, 0);
+    other.folded!.keys = new Set([known, 1.5]);
+    const intoFull = at(MAX_FOLDED_KEYS, known);
+    foldGroup(intoFull, other);
+    expect([intoFull.folded!.keys.size, intoFull.folded!.more]).toEqual([MAX_FOLDED_KEYS, false]);
+    const intoAlmost = at(MAX_FOLDED_KEYS - 1, 0.25);
+    other.folded!.keys.add(7.75);
+    foldGroup(intoAlmost, other);
+    expect([intoAlmost.folded!.keys.size, intoAlmost.folded!.more]).toEqual([MAX_FOLDED_KEYS, true]);
+    const intoMore = newOverflow(r, 'h', {}, 0);
+    intoMore.folded!.more = true;
+    foldGroup(intoMore, other);
+    expect(intoMore.folded!.keys.size).toBe(0);
+  });
+
+  it('pending thresholds: undated hits stay, expired values go, the latest first by its latest hit, at most 2000', () => {
+    const r = countRule(9, 10);
+    const undated = newGroup(r, 'h', {}, {}, 0);
+    addHit(undated, raw(null, 0), 0, undefined);
+    expect(pendingThresholds([undated], 100 * S)).toHaveLength(1);
+    const d = feed(distinctRule(5, 10), [80 * S, 95 * S], ['old', 'q']);
+    expect(pendingThresholds([d], 100 * S)[0]!.distinct).toEqual([['q', 95 * S]]);
+    const wide = countRule(9, null);
+    const g1 = feed(wide, [10 * S, 100 * S]);
+    g1.key = { v: 'g1' };
+    const g2 = feed(wide, [50 * S]);
+    g2.key = { v: 'g2' };
+    expect(pendingThresholds([g2, g1], null).map((p) => p.key.v)).toEqual(['g1', 'g2']);
+    const dw = distinctRule(9, null);
+    const d1 = feed(dw, [10 * S, 100 * S], ['a', 'b']);
+    d1.key = { v: 'd1' };
+    const d2 = feed(dw, [50 * S], ['c']);
+    d2.key = { v: 'd2' };
+    expect(pendingThresholds([d2, d1], null).map((p) => p.key.v)).toEqual(['d1', 'd2']);
+    const many = Array.from({ length: 2001 }, (_, i) => feed(wide, [i * S]));
+    expect(pendingThresholds(many, null)).toHaveLength(2000);
+  });
+
+  it("a pending group's log: its times (undated as NaN) and values, dropped past MAX_COUNTED", () => {
+    const c = pendingGroup(countRule(3, 10), { rule: 't', host: 'h', key: {}, recent: [S, null], distinct: [] });
+    expect(c.counted).toEqual([S, NaN]);
+    // the carried hit at 1 s is 49 s before this run's hit at 50 s: no 2 within 10 s
+    const cr = countRule(2, 10);
+    const pc = pendingGroup(cr, { rule: 't', host: 'h', key: {}, recent: [S], distinct: [] });
+    mergeGroups(pc, feed(cr, [50 * S], [], 5));
+    expect(pc.fired).toBe(false);
+    const dr = distinctRule(2, 10);
+    const pd = pendingGroup(dr, { rule: 't', host: 'h', key: {}, recent: [], distinct: [['a', S]] });
+    expect([pd.counted, pd.countedValues]).toEqual([[S], ['a']]);
+    mergeGroups(pd, feed(dr, [50 * S], ['b'], 5));
+    expect(pd.fired).toBe(false);
+    const values = (n: number): [string, number][] => Array.from({ length: n }, (_, i) => [`v${i}`, i * S]);
+    const full = pendingGroup(distinctRule(999, null), { rule: 't', host: 'h', key: {}, recent: [], distinct: values(MAX_COUNTED) });
+    expect(full.counted).toHaveLength(MAX_COUNTED);
+    const past = pendingGroup(distinctRule(999, null), { rule: 't', host: 'h', key: {}, recent: [], distinct: values(MAX_COUNTED + 1) });
+    expect([past.counted, past.countedValues]).toEqual([null, []]);
   });
 });

@@ -522,11 +522,10 @@ export function pendingGroup(rule: Rule, p: PendingThreshold): Group {
   g.head = [...p.recent];
   g.recent = [...p.recent];
   g.distinct = new Map(p.distinct);
-  // its log: what it carries, as the steps that leave that state (the values in time order)
+  // its log: what it carries, as the steps that leave that state (a merge replays them in time order)
   if (rule.threshold!.distinct) {
-    const byTime = [...p.distinct].sort((x, y) => (x[1] ?? 0) - (y[1] ?? 0));
-    g.counted = byTime.map(([, t]) => t ?? NaN);
-    g.countedValues = byTime.map(([v]) => v);
+    g.counted = p.distinct.map(([, t]) => t ?? NaN);
+    g.countedValues = p.distinct.map(([v]) => v);
   } else g.counted = p.recent.map((t) => t ?? NaN);
   if (g.counted.length > MAX_COUNTED) {
     g.counted = null;
