@@ -46,7 +46,7 @@ const sets: Record<string, string[]> = {
   'sources-console': ['test/sources-console.test.ts'],
   'sources-journal': ['test/sources-journal.test.ts'],
   // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
-  'engine-rule-files': ['test/engine-rule-files.test.ts'],
+  'engine-rule-files': ['test/engine-rule-files.test.ts', 'test/engine-rule-folder-races.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)
   'sources-units': ['test/sources-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],

@@ -26,7 +26,11 @@ const SCHEMA = {
     patterns: { type: 'array', items: { type: 'string' } },
     'a/b': { type: 'string' },
     'c~d': { type: 'string' },
+    v2: { type: 'string' },
+    '2v': { type: 'string' },
   },
+  // a keyword Ajv does not know (documentation): accepted, not an error of the schema
+  'x-doc': 'rules',
 };
 
 describe('rule-file: one rule file', () => {
@@ -90,9 +94,21 @@ describe('rule-file: one rule file', () => {
     const { read } = setup();
     const { r, problems, file } = read(
       'r9.yaml',
-      ['id: r9', 'severity: fatal', 'extra: 1', 'applies:', '  kernel: "6"', 'patterns:', '  - a', '  - 7', 'a/b: 1', 'c~d: 2', ''].join(
-        '\n',
-      ),
+      [
+        'id: r9',
+        'severity: fatal',
+        'extra: 1',
+        'applies:',
+        '  kernel: "6"',
+        'patterns:',
+        '  - a',
+        '  - 7',
+        'a/b: 1',
+        'c~d: 2',
+        'v2: 3',
+        '2v: 4',
+        '',
+      ].join('\n'),
     );
     expect(r).toBeNull();
     expect(problems).toEqual(
@@ -105,9 +121,11 @@ describe('rule-file: one rule file', () => {
         { file, line: 8, field: 'patterns.1', message: 'must be string' },
         { file, line: 9, field: 'a/b', message: 'must be string' },
         { file, line: 10, field: 'c~d', message: 'must be string' },
+        { file, line: 11, field: 'v2', message: 'must be string' },
+        { file, line: 12, field: '2v', message: 'must be string' },
       ]),
     );
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(10);
   });
 
   it('compiles a schema once: a schema file changed later is not read again', () => {

@@ -4,7 +4,7 @@
  * bundled samples. The copy keeps the build out of the working tree's dist/, which other test files
  * run meanwhile; dependencies come from the npm cache or the registry.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -27,17 +27,30 @@ const prefix = join(work, 'prefix');
 const installed = join(prefix, 'lib', 'node_modules', 'xendoctor');
 const bin = join(prefix, 'bin', 'xendoctor');
 
-/** npm with the user's real cache (vitest gives the tests a throw-away HOME). */
-function npm(args: string[], cwd: string) {
+/**
+ * npm with the user's real cache (vitest gives the tests a throw-away HOME). Asynchronous: `npm pack`
+ * builds (tsc, the index, the bundle), which beside busy loops takes minutes, and a test worker blocked
+ * that long in a synchronous call misses vitest's 60 s answer to its last report (an unhandled
+ * "Timeout calling onTaskUpdate" error fails the run even when every test passed).
+ */
+function npm(args: string[], cwd: string): Promise<string> {
   const cache = join(userInfo().homedir, '.npm');
-  const r = spawnSync('npm', args, {
+  const child = spawn('npm', args, {
     cwd,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(existsSync(cache) ? { npm_config_cache: cache } : {}), npm_config_update_notifier: 'false' },
   });
-  if (r.status !== 0) throw new Error(`npm ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`npm ${args.join(' ')} failed (${code}):\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 /** Run the installed xendoctor as an operator would: a clean environment, no TTY. */
@@ -54,7 +67,7 @@ function run(args: string[], input?: string) {
 let tarball = '';
 let packed: string[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   // a checkout: what git tracks for the package, without dist/ and its caches
   for (const x of [
     'bin',
@@ -73,14 +86,14 @@ beforeAll(() => {
   ])
     if (existsSync(join(ROOT, x))) cpSync(join(ROOT, x), join(checkout, x), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
-  const out = npm(['pack', '--json', '--pack-destination', work], checkout);
+  const out = await npm(['pack', '--json', '--pack-destination', work], checkout);
   // the prepack build prints before the JSON
   const info = JSON.parse(out.slice(out.indexOf('[\n'))) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, info[0]!.filename);
   packed = info[0]!.files.map((f) => f.path);
   mkdirSync(join(work, 'home'));
-  npm(['install', '--global', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], work);
-}, 300_000);
+  await npm(['install', '--global', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], work);
+}, 600_000);
 
 describe('npm pack', () => {
   it('is named after the version and holds the program, rules, articles, samples and contrib', () => {

@@ -6,10 +6,10 @@
  * report run stopped at, across growth, wraps, floods, restarts and marks of the older version.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { consoleDiff, consoleLines, overlap, XenConsole, type ConsoleOptions } from '../src/sources/console.js';
 import { bufferInput, capture, CONSOLE_CONTEXT, consoleNews } from '../src/sources/console-news.js';
 import { MAX_LINE } from '../src/sources/lines.js';
@@ -55,6 +55,11 @@ describe('console: the overlap of two reads', () => {
   it('equals the brute-force overlap for any two reads over a small alphabet', () => {
     const lines = fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 12 });
     fc.assert(fc.property(lines, lines, (prev, cur) => overlap(prev, cur) === brute(prev, cur)));
+    const ab = fc.array(fc.constantFrom('a', 'b'), { maxLength: 16 });
+    fc.assert(
+      fc.property(ab, ab, (prev, cur) => overlap(prev, cur) === brute(prev, cur)),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -74,6 +79,10 @@ describe('console: what is new since the last read', () => {
     expect(consoleDiff(['x'], ['x', 'y'])).toEqual({ fresh: ['y'], kind: 'grown' });
     expect(consoleDiff(['w', 'x'], ['x', 'y'])).toEqual({ fresh: ['y'], kind: 'wrapped' });
     expect(consoleDiff([], [])).toEqual({ fresh: [], kind: 'reset' });
+    // nothing in common: a first line that happens to end the old read's last line is no cut line
+    expect(consoleDiff(['a', 'line 5'], ['5', 'x'])).toEqual({ fresh: ['5', 'x'], kind: 'reset' });
+    // a cut first line, then one line in common
+    expect(consoleDiff(L(1, 5), ['ne 4', ...L(5, 7)])).toEqual({ fresh: L(6, 7), kind: 'wrapped' });
   });
 
   it('splits output into lines: CR dropped, an unfinished last line left for the next read, long lines cut', () => {
@@ -145,14 +154,20 @@ describe('console: the poller', () => {
     ring(L(1, 3));
     const a = poller(xl);
     await a.c.poll();
+    const after: number[] = [];
     ring(L(10, 12)); // as long as before, nothing in common: overran
     await a.c.poll();
+    after.push(a.notices.length);
     ring(L(20, 21)); // shorter, nothing in common: cleared
     await a.c.poll();
+    after.push(a.notices.length);
     ring([]);
     await a.c.poll();
-    ring(L(30, 30));
+    after.push(a.notices.length);
+    ring(L(30, 30)); // after an empty read
     await a.c.poll();
+    after.push(a.notices.length);
+    expect(after).toEqual([1, 1, 1, 1]);
     expect(a.seen).toEqual([L(10, 12), L(20, 21), L(30, 30)]);
     expect(a.notices).toEqual([
       ['xl dmesg: the console buffer overran between two reads; some lines were lost (read more often with --interval)', 'info'],
@@ -204,17 +219,21 @@ describe('console: the poller', () => {
   it('skips a turn while a read is running, and stops reading once closed', async () => {
     const { xl, ring } = ringXl();
     ring(L(1, 2));
-    const slow = script(`sleep 0.3; cat "${join(xl, '..', 'ring')}"`);
+    const calls = join(xl, '..', 'calls');
+    const slow = script(`echo x >> "${calls}"; sleep 0.3; cat "${join(xl, '..', 'ring')}"`);
     const a = poller(slow, { fromStart: true });
     const first = a.c.poll();
     await a.c.poll(); // skipped: the first read still runs
     await first;
+    expect(readFileSync(calls, 'utf8')).toBe('x\n'); // one read: the second turn was skipped
     expect(a.seen).toEqual([L(1, 2)]);
     ring(L(1, 4));
     const pending = a.c.poll();
     a.c.close();
     await pending;
+    const before = readFileSync(calls, 'utf8');
     await a.c.poll();
+    expect(readFileSync(calls, 'utf8')).toBe(before); // no read once closed
     expect(a.seen).toEqual([L(1, 2)]);
     expect(a.notices).toEqual([]);
   });
@@ -226,6 +245,62 @@ describe('console: the poller', () => {
     const b = poller(script("printf 'a\\nb\\n'; sleep 0.3; printf 'c\\n'"), { fromStart: true, maxBytes: 5 });
     await b.c.poll();
     expect(b.seen).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('gives the command no standard input, keeps 64 MiB by default, and waits at least 10 s by default', async () => {
+    // reads stdin (a pipe would never end), prints two chunks, takes longer than the interval
+    const a = poller(script("cat; printf '%0100d\\n' 1; sleep 0.3; printf 'b\\n'"), {
+      fromStart: true,
+      intervalMs: 100,
+      timeoutMs: undefined,
+    });
+    await a.c.poll();
+    expect([a.seen, a.notices]).toEqual([[['0'.repeat(99) + '1', 'b']], []]);
+  });
+
+  it('says how long it waited when the default bound (10 s) killed a read', async () => {
+    const a = poller(script('exec sleep 60'), { intervalMs: 600 });
+    await a.c.poll();
+    expect(a.notices).toEqual([['xl dmesg did not answer within 10 s; killed it (will retry)', 'problem']]);
+  });
+
+  it('reports a command that cannot even be started', async () => {
+    const a = poller('/bin/x\0l');
+    await a.c.poll();
+    expect(a.notices).toHaveLength(1);
+    expect(a.notices[0]![0]).toMatch(/^cannot run x\0l dmesg: .*null bytes/);
+  });
+
+  it('keeps about 2000 characters of stderr (whole chunks), blanks around its first line trimmed', async () => {
+    const first = 'a'.repeat(2000);
+    const a = poller(script(`printf '%s' ${first} >&2; sleep 0.3; echo bbb >&2; exit 3`));
+    await a.c.poll();
+    expect(a.notices).toEqual([[`xl dmesg failed (status 3): ${first}; will retry every 3600 s`, 'problem']]);
+    const b = poller(script("echo '  oops  ' >&2; exit 3"));
+    await b.c.poll();
+    expect(b.notices).toEqual([['xl dmesg failed (status 3): oops; will retry every 3600 s', 'problem']]);
+  });
+
+  it('close kills a read that is running, and stops the interval', async () => {
+    const a = poller(script('exec sleep 60'));
+    const t0 = Date.now();
+    const pending = a.c.poll();
+    await new Promise((r) => setTimeout(r, 200));
+    a.c.close();
+    await pending;
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const { xl, ring } = ringXl();
+      ring(L(1, 1));
+      const b = poller(xl, { intervalMs: 100 });
+      await b.c.start();
+      expect(vi.getTimerCount()).toBe(1);
+      b.c.close();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('starts with a read and then polls at its interval until closed', async () => {

@@ -140,6 +140,8 @@ describe('journal-cursor: the journal after the stored cursor', () => {
     expect(after.note).toBeNull();
     const noCursor = new JournalInput(journalctl('exit 4').path, null, 0);
     expect(await failure(readAll(noCursor))).toBe('journalctl exited with status 4');
+    const blanks = new JournalInput(journalctl("echo '   ' >&2; exit 4").path, null, 0);
+    expect(await failure(readAll(blanks))).toBe('journalctl exited with status 4');
     const j = journalctl(`echo "  no journal" >&2; echo second >&2; exit 1`);
     const both = new JournalInput(j.path, 's=0', 0);
     expect(await failure(readAll(both))).toBe('journalctl exited with status 1: no journal');
@@ -147,11 +149,63 @@ describe('journal-cursor: the journal after the stored cursor', () => {
     expect(await failure(readAll(new JournalInput('/nonexistent/journalctl', null, 0)))).toBe('cannot run /nonexistent/journalctl: ENOENT');
   });
 
+  it('gives journalctl no stdin, keeps about 2000 characters of its stderr, trims its first line', async () => {
+    const i = new JournalInput(journalctl(`cat; printf '%s' '${rec('s=1')}'`).path, null, 0, 5000);
+    expect(await readAll(i)).toBe(rec('s=1'));
+    const first = 'a'.repeat(2000);
+    const big = new JournalInput(journalctl(`printf '%s' ${first} >&2; sleep 0.3; echo bbb >&2; exit 2`).path, null, 0);
+    expect(await failure(readAll(big))).toBe(`journalctl exited with status 2: ${first}`);
+    const blank = new JournalInput(
+      journalctl(`case "$*" in *after-cursor*) echo '  Failed to seek  ' >&2; exit 1;; esac; printf '%s' '${rec('s=5')}'`).path,
+      's=gone',
+      0,
+    );
+    await readAll(blank);
+    expect(blank.note).toMatch(/no longer valid \(Failed to seek\): read/);
+  });
+
+  it('takes a cursor key at the very start of the output, and nothing where there is no key', async () => {
+    const start = new JournalInput(journalctl(`printf '%s\\n' '"__CURSOR":"s=5"'`).path, 's=0', 0);
+    await readAll(start);
+    expect(start.cursor).toBe('s=5');
+    // no key: the bytes where a key's value would be are not a cursor
+    const none = new JournalInput(journalctl(`printf '%s\\n' '0123456789Xs=9"'`).path, 's=0', 0);
+    await readAll(none);
+    expect(none.cursor).toBe('s=0');
+  });
+
+  it('leaves no timer behind, and stops journalctl when the reader throws', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const i = new JournalInput(journalctl(`printf '%s' '${rec('s=1')}'`).path, null, 0);
+      await readAll(i);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    const j = journalctl(`echo $$ > "$(dirname "$0")/pid"; printf '%s' '${rec('s=1')}'; exec sleep 30`);
+    const g = new JournalInput(j.path, null, 0).open();
+    await g.next();
+    await expect(g.throw(new Error('stop'))).rejects.toThrow('stop');
+    const pid = Number(readFileSync(join(j.dir, 'pid'), 'utf8'));
+    const t0 = Date.now();
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+  });
+
   it('stops a journalctl that stays silent, however much it printed before', async () => {
     const j = journalctl(`printf '%s' '${rec('s=1')}'; sleep 0.2; printf '%s' '${rec('s=2')}'; exec sleep 30`);
-    const i = new JournalInput(j.path, null, 0, 1500);
+    const i = new JournalInput(j.path, null, 0, 700);
     const t0 = Date.now();
-    expect(await failure(readAll(i))).toBe(`${j.path} gave no output for 2 s: stopped`);
+    expect(await failure(readAll(i))).toBe(`${j.path} gave no output for 1 s: stopped`);
     expect(Date.now() - t0).toBeLessThan(20_000);
     // output that comes more often than the bound keeps it running
     const slow = journalctl(`for n in 1 2 3 4; do printf '%s' "{\\"__CURSOR\\":\\"s=$n\\"}\n"; sleep 0.3; done`);
@@ -259,6 +313,84 @@ describe('journal: following it live', () => {
     vi.advanceTimersByTime(120_000);
     expect(j.args()).toHaveLength(3);
     expect(a.notices).toHaveLength(2);
+  });
+
+  it('takes a cursor only from its own line, shorter than 512, with its closing quote; never an empty one', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const long = 'x'.repeat(511);
+    const lines = [
+      '"__CURSOR":"s=1"', // a key at the very start
+      `{"MESSAGE":"${'m'.repeat(600)}","__CURSOR":"s=2"}`, // far into a long line
+      `{"__CURSOR":"${long}"}`, // 511: taken
+      `{"__CURSOR":"${long}y"}`, // 512: not taken
+      '{"__CURSOR":""}', // empty: not taken
+      '{"__CURSOR":"s=3', // its quote on the next line: not taken
+      '"}',
+      '{"__CURSOR":"s=4', // no closing quote at all: not taken
+    ];
+    const j = journalctl(`printf '%s\\n' ${lines.map((l) => `'${l}'`).join(' ')}; exit 1`);
+    const a = follower(j.path);
+    a.f.start();
+    await until(() => a.notices.length === 1, 'the exit');
+    expect(a.lines).toHaveLength(lines.length);
+    vi.advanceTimersByTime(1000);
+    await until(() => a.notices.length === 1 && j.args().length === 2, 'the restart');
+    a.f.close();
+    expect(j.args()[1]).toBe(`-f -o json -q --after-cursor=${long} -n all`);
+  });
+
+  it('gives journalctl no stdin; trims and bounds its stderr; says nothing of a journalctl that works', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const first = 'a'.repeat(2000);
+    const j = journalctl(
+      `d=$(dirname "$0"); cat; echo '{"MESSAGE":"a"}'; printf '%s' ${first} >&2; sleep 0.3; echo bbb >&2; while [ ! -e "$d/go" ]; do sleep 0.05; done; echo '{"MESSAGE":"b"}'; echo '  why  ' >&2; exit 3`,
+    );
+    const a = follower(j.path);
+    a.f.start();
+    await until(() => a.lines.length === 1, 'the first line');
+    vi.advanceTimersByTime(3000);
+    writeFileSync(join(j.dir, 'go'), '');
+    await until(() => a.notices.length === 1, 'the exit');
+    expect(a.lines.map((l) => l[0])).toEqual(['{"MESSAGE":"a"}', '{"MESSAGE":"b"}']);
+    expect(a.notices).toEqual([[`journalctl exited (status 3): ${first}; restarting it`, 'problem']]);
+    a.f.close();
+    const k = journalctl(`echo '  oops  ' >&2; exit 3`);
+    const b = follower(k.path);
+    b.f.start();
+    await until(() => b.notices.length === 1, 'the exit');
+    b.f.close();
+    expect(b.notices).toEqual([['journalctl exited (status 3): oops; restarting it', 'problem']]);
+  });
+
+  it('close kills journalctl and reports nothing of its exit', async () => {
+    const j = journalctl(`echo $$ > "$(dirname "$0")/pid"; echo '{"MESSAGE":"a"}'; exec sleep 30`);
+    const a = follower(j.path);
+    a.f.start();
+    await until(() => a.lines.length === 1, 'the line');
+    a.f.close();
+    const pid = Number(readFileSync(join(j.dir, 'pid'), 'utf8'));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const t0 = performance.now();
+    while (alive() && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.notices).toEqual([]);
+  });
+
+  it('reports a journalctl that cannot even be started (a NUL in its name)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const a = follower('/bin/journal\0ctl');
+    a.f.start();
+    expect(a.notices).toHaveLength(1);
+    expect(a.notices[0]![0]).toMatch(/^cannot run journalctl: .*null bytes/);
+    a.f.close();
   });
 
   it('reports a journalctl that cannot be run, and passes on an unfinished last line at close', async () => {
