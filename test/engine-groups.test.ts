@@ -327,7 +327,7 @@ describe('groups: thresholds', () => {
           expect(a.fired).toBe(whole.fired);
           expect(a.count).toBe(times.length);
           // not fired: the same window and values to go on with
-          expect([...a.recent].sort((x, y) => x - y)).toEqual([...whole.recent].sort((x, y) => x - y));
+          expect([...a.recent].sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual([...whole.recent].sort((x, y) => (x ?? 0) - (y ?? 0)));
           expect([...a.distinct].sort()).toEqual([...whole.distinct].sort());
           expect(a.head).toEqual(whole.head);
           expect([...a.distinctHead].sort()).toEqual([...whole.distinctHead].sort());
