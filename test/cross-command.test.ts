@@ -18,7 +18,7 @@ import { LiveAnalyser } from '../src/live/analyser.js';
 import { matchLines } from '../src/kb/match.js';
 import type { Input } from '../src/sources/inputs.js';
 import type { Finding } from '../src/types.js';
-import { json, ROOT, xd } from './helpers.js';
+import { json, ROOT, turn, xd } from './helpers.js';
 
 const rules = loadCatalogue();
 /** The catalogue without thresholds: what `explain` matches a pasted line against. */
@@ -142,13 +142,19 @@ describe('scan, timeline, watch and explain give the same findings', () => {
   it('on every sample case', async () => {
     const cases = sampleCases();
     expect(cases.length).toBeGreaterThan(100);
-    for (const c of cases) await sameEverywhere(c);
+    for (const c of cases) {
+      await sameEverywhere(c);
+      await turn();
+    }
   }, 300_000);
 
   it('on every real-world fixture', async () => {
     const cases = fixtureCases();
     expect(cases.length).toBeGreaterThan(50);
-    for (const c of cases) await sameEverywhere(c);
+    for (const c of cases) {
+      await sameEverywhere(c);
+      await turn();
+    }
   }, 300_000);
 });
 

@@ -55,6 +55,15 @@ export function json(r: Run): {
   return JSON.parse(r.stdout);
 }
 
+/**
+ * Let the test worker's event loop turn (await between the steps of a long test). A worker that runs
+ * synchronously for more than vitest's fixed 60 s (one test calling the binary through spawnSync, or
+ * in-process scans resolved by promises alone, case after case) misses the answer to its last report
+ * to vitest, and vitest ends the run with "Timeout calling onTaskUpdate" (exit 1) though every test
+ * passed: seen on a loaded 2-core machine, where such a test takes 60-130 s.
+ */
+export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export function tmp(prefix = 'xd-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -22,7 +22,7 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileRule, type RuleSpec } from '../src/engine/catalogue.js';
-import { BIN, ROOT, tmp } from './helpers.js';
+import { BIN, ROOT, tmp, turn } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -140,9 +140,10 @@ const without = (r: Loaded) =>
     .join('\n');
 
 describe('start-up from the bundle with its code cache', () => {
-  it('a run loads the launcher and the bundle, no module of dist/ else, and prints what the modules print', () => {
+  it('a run loads the launcher and the bundle, no module of dist/ else, and prints what the modules print', async () => {
     loaded([], SAMPLE); // the code cache of these node options, written when there is none yet
     for (const [args, input] of SAME) {
+      await turn();
       const bundled = loaded(args, input, 'trace');
       const plain = loaded(args, input, 'plain');
       expect(trace(bundled)[0], args.join(' ')).toMatch(/^xendoctor: start-up: bundle, code cache /);
