@@ -64,6 +64,16 @@ export function json(r: Run): {
  */
 export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The message a promise is rejected with (it must be rejected). */
+export const failure = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('did not fail');
+};
+
 export function tmp(prefix = 'xd-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -14,16 +14,8 @@ import { consoleDiff, consoleLines, overlap, XenConsole, type ConsoleOptions } f
 import { bufferInput, capture, CONSOLE_CONTEXT, consoleNews } from '../src/sources/console-news.js';
 import { MAX_LINE } from '../src/sources/lines.js';
 import type { ConsoleMark } from '../src/state/state.js';
-import { tmp } from './helpers.js';
+import { failure, tmp } from './helpers.js';
 
-const failure = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('did not fail');
-};
 const L = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `(XEN) line ${from + i}`);
 /** An executable shell script in a fresh folder. */
 const script = (body: string, name = 'xl'): string => {

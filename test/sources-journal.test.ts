@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JournalInput, VALID_CURSOR } from '../src/sources/journal-cursor.js';
 import { JournalFollower, type JournalOptions } from '../src/sources/journal.js';
-import { tmp } from './helpers.js';
+import { failure, tmp } from './helpers.js';
 
 /** A stand-in journalctl in a fresh folder: logs its arguments (one call a line) to `args`, then runs `body`. */
 const journalctl = (body: string) => {
@@ -32,14 +32,6 @@ async function readAll(i: JournalInput): Promise<string> {
   for await (const b of i.open()) out.push(b);
   return Buffer.concat(out).toString();
 }
-const failure = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('did not fail');
-};
 
 describe('journal-cursor: what a cursor looks like', () => {
   it('takes journald cursors, up to 512 characters, and nothing with a blank, a quote or a newline', () => {

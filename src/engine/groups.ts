@@ -375,12 +375,8 @@ export function mergeGroups(a: Group, b: Group): void {
   if (a.counted !== null && b.counted !== null) {
     // every step of both, in time order (a stable sort: each group's own order for equal times)
     const steps = [...stepsOf(a), ...stepsOf(b)].sort((x, y) => byTime(x[0], y[0]));
-    a.head = [];
-    a.recent = [];
-    a.distinct.clear();
-    a.distinctHead = [];
-    a.counted = [];
-    a.countedValues = [];
+    // replayed into an empty state
+    clearThreshold(a);
     for (const [t, v] of steps) {
       if (a.fired) break;
       if (typeof v === 'object') {
