@@ -13,6 +13,15 @@ import { JournalFollower, type JournalOptions } from '../src/sources/journal.js'
 import { failure, tmp } from './helpers.js';
 
 /** A stand-in journalctl in a fresh folder: logs its arguments (one call a line) to `args`, then runs `body`. */
+/** Is process `pid` still running? */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const journalctl = (body: string) => {
   const dir = tmp('xd-journal-');
   const path = join(dir, 'journalctl');
@@ -181,16 +190,8 @@ describe('journal-cursor: the journal after the stored cursor', () => {
     await expect(g.throw(new Error('stop'))).rejects.toThrow('stop');
     const pid = Number(readFileSync(join(j.dir, 'pid'), 'utf8'));
     const t0 = Date.now();
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    while (alive() && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
-    expect(alive()).toBe(false);
+    while (alive(pid) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(pid)).toBe(false);
   });
 
   it('stops a journalctl that stays silent, however much it printed before', async () => {
@@ -361,17 +362,9 @@ describe('journal: following it live', () => {
     await until(() => a.lines.length === 1, 'the line');
     a.f.close();
     const pid = Number(readFileSync(join(j.dir, 'pid'), 'utf8'));
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const t0 = performance.now();
-    while (alive() && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
-    expect(alive()).toBe(false);
+    while (alive(pid) && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(pid)).toBe(false);
     await new Promise((r) => setTimeout(r, 200));
     expect(a.notices).toEqual([]);
   });
