@@ -282,7 +282,7 @@ describe('journal: following it live', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     // calls 1-2 fail at once; call 3 prints a line, waits for the go file, prints another and keeps running
     const j = journalctl(
-      `d=$(dirname "$0"); n=$(wc -l < "$d/args"); if [ $n -le 2 ]; then exit 1; fi; echo '{"MESSAGE":"early"}'; while [ ! -e "$d/go" ]; do sleep 0.05; done; echo '{"MESSAGE":"late"}'; exec sleep 30`,
+      `d=$(dirname "$0"); n=$(wc -l < "$d/args"); if [ $n -le 2 ]; then exit 1; fi; echo '{"MESSAGE":"early"}'; while [ ! -e "$d/go1" ]; do sleep 0.05; done; echo '{"MESSAGE":"at 2 s"}'; while [ ! -e "$d/go2" ]; do sleep 0.05; done; echo '{"MESSAGE":"late"}'; exec sleep 30`,
     );
     const a = follower(j.path);
     a.f.start();
@@ -294,9 +294,13 @@ describe('journal: following it live', () => {
     vi.advanceTimersByTime(2000);
     await until(() => a.lines.length === 1, 'the early line');
     expect(a.notices).toHaveLength(1); // output within 2 s of the start: not yet taken as working
-    vi.advanceTimersByTime(2001);
-    writeFileSync(join(j.dir, 'go'), '');
-    await until(() => a.lines.length === 2, 'the late line');
+    vi.advanceTimersByTime(2000);
+    writeFileSync(join(j.dir, 'go1'), '');
+    await until(() => a.lines.length === 2, 'the line at 2 s');
+    expect(a.notices).toHaveLength(1); // exactly 2 s: not yet
+    vi.advanceTimersByTime(1);
+    writeFileSync(join(j.dir, 'go2'), '');
+    await until(() => a.lines.length === 3, 'the late line');
     expect(a.notices).toEqual([
       ['journalctl exited (status 1); restarting it', 'problem'],
       ['journalctl works again', 'recovered'],
