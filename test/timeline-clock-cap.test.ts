@@ -97,6 +97,22 @@ describe('a host whose kernel uptime goes back more than 1000 times in one input
     expect((JSON.parse(r.stdout) as Doc).findings.find((f) => f.rule === 'blkback-hung-task')).toMatchObject({ first: null, count: 1100 });
   });
 
+  it('a Xen console whose uptime goes back more than 1000 times: its runs are not placed, and it says so', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 1100; i++)
+      lines.push(
+        `(XEN) [${(100 + i).toFixed(6).padStart(12)}] d${i % 7}v0 a line`,
+        `(XEN) [${(9000 + i).toFixed(6).padStart(12)}] d1v0 another`,
+      );
+    const dir = tmp();
+    const file = join(dir, 'xl-dmesg.txt');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const doc = timeline(file);
+    expect(doc.inputs[0]!.errors).toContainEqual(
+      "the Xen console's uptime went back more than 1000 times (several machines logging under one name, or stamps out of order): not taken as boots; 2200 lines without a date of their own left undated",
+    );
+  });
+
   it('a timeline of such a log stays within a bounded memory', () => {
     // 200,000 lines of uptimes at random: 60 MB kept alive before (and 35 s), 9 MB now
     let seed = 7;
