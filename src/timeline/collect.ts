@@ -278,6 +278,8 @@ async function run(
     const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
     const stat = { first: null as number | null, last: null as number | null, lines: 0, undated: 0 };
     if (i === stdinAt && pipedNote !== null) summary.errors.push(pipedNote);
+    const capped = clock.cappedNote(i, false);
+    if (capped !== null) summary.errors.push(capped);
     const over = overflowed.get(i);
     if (over !== undefined) {
       summary.errors.push(over);
