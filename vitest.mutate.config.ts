@@ -14,6 +14,16 @@ const sets: Record<string, string[]> = {
     'test/parse-units.test.ts',
     'test/fuzz.test.ts',
   ],
+  // parse/line.ts against the parse unit tests that import it (XD_MUTATE=parse-line XD_MUTATE_NAME=line
+  // --mutate src/parse/line.ts): without test/fuzz.test.ts, whose module-level parseLine over the
+  // samples covers most mutants at import, so each of those re-ran every test of the set
+  'parse-line': [
+    'test/parse.test.ts',
+    'test/parse-units.test.ts',
+    'test/parse-fast.test.ts',
+    'test/parse-console-clock.test.ts',
+    'test/parse-forms.test.ts',
+  ],
   engine: [
     'test/engine.test.ts',
     'test/engine-units.test.ts',

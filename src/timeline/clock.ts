@@ -21,6 +21,21 @@ const MAX_FINGERPRINTS = 512;
 const MAX_MESSAGE_SAMPLES = 128;
 /** Fingerprints kept over all `dmesg -T` inputs. */
 const MAX_MESSAGE_ANCHORS = 200_000;
+/**
+ * Boot segments one input is cut into per host (and Xen console runs per input) at most. A host's
+ * kernel uptime that goes back more often than this in one file is not that machine's boots: several
+ * machines log under one name (a central syslog server's `localhost`, cloned guests), or the stamps
+ * are out of order. Cutting on would cost memory and time per line and put a "dom0 booted" mark at
+ * each step back, so past it the host's kernel lines in that input are dated by no boot at all (their
+ * own stamps still date them) and the run says so (`InputCutter.capped`).
+ */
+export const MAX_SEGMENTS = 1000;
+/**
+ * Boot segments of one input at most, over all its hosts (a flood of forged host names with kernel
+ * stamps: 300,000 names took `scan`'s survey 486 MB and 39 s). Past it, hosts not seen before and
+ * hosts whose uptime goes back are not cut any further, as above.
+ */
+export const MAX_INPUT_SEGMENTS = 10_000;
 /** Two segments of one host whose boot times differ by less than this are the same boot. */
 export const SAME_BOOT_MS = 30_000;
 
@@ -40,6 +55,8 @@ const XEN_PRE_BANNER = /^parameter "[^"]*" (?:unknown!|has invalid value|has bad
 export interface Segment {
   input: number;
   index: number;
+  /** The cutter's key: the host (`h\0host`) or the journal's boot id (`j\0id`). */
+  key: string;
   host: string | null;
   bootId: string | null;
   firstLine: number;
@@ -128,6 +145,9 @@ function messageKey(message: string): string | null {
   return h[0]! % SAMPLE_MOD === 1 ? h.toString('hex', 0, 10) : null;
 }
 
+/** What `feed` says of a line that belongs to no segment or run (one the clock does not date). */
+const NOWHERE: { segment: null; run: null; xenUp: null } = { segment: null, run: null, xenUp: null };
+
 /**
  * Cuts one input into kernel boot segments and Xen runs. Both passes run the same cutter over the same
  * lines, so they agree on the segment and run numbers.
@@ -136,6 +156,17 @@ export class InputCutter {
   readonly segments: Segment[] = [];
   readonly runs: XenRun[] = [];
   private readonly current = new Map<string, Segment>();
+  /** Segments started per key. */
+  private readonly started = new Map<string, number>();
+  /**
+   * Keys whose uptime went back more than MAX_SEGMENTS times (see there), with the lines of theirs
+   * that carried no wall time (what the clock would have dated): none of their segments dates a line.
+   */
+  readonly capped = new Map<string, number>();
+  /** Kernel lines of hosts first seen once the input held MAX_INPUT_SEGMENTS: all of them, and those without a wall time. */
+  readonly unsegmented = { lines: 0, undated: 0 };
+  /** Xen console runs past MAX_SEGMENTS: no run dates a line of this input; its lines without a wall time. */
+  xenCapped: number | null = null;
   private run: XenRun | null = null;
   /** Kernel lines and Xen lines seen: to tell a console capture from a syslog file. */
   kernelLines = 0;
@@ -152,7 +183,10 @@ export class InputCutter {
    * (for console lines) it belongs to.
    */
   feed(ev: LogEvent, text: string, lineNo: number): { segment: Segment | null; run: XenRun | null; xenUp: number | null } {
-    if (ev.source === 'hypervisor') return { segment: null, run: this.xen(ev, text, lineNo), xenUp: this.lastXenUp };
+    if (ev.source === 'hypervisor') {
+      const run = this.xen(ev, text, lineNo);
+      return run ? { segment: null, run, xenUp: this.lastXenUp } : NOWHERE;
+    }
     let up = ev.uptime;
     let bootId: string | null = null;
     let anchor: number | null = null;
@@ -168,17 +202,39 @@ export class InputCutter {
     } else if (up !== null && ev.time !== null) {
       anchor = ev.time - up * 1000;
     }
-    if (up === null) return { segment: null, run: null, xenUp: null };
+    if (up === null) return NOWHERE;
     this.kernelLines++;
     if (ev.format === 'dmesg') this.dmesgLines++;
     const key = bootId !== null ? `j\0${bootId}` : `h\0${ev.host ?? ''}`;
+    const undated = ev.time === null && anchor === null;
+    const capped = this.capped.get(key);
+    if (capped !== undefined) {
+      if (undated) this.capped.set(key, capped + 1);
+      return NOWHERE;
+    }
     const banner = LINUX_BANNER.exec(ev.message);
     let seg = this.current.get(key) ?? null;
     const backwards = seg !== null && bootId === null && (up + 1 < seg.lastUp || (banner !== null && seg.lastUp > 1));
+    const full = this.segments.length >= MAX_INPUT_SEGMENTS;
+    if (seg === null && full) {
+      this.unsegmented.lines++;
+      if (undated) this.unsegmented.undated++;
+      return NOWHERE;
+    }
     if (seg === null || backwards) {
+      const n = this.started.get(key) ?? 0;
+      if (n >= MAX_SEGMENTS || full) {
+        this.current.delete(key);
+        let before = 0;
+        for (const s of this.segments) if (s.key === key) before += s.undated;
+        this.capped.set(key, before + (undated ? 1 : 0));
+        return NOWHERE;
+      }
+      this.started.set(key, n + 1);
       seg = {
         input: this.input,
         index: this.segments.length,
+        key,
         host: ev.host,
         bootId,
         firstLine: lineNo,
@@ -199,7 +255,7 @@ export class InputCutter {
       if (this.run && this.run.followSegment === null) this.run.followSegment = seg.index;
     }
     seg.lines++;
-    if (ev.time === null && anchor === null) seg.undated++;
+    if (undated) seg.undated++;
     if (up > seg.lastUp) seg.lastUp = up;
     if (up < seg.firstUp) seg.firstUp = up;
     if (!this.survey) return { segment: seg, run: null, xenUp: null };
@@ -225,8 +281,12 @@ export class InputCutter {
 
   private lastXenUp: number | null = null;
 
-  private xen(ev: LogEvent, text: string, lineNo: number): XenRun {
+  private xen(ev: LogEvent, text: string, lineNo: number): XenRun | null {
     this.xenLines++;
+    if (this.xenCapped !== null) {
+      if (ev.time === null) this.xenCapped++;
+      return null;
+    }
     const banner = XEN_BANNER.exec(ev.message);
     const upm = XEN_UPTIME.exec(text);
     const up = upm ? Number(upm[1]) : null;
@@ -235,6 +295,11 @@ export class InputCutter {
     const backwards = run !== null && up !== null && run.lastUp !== null && up + 1 < run.lastUp;
     const onlyPreBanner = run !== null && run.banner === null && run.lines > 0 && run.preBanner === run.lines;
     if (run === null || (banner && run.lines > 0 && !onlyPreBanner) || backwards) {
+      if (this.runs.length >= MAX_SEGMENTS) {
+        this.run = null;
+        this.xenCapped = this.runs.reduce((n, r) => n + r.undated, 0) + (ev.time === null ? 1 : 0);
+        return null;
+      }
       run = {
         input: this.input,
         index: this.runs.length,
@@ -331,7 +396,10 @@ export class ClockSurvey {
     const segHost = (s: Segment) => s.host ?? inputHosts[s.input] ?? null;
 
     // 1. anchored segments → boots, per host, by boot time
-    const anchored = this.inputs.flatMap((si) => si.cutter.segments.filter((s) => s.offset !== null));
+    // the segments and runs that may date a line: none of a host cut too often, nor of an input whose Xen runs were
+    const segmentsOf = (si: SurveyInput) => si.cutter.segments.filter((s) => !si.cutter.capped.has(s.key));
+    const runsOf = (si: SurveyInput) => (si.cutter.xenCapped === null ? si.cutter.runs : []);
+    const anchored = this.inputs.flatMap((si) => segmentsOf(si).filter((s) => s.offset !== null));
     for (const s of anchored) if (s.wholeSeconds && s.lines > 1) s.offset! += 999;
     anchored.sort((a, b) => (segHost(a) ?? '').localeCompare(segHost(b) ?? '') || a.offset! - b.offset!);
     const boots: Boot[] = [];
@@ -349,7 +417,7 @@ export class ClockSurvey {
     }
     const fp = new Map<number, number>(); // uptime µs → boot id (−1: ambiguous)
     // (only asked for segments without anchors of their own)
-    const unanchored = this.inputs.some((si) => si.cutter.segments.some((s) => s.offset === null));
+    const unanchored = this.inputs.some((si) => segmentsOf(si).some((s) => s.offset === null));
     if (unanchored)
       for (const [s, b] of segBoot) {
         for (const k of s.fingerprints) {
@@ -360,7 +428,7 @@ export class ClockSurvey {
 
     // 2. unanchored segments: the boot whose fingerprints they share, else the `dmesg -T` lines they match
     for (const si of this.inputs) {
-      for (const s of si.cutter.segments) {
+      for (const s of segmentsOf(si)) {
         if (s.offset !== null) continue;
         const host = segHost(s);
         const votes = new Map<number, number>();
@@ -408,7 +476,7 @@ export class ClockSurvey {
     for (const si of this.inputs) {
       const i = si.cutter.input;
       if (inputHosts[i] !== null) continue;
-      for (const s of si.cutter.segments) {
+      for (const s of segmentsOf(si)) {
         const b = segBoot.get(s);
         if (b?.host) {
           inputHosts[i] = b.host;
@@ -421,7 +489,7 @@ export class ClockSurvey {
     const runStart = new Map<XenRun, number>();
     for (const si of this.inputs) {
       const i = si.cutter.input;
-      for (const r of si.cutter.runs) {
+      for (const r of runsOf(si)) {
         let boot: Boot | null = null;
         // a serial console log: the dom0 boot right after it in the same file (undated if that one is)
         if (r.followSegment !== null) boot = segBoot.get(si.cutter.segments[r.followSegment]!) ?? null;
@@ -499,7 +567,7 @@ export class ResolvedClock {
   undatedLastBoot(input: number): { lastUp: number; banner: string | null; fingerprints: ReadonlySet<number> } | null {
     const cut = this.inputs[input]?.cutter;
     const seg = cut?.segments[cut.segments.length - 1];
-    if (!seg || seg.bootId !== null || this.segBoot.has(seg) || seg.undated === 0) return null;
+    if (!seg || cut!.capped.has(seg.key) || seg.bootId !== null || this.segBoot.has(seg) || seg.undated === 0) return null;
     return { lastUp: seg.lastUp, banner: seg.bannerText, fingerprints: seg.fingerprints };
   }
 
@@ -511,7 +579,7 @@ export class ResolvedClock {
   anchorHostBoot(input: number, bootStart: number): void {
     const cut = this.inputs[input]?.cutter;
     const seg = cut?.segments[cut.segments.length - 1];
-    if (!cut || !seg || this.segBoot.has(seg)) return;
+    if (!cut || !seg || cut.capped.has(seg.key) || this.segBoot.has(seg)) return;
     const boot: Boot = {
       id: this.boots.length,
       host: seg.host ?? this.inputHosts[input] ?? null,
@@ -523,6 +591,33 @@ export class ResolvedClock {
     this.boots.push(boot);
     this.segBoot.set(seg, boot);
     for (const r of cut.runs) if (r.followSegment === seg.index && !this.runStart.has(r)) this.runStart.set(r, bootStart);
+  }
+
+  /**
+   * What the cutting of an input gave up on (MAX_SEGMENTS), as a note; null when nothing, or, with
+   * `undatedOnly`, when every line it concerns carries a date of its own.
+   */
+  cappedNote(input: number, undatedOnly: boolean): string | null {
+    const cut = this.inputs[input]?.cutter;
+    if (!cut || (cut.capped.size === 0 && cut.xenCapped === null && cut.unsegmented.lines === 0)) return null;
+    const hosts = [...cut.capped.keys()].map((k) => k.slice(2)).filter((h) => h !== '');
+    const undated = [...cut.capped.values()].reduce((a, b) => a + b, 0) + (cut.xenCapped ?? 0) + cut.unsegmented.undated;
+    if (undatedOnly && undated === 0) return null;
+    const went: string[] = [];
+    if (cut.capped.size > 0) {
+      const named = hosts.length <= 3 ? hosts.join(', ') : `${hosts.slice(0, 3).join(', ')} and ${hosts.length - 3} more`;
+      went.push(`the kernel uptime${named ? ` of ${named}` : ''} went back more than ${MAX_SEGMENTS} times`);
+    }
+    if (cut.xenCapped !== null) went.push(`the Xen console's uptime went back more than ${MAX_SEGMENTS} times`);
+    const what: string[] = [];
+    if (went.length > 0)
+      what.push(`${went.join(', and ')} (several machines logging under one name, or stamps out of order): not taken as boots`);
+    if (cut.unsegmented.lines > 0)
+      what.push(
+        `more than ${MAX_INPUT_SEGMENTS} boots (a flood of host names?): the kernel lines of the hosts after them not taken as boots`,
+      );
+    const lines = undated === 1 ? 'line without a date of its own' : 'lines without a date of their own';
+    return what.join('; ') + (undated > 0 ? `; ${undated} ${lines} left undated` : '');
   }
 
   /** Wall-clock start of the dom0 boot that follows a Xen run, or null. */

@@ -325,5 +325,7 @@ export async function surveyClock(inputs: Input[], ctxOf: (i: Input) => TimeCont
   // a live host's own dmesg piped in
   const stdin = held.findIndex((i) => i.kind === 'stdin');
   if (stdin >= 0) notes[stdin] = anchorPipedBoot(clock, stdin);
+  // boots not cut (clock.ts MAX_SEGMENTS): said when it leaves lines undated
+  for (let i = 0; i < held.length; i++) notes[i] ??= clock.cappedNote(i, true);
   return { inputs: held, clock, dated: held.map((_, i) => clock.dates(i)), notes };
 }
