@@ -3,7 +3,7 @@
  * a baseline file read, and the novel and burst findings of a scan's templates against it, with
  * their whole texts. The mutation set `engine-unrecognized-baseline`.
  */
-import { writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findingId } from '../src/engine/findings.js';
@@ -93,6 +93,20 @@ describe('learnBaseline', () => {
         { template: 'link down', count: 3, peak: 3, rate: 0.25 },
       ],
     });
+  });
+
+  it('orders templates of equal counts by template, whatever order they were mined in', () => {
+    const names = ['b', 'd', 'a', 'c'];
+    for (const order of [names, [...names].reverse()]) {
+      const b = learnBaseline({
+        mined: mined(...order.map((n) => tpl(`${n} thing`, { count: 2 }))),
+        first: null,
+        last: null,
+        lines: 8,
+        sources: [],
+      });
+      expect(b.templates.map((t) => t.template)).toEqual(['a thing', 'b thing', 'c thing', 'd thing']);
+    }
   });
 
   it('counts a period shorter than an hour as one hour, and rounds to four decimals', () => {
@@ -231,6 +245,17 @@ describe('readBaseline', () => {
   });
 });
 
+describe('readBaseline: size', () => {
+  it('refuses a file over 64 MiB without reading it', () => {
+    const file = join(tmp(), 'big.json');
+    writeFileSync(file, '');
+    truncateSync(file, 64 * 1024 * 1024 + 1); // sparse: nothing written
+    expect(() => readBaseline(file)).toThrow(
+      /^cannot read the baseline .*big\.json: .*too large \(67108865 bytes; at most 67108864 are read\)/,
+    );
+  });
+});
+
 describe('baselineFindings: novel templates', () => {
   it('flags a template the baseline never saw, with its whole text', () => {
     const t = tpl('disk <*> slow', { count: 2, first: T0, last: T0 + HOUR, line: 12 });
@@ -284,6 +309,11 @@ describe('baselineFindings: novel templates', () => {
       "If it is normal for this host, learn it into the baseline: xendoctor baseline learn <logs of a healthy period> --state '/tmp/it'\\''s.json' --merge",
       'If it is a real problem, write a rule for it (docs/rule-format.md) so that it comes with its diagnosis and fix next time',
     ]);
+  });
+
+  it('quotes every quote of a message for the shell', () => {
+    const [f] = baselineFindings(mined(tpl("a 'b' c", { example: "a 'b' 'c'" })), { baseline: baseline(), file: 'b' });
+    expect(f!.fix[0]).toBe("Look the message up in the knowledge base: xendoctor explain 'a '\\''b'\\'' '\\''c'\\'''");
   });
 
   it('rounds the learnt hours, and cuts a long message (300) and a long template in the title (100)', () => {
