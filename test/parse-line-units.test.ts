@@ -34,6 +34,8 @@ describe('classifyLine: the format family from the first bytes', () => {
       ['[  12.345678] x', 'dmesg'],
       ['[12.345678] x', 'dmesg'],
       ['[9.5] x', 'dmesg'],
+      ['[0.000000] Linux version 6.1', 'dmesg'],
+      ['[0011-03-16 15:19:09 1] x', 'xend'],
       ['[2011-03-16 15:19:09 1062] ERROR x', 'xend'],
       ['[9011-03-16 15:19:09 1062] x', 'xend'],
       ['[Thu Nov 20 08:01:10 2026] x', 'dmesg-T'],
@@ -89,6 +91,9 @@ describe('classifyLine: the format family from the first bytes', () => {
       '</>Nov 20 08:01:10 h k: x',
       '<:>Nov 20 08:01:10 h k: x',
       '<13>1x 2026',
+      '<1xNov 20 08:01:10 h k: x', // no '>' after the digits
+      '12>Nov 20 08:01:10 h k: x', // no '<' before them
+      '_XEN) x',
       '<13>2 2026-11-20T08:01:10Z h a - - - x',
     ];
     for (const line of cases) expect(family(line), JSON.stringify(line)).toBe('plain');
@@ -105,6 +110,7 @@ describe('classifyLine: the format family from the first bytes', () => {
     expect(classifyLine(i, 0, 18)).toBe('plain');
     expect(classifyLine(i, 0, 19)).toBe('rfc3339');
     expect(classifyLine(i, 5, 5)).toBe('plain');
+    expect(classifyLine(Buffer.from('{"MESSAGE":"x"}'), 0, 0)).toBe('plain');
     expect(classifyLine(i, 6, 5)).toBe('plain');
   });
 });
@@ -340,6 +346,8 @@ describe('RFC 5424 and the priority prefix', () => {
 
   it('structured data without its end is the message; a BOM before the message is dropped (RFC 5424 6.4)', () => {
     expect(parse('<13>1 2026-11-20T08:01:10Z h app - - [unterminated sd').message).toBe('[unterminated sd');
+    // a sender that leaves the structured data out: a bracket in the message is no structured data
+    expect(parse('<13>1 2026-11-20T08:01:10Z h app - - oops [1] x').message).toBe('oops [1] x');
     expect(parse('<13>1 2026-11-20T08:01:10Z h app - - - \ufeffBOM msg').message).toBe('BOM msg');
   });
 
@@ -461,6 +469,8 @@ describe('the wrapped forms in their edges', () => {
     expect(parse('2026-11-20 08:01:10\tNov 20 08:01:09 xen07 kernel: x').time).toBe(at('2026-11-20T08:01:09Z'));
     expect(parse('2026-11-20T08:01:10+01:00\t(XEN) x').time).toBe(at('2026-11-20T07:01:10Z'));
     expect(parse('2026-11-20 08:01:10 UTC\t[  12.3] x').time).toBe(at('2026-11-20T08:01:10Z'));
+    // "UTC" is UTC whatever zone the log's other stamps are read in (--tz)
+    expect(parseLine('2026-11-20 08:01:10 UTC\t[  12.3] x', { ...NOW, zone: 'Europe/Berlin' }).time).toBe(at('2026-11-20T08:01:10Z'));
     expect(parse('2026-11-20T08:01:10.123456\t[  12.3] x').time).toBe(at('2026-11-20T08:01:10.123Z'));
     expect(parse('2026-11-20 08:01:10.5\t[  12.3] x').time).toBe(at('2026-11-20T08:01:10.500Z'));
     expect(parse('Nov 20 08:01:10.5\t[  12.3] x').time).toBe(at('2026-11-20T08:01:10.500Z'));
