@@ -57,6 +57,9 @@ const sets: Record<string, string[]> = {
   'sources-safe-read': ['test/sources-safe-read.test.ts'],
   'sources-console': ['test/sources-console.test.ts'],
   'sources-journal': ['test/sources-journal.test.ts'],
+  'engine-seen-lines': ['test/engine-seen-lines.test.ts'],
+  // sources/lines.ts against its own unit tests (fuzz.test.ts, which also covers it, loads the catalogue)
+  'sources-lines': ['test/sources-lines.test.ts'],
   // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
   'engine-rule-files': ['test/engine-rule-files.test.ts', 'test/engine-rule-folder-races.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)

@@ -8,10 +8,8 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hash53 } from '../src/engine/groups.js';
 import { LiteralSet } from '../src/engine/prefilter.js';
 import { textSize } from '../src/sources/inputs.js';
-import { MAX_SEEN, SeenLines, signature } from '../src/engine/seen-lines.js';
 import { json, tmp, xd } from './helpers.js';
 
 const RUNS = 200 * Number(process.env.XENDOCTOR_FUZZ_RUNS ?? 1);
@@ -127,94 +125,6 @@ describe('LiteralSet.holds', () => {
         },
       ),
       { numRuns: RUNS },
-    );
-  });
-});
-
-describe('SeenLines (the signatures of stamped lines that made hits)', () => {
-  /** The table's model: a Map of signature to first sight, as the engine kept them before. */
-  type Sight = { host: string | null; time: number | null; source: string };
-  const op = fc.oneof(
-    fc.record({
-      kind: fc.constant('set' as const),
-      sig: fc.oneof(fc.nat(40), fc.constantFrom(0, 2 ** 32, 2 ** 53 - 1, 2 ** 40 + 7, 1024, 2048)),
-      host: fc.constantFrom(null, 'xen07', 'xen08'),
-      time: fc.constantFrom(null, 0, 1_700_000_000_000, 5),
-      source: fc.constantFrom('kern.log', 'dmesg.txt', 'console.log'),
-    }),
-    fc.record({
-      kind: fc.constant('update' as const),
-      sig: fc.nat(40),
-      host: fc.constantFrom(null, 'xen07', 'xen09'),
-      time: fc.constantFrom(null, 7, 1_700_000_000_500),
-    }),
-    fc.constant({ kind: 'clear' as const }),
-  );
-
-  it('answers get, sameSource and size as a Map does', () => {
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
-        const table = new SeenLines();
-        const model = new Map<number, Sight>();
-        for (const o of ops) {
-          if (o.kind === 'set') {
-            table.set(o.sig, o.host, o.time, o.source);
-            model.set(o.sig, { host: o.host, time: o.time, source: o.source });
-          } else if (o.kind === 'update') {
-            const m = model.get(o.sig);
-            if (!m) continue;
-            table.update(o.sig, o.host, o.time);
-            if (m.host === null && o.host !== null) m.host = o.host;
-            if (m.time === null && o.time !== null) m.time = o.time;
-          } else {
-            table.clear();
-            model.clear();
-          }
-          expect(table.size).toBe(model.size);
-        }
-        for (const sig of [...Array(41).keys(), 0, 2 ** 32, 2 ** 53 - 1, 2 ** 40 + 7, 1024, 2048]) {
-          expect(table.get(sig), `sig ${sig}`).toEqual(model.get(sig));
-          const m = model.get(sig);
-          for (const src of ['kern.log', 'dmesg.txt'])
-            expect(table.sameSource(sig, src)).toBe(m === undefined ? undefined : m.source === src);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('keeps MAX_SEEN entries apart (the table grows), and forgets them all on clear', () => {
-    const table = new SeenLines();
-    const sig = (i: number) => hash53(`line ${i}`);
-    for (let i = 0; i < MAX_SEEN; i++) table.set(sig(i), i % 3 === 0 ? null : `h${i % 5}`, i % 7 === 0 ? null : i * 1000, `in${i % 2}`);
-    expect(table.size).toBe(MAX_SEEN);
-    for (let i = 0; i < MAX_SEEN; i += 997) {
-      expect(table.get(sig(i))).toEqual({
-        host: i % 3 === 0 ? null : `h${i % 5}`,
-        time: i % 7 === 0 ? null : i * 1000,
-        source: `in${i % 2}`,
-      });
-    }
-    expect(table.get(hash53('line -1'))).toBeUndefined();
-    table.clear();
-    expect(table.size).toBe(0);
-    expect(table.get(sig(0))).toBeUndefined();
-  });
-
-  it('signs the same rule, stamp and message alike, and any difference apart', () => {
-    const part = fc.tuple(
-      fc.constantFrom('hung-task', 'bridge-port-overload', 'hung-tas'),
-      fc.constantFrom(117, 120),
-      fc.oneof(fc.constantFrom(0, 812363.123456, 812363.123457, 1.5, 1764547200123), fc.double({ noNaN: true, min: 0 })),
-      fc.constantFrom('INFO: task x blocked', 'INFO: task y blocked', '', 'k\u00e9rnel'),
-    );
-    fc.assert(
-      fc.property(part, part, (a, b) => {
-        const same = a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
-        expect(signature(...a) === signature(...b)).toBe(same);
-        expect(Number.isSafeInteger(signature(...a))).toBe(true);
-      }),
-      { numRuns: RUNS * 5 },
     );
   });
 });

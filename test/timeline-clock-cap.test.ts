@@ -127,3 +127,91 @@ describe('a host whose kernel uptime goes back more than 1000 times in one input
     expect(m.liveMb).toBeLessThan(30);
   });
 });
+
+describe('a timeline of more than 2000 hosts (a flood of forged or misparsed host names)', () => {
+  const MAX_HOSTS = 2000;
+  /** One line of each of `n` hosts, a second apart; host h1999 and the last host also report a hung task. */
+  const hostsLog = (n: number): string => {
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const msg =
+        i === 1999 || i === n - 1 ? `kernel: ${up(100 + i)} ${HUNG}` : 'sshd[123]: Accepted publickey for root from 10.0.0.1 port 22 ssh2';
+      lines.push(`${stamp(i)} h${i} ${msg}`);
+    }
+    return lines.join('\n') + '\n';
+  };
+  interface Hosts {
+    findings: { rule: string; host: string | null }[];
+    inputs: { errors: string[] }[];
+    timeline: {
+      hosts: { host: string | null; lines: number }[];
+      hours: { host: string | null; lines: number; hits: Record<string, number> }[];
+    };
+  }
+
+  it('keeps the first 2000 apart and counts the rest as one row; findings keep their own hosts', () => {
+    const dir = tmp();
+    const file = join(dir, 'central.log');
+    writeFileSync(file, hostsLog(MAX_HOSTS + 3));
+    const doc = timeline(file) as unknown as Hosts;
+    const rows = doc.timeline.hosts;
+    expect(rows.filter((h) => /^h\d+$/.test(h.host ?? ''))).toHaveLength(MAX_HOSTS + 1); // h0-h1999, and h2002 by its finding
+    expect(rows.find((h) => h.host === '(other hosts)')).toMatchObject({ lines: 3 });
+    expect(rows.find((h) => h.host === 'h1999')).toMatchObject({ lines: 1 });
+    expect(rows.find((h) => h.host === 'h2002')).toMatchObject({ lines: 0 }); // its line is in the folded row
+    expect(doc.findings.filter((f) => f.rule === 'blkback-hung-task').map((f) => f.host)).toEqual(['h1999', 'h2002']);
+    const other = doc.timeline.hours.filter((h) => h.host === '(other hosts)');
+    expect(other.reduce((n, h) => n + h.lines, 0)).toBe(3);
+    expect(other.reduce((n, h) => n + h.hits.error!, 0)).toBe(1);
+    expect(doc.inputs[0]!.errors).toContain(
+      'more than 2000 hosts: 3 more are counted together as "(other hosts)" in the host table and the hours (their findings keep their own hosts)',
+    );
+    // 2000 hosts: no fold, no note
+    writeFileSync(file, hostsLog(MAX_HOSTS));
+    const at = timeline(file) as unknown as Hosts;
+    expect(at.timeline.hosts.some((h) => h.host === '(other hosts)')).toBe(false);
+    expect(at.inputs[0]!.errors).toEqual([]);
+  });
+
+  it('stays within a bounded memory', () => {
+    // 100,000 host names: 53 MB kept alive before (and 16 s), 12 MB now
+    const dir = tmp();
+    const file = join(dir, 'central.log');
+    writeFileSync(file, hostsLog(100_000));
+    const m = xdMemory(['timeline', '--format', 'json', file], undefined, { ...process.env, XENDOCTOR_WORKERS: '0' });
+    expect(m.code, m.stderr).toBe(2);
+    expect(m.liveMb).toBeLessThan(30);
+  });
+});
+
+describe('kernel lines of more than 10000 boots in one input (a flood of host names with uptime stamps)', () => {
+  const MAX_INPUT_SEGMENTS = 10_000;
+  /** One kernel line of each of `n` hosts, and a Xen console line (which makes scan survey the clock). */
+  const kernelHosts = (n: number): string => {
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(`${stamp(i)} h${i} kernel: ${up(1000 + i)} device vif1.0 entered promiscuous mode`);
+    lines.push('(XEN) Xen version 4.17.3 (Debian 4.17.3+10-g091466ba55-1~deb12u1) (pkg-xen-devel@lists.alioth.debian.org)');
+    return lines.join('\n') + '\n';
+  };
+  const NOTE = 'more than 10000 boots (a flood of host names?): the kernel lines of the hosts after them not taken as boots';
+
+  it('cuts no more boots past 10000, and says so', () => {
+    const dir = tmp();
+    const file = join(dir, 'central.log');
+    writeFileSync(file, kernelHosts(MAX_INPUT_SEGMENTS + 1));
+    expect(timeline(file).inputs[0]!.errors).toContain(NOTE);
+    writeFileSync(file, kernelHosts(MAX_INPUT_SEGMENTS));
+    expect(timeline(file).inputs[0]!.errors.some((e) => e.includes('boots'))).toBe(false);
+  });
+
+  it("scan's survey stays within a bounded memory", () => {
+    // 100,000 host names: 124 MB kept alive before (and 10 s), 12 MB now
+    const dir = tmp();
+    const file = join(dir, 'central.log');
+    writeFileSync(file, kernelHosts(100_000));
+    const m = xdMemory(['scan', '--format', 'json', file], undefined, { ...process.env, XENDOCTOR_WORKERS: '0' });
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stderr).toBe(''); // every line carries its own date: nothing to say
+    expect(m.liveMb).toBeLessThan(30);
+  });
+});

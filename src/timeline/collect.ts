@@ -239,6 +239,16 @@ async function run(
   let currentTime: number | null = null;
   const keep = (host: string | null) => hosts === null || host === null || hosts.includes(host);
   const inRange = (t: number) => (since === null || t >= since) && (until === null || t <= until);
+  // hosts past MAX_HOSTS share one row of the host table and of the hours (and have no gaps marked)
+  const folded = { hosts: new Set<string>(), more: false, source: null as string | null };
+  let sourceNow = '';
+  const rowHost = (host: string | null): string | null => {
+    if (host === null || hostSeen.size < MAX_HOSTS || hostSeen.has(host)) return host;
+    if (folded.hosts.size < MAX_FOLDED_HOSTS) folded.hosts.add(host);
+    else if (!folded.hosts.has(host)) folded.more = true;
+    folded.source ??= sourceNow;
+    return OTHER_HOSTS;
+  };
 
   // the last bucket asked for: neighbouring lines mostly share host and hour
   let lastBucket: HourBucket | null = null;
@@ -263,7 +273,7 @@ async function run(
     defaultHost: opts.defaultHost ?? null,
     unrecognized: opts.unrecognized ?? true,
     onFinding: (f) => {
-      if (currentTime !== null && keep(f.host)) bucket(f.host, currentTime).hits[f.severity]++;
+      if (currentTime !== null && keep(f.host)) bucket(rowHost(f.host), currentTime).hits[f.severity]++;
     },
   });
   const summaries: InputSummary[] = problemSummaries(problems);
@@ -273,6 +283,7 @@ async function run(
 
   for (const [i, input] of second.entries()) {
     const ctx = ctxOf(input);
+    sourceNow = input.name;
     const inputHost = clock.inputHosts[i] ?? null;
     const cutter = new InputCutter(i, false);
     const summary: InputSummary = { source: input.name, lines: 0, bytes: 0, formats: {}, first: null, last: null, errors: [] };
@@ -294,10 +305,11 @@ async function run(
     let spanHost: string | null | undefined;
     let span: Span | null = null;
     /** Count a dated line (per input, host and hour, the window); false when its host or time is not kept. */
-    const count = (t: number, host: string | null, text: string, lineNo: number): boolean => {
+    const count = (t: number, lineHost: string | null, text: string, lineNo: number): boolean => {
       if (stat.first === null || t < stat.first) stat.first = t;
       if (stat.last === null || t > stat.last) stat.last = t;
-      if (!keep(host) || !inRange(t)) return false;
+      if (!keep(lineHost) || !inRange(t)) return false;
+      const host = rowHost(lineHost);
       bucket(host, t).lines++;
       if (host !== seenHost || seen === undefined) {
         seenHost = host;
@@ -314,10 +326,12 @@ async function run(
         spanHost = host;
         span = spans.get(`${i}\0${host ?? ''}`) ?? null;
       }
-      if (span === null) span = newSpan(spans, `${i}\0${host ?? ''}`, t);
+      // (no gaps among the folded hosts: their lines are not one host's)
+      if (span === null) span = host === OTHER_HOSTS ? null : newSpan(spans, `${i}\0${host ?? ''}`, t);
       else spanLine(span, t);
       if (around !== null && t >= around - half && t <= around + half) {
-        if (windowLines.length < windowCap) windowLines.push({ time: toIso(t)!, host, source: input.name, line: lineNo, text, seq });
+        if (windowLines.length < windowCap)
+          windowLines.push({ time: toIso(t)!, host: lineHost, source: input.name, line: lineNo, text, seq });
         else windowOmitted++;
       }
       return true;
@@ -441,6 +455,12 @@ async function run(
   const fromBaseline = await enrichUnrecognized(unrecognized, engine.unrecognizedState(), { baseline: opts.baseline });
   const findings = [...engine.findings(), ...fromBaseline].sort(compareFindings);
   noteFolds(engine, summaries);
+  if (folded.source !== null) {
+    const n = `${folded.more ? 'more than ' : ''}${folded.hosts.size}`;
+    (summaries.find((x) => x.source === folded.source) ?? summaries.at(-1))?.errors.push(
+      `more than ${MAX_HOSTS} hosts: ${n} more are counted together as "${OTHER_HOSTS}" in the host table and the hours (their findings keep their own hosts)`,
+    );
+  }
 
   // ---- marks
   bootMarks(clock, marks, keep, inRange, hostSeen);
@@ -505,6 +525,17 @@ function spanLine(s: Span, t: number): void {
     s.last = t;
   } else if (t < s.first) s.first = t;
 }
+
+/**
+ * Hosts the host table and the hours keep apart. A central syslog server's fleet stays under it; a
+ * flood of forged or misparsed host names (a sender whose lines carry no host name, so that its tag or
+ * sequence number is read as one) would otherwise grow them with every line (300,000 names: 944 MB).
+ */
+export const MAX_HOSTS = 2000;
+/** Folded hosts counted apart (past it: "more than"). */
+const MAX_FOLDED_HOSTS = 100_000;
+/** The row of the hosts past MAX_HOSTS (no host name holds a blank). */
+export const OTHER_HOSTS = '(other hosts)';
 
 /** dom0 boots (clustered by the clock) and reboots: a banner, or the uptime starting again. */
 function bootMarks(

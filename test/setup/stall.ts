@@ -1,0 +1,43 @@
+/**
+ * Names the test that blocks its worker's event loop for long. vitest 3.2's worker gives up on an
+ * answer from the main process after a fixed 60 s ("[vitest-worker]: Timeout calling onTaskUpdate",
+ * vitest-dev/vitest#8164), and the run then exits 1 though every test passed: on a loaded 2-core
+ * machine a test that calls the binary synchronously for long enough does that, and the error does
+ * not say which test. Any stretch over XD_STALL_MS (default 20 s) without the loop turning is told on
+ * stderr (`[stall] ...`) and appended to XD_STALL_LOG when that is set.
+ */
+import { appendFileSync } from 'node:fs';
+import { afterEach, beforeEach, expect } from 'vitest';
+
+const LIMIT = Number(process.env.XD_STALL_MS ?? 20_000);
+let last = performance.now();
+/** Longest stretch without a turn since the current test began. */
+let worst = 0;
+
+const tell = (what: string, ms: number) => {
+  const line = `${what}: the event loop did not turn for ${(ms / 1000).toFixed(1)} s\n`;
+  process.stderr.write(`[stall] ${line}`);
+  if (process.env.XD_STALL_LOG) appendFileSync(process.env.XD_STALL_LOG, line);
+};
+const tick = (): number => {
+  const now = performance.now();
+  const gap = now - last;
+  last = now;
+  worst = Math.max(worst, gap);
+  return gap;
+};
+// stretches outside a test's body (hooks, collection) are told when the loop turns again
+setInterval(() => {
+  const gap = tick();
+  const { currentTestName, testPath } = expect.getState();
+  if (gap > LIMIT && currentTestName === undefined) tell(`${testPath ?? '(a test file)'} (a hook or collection)`, gap);
+}, 250).unref();
+
+beforeEach(() => {
+  tick();
+  worst = 0;
+});
+afterEach((ctx) => {
+  tick();
+  if (worst > LIMIT) tell(`${ctx.task.file?.name ?? '?'} > ${ctx.task.name}`, worst);
+});
