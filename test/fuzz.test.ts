@@ -312,7 +312,12 @@ function cut(buf: Buffer, fractions: number[]): Buffer[] {
   if (at < buf.length || out.length === 0) out.push(Buffer.from(buf.subarray(at)));
   return out;
 }
-const fractions = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
+// uniform over [0, 1]: fc.double draws among the representable doubles, nine in ten of them below
+// 1e-6 (cut points at 0: the bytes were hardly ever cut)
+const fractions = fc.array(
+  fc.integer({ min: 0, max: 2 ** 20 }).map((x) => x / 2 ** 20),
+  { maxLength: 12 },
+);
 
 function memInput(name: string, chunks: Buffer[]): Input {
   return {
@@ -508,9 +513,15 @@ describe('line reader (scanLines)', () => {
         fc.oneof(
           fc.uint8Array({ maxLength: 2000 }).map((a) => Buffer.from(a)),
           logBytes,
+          // lines about MAX_LINE long, some led by a byte-order mark or NULs (once cut 3 bytes short
+          // when the read holding such a line had no line end)
           fc
-            .tuple(fc.integer({ min: MAX_LINE - 3, max: MAX_LINE + 3 }), fc.constantFrom('a', 'é', '\r', 'x\r', '\u{1f600}'))
-            .map(([n, c]) => Buffer.from(c.repeat(n) + '\nnext\n')),
+            .tuple(
+              fc.integer({ min: MAX_LINE - 3, max: MAX_LINE + 3 }),
+              fc.constantFrom('a', 'é', '\r', 'x\r', '\u{1f600}'),
+              fc.constantFrom('', '', '\ufeff', '\0\0'),
+            )
+            .map(([n, c, lead]) => Buffer.from(lead + c.repeat(n) + '\nnext\n')),
           // NUL runs (a crashed syslog file, some longer than a line may be) and byte-order marks before lines
           fc
             .array(fc.tuple(fc.constantFrom('', '\0\0\0', '\0'.repeat(MAX_LINE + 5), '\ufeff', '\0\ufeff\ufeff', '\0'), fc.string()), {

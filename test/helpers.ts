@@ -116,15 +116,29 @@ export function xdMemory(
   input: string | Buffer | undefined,
   env: NodeJS.ProcessEnv,
 ): Run & { liveMb: number; rssMb: number } {
+  const m = memoryProbe(env);
+  return m.read(xd(args, input, { env: m.env }));
+}
+
+/**
+ * The environment that preloads test/setup/maxrss.mjs, and the reading of what it wrote: for a run
+ * through report-helpers' xdAsync (which does not block the worker's event loop) as well as xd().
+ */
+export function memoryProbe(env: NodeJS.ProcessEnv): {
+  env: NodeJS.ProcessEnv;
+  read: <R extends object>(r: R) => R & { liveMb: number; rssMb: number };
+} {
   const out = join(mkdtempSync(join(tmpdir(), 'xd-mem-')), 'memory');
   const preload = pathToFileURL(join(ROOT, 'test', 'setup', 'maxrss.mjs')).href;
-  const r = xd(args, input, {
+  return {
     env: { ...env, XD_MAXRSS_FILE: out, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import ${preload}`.trim() },
-  });
-  const [live, rss] = readFileSync(out, 'utf8')
-    .split(' ')
-    .map((kb) => Number(kb) / 1024);
-  return { ...r, liveMb: live!, rssMb: rss! };
+    read: <R extends object>(r: R) => {
+      const [live, rss] = readFileSync(out, 'utf8')
+        .split(' ')
+        .map((kb) => Number(kb) / 1024);
+      return { ...r, liveMb: live!, rssMb: rss! };
+    },
+  };
 }
 
 /**

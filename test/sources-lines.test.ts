@@ -183,6 +183,11 @@ describe('scanLines: the line before a wrapped rest or after a wall header', () 
     }
   });
 
+  it('takes a literal that starts the line before', async () => {
+    const { got } = await read(['cannot\n  allocate\n'], literals('cannot allocate'));
+    expect(texts(got)).toEqual([[2, '  allocate', true]]);
+  });
+
   it('joins with one space after the rest is stripped of its indentation and quoting only', async () => {
     // the literal needs the joined text to be exactly "a b": one space, no more
     const hit = await read(['x a\n  >b y\n'], literals('a b'));
@@ -211,6 +216,10 @@ describe('scanLines: the line before a wrapped rest or after a wall header', () 
   it('gives the first line of an input no line before', async () => {
     const { got } = await read(['  Oops\n'], literals('Oops'));
     expect(got).toEqual([{ text: '  Oops', n: 1, candidate: true, raw: '  Oops' }]);
+    // an indented first line that is no candidate: nothing to join it with
+    const plain = await read(['  foo\nOops\n'], literals('Oops'));
+    expect(texts(plain.got)).toEqual([[2, 'Oops', true]]);
+    expect(plain.stats.error).toBeNull();
   });
 
   it('gives the line after a wall header its header, and not the line after that', async () => {
@@ -260,6 +269,9 @@ describe('isWallHeader', () => {
   it('refuses anything else', () => {
     expect(at('Message from syslogd')).toBe(false);
     expect(at('Message from syslogd@h', 0, 20)).toBe(false);
+    // the header's end past `end`, though in the buffer
+    expect(at('xxMessage from syslogd@h', 2, 22)).toBe(false);
+    expect(at('xxMessage from syslogd@h', 2, 23)).toBe(true);
     expect(at('Message from syslogd#h')).toBe(false);
     expect(at('message from syslogd@h')).toBe(false);
     expect(at('Nessage from syslogd@h')).toBe(false);
@@ -287,6 +299,16 @@ describe('scanLines: journal records with a MESSAGE of bytes', () => {
   it('does not take the array of the next line', async () => {
     const { got } = await read(['{"A":1}\n{"MESSAGE":[1]}\n'], literals('Oops'));
     expect(texts(got)).toEqual([[2, '{"MESSAGE":[1]}', true]]);
+    // no array anywhere after it
+    const none = await read(['{"MESSAGE":"x"}\n{"A":1}\n'], literals('Oops'));
+    expect(none.got).toEqual([]);
+  });
+
+  it('does not take an array past the cut of an over-long line', async () => {
+    const at = (n: number) => read(['{' + 'p'.repeat(n - 1) + '"MESSAGE":[1]}\n'], literals('Oops'));
+    // "MESSAGE":[ starting at the cut (byte MAX_LINE) is cut away; one byte before, its start is kept
+    expect((await at(MAX_LINE)).got).toEqual([]);
+    expect((await at(MAX_LINE - 1)).got.map((g) => g.candidate)).toEqual([true]);
   });
 });
 
@@ -363,6 +385,12 @@ describe('scanLines: statistics, NULs and a failing read', () => {
     expect(stats.lines).toBe(25);
   });
 
+  it('keeps no more than 20 lines as the head when every line is handed out', async () => {
+    const { got, stats } = await read([Array.from({ length: 25 }, (_, i) => `Oops ${i + 1}`).join('\n') + '\n'], literals('Oops'));
+    expect(got.length).toBe(25);
+    expect(stats.head).toEqual(Array.from({ length: 20 }, (_, i) => `Oops ${i + 1}`));
+  });
+
   it('has no tail and no lines for no bytes', async () => {
     const { stats } = await read([], literals('Oops'));
     expect(stats).toEqual({ lines: 0, bytes: 0, formats: {}, head: [], tail: null, notes: [], error: null });
@@ -397,6 +425,64 @@ describe('scanLines: statistics, NULs and a failing read', () => {
     expect(got).toEqual(['Oops one', 'Oops tw']);
     expect(stats.error).toBe('EIO: i/o error, read');
     expect(stats.lines).toBe(2);
+  });
+
+  it('reads the line after a carried one when the next chunk starts with its line end', async () => {
+    const { got, stats } = await read(['Oops a', '\nOops b\nOops c'], literals('Oops'));
+    expect(texts(got)).toEqual([
+      [1, 'Oops a', true],
+      [2, 'Oops b', true],
+      [3, 'Oops c', true],
+    ]);
+    expect(stats.lines).toBe(3);
+  });
+
+  it('counts a line after a NUL-led carried one once, whatever chunk ends with a line end', async () => {
+    const { got, stats } = await read([Buffer.from('\0\0Oops x'), Buffer.from('y\nOops z\n')], literals('Oops'));
+    expect(texts(got)).toEqual([
+      [1, 'Oops xy', true],
+      [2, 'Oops z', true],
+    ]);
+    expect(stats.lines).toBe(2);
+  });
+
+  it('keeps a line of exactly MAX_LINE bytes whole when its line end comes in the next chunk', async () => {
+    const { got, stats } = await read(['Oops' + 'a'.repeat(MAX_LINE - 4), '\nnext\n'], literals('Oops'));
+    expect(got.map((g) => g.text.length)).toEqual([MAX_LINE]);
+    expect(stats.notes).toEqual([]);
+  });
+
+  it('cuts a long line after an empty one at MAX_LINE bytes, the empty line starting the chunk', async () => {
+    const { got, stats } = await read(['x\n', '\nOops' + 'a'.repeat(MAX_LINE + 10), '\n'], literals('Oops'));
+    expect(got.map((g) => [g.n, g.text.length])).toEqual([[3, MAX_LINE]]);
+    expect(stats.notes.map((n) => n.line)).toEqual([3]);
+  });
+
+  it('hands a line cut before its end came with no more than its head (the rest is not kept)', async () => {
+    const chunk = 'b'.repeat(MAX_LINE);
+    const raws: number[] = [];
+    const sink: LineSink = { wantsAll: () => false, line: (_t, _n, _c, raw) => raws.push(raw.length) };
+    await scanLines(feed(['Oops' + chunk, chunk, chunk, 'x\n']), literals('Oops'), sink);
+    expect(raws.length).toBe(1);
+    expect(raws[0]).toBeLessThanOrEqual(MAX_LINE + 1);
+  });
+
+  it('reads a line led by a byte-order mark alike however the reads cut it (its line end in a later chunk)', async () => {
+    // it was cut 3 bytes short, with a note, when its chunk had no line end
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const text = Buffer.from('Oops' + 'a'.repeat(MAX_LINE - 4));
+    for (const chunks of [
+      [Buffer.concat([bom, text, Buffer.from('\n')])],
+      [Buffer.concat([bom, text]), Buffer.from('\n')],
+      [bom, text, Buffer.from('\n')],
+    ]) {
+      const { got, stats } = await read(chunks, literals('Oops'));
+      expect(got.map((g) => g.text.length)).toEqual([MAX_LINE]);
+      expect(stats.notes).toEqual([]);
+    }
+    const { got, stats } = await read([Buffer.concat([bom, text, Buffer.from('bc')]), Buffer.from('\n')], literals('Oops'));
+    expect(got.map((g) => g.text.length)).toEqual([MAX_LINE]);
+    expect(stats.notes).toEqual([{ line: 1, text: `longer than ${MAX_LINE} bytes, cut` }]);
   });
 
   it('reads a last line without a line end, joined across chunks', async () => {

@@ -8,7 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmp, xd, xdMemory } from './helpers.js';
+import { memoryProbe, tmp, xd, xdMemory } from './helpers.js';
+import { xdAsync } from './report-helpers.js';
 
 const MAX_SEGMENTS = 1000;
 const HUNG = 'INFO: task blkback.103.xvda:2163 blocked for more than 120 seconds.';
@@ -213,5 +214,30 @@ describe('kernel lines of more than 10000 boots in one input (a flood of host na
     expect(m.code, m.stderr).toBe(0);
     expect(m.stderr).toBe(''); // every line carries its own date: nothing to say
     expect(m.liveMb).toBeLessThan(30);
+  });
+});
+
+describe('a timeline of more than 200,000 host-hours (forged stamps an hour apart, one per line)', () => {
+  it('keeps 200,000 in the hours, counts the lines of the rest everywhere else, and says so', async () => {
+    const MAX_HOUR_BUCKETS = 200_000;
+    const t0 = Date.UTC(2000, 0, 1);
+    const lines: string[] = [];
+    for (let i = 0; i < MAX_HOUR_BUCKETS + 3; i++)
+      lines.push(`${new Date(t0 + i * 3600_000).toISOString().replace('.000Z', '+00:00')} xen07 sshd[1]: Accepted publickey for root`);
+    const dir = tmp();
+    const file = join(dir, 'forged.log');
+    writeFileSync(file, lines.join('\n') + '\n');
+    // (a long run: without blocking the worker's event loop, test/setup/stall.ts)
+    const probe = memoryProbe({ ...process.env, XENDOCTOR_WORKERS: '0' });
+    const r = probe.read(await xdAsync(['timeline', '--format', 'json', file], probe.env));
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as Doc & { timeline: { hours: unknown[] } };
+    expect(doc.timeline.hours).toHaveLength(MAX_HOUR_BUCKETS);
+    expect(doc.timeline.hosts).toEqual([expect.objectContaining({ host: 'xen07', lines: MAX_HOUR_BUCKETS + 3 })]);
+    expect(doc.inputs[0]!.errors).toContain(
+      'more than 200000 host-hours: 3 more are left out of the hours (their lines and findings count everywhere else)',
+    );
+    // 80 MB kept alive at the bound (about 400 bytes a host-hour); unbounded before
+    expect(r.liveMb).toBeLessThan(120);
   });
 });

@@ -7,7 +7,8 @@
 import { cpSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, tmp, xd, xdMemory } from './helpers.js';
+import { memoryProbe, ROOT, tmp, xd } from './helpers.js';
+import { xdAsync } from './report-helpers.js';
 
 interface TFinding {
   id: string;
@@ -271,7 +272,7 @@ describe('timeline: other anchors', () => {
     expect(Math.abs(ms(f.first) - (boot + 400000))).toBeLessThan(50);
   });
 
-  it('keeps memory bounded on a large input: only the window is kept, capped', () => {
+  it('keeps memory bounded on a large input: only the window is kept, capped', async () => {
     const dir = tmp('xd-big-');
     const start = Date.parse('2026-11-20T00:00:00Z');
     const chunks: string[] = [];
@@ -285,10 +286,13 @@ describe('timeline: other anchors', () => {
     writeFileSync(join(dir, 'central.log'), chunks.join('\n') + '\n');
     utimesSync(join(dir, 'central.log'), new Date('2026-11-21T00:00:00Z'), new Date('2026-11-21T00:00:00Z'));
     // the heap is capped, and what the run keeps alive (Buffers included) is measured
-    const r = xdMemory(
-      ['timeline', '--tz', 'UTC', '--format', 'json', '--around', '2026-11-20T10:00:00Z', '--window', '1h', join(dir, 'central.log')],
-      undefined,
-      { ...process.env, TZ: 'UTC', NODE_OPTIONS: '--max-old-space-size=96', XENDOCTOR_WORKERS: '0' },
+    // (run without blocking the worker's event loop: test/setup/stall.ts)
+    const probe = memoryProbe({ ...process.env, TZ: 'UTC', NODE_OPTIONS: '--max-old-space-size=96', XENDOCTOR_WORKERS: '0' });
+    const r = probe.read(
+      await xdAsync(
+        ['timeline', '--tz', 'UTC', '--format', 'json', '--around', '2026-11-20T10:00:00Z', '--window', '1h', join(dir, 'central.log')],
+        probe.env,
+      ),
     );
     expect(r.stderr).not.toMatch(/heap|internal error/i);
     // measured: 11 MB kept alive, 89 MB resident; the file is 36 MB (kept as Buffers: ~47 MB)

@@ -200,9 +200,10 @@ export async function scanLines(
       }
       const lastNl = buf.lastIndexOf(NL);
       if (lastNl < 0) {
-        // buf starts a line: a NUL run there (a crash's unflushed blocks, often more than MAX_LINE) is
-        // dropped as it comes, so that the text after it is not cut away as the rest of an over-long line
-        strippedLine = buf[0] === 0; // a line, even if nothing is left of it
+        // buf starts a line: a NUL run there (a crash's unflushed blocks, often more than MAX_LINE) and
+        // byte-order marks are dropped as they come, as processBlock drops them, so that the text after
+        // them is not cut away as the rest of an over-long line (nor cut shorter than a line read whole)
+        strippedLine = buf[0] === 0 || buf[0] === 0xef; // a line, even if nothing is left of it
         if (strippedLine) buf = buf.subarray(lineStart(buf, 0, buf.length));
         if (buf.length > MAX_LINE) {
           // an over-long line with no end in sight: keep its head as the line, drop the rest
