@@ -12,6 +12,7 @@ const sets: Record<string, string[]> = {
     'test/parse-fast.test.ts',
     'test/parse-forms.test.ts',
     'test/parse-units.test.ts',
+    'test/parse-line-units.test.ts',
     'test/fuzz.test.ts',
   ],
   // parse/line.ts against the parse unit tests that import it (XD_MUTATE=parse-line XD_MUTATE_NAME=line
@@ -23,6 +24,7 @@ const sets: Record<string, string[]> = {
     'test/parse-fast.test.ts',
     'test/parse-console-clock.test.ts',
     'test/parse-forms.test.ts',
+    'test/parse-line-units.test.ts',
   ],
   engine: [
     'test/engine.test.ts',

@@ -36,7 +36,7 @@ import { newFindingText } from '../src/render/watch-events.js';
 import { digestText } from '../src/render/digest.js';
 import { buildTimeline } from '../src/timeline/collect.js';
 import type { Evidence, Finding, ScanReport, Severity } from '../src/types.js';
-import { collector, ROOT, xd, xdMemory } from './helpers.js';
+import { collector, ROOT, turn, xd, xdMemory } from './helpers.js';
 
 const RUNS = Math.max(1, Number(process.env.XENDOCTOR_FUZZ_RUNS ?? 1));
 const runs = (n: number) => ({ numRuns: Math.ceil(n * RUNS) });
@@ -792,6 +792,7 @@ describe('rule engine (scanInputs)', () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(logBytes, fractions, fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York'), async (buf, fr, zone) => {
+          await turn(); // (the worker's event loop turns between runs: test/setup/stall.ts)
           const whole = await scanBytes([buf], zone);
           for (const f of whole.findings) {
             // the first hits, one multi-line report, and the latest hit
@@ -967,17 +968,18 @@ describe('reporters on hostile reports', () => {
 describe('CLI on random bytes', () => {
   it(
     'exits 0, 1 or 2 (never an internal error) and prints clean text',
-    () => {
-      fc.assert(
-        fc.property(
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
           fc.oneof(
             logBytes,
             fc.uint8Array({ minLength: 1, maxLength: 3000 }).map((a) => Buffer.from(a)),
           ),
           fc.constantFrom('text', 'markdown', 'html', 'json'),
           fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York'),
-          (buf, format, tz) => {
+          async (buf, format, tz) => {
             fc.pre(buf.length > 0);
+            await turn(); // (the worker's event loop turns between runs: test/setup/stall.ts)
             const r = xd(['--format', format, '--tz', tz, '-'], buf);
             expect(r.stderr).not.toMatch(/internal error/);
             // bytes that start like gzip are gunzipped: a broken stream is an unreadable input (3)

@@ -15,18 +15,31 @@ export interface AsyncRun {
   stderr: string;
 }
 
-/** Run xendoctor without blocking the event loop; `started` gets the child (to kill it). */
-export function xdAsync(args: string[], env: NodeJS.ProcessEnv = {}, started?: (c: ChildProcess) => void): Promise<AsyncRun> {
+/**
+ * Run xendoctor without blocking the event loop; `started` gets the child (to kill it); `input` is
+ * written to its stdin (else it has none); `node` options go before the launcher.
+ */
+export function xdAsync(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  started?: (c: ChildProcess) => void,
+  input?: string | Buffer,
+  node: string[] = [],
+): Promise<AsyncRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(process.execPath, [...node, BIN, ...args], {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...env },
     });
+    if (input !== undefined) {
+      child.stdin!.on('error', () => {}); // a run that stops reading early (EPIPE) tells by its exit
+      child.stdin!.end(input);
+    }
     started?.(child);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       // a document printed follows its JSON Schema (schemas/)

@@ -289,9 +289,13 @@ export function parseLine(raw: string, ctx: TimeContext): LogEvent {
 function parseForm(raw: string, ctx: TimeContext): LogEvent {
   let text = raw;
   // Pasted console lines and syslogd's wall broadcasts: " (XEN) ...", " kernel:[405108.69] ..."
+  let kernelTag = false;
   if (text.charCodeAt(0) === 32 || text.charCodeAt(0) === 9) {
     const lead = RE_LEADING.exec(text);
-    if (lead) text = lead[1] === undefined ? lead[2]! : text.trimStart();
+    if (lead) {
+      kernelTag = lead[1] === undefined;
+      text = kernelTag ? lead[2]! : text.trimStart();
+    }
   }
   // A priority prefix "<34>" may stand before any of the formats (RFC 5424/3164 on the wire, printk levels).
   const pri = text.charCodeAt(0) === 60 /* < */ ? RE_PRI.exec(text) : null;
@@ -387,6 +391,9 @@ function parseForm(raw: string, ctx: TimeContext): LogEvent {
         // journalctl -o short-monotonic of a journal without host names: "[  323.142578] kernel: msg"
         ev.program = 'kernel';
         ev.message = ev.message.slice(8);
+      } else if (kernelTag) {
+        // the kernel's tag before the stamp (the wall broadcast's " kernel:[405108.69] msg" above)
+        ev.program = 'kernel';
       }
       innerPrefixes(ev, ctx);
       return ev;
@@ -439,7 +446,8 @@ function parseForm(raw: string, ctx: TimeContext): LogEvent {
     return ev;
   }
   const ev = mkEvent(TOOLSTACK_PREFIX.test(text) ? 'libxl' : 'plain', text);
-  if (pri) ev.source = 'kernel'; // "<4>msg": a printk level, as `dmesg -r` prints
+  // "<4>msg": a printk level, as `dmesg -r` prints (facility 0); "<13>msg" is a user program's
+  if (pri && +pri[1]! >> 3 === 0) ev.source = 'kernel';
   innerPrefixes(ev, ctx);
   return ev;
 }

@@ -33,8 +33,10 @@ setInterval(() => {
   if (gap > LIMIT && currentTestName === undefined) tell(`${testPath ?? '(a test file)'} (a hook or collection)`, gap);
 }, 250).unref();
 
-beforeEach(() => {
-  tick();
+beforeEach((ctx) => {
+  // a stretch ending here ran before the test: the hooks before it (beforeAll) or the runner's own work
+  const gap = tick();
+  if (gap > LIMIT) tell(`${ctx.task.file?.name ?? '?'} > before ${ctx.task.name} (a hook)`, gap);
   worst = 0;
 });
 afterEach((ctx) => {
