@@ -141,11 +141,14 @@ function bestSet(alt: string, min: number): string[] {
       continue;
     }
     run += lit;
-    if (q === '+' || q === '{') {
+    // a "{" that starts no quantifier is a brace of the text ("Error {code}"): it once skipped the
+    // text up to the next "}" and joined the atoms on both sides into a literal no line held
+    const counted = q === '{' && /^\{\d+(?:,\d*)?\}/.test(alt.slice(next));
+    if (q === '+' || counted) {
       // repeated: the first repetition ends the run before it, the last one starts the run after it
       flush();
       run = lit;
-      if (q === '{') next = alt.indexOf('}', next) + 1 || next;
+      if (counted) next = alt.indexOf('}', next) + 1;
       else next++;
       if (alt[next] === '?') next++;
     }
