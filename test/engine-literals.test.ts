@@ -76,6 +76,9 @@ describe('requiredLiterals: written against the mutation run', () => {
     expect(lits('ab{wxyz}cd', ['ab{wxyz}cd'])).toEqual(['wxyz']);
     expect(lits('Error {code}: failed', ['Error {code}: failed'])).toEqual([': failed']);
     expect(lits('xy.{1234}ab', ['xy' + 'q'.repeat(1234) + 'ab'], 2)).toEqual(['xy']);
+    // a literal repeated a counted number of times, of any digits, starts the run after it
+    expect(lits('ab{12}cdef', ['a' + 'b'.repeat(12) + 'cdef'])).toEqual(['bcdef']);
+    expect(lits('ab{1,12}cdef', ['abbcdef'])).toEqual(['bcdef']);
   });
 
   it('skips the lazy mark of an optional atom only', () => {
