@@ -60,6 +60,11 @@ const sets: Record<string, string[]> = {
   'engine-seen-lines': ['test/engine-seen-lines.test.ts'],
   // sources/lines.ts against its own unit tests (fuzz.test.ts, which also covers it, loads the catalogue)
   'sources-lines': ['test/sources-lines.test.ts'],
+  // literals.ts: the engine's unit tests hold the literal cases and properties (test/fastpath.test.ts's few
+  // cases come with the sample runs, 30 s a mutant: left out); engine-literals.test.ts the ones written since
+  'engine-literals': ['test/engine-units.test.ts'],
+  // unrecognized-baseline.ts against its own unit tests (unrecognized-miner.test.ts's one case runs recheck beside it)
+  'engine-unrecognized-baseline': ['test/engine-unrecognized-baseline.test.ts'],
   // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
   'engine-rule-files': ['test/engine-rule-files.test.ts', 'test/engine-rule-folder-races.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)

@@ -37,6 +37,15 @@ export function xd(args: string[], input?: string | Buffer, opts: SpawnSyncOptio
   return run;
 }
 
+/**
+ * xd() after letting the worker's event loop turn: a test of several long runs is then several
+ * stretches, not one (vitest fails a run whose worker's loop stands for 60 s: test/setup/stall.ts).
+ */
+export async function xdt(...a: Parameters<typeof xd>): Promise<Run> {
+  await turn();
+  return xd(...a);
+}
+
 /** Parsed JSON report of a run. */
 export function json(r: Run): {
   findings: {

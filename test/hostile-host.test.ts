@@ -30,21 +30,14 @@ import { gzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, component, flapRuleDir, ROOT, siteRuleDir, tmp, turn, xd } from './helpers.js';
+import { BIN, component, flapRuleDir, ROOT, siteRuleDir, tmp, xd, xdt } from './helpers.js';
 import { blk, findingsOf, xdAsync } from './report-helpers.js';
 import { startWatch } from './watch-helpers.js';
 import { riskOf } from '../src/engine/safety.js';
 import { consoleNews } from '../src/sources/console-news.js';
 
 const ONLY = ['--only', 'blkback-hung-task,xen-unknown-boot-parameter'];
-/**
- * xd() after letting the worker's event loop turn: the tests of several long runs are then several
- * stretches, not one (vitest fails a run whose worker's loop stands for 60 s: test/setup/stall.ts).
- */
-const xdt = async (...a: Parameters<typeof xd>): Promise<ReturnType<typeof xd>> => {
-  await turn();
-  return xd(...a);
-};
+
 /** The kernel's clock ticks a second (USER_HZ), the unit of /proc/PID/stat's times. */
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 

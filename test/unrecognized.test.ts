@@ -193,6 +193,11 @@ describe('baseline learn + scan --baseline', () => {
     const r = xd(['--baseline', join(dir, 'foreign.json'), SYSLOG]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('is not a xendoctor baseline');
+    // JSON's null once gave "Cannot read properties of null (reading 'kind')"
+    writeFileSync(join(dir, 'null.json'), 'null');
+    const n = xd(['--baseline', join(dir, 'null.json'), SYSLOG]);
+    expect(n.code).toBe(3);
+    expect(n.stderr).toContain(`${join(dir, 'null.json')} is not a xendoctor baseline`);
   });
 });
 

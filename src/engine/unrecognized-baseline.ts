@@ -95,7 +95,8 @@ export function readBaseline(path: string): Baseline {
   } catch (e) {
     throw new Error(`cannot read the baseline ${path}: ${(e as Error).message}`);
   }
-  const b = data as Partial<Baseline>;
+  // JSON's null has no fields to read (it once gave "Cannot read properties of null")
+  const b = (data ?? {}) as Partial<Baseline>;
   if (b.kind !== 'baseline' || b.format !== 1 || !Array.isArray(b.templates))
     throw new Error(`${path} is not a xendoctor baseline (made by \`xendoctor baseline learn\`)`);
   return b as Baseline;
