@@ -15,7 +15,7 @@ const sets: Record<string, string[]> = {
     'test/parse-line-units.test.ts',
     'test/fuzz.test.ts',
   ],
-  // parse/line.ts against the parse unit tests that import it (XD_MUTATE=parse-line XD_MUTATE_NAME=line
+  // parse/line.ts (and fallback.ts) against the parse unit tests that import it (XD_MUTATE=parse-line XD_MUTATE_NAME=line
   // --mutate src/parse/line.ts): without test/fuzz.test.ts, whose module-level parseLine over the
   // samples covers most mutants at import, so each of those re-ran every test of the set
   'parse-line': [

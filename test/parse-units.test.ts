@@ -116,6 +116,30 @@ describe('fallback: a console line glued onto another', () => {
     ]);
   });
 
+  it('the text before a glue is read up to a glue at 1023, not at 1024 (MAX_SCAN)', () => {
+    for (const [n, want] of [
+      [1023, ['x'.repeat(1023)]],
+      [1024, []],
+    ] as const) {
+      const text = 'x'.repeat(n) + '(XEN) d1v0 foo';
+      expect(
+        otherReadings(parseLine(text, CTX), text).map((e) => e.message),
+        String(n),
+      ).toEqual(want);
+    }
+  });
+
+  it('a glue in the message is read up to 1023, not at 1024; each of several glues gives its own line', () => {
+    const at = (n: number) => otherReadings({ ...plain('x'.repeat(n) + '[  13.000000] BUG: x'), source: 'kernel' }).map((e) => e.message);
+    expect(at(1023)).toEqual(['BUG: x']);
+    expect(at(1024)).toEqual([]);
+    const two = { ...plain('a[  1.000000] b[  2.000000] c'), source: 'kernel' as const };
+    expect(otherReadings(two).map((e) => [e.uptime, e.message])).toEqual([
+      [1, 'b[  2.000000] c'],
+      [2, 'c'],
+    ]);
+  });
+
   it('a stamp at the very start of the message, or one that does not read as a line, gives nothing', () => {
     expect(otherReadings({ ...plain('[  13.000000] x'), source: 'kernel' })).toEqual([]);
     expect(otherReadings({ ...plain('a[  13.000000]x'), source: 'kernel' })).toEqual([]);

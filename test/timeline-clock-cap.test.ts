@@ -33,6 +33,13 @@ function rebooting(boots: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** `command --format json` over `text` in a file, with what it kept alive (the main thread alone: no workers). */
+const memoryRun = (command: string, text: string) => {
+  const file = join(tmp(), 'input.log');
+  writeFileSync(file, text);
+  return xdMemory([command, '--format', 'json', file], undefined, { ...process.env, XENDOCTOR_WORKERS: '0' });
+};
+
 interface Doc {
   findings: { rule: string; first: string | null; count: number }[];
   inputs: { source: string; errors: string[] }[];
@@ -120,10 +127,7 @@ describe('a host whose kernel uptime goes back more than 1000 times in one input
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 9e6;
     const lines: string[] = [];
     for (let i = 0; i < 200_000; i++) lines.push(`${stamp(i)} xen07 kernel: ${up(rnd())} device vif1.0 entered promiscuous mode`);
-    const dir = tmp();
-    const file = join(dir, 'kern.log');
-    writeFileSync(file, lines.join('\n') + '\n');
-    const m = xdMemory(['timeline', '--format', 'json', file], undefined, { ...process.env, XENDOCTOR_WORKERS: '0' });
+    const m = memoryRun('timeline', lines.join('\n') + '\n');
     expect(m.code, m.stderr).toBe(0);
     expect(m.liveMb).toBeLessThan(30);
   });
@@ -176,10 +180,7 @@ describe('a timeline of more than 2000 hosts (a flood of forged or misparsed hos
 
   it('stays within a bounded memory', () => {
     // 100,000 host names: 53 MB kept alive before (and 16 s), 12 MB now
-    const dir = tmp();
-    const file = join(dir, 'central.log');
-    writeFileSync(file, hostsLog(100_000));
-    const m = xdMemory(['timeline', '--format', 'json', file], undefined, { ...process.env, XENDOCTOR_WORKERS: '0' });
+    const m = memoryRun('timeline', hostsLog(100_000));
     expect(m.code, m.stderr).toBe(2);
     expect(m.liveMb).toBeLessThan(30);
   });
@@ -207,10 +208,7 @@ describe('kernel lines of more than 10000 boots in one input (a flood of host na
 
   it("scan's survey stays within a bounded memory", () => {
     // 100,000 host names: 124 MB kept alive before (and 10 s), 12 MB now
-    const dir = tmp();
-    const file = join(dir, 'central.log');
-    writeFileSync(file, kernelHosts(100_000));
-    const m = xdMemory(['scan', '--format', 'json', file], undefined, { ...process.env, XENDOCTOR_WORKERS: '0' });
+    const m = memoryRun('scan', kernelHosts(100_000));
     expect(m.code, m.stderr).toBe(0);
     expect(m.stderr).toBe(''); // every line carries its own date: nothing to say
     expect(m.liveMb).toBeLessThan(30);

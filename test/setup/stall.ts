@@ -11,35 +11,32 @@ import { afterEach, beforeEach, expect } from 'vitest';
 
 const LIMIT = Number(process.env.XD_STALL_MS ?? 20_000);
 let last = performance.now();
-/** Longest stretch without a turn since the current test began. */
-let worst = 0;
 
 const tell = (what: string, ms: number) => {
   const line = `${what}: the event loop did not turn for ${(ms / 1000).toFixed(1)} s\n`;
   process.stderr.write(`[stall] ${line}`);
   if (process.env.XD_STALL_LOG) appendFileSync(process.env.XD_STALL_LOG, line);
 };
+/** The time since the loop last turned (each stretch is measured once: by whichever of the three below sees its end). */
 const tick = (): number => {
   const now = performance.now();
   const gap = now - last;
   last = now;
-  worst = Math.max(worst, gap);
   return gap;
 };
-// stretches outside a test's body (hooks, collection) are told when the loop turns again
+// a stretch that ends in a test, in a hook or between tests: named by the test vitest says is current
 setInterval(() => {
   const gap = tick();
+  if (gap <= LIMIT) return;
   const { currentTestName, testPath } = expect.getState();
-  if (gap > LIMIT && currentTestName === undefined) tell(`${testPath ?? '(a test file)'} (a hook or collection)`, gap);
+  tell(`${testPath ?? '(a test file)'} > ${currentTestName ?? '(collection)'} (or a hook beside it)`, gap);
 }, 250).unref();
-
+// a synchronous stretch that ends with a test's body, or right before it
 beforeEach((ctx) => {
-  // a stretch ending here ran before the test: the hooks before it (beforeAll) or the runner's own work
   const gap = tick();
   if (gap > LIMIT) tell(`${ctx.task.file?.name ?? '?'} > before ${ctx.task.name} (a hook)`, gap);
-  worst = 0;
 });
 afterEach((ctx) => {
-  tick();
-  if (worst > LIMIT) tell(`${ctx.task.file?.name ?? '?'} > ${ctx.task.name}`, worst);
+  const gap = tick();
+  if (gap > LIMIT) tell(`${ctx.task.file?.name ?? '?'} > ${ctx.task.name}`, gap);
 });
