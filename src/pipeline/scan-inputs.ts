@@ -417,7 +417,12 @@ function summarise(summary: InputSummary, parts: PartsFold, ctx: TimeContext): v
  * the first folded line, else the last input.
  */
 export function noteFolds(engine: Engine, summaries: InputSummary[]): void {
-  for (const n of engine.foldNotes()) (summaries.find((x) => x.source === n.source) ?? summaries.at(-1))?.errors.push(n.text);
+  for (const n of engine.foldNotes()) noteOn(summaries, n.source, n.text);
+}
+
+/** A note on the input named `source` (else on the last one). */
+export function noteOn(summaries: InputSummary[], source: string | null, text: string): void {
+  (summaries.find((x) => x.source === source) ?? summaries.at(-1))?.errors.push(text);
 }
 
 /**

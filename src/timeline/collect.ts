@@ -25,7 +25,7 @@ import { Engine } from '../engine/engine.js';
 import { compareFindings } from '../engine/findings.js';
 import { enrichUnrecognized } from '../kb/enrich.js';
 import type { Rule } from '../engine/catalogue.js';
-import { noteFolds, type ScanOptions } from '../pipeline/scan-inputs.js';
+import { noteFolds, noteOn, type ScanOptions } from '../pipeline/scan-inputs.js';
 import { problemSummaries, scanReport } from '../report-document.js';
 import type { InputSummary, LogEvent, Severity } from '../types.js';
 import { ClockSurvey, InputCutter, type ResolvedClock } from './clock.js';
@@ -240,13 +240,11 @@ async function run(
   const keep = (host: string | null) => hosts === null || host === null || hosts.includes(host);
   const inRange = (t: number) => (since === null || t >= since) && (until === null || t <= until);
   // hosts past MAX_HOSTS share one row of the host table and of the hours (and have no gaps marked)
-  const folded = { hosts: new Set<string>(), more: false, source: null as string | null };
+  const folded = new LeftOut();
   let sourceNow = '';
   const rowHost = (host: string | null): string | null => {
     if (host === null || hostSeen.size < MAX_HOSTS || hostSeen.has(host)) return host;
-    if (folded.hosts.size < MAX_FOLDED_HOSTS) folded.hosts.add(host);
-    else if (!folded.hosts.has(host)) folded.more = true;
-    folded.source ??= sourceNow;
+    folded.add(host, sourceNow);
     return OTHER_HOSTS;
   };
 
@@ -254,7 +252,7 @@ async function run(
   let lastBucket: HourBucket | null = null;
   let lastHour = NaN;
   // past MAX_HOUR_BUCKETS a new host-hour is counted here and left out
-  const dropped = { buckets: 0, source: null as string | null };
+  const dropped = new LeftOut();
   const bucket = (host: string | null, t: number): HourBucket => {
     const h = Math.floor(t / HOUR) * HOUR;
     if (lastBucket !== null && h === lastHour && lastBucket.host === host) return lastBucket;
@@ -265,10 +263,7 @@ async function run(
       if (hours.size < MAX_HOUR_BUCKETS) {
         b.hour = toIso(h)!;
         hours.set(k, b);
-      } else {
-        dropped.buckets++;
-        dropped.source ??= sourceNow;
-      }
+      } else dropped.add(k, sourceNow);
     }
     lastBucket = b;
     lastHour = h;
@@ -463,17 +458,18 @@ async function run(
   const fromBaseline = await enrichUnrecognized(unrecognized, engine.unrecognizedState(), { baseline: opts.baseline });
   const findings = [...engine.findings(), ...fromBaseline].sort(compareFindings);
   noteFolds(engine, summaries);
-  if (dropped.source !== null) {
-    (summaries.find((x) => x.source === dropped.source) ?? summaries.at(-1))?.errors.push(
-      `more than ${MAX_HOUR_BUCKETS} host-hours: ${dropped.buckets} more are left out of the hours (their lines and findings count everywhere else)`,
+  if (dropped.source !== null)
+    noteOn(
+      summaries,
+      dropped.source,
+      `more than ${MAX_HOUR_BUCKETS} host-hours: ${dropped.count()} more are left out of the hours (their lines and findings count everywhere else)`,
     );
-  }
-  if (folded.source !== null) {
-    const n = `${folded.more ? 'more than ' : ''}${folded.hosts.size}`;
-    (summaries.find((x) => x.source === folded.source) ?? summaries.at(-1))?.errors.push(
-      `more than ${MAX_HOSTS} hosts: ${n} more are counted together as "${OTHER_HOSTS}" in the host table and the hours (their findings keep their own hosts)`,
+  if (folded.source !== null)
+    noteOn(
+      summaries,
+      folded.source,
+      `more than ${MAX_HOSTS} hosts: ${folded.count()} more are counted together as "${OTHER_HOSTS}" in the host table and the hours (their findings keep their own hosts)`,
     );
-  }
 
   // ---- marks
   bootMarks(clock, marks, keep, inRange, hostSeen);
@@ -550,8 +546,25 @@ export const MAX_HOSTS = 2000;
  * stamps an hour apart one per line (200,000 lines: 80 MB kept alive, 354 MB resident) no more.
  */
 export const MAX_HOUR_BUCKETS = 200_000;
-/** Folded hosts counted apart (past it: "more than"). */
-const MAX_FOLDED_HOSTS = 100_000;
+/** What is left out past a bound, counted apart up to this many (past it: "more than"). */
+const MAX_LEFT_OUT = 100_000;
+
+/** Distinct names (hosts, host-hours) left out past a bound: how many, and the input of the first. */
+class LeftOut {
+  private readonly names = new Set<string>();
+  private more = false;
+  source: string | null = null;
+
+  add(name: string, source: string): void {
+    if (this.names.size < MAX_LEFT_OUT) this.names.add(name);
+    else if (!this.names.has(name)) this.more = true;
+    this.source ??= source;
+  }
+
+  count(): string {
+    return `${this.more ? 'more than ' : ''}${this.names.size}`;
+  }
+}
 /** The row of the hosts past MAX_HOSTS (no host name holds a blank). */
 export const OTHER_HOSTS = '(other hosts)';
 
