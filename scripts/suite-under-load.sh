@@ -4,7 +4,8 @@
 #   npm run build && scripts/suite-under-load.sh RUNS [LOGDIR]
 # One line per run: exit status (vitest's: 1 also for unhandled errors such as a worker's RPC timeout),
 # passed/failed/skipped, seconds, load, the fast-check seed (XD_SEED=N replays it). Stops at the first
-# run that is not clean. The busy loops are this script's children and end with it.
+# run that is not clean. Stretches over 20 s in which a test worker's event loop stood go to stall-N.log
+# (test/setup/stall.ts). The busy loops are this script's children and end with it.
 set -u
 runs=$1
 logs=${2:-/tmp/suite-under-load.$$}
@@ -19,7 +20,7 @@ for _ in 1 2; do
 done
 for ((i = 1; i <= runs; i++)); do
   start=$(date +%s)
-  CI=true XD_VITEST_JSON="$logs/run-$i.json" npx vitest run >"$logs/run-$i.log" 2>&1
+  CI=true XD_STALL_LOG="$logs/stall-$i.log" XD_VITEST_JSON="$logs/run-$i.json" npx vitest run >"$logs/run-$i.log" 2>&1
   rc=$?
   counts=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
