@@ -69,6 +69,8 @@ const sets: Record<string, string[]> = {
   'engine-rule-files': ['test/engine-rule-files.test.ts', 'test/engine-rule-folder-races.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)
   'sources-units': ['test/sources-units.test.ts'],
+  // inputs.ts against its own unit tests (test/read-path.test.ts calls textSize in-process, beside runs of the binary)
+  'sources-inputs': ['test/sources-inputs-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
 };
 const scope = process.env.XD_MUTATE ?? 'parse';
