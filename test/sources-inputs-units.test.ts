@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
@@ -546,16 +546,11 @@ describe("this host's usual logs", () => {
     expect(findOnPath('nothing')).toBeNull();
     delete process.env.PATH;
     expect(findOnPath('sh')).toBeNull();
-    // an empty entry is not the current folder
-    const cwd = process.cwd();
-    try {
-      process.chdir(a);
-      exe(a, 'here');
-      process.env.PATH = `:${b2}`;
-      expect(findOnPath('here')).toBeNull();
-    } finally {
-      process.chdir(cwd);
-    }
+    // an empty entry is not the current folder (a name relative to it would be found there)
+    process.env.PATH = `:${b2}`;
+    expect(findOnPath(relative(process.cwd(), tool))).toBeNull();
+    process.env.PATH = `:.`;
+    expect(findOnPath(relative(process.cwd(), tool))).toBe(relative(process.cwd(), tool));
   });
 
   it('tells a journald-only host by its missing syslog files', () => {
