@@ -71,6 +71,8 @@ const sets: Record<string, string[]> = {
   'sources-units': ['test/sources-units.test.ts'],
   // inputs.ts against its own unit tests (test/read-path.test.ts calls textSize in-process, beside runs of the binary)
   'sources-inputs': ['test/sources-inputs-units.test.ts'],
+  // incremental.ts against its own unit tests (follow-copytruncate.test.ts's two planFile cases come with the follower's)
+  'sources-incremental': ['test/sources-incremental-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
 };
 const scope = process.env.XD_MUTATE ?? 'parse';
