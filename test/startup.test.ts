@@ -74,6 +74,8 @@ async function loaded(args: string[], input?: string, startup?: 'plain' | 'trace
   const err: Buffer[] = [];
   child.stdout!.on('data', (d: Buffer) => out.push(d));
   child.stderr!.on('data', (d: Buffer) => err.push(d));
+  // a run that stops before reading its input (an option refused) closes the pipe: not an error here
+  child.stdin?.on('error', () => {});
   if (input !== undefined) child.stdin!.end(input);
   const status = await new Promise<number | null>((done) => child.on('close', (code) => done(code)));
   const r = { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
