@@ -83,6 +83,14 @@ const sets: Record<string, string[]> = {
   'engine-samples': ['test/engine-samples-units.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)
   'sources-units': ['test/sources-units.test.ts'],
+  // inputs.ts against its own unit tests (test/read-path.test.ts calls textSize in-process, beside runs of the binary)
+  'sources-inputs': ['test/sources-inputs-units.test.ts'],
+  // incremental.ts against its own unit tests (follow-copytruncate.test.ts's two planFile cases come with the follower's)
+  'sources-incremental': ['test/sources-incremental-units.test.ts'],
+  // follow.ts lines 36-274 (countLines, LineSplitter, globs, watch targets: --mutate src/sources/follow.ts:36-274)
+  // against their unit tests: the follower's own tests wait for lines, seconds each (watch-units.test.ts's few
+  // cases of these parts load the catalogue for its analyser cases: left out)
+  'sources-follow': ['test/sources-follow-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
 };
 const scope = process.env.XD_MUTATE ?? 'parse';
