@@ -391,4 +391,24 @@ describe('LiteralSet', () => {
     expect(set.holds(buf, 36, 50)).toBe(false);
     expect(set.holds(buf, 30, 50)).toBe(true);
   });
+
+  it('holds at a hit of the short set that starts as a long literal does: the long set has no bucket there', () => {
+    const set = new LiteralSet([
+      ['blocked for more than', 0],
+      ['blo', 1],
+    ]);
+    const buf = Buffer.from('a blot on the landscape, and more text after it');
+    expect(starts(set.find(buf, 0, buf.length))).toEqual([2]);
+    expect(set.holds(buf, 0, buf.length)).toBe(true);
+    expect(set.holds(buf, 3, buf.length)).toBe(false);
+    // a long literal cut by the line's end, where the short set knows the first two bytes (blx) but not the window
+    const cut = new LiteralSet([
+      ['blocked for more than', 0],
+      ['blx', 1],
+    ]);
+    const line = Buffer.from('task blocked for more than 120 seconds');
+    expect(starts(cut.find(line, 0, line.length))).toEqual([5]);
+    expect(cut.holds(line, 0, line.length)).toBe(true);
+    expect(cut.holds(line, 0, 5 + 20)).toBe(false);
+  });
 });
