@@ -197,12 +197,14 @@ export function globToRegExp(glob: string): RegExp {
       } else re += '[^/]*';
     } else if (c === '?') re += '[^/]';
     else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
+      // (a ] right after [ or [! is in the set)
+      const close = glob.indexOf(']', glob[i + 1] === '!' ? i + 3 : i + 2);
       if (close < 0) re += '\\[';
       else {
         let body = glob.slice(i + 1, close);
         if (body.startsWith('!')) body = '^' + body.slice(1);
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
+        // a ] first in the set is one of its characters (as in a shell); in a regex class it would end it
+        re += `[${body.replace(/[\\\]]/g, '\\$&')}]`;
         i = close;
       }
     } else if (c === '{') {

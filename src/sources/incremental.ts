@@ -543,9 +543,11 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   const byOrder = new Map<number, LogFile>();
   let unstable = false;
   for (const n of names) {
-    const f = statFile(join(dirname(path), n));
+    // a folder or a FIFO named like a generation is no rotation in progress: not tried again (8 times, 3.6 s)
+    let notFile = false;
+    const f = statFile(join(dirname(path), n), () => (notFile = true));
     if (!f) {
-      unstable = true; // vanished between listing and looking: rotation in progress
+      if (!notFile) unstable = true; // vanished between listing and looking: rotation in progress
       continue;
     }
     const other = byOrder.get(f.order);

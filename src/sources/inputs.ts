@@ -52,8 +52,9 @@ const BINARY_NAMES = /(?:^(?:wtmp|btmp|lastlog|faillog)(?:\.\d+)?$|\.journal~?$|
 /** Notes kept beside archived logs (a README of the capture): skipped in folders, read when named. */
 const NOTE_NAMES = /\.(?:md|markdown)$/i;
 
-// `s`: a file name may hold a newline (one planted in /var/log/xen must not stop the run)
-const ROTATED = /^(.*?)(?:\.(\d+)|-(\d{8}(?:\d{2})?)|\.(\d{8}))?(\.gz)?$/s;
+// `s`: a file name may hold a newline (one planted in /var/log/xen must not stop the run). Eight
+// digits after a dot are a date (dateformat .%Y%m%d), not a number: a set dated so was read newest first
+const ROTATED = /^(.*?)(?:\.(?!\d{8}(?:\.gz)?$)(\d+)|-(\d{8}(?:\d{2})?)|\.(\d{8}))?(\.gz)?$/s;
 
 /** Sort key of a file in a rotated set: base name, then oldest first (name.3.gz … name.1, name). */
 export function rotationOrder(path: string): [string, number] {
@@ -211,9 +212,12 @@ export function commandInput(cmd: string, args: string[], now: number, host: str
         child.on('error', rej);
         child.on('close', (code) => res(code));
       });
+      // a program that cannot be run (EACCES: xl only root may run) fails before its output ends: its
+      // rejection, not yet awaited, must not end the process as unhandled (it is the input's error below)
+      exited.catch(() => undefined);
       for await (const chunk of child.stdout) yield chunk as Buffer;
       const code = await exited;
-      if (code !== 0) throw new Error(`exited with status ${code}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
+      if (code !== 0) throw new Error(`exited with status ${code}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
     },
   };
 }
