@@ -67,6 +67,20 @@ const sets: Record<string, string[]> = {
   'engine-unrecognized-baseline': ['test/engine-unrecognized-baseline.test.ts'],
   // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
   'engine-rule-files': ['test/engine-rule-files.test.ts', 'test/engine-rule-folder-races.test.ts'],
+  // prefilter.ts against its property tests and its unit tests (XD_MUTATE=engine-prefilter XD_MUTATE_NAME=prefilter
+  // --mutate src/engine/prefilter.ts): the sample suites that also reach it run the whole catalogue per mutant
+  'engine-prefilter': ['test/prefilter.test.ts', 'test/engine-prefilter-units.test.ts'],
+  // catalogue.ts against the engine's unit tests and its own (XD_MUTATE=engine-catalogue XD_MUTATE_NAME=catalogue
+  // --mutate src/engine/catalogue.ts): the tests that load the catalogue at import leave its mutants static
+  'engine-catalogue': [
+    'test/engine-units.test.ts',
+    'test/engine-findings.test.ts',
+    'test/engine-groups.test.ts',
+    'test/engine-catalogue-units.test.ts',
+  ],
+  // samples.ts against its unit tests with two small rules (XD_MUTATE=engine-samples XD_MUTATE_NAME=samples):
+  // test/samples.test.ts and fastpath.test.ts, which also reach it, run every sample per mutant
+  'engine-samples': ['test/engine-samples-units.test.ts'],
   // the sources' unit tests alone (XD_MUTATE=sources-units --mutate src/sources/encoding.ts)
   'sources-units': ['test/sources-units.test.ts'],
   // inputs.ts against its own unit tests (test/read-path.test.ts calls textSize in-process, beside runs of the binary)

@@ -5,9 +5,11 @@
  * zone-less ISO stamps and --since/--until bounds read in the given zone, and the edges of the small
  * helpers (locale month names, durations with blanks, toIso of non-times, validZone).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   isoTime,
+  isoTimeLuxon,
   localTime,
   monthNumber,
   parseBound,
@@ -83,6 +85,59 @@ describe('time: stamps and bounds with a date', () => {
     expect(isoTime(ctx('Europe/Berlin'), '2024-05-01T10:00:00Z')).toBe(Date.UTC(2024, 4, 1, 10));
     // a six-digit year with its sign (ISO 8601 extended years): only the offset at the end is rewritten
     expect(isoTime(UTC, '+002024-05-01T10:00:00Z')).toBe(Date.UTC(2024, 4, 1, 10));
+  });
+
+  it("reads an RFC 3339 stamp as luxon does, whichever way it reads it (the direct reading's fields and their edges)", () => {
+    const num = (lo: number, hi: number, width: number) => fc.integer({ min: lo, max: hi }).map((v) => String(v).padStart(width, '0'));
+    // each field mostly in its plain range and sometimes just past it; the separators, fraction and offset in
+    // the forms the direct reading takes and in others it leaves to luxon
+    const field = (lo: number, hi: number, width: number, ...edges: string[]) =>
+      fc.oneof(
+        { arbitrary: num(lo, hi, width), weight: 12 },
+        { arbitrary: num(0, 10 ** width - 1, width), weight: 1 },
+        { arbitrary: fc.constantFrom('', 'x', '1', ...edges), weight: 2 },
+      );
+    const stamp = fc
+      .record({
+        year: fc.oneof(
+          { arbitrary: num(1000, 9999, 4), weight: 8 },
+          { arbitrary: fc.constantFrom('1900', '2000', '2100', '2024', '2400'), weight: 4 },
+          { arbitrary: fc.oneof(num(0, 999, 4), fc.constantFrom('+002024', '20240', '202')), weight: 1 },
+        ),
+        month: fc.oneof(field(1, 12, 2, '00', '13'), fc.constant('02')),
+        day: field(1, 31, 2, '00', '32', '29', '30', '31'),
+        h: field(0, 23, 2, '24', '24', '24'),
+        mi: field(0, 59, 2, '60', '00', '00'),
+        s: field(0, 59, 2, '60', '61', '00', '00'),
+        frac: fc.oneof(fc.constant(''), fc.stringMatching(/^[.,]\d{1,12}$/), fc.constantFrom('.', '.9999999999999999999', '.5x')),
+        offset: fc.oneof(
+          fc.constantFrom('', 'Z', 'z', '+00:00', '-00:00', '+0000', '+05', '+25:00', '+05:61', ' Z', 'Zx', '+5:30', '+05:3'),
+          fc.tuple(fc.constantFrom('+', '-'), num(0, 23, 2), fc.constantFrom(':', ''), num(0, 59, 2)).map((t) => t.join('')),
+        ),
+        sep: fc.constantFrom('T', 'T', 'T', 't', ' ', '_'),
+        zone: fc.constantFrom('UTC', 'UTC', 'Europe/Berlin', 'America/St_Johns'),
+      })
+      .map((f) => ({ text: `${f.year}-${f.month}-${f.day}${f.sep}${f.h}:${f.mi}:${f.s}${f.frac}${f.offset}`, zone: f.zone }));
+    fc.assert(
+      fc.property(stamp, ({ text, zone }) => {
+        expect(isoTime(ctx(zone), text)).toBe(isoTimeLuxon(ctx(zone), text));
+      }),
+      { numRuns: 20_000 },
+    );
+    // the edges, each once: the last day of February, hour 23, the largest offsets and fraction it reads itself
+    for (const [text, at] of [
+      ['2024-02-29T23:59:59.999999999+23:59', Date.UTC(2024, 1, 29, 23, 59, 59, 999) - (23 * 60 + 59) * 60_000],
+      ['2025-02-28T00:00:00.1-2359', Date.UTC(2025, 1, 28, 0, 0, 0, 100) + (23 * 60 + 59) * 60_000],
+      ['1000-01-01T00:00:00.12Z', Date.UTC(1000, 0, 1, 0, 0, 0, 120)],
+      ['2026-12-31T12:30:45', Date.UTC(2026, 11, 31, 12, 30, 45)],
+    ] as const) {
+      expect(isoTime(UTC, text)).toBe(at);
+      expect(isoTimeLuxon(UTC, text)).toBe(at);
+    }
+    expect(isoTime(UTC, '2025-02-29T00:00:00Z')).toBeNull();
+    expect(isoTime(UTC, '2100-02-29T00:00:00Z')).toBeNull();
+    expect(isoTime(UTC, '2000-02-29T00:00:00Z')).toBe(Date.UTC(2000, 1, 29));
+    expect(isoTime(UTC, '2026-04-31T00:00:00Z')).toBeNull();
   });
 
   it('reads a --since/--until date with a space or T, blanks around it, zone-less ones in the given zone', () => {

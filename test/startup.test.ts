@@ -5,7 +5,7 @@
  * a run loads are seen through a module loader hook (node --import), the way it started through
  * XENDOCTOR_STARTUP=trace. No timing here: start-up time is measured by `npm run bench -- --startup`.
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -22,7 +22,7 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileRule, type RuleSpec } from '../src/engine/catalogue.js';
-import { BIN, ROOT, tmp, turn } from './helpers.js';
+import { BIN, ROOT, tmp } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -56,7 +56,7 @@ interface Loaded {
  * Run the binary of the project at `root` (this one by default); `startup` is XENDOCTOR_STARTUP
  * (`plain`: from dist/'s modules; `trace`: say on stderr how it started).
  */
-function loaded(args: string[], input?: string, startup?: 'plain' | 'trace', root = ROOT, opts: SpawnSyncOptions = {}): Loaded {
+async function loaded(args: string[], input?: string, startup?: 'plain' | 'trace', root = ROOT, opts: SpawnOptions = {}): Promise<Loaded> {
   const list = join(dir, `loaded-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(list, '');
   chmodSync(list, 0o666);
@@ -64,12 +64,21 @@ function loaded(args: string[], input?: string, startup?: 'plain' | 'trace', roo
   delete env.XENDOCTOR_STARTUP;
   delete env.NODE_V8_COVERAGE;
   if (startup) env.XENDOCTOR_STARTUP = startup;
-  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(root, 'bin', 'xendoctor.js'), ...args], {
-    input,
+  // spawned, not spawnSync: this worker's event loop turns while the run goes on (test/setup/stall.ts)
+  const child = spawn(process.execPath, ['--import', join(dir, 'register.mjs'), join(root, 'bin', 'xendoctor.js'), ...args], {
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env,
     ...opts,
   });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (d: Buffer) => out.push(d));
+  child.stderr!.on('data', (d: Buffer) => err.push(d));
+  // a run that stops before reading its input (an option refused) closes the pipe: not an error here
+  child.stdin?.on('error', () => {});
+  if (input !== undefined) child.stdin!.end(input);
+  const status = await new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+  const r = { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   const modules = readFileSync(list, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -84,8 +93,8 @@ const OTHER_COMMANDS = ['rules', 'timeline', 'watch', 'check', 'report', 'ack', 
 );
 
 describe('start-up from dist/ modules (XENDOCTOR_STARTUP=plain, and a stale bundle)', () => {
-  it('a piped scan loads its own command only: no other command module, no lunr, no glob library', () => {
-    const r = loaded([], SAMPLE, 'plain');
+  it('a piped scan loads its own command only: no other command module, no lunr, no glob library', async () => {
+    const r = await loaded([], SAMPLE, 'plain');
     expect([0, 1, 2]).toContain(r.code);
     expect(r.stdout).toContain('158 lines');
     expect(r.modules).toContain('dist/cli/scan.js');
@@ -93,26 +102,26 @@ describe('start-up from dist/ modules (XENDOCTOR_STARTUP=plain, and a stale bund
     expect(r.modules.filter((m) => /node_modules\/(lunr|tinyglobby|fdir|picomatch|nodemailer|ajv|yaml)\//.test(m))).toEqual([]);
   });
 
-  it('`rules list` loads the rules command and not scan or watch', () => {
-    const r = loaded(['rules', 'list'], undefined, 'plain');
+  it('`rules list` loads the rules command and not scan or watch', async () => {
+    const r = await loaded(['rules', 'list'], undefined, 'plain');
     expect(r.code).toBe(0);
     expect(r.modules).toContain('dist/cli/rules.js');
     expect(r.modules).not.toContain('dist/cli/watch.js');
     expect(r.modules).not.toContain('dist/cli/scan.js');
   });
 
-  it('help, completion and options before the command word still see every command', () => {
-    const help = loaded(['--help'], undefined, 'plain');
+  it('help, completion and options before the command word still see every command', async () => {
+    const help = await loaded(['--help'], undefined, 'plain');
     expect(help.code).toBe(0);
     for (const c of ['scan', 'rules', 'timeline', 'watch', 'check', 'report', 'ack', 'explain', 'baseline', 'completion'])
       expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
-    const complete = loaded(['__complete', '--', 'rul'], undefined, 'plain');
+    const complete = await loaded(['__complete', '--', 'rul'], undefined, 'plain');
     expect(complete.stdout.split('\n')).toContain('rules');
-    const before = loaded(['--format', 'json', 'rules', 'list'], undefined, 'plain');
+    const before = await loaded(['--format', 'json', 'rules', 'list'], undefined, 'plain');
     expect(before.code).toBe(0);
     expect(JSON.parse(before.stdout).rules.length).toBeGreaterThan(10);
     // an option of another command given to scan: commander's own error, as with every command loaded
-    const other = loaded(['--smtp-host', 'x', '-'], undefined, 'plain');
+    const other = await loaded(['--smtp-host', 'x', '-'], undefined, 'plain');
     expect(other.code).toBe(3);
   });
 });
@@ -141,11 +150,10 @@ const without = (r: Loaded) =>
 
 describe('start-up from the bundle with its code cache', () => {
   it('a run loads the launcher and the bundle, no module of dist/ else, and prints what the modules print', async () => {
-    loaded([], SAMPLE); // the code cache of these node options, written when there is none yet
+    await loaded([], SAMPLE); // the code cache of these node options, written when there is none yet
     for (const [args, input] of SAME) {
-      await turn();
-      const bundled = loaded(args, input, 'trace');
-      const plain = loaded(args, input, 'plain');
+      const bundled = await loaded(args, input, 'trace');
+      const plain = await loaded(args, input, 'plain');
       expect(trace(bundled)[0], args.join(' ')).toMatch(/^xendoctor: start-up: bundle, code cache /);
       expect(bundled.modules.filter((m) => m.startsWith('dist/') || m.startsWith('node_modules/'))).toEqual(['dist/cli/fast-start.js']);
       expect(plain.modules).toContain('dist/cli/main.js');
@@ -155,9 +163,9 @@ describe('start-up from the bundle with its code cache', () => {
         stderr: plain.stderr,
       });
     }
-  });
+  }, 480_000); // 22 runs: 174 s at load 16 on 2 cores
 
-  it('the second run of the same node options uses the code cache the first one wrote', () => {
+  it('the second run of the same node options uses the code cache the first one wrote', async () => {
     // node options of their own: a cache file of their own (the key), written by the first run
     const args = ['--import', join(dir, 'register.mjs'), '--stack-size=900'];
     const run = () =>
@@ -196,52 +204,52 @@ describe('start-up falls back safely (a copy of the package)', () => {
   const cacheOf = (r: Loaded) => /code cache (\S+): /.exec(r.stderr)?.[1];
   const expected = () => loaded([], SAMPLE, 'plain');
 
-  it('an untrusted cache is ignored and replaced; a cache V8 refuses is replaced; a stale header is not used', () => {
-    const first = loaded([], SAMPLE, 'trace', root);
+  it('an untrusted cache is ignored and replaced; a cache V8 refuses is replaced; a stale header is not used', async () => {
+    const first = await loaded([], SAMPLE, 'trace', root);
     const file = cacheOf(first)!;
     expect(file.startsWith(join(root, 'dist'))).toBe(true);
     expect(trace(first)).toContain(`xendoctor: start-up: code cache written: ${file}`);
-    expect(trace(loaded([], SAMPLE, 'trace', root))).toContain(`xendoctor: start-up: bundle, code cache ${file}: accepted`);
+    expect(trace(await loaded([], SAMPLE, 'trace', root))).toContain(`xendoctor: start-up: bundle, code cache ${file}: accepted`);
 
     // writable by others: whoever could write it could run code as the next user
     chmodSync(file, 0o666);
-    const loose = loaded([], SAMPLE, 'trace', root);
+    const loose = await loaded([], SAMPLE, 'trace', root);
     expect(trace(loose)[0]).toBe(`xendoctor: start-up: bundle, code cache ${file}: writable by others (mode 666): ignored`);
-    expect(loose.stdout).toBe(expected().stdout);
+    expect(loose.stdout).toBe((await expected()).stdout);
     expect(statSync(file).mode & 0o777).toBe(0o644); // written again, by this user
 
     // data V8 does not take (right header, wrong code): compiled from the source, written again
     const header = readFileSync(file, 'latin1').split('\n')[0]!;
     writeFileSync(file, `${header}\n${'x'.repeat(4096)}`, { mode: 0o644 });
-    const refused = loaded([], SAMPLE, 'trace', root);
+    const refused = await loaded([], SAMPLE, 'trace', root);
     expect(trace(refused)[0]).toBe(`xendoctor: start-up: bundle, code cache ${file}: refused by V8`);
-    expect(refused.stdout).toBe(expected().stdout);
-    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toMatch(/: accepted$/);
+    expect(refused.stdout).toBe((await expected()).stdout);
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toMatch(/: accepted$/);
 
     // made from another bundle (its header): not given to V8 at all
     writeFileSync(file, readFileSync(file, 'latin1').replace(/^xendoctor code cache \d+/, 'xendoctor code cache 1'), {
       encoding: 'latin1',
       mode: 0o644,
     });
-    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toMatch(/: stale$/);
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toMatch(/: stale$/);
 
     if (process.getuid?.() === 0) {
       // another user's file, even of mode 0644: ignored
       chownSync(file, 65534, 65534);
-      const foreign = loaded([], SAMPLE, 'trace', root);
+      const foreign = await loaded([], SAMPLE, 'trace', root);
       expect(trace(foreign)[0]).toBe(`xendoctor: start-up: bundle, code cache ${file}: owned by uid 65534: ignored`);
       expect(statSync(file).uid).toBe(0);
     }
   });
 
-  it('a user who cannot write the installation runs from the bundle without a cache, and without a word', () => {
-    const asOther: SpawnSyncOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : (chmodSync(join(root, 'dist'), 0o555), {});
+  it('a user who cannot write the installation runs from the bundle without a cache, and without a word', async () => {
+    const asOther: SpawnOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : (chmodSync(join(root, 'dist'), 0o555), {});
     try {
       for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.v8cache')) rmSync(join(root, 'dist', f));
-      const r = loaded(['--format', 'json', '-'], SAMPLE, 'trace', root, asOther);
+      const r = await loaded(['--format', 'json', '-'], SAMPLE, 'trace', root, asOther);
       expect(trace(r)[0]).toMatch(/^xendoctor: start-up: bundle, code cache \S+: none$/);
       expect(trace(r)[1]).toMatch(/^xendoctor: start-up: code cache not written: /);
-      const plain = loaded(['--format', 'json', '-'], SAMPLE, 'plain');
+      const plain = await loaded(['--format', 'json', '-'], SAMPLE, 'plain');
       expect({ code: r.code, stdout: r.stdout, stderr: without(r) }).toEqual({
         code: plain.code,
         stdout: plain.stdout,
@@ -253,31 +261,31 @@ describe('start-up falls back safely (a copy of the package)', () => {
     }
   });
 
-  it('a dist/ module newer than the bundle in a checkout (tsc since the build) runs the modules; installed, times do not count, sizes do', () => {
+  it('a dist/ module newer than the bundle in a checkout (tsc since the build) runs the modules; installed, times do not count, sizes do', async () => {
     const engine = join(root, 'dist', 'engine', 'engine.js');
     const later = new Date(statSync(join(root, 'dist', 'xendoctor.cjs')).mtimeMs + 5000);
     utimesSync(engine, later, later);
     mkdirSync(join(root, 'src')); // a checkout: the sources beside dist/
-    const r = loaded([], SAMPLE, 'trace', root);
+    const r = await loaded([], SAMPLE, 'trace', root);
     expect(trace(r)[0]).toBe('xendoctor: start-up: modules (bundle not used: dist/engine/engine.js changed since the bundle was built)');
     expect(r.modules).toContain('dist/engine/engine.js');
-    expect(r.stdout).toBe(expected().stdout);
+    expect(r.stdout).toBe((await expected()).stdout);
     // an installed package (no src/): unpacked in any order, at any time
     rmSync(join(root, 'src'), { recursive: true });
-    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toMatch(/^xendoctor: start-up: bundle, /);
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toMatch(/^xendoctor: start-up: bundle, /);
     // ... but a file of another size is another build
     writeFileSync(engine, `${readFileSync(engine, 'utf8')}\n`);
-    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toBe(
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toBe(
       'xendoctor: start-up: modules (bundle not used: dist/engine/engine.js changed since the bundle was built)',
     );
     // no bundle at all: the modules
     rmSync(join(root, 'dist', 'xendoctor.cjs'));
-    expect(trace(loaded([], SAMPLE, 'trace', root))[0]).toBe('xendoctor: start-up: modules (no bundle (dist/xendoctor.cjs))');
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toBe('xendoctor: start-up: modules (no bundle (dist/xendoctor.cjs))');
   });
 });
 
 describe('code caches beside the bundle', () => {
-  it('are at most four: a run that writes one removes the least recently written others', () => {
+  it('are at most four: a run that writes one removes the least recently written others', async () => {
     const root = copyPackage();
     const dist = join(root, 'dist');
     const old = ['0000000a', '0000000b', '0000000c', '0000000d', '0000000e'].map((k, i) => {
@@ -286,7 +294,7 @@ describe('code caches beside the bundle', () => {
       utimesSync(f, 1_000_000 + i, 1_000_000 + i); // a is the oldest, e the newest
       return f;
     });
-    const r = loaded([], SAMPLE, 'trace', root);
+    const r = await loaded([], SAMPLE, 'trace', root);
     const written = /code cache written: (\S+)/.exec(r.stderr)?.[1];
     expect(written).toBeDefined();
     const left = readdirSync(dist)
@@ -294,17 +302,17 @@ describe('code caches beside the bundle', () => {
       .map((f) => join(dist, f))
       .sort();
     expect(left).toEqual([written!, old[2]!, old[3]!, old[4]!].sort());
-    expect(r.stdout).toBe(loaded([], SAMPLE, 'plain').stdout);
+    expect(r.stdout).toBe((await loaded([], SAMPLE, 'plain')).stdout);
   });
 });
 
 describe('the catalogue cache answers the rules and their prefilter literals', () => {
-  it("holds each rule's literals as its patterns give them, and a run takes them from it", () => {
+  it("holds each rule's literals as its patterns give them, and a run takes them from it", async () => {
     const root = copyPackage();
     const hung = join(ROOT, 'samples', 'hung-task.log');
     const rules = (r: Loaded) => (JSON.parse(r.stdout) as { findings: { rule: string }[] }).findings.map((f) => f.rule);
     // the first run writes the copy's cache (its rule files' times are the copy's)
-    expect(rules(loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
+    expect(rules(await loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
     const file = join(root, 'dist', 'catalogue-cache.json');
     const cache = JSON.parse(readFileSync(file, 'utf8')) as { format: number; specs: RuleSpec[]; literals: (string[] | null)[] };
     expect(cache.format).toBe(2);
@@ -314,11 +322,11 @@ describe('the catalogue cache answers the rules and their prefilter literals', (
     // literals no line holds: the rule never sees its lines (so they come from the cache, not the patterns)
     const i = cache.specs.findIndex((s) => s.id === 'hung-task');
     writeFileSync(file, JSON.stringify({ ...cache, literals: cache.literals.map((l, j) => (j === i ? ['no line holds this'] : l)) }));
-    expect(rules(loaded(['--format', 'json', hung], undefined, undefined, root))).not.toContain('hung-task');
+    expect(rules(await loaded(['--format', 'json', hung], undefined, undefined, root))).not.toContain('hung-task');
 
     // a cache of the format before (no literals): the files are read again and the cache written again
     writeFileSync(file, JSON.stringify({ stamp: (cache as unknown as { stamp: unknown }).stamp, specs: cache.specs }));
-    expect(rules(loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
+    expect(rules(await loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(cache);
   });
 });
