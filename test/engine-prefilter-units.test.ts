@@ -369,4 +369,46 @@ describe('LiteralSet', () => {
       expect([...new Set(got)]).toEqual(want);
     }
   });
+
+  it('holds: a literal at offset 0 of a buffer not searched', () => {
+    const set = new LiteralSet([['error', 0]]);
+    const buf = Buffer.from('error at the start');
+    expect(set.holds(buf, 0, buf.length)).toBe(true);
+    expect(set.holds(buf, 0, 5)).toBe(true);
+    expect(set.holds(buf, 1, buf.length)).toBe(false);
+  });
+
+  it('holds after a search with fewer hits than the one before: no hit left from the earlier search', () => {
+    const set = new LiteralSet([['error', 0]]);
+    const buf = place(200, [
+      [10, 'error'],
+      [20, 'error'],
+      [30, 'error'],
+    ]);
+    expect(starts(set.find(buf, 0, 200))).toEqual([10, 20, 30]);
+    expect(starts(set.find(buf, 15, 200))).toEqual([20, 30]);
+    // the line after the last literal holds none (the first search's third hit, 30, is not the second's)
+    expect(set.holds(buf, 36, 50)).toBe(false);
+    expect(set.holds(buf, 30, 50)).toBe(true);
+  });
+
+  it('holds at a hit of the short set that starts as a long literal does: the long set has no bucket there', () => {
+    const set = new LiteralSet([
+      ['blocked for more than', 0],
+      ['blo', 1],
+    ]);
+    const buf = Buffer.from('a blot on the landscape, and more text after it');
+    expect(starts(set.find(buf, 0, buf.length))).toEqual([2]);
+    expect(set.holds(buf, 0, buf.length)).toBe(true);
+    expect(set.holds(buf, 3, buf.length)).toBe(false);
+    // a long literal cut by the line's end, where the short set knows the first two bytes (blx) but not the window
+    const cut = new LiteralSet([
+      ['blocked for more than', 0],
+      ['blx', 1],
+    ]);
+    const line = Buffer.from('task blocked for more than 120 seconds');
+    expect(starts(cut.find(line, 0, line.length))).toEqual([5]);
+    expect(cut.holds(line, 0, line.length)).toBe(true);
+    expect(cut.holds(line, 0, 5 + 20)).toBe(false);
+  });
 });
