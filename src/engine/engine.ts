@@ -611,16 +611,36 @@ export class Engine {
    * groups without times are kept. Returns how many were dropped.
    */
   expire(cutoff: number): number {
+    return this.forget((g) => g.last !== null && g.last < cutoff);
+  }
+
+  /**
+   * Forget the findings that have gone quiet (watch), in log time: those last seen more than `span` ms
+   * before the latest hit of their host up to `now` (a line dated in the future ages nothing). A host
+   * whose stamps run behind the wall clock — its clock or zone set wrong, lines relayed
+   * late, an old log read with --from-start — keeps its threshold windows: measured against `now - span`,
+   * its groups were dropped at the first expiry, and a threshold whose hits came more than a second
+   * apart never fired. Groups without times are kept. Returns how many were dropped.
+   */
+  expireQuiet(span: number, now: number): number {
+    const latest = new Map<string | null, number>();
+    for (const groups of [this.groups.values(), this.overflow.values()])
+      for (const g of groups) if (g.last !== null && g.last <= now) latest.set(g.host, Math.max(latest.get(g.host) ?? -Infinity, g.last));
+    // (a host with no hit up to now has no latest: NaN, nothing of it is forgotten)
+    return this.forget((g) => g.last !== null && g.last < latest.get(g.host)! - span);
+  }
+
+  private forget(quiet: (g: Group) => boolean): number {
     this.lastGroup.clear();
     let n = 0;
     for (const [k, g] of this.groups) {
-      if (g.last !== null && g.last < cutoff) {
+      if (quiet(g)) {
         this.groups.delete(k);
         n++;
       }
     }
     for (const [r, g] of this.overflow) {
-      if (g.last !== null && g.last < cutoff) {
+      if (quiet(g)) {
         this.overflow.delete(r);
         n++;
       }
