@@ -151,6 +151,8 @@ describe('LiveAnalyser', () => {
     // a line dated years ahead: no other group of the host is aged by it
     line('Nov 26 05:00:02 xen07 kernel: XDPROBE 2099');
     line('2099-01-01T00:00:00+00:00 xen07 app[1]: XDBURST future');
+    // nor does another host whose clock is an hour ahead
+    line('Nov 26 06:00:00 xen08 app[1]: XDBURST ahead');
     a.tick();
     line('Nov 26 05:00:02 xen07 app[1]: XDBURST b'); // one hit after the forgetting: not the third
     line('Nov 26 05:00:02 xen07 app[1]: XDBURST c'); // the third within the minute: fires
