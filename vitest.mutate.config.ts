@@ -65,6 +65,10 @@ const sets: Record<string, string[]> = {
   'engine-literals': ['test/engine-units.test.ts', 'test/engine-literals.test.ts'],
   // unrecognized-baseline.ts against its own unit tests (unrecognized-miner.test.ts's one case runs recheck beside it)
   'engine-unrecognized-baseline': ['test/engine-unrecognized-baseline.test.ts'],
+  // unrecognized.ts against the miner's tests (the recheck case, 16 s, skips itself under this set) and its own unit tests
+  'engine-unrecognized': ['test/unrecognized-miner.test.ts', 'test/engine-unrecognized-units.test.ts'],
+  // engine.ts against the engine's own unit tests (engine.test.ts loads the catalogue: 4 s a run) and its small-rule tests
+  'engine-read': ['test/engine.test.ts', 'test/engine-read-units.test.ts'],
   // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
   'engine-rule-files': ['test/engine-rule-files.test.ts', 'test/engine-rule-folder-races.test.ts'],
   // prefilter.ts against its property tests and its unit tests (XD_MUTATE=engine-prefilter XD_MUTATE_NAME=prefilter

@@ -26,10 +26,27 @@ import {
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HEAD_BYTES, LogFile, Segment, TAIL_BYTES, fingerprint, planFile, pread, trackedPaths } from '../src/sources/incremental.js';
 import type { TrackedFile } from '../src/state/state.js';
 import { tmp } from './helpers.js';
+
+// node:fs as incremental.ts sees it, with a statSync failure a test can stage for one path, once or
+// always (a name that vanishes between listing and looking; EACCES, which root never meets)
+const staged = vi.hoisted(() => ({ fail: new Map<string, { error: Error; times: number }>() }));
+vi.mock('node:fs', async (original) => {
+  const fs = await original<typeof import('node:fs')>();
+  const statSync = ((...a: Parameters<typeof fs.statSync>) => {
+    const hit = staged.fail.get(String(a[0]));
+    if (hit && hit.times > 0) {
+      hit.times--;
+      throw hit.error;
+    }
+    return fs.statSync(...a);
+  }) as typeof fs.statSync;
+  return { ...fs, statSync, default: { ...fs, statSync } };
+});
+const errno = (code: string) => Object.assign(new Error(`${code}: staged`), { code });
 
 const lines = (from: number, to: number) => {
   let s = '';
@@ -761,5 +778,181 @@ describe('the pieces', () => {
     expect(await t.next()).toEqual([1, 2]);
     appendFileSync(real, lines(3, 3));
     expect(await t.next()).toEqual([3]);
+  });
+});
+
+describe('written against the first mutation run', () => {
+  it('a generation being compressed (name.1 and name.1.gz both there) is read once, from the plain one', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 2));
+    await t.next();
+    t.write(lines(3, 4));
+    t.rotate();
+    writeFileSync(t.at('.1.gz'), gzipSync(readFileSync(t.at(1))));
+    t.write(lines(5, 5));
+    expect(await t.next()).toEqual([3, 4, 5]);
+    expect(t.last!.segs[0]![0]).toBe('kern.log.1');
+    // and at a first run
+    const u = tracker();
+    writeFileSync(u.at('.1.gz'), gzipSync(lines(1, 2)));
+    writeFileSync(u.at(1), lines(1, 2));
+    writeFileSync(u.log, lines(3, 3));
+    expect(await u.next()).toEqual([1, 2, 3]);
+    expect(u.last!.segs.map((s) => s[0])).toEqual(['kern.log.1', 'kern.log']);
+  });
+
+  it('a file born after the mark was last written is another file with the inode number reused', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 3));
+    await t.next();
+    t.write(lines(4, 4));
+    expect(statSync(t.log).birthtimeMs).toBeGreaterThan(0);
+    // the mark as if taken before this file was born: same inode, but not the same file
+    const r = await run(t.log, { ...t.state!, current: { ...t.state!.current, mtime: 1 } });
+    expect(nums(r.text)).toEqual([4]);
+    expect(r.events).toEqual([`${t.log}: replaced by a file that continues it`]);
+  });
+
+  it('a copy, compressed or not, that begins or ends otherwise, or is shorter, does not hold the rest', async () => {
+    // more than 4 KiB read: the head and the tail are fingerprints of different bytes
+    const read = lines(1, 200);
+    for (const [name, content] of [
+      ['head', read.replace('line 1\n', 'LINE 1\n') + lines(201, 202)],
+      ['tail', lines(1, 199) + lines(200, 200).replace('line', 'LINE') + lines(201, 202)],
+      ['short', lines(1, 150)],
+    ] as const) {
+      for (const gz of [true, false]) {
+        const t = tracker();
+        writeFileSync(t.log, read);
+        await t.next();
+        unlinkSync(t.log);
+        if (gz) writeFileSync(t.at('.1.gz'), gzipSync(content));
+        else writeFileSync(t.at(1), content);
+        writeFileSync(t.log, lines(300, 300));
+        const r = await run(t.log, t.state);
+        expect([name, gz, nums(r.text)]).toEqual([name, gz, [300]]);
+        expect(r.notes[0]).toMatch(/was replaced and its earlier content was not found/);
+      }
+    }
+  });
+
+  it('a run that reads nothing keeps the state, with the generations as they are now', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 1));
+    await t.next();
+    unlinkSync(t.log);
+    writeFileSync(t.at(1), lines(7, 8));
+    const r = await run(t.log, t.state);
+    expect(r.state!.current).toEqual(t.state!.current);
+    expect(r.state!.gens!.map((g) => g.ino)).toEqual([statSync(t.at(1)).ino]);
+    expect(r.state!.newestGen).toMatchObject({ ino: statSync(t.at(1)).ino, head: fingerprint(Buffer.from(lines(7, 8))) });
+    // no state and nothing there: none
+    expect((await run(join(t.dir, 'never.log'), undefined)).state).toBeUndefined();
+  });
+
+  it('the state remembers each generation with its first bytes, size and time, and the newest one', async () => {
+    const t = tracker();
+    writeFileSync(t.at('.2.gz'), gzipSync(lines(1, 1)));
+    writeFileSync(t.at(1), lines(2, 2));
+    writeFileSync(t.log, lines(3, 3));
+    await t.next();
+    const st1 = statSync(t.at(1));
+    const st2 = statSync(t.at('.2.gz'));
+    expect(t.state!.gens).toEqual([
+      { dev: st1.dev, ino: st1.ino, head: fingerprint(Buffer.from(lines(2, 2))), size: st1.size, mtime: st1.mtimeMs },
+      { dev: st2.dev, ino: st2.ino, head: fingerprint(Buffer.from(lines(1, 1))), size: st2.size, mtime: st2.mtimeMs },
+    ]);
+    expect(t.state!.newestGen).toEqual({ dev: st1.dev, ino: st1.ino, head: fingerprint(Buffer.from(lines(2, 2))) });
+    // remembered as they were when unchanged
+    await t.next();
+    expect(t.state!.gens![0]!.head).toEqual(fingerprint(Buffer.from(lines(2, 2))));
+    // a generation with more than 4 KiB: its first 4 KiB
+    const u = tracker();
+    writeFileSync(u.at(1), lines(1, 300));
+    writeFileSync(u.log, '');
+    await u.next();
+    expect(u.state!.gens![0]!.head).toEqual(fingerprint(Buffer.from(lines(1, 300)).subarray(0, HEAD_BYTES)));
+  });
+
+  it('only names of the set count as generations: not the file itself, other files, or other sets', async () => {
+    const t = tracker();
+    for (const n of ['kern.log.old', 'kern.logx.1', 'kern.log.1.bak', 'kern.lo.1', 'xkern.log.1'])
+      writeFileSync(join(t.dir, n), lines(9, 9));
+    writeFileSync(t.at(1), lines(1, 1));
+    writeFileSync(t.log, lines(2, 2));
+    expect(await t.next()).toEqual([1, 2]);
+  });
+
+  it('generations new since the last run are read by when they were written, the same time by their names', async () => {
+    const t = tracker();
+    writeFileSync(t.log, '');
+    await t.next();
+    for (const [n, k, time] of [
+      ['-20261121', 2, 2000],
+      ['-20261120', 1, 2000],
+      ['-20261122', 3, 1000],
+    ] as const) {
+      writeFileSync(t.at(n), lines(k, k));
+      utimesSync(t.at(n), time, time);
+    }
+    expect(await t.next()).toEqual([3, 1, 2]);
+  });
+});
+
+describe('written against the first mutation run: staged failures', () => {
+  afterEach(() => staged.fail.clear());
+
+  it('plans again when a generation vanishes between listing and looking, and then reads as usual', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 2));
+    writeFileSync(t.log, lines(3, 3));
+    staged.fail.set(t.at(1), { error: errno('ENOENT'), times: 1 });
+    const plan = await planFile(t.log, undefined);
+    try {
+      expect(staged.fail.get(t.at(1))!.times).toBe(0);
+      expect(plan.unstable).toBe(false);
+      expect(plan.segments.map((s) => s.name)).toEqual([t.at(1), t.log]);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it('says the live file may not be read, in words', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 1));
+    staged.fail.set(t.log, { error: errno('EACCES'), times: 1 });
+    const r = await run(t.log, undefined);
+    expect(r.notes).toEqual([`cannot read ${t.log}: permission denied`]);
+    staged.fail.set(t.log, { error: errno('EPERM'), times: 1 });
+    expect((await run(t.log, undefined)).notes).toEqual([`cannot read ${t.log}: permission denied`]);
+  });
+
+  it('a live file copytruncated between planning and reading is inconsistent (what was planned is in the copy)', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 10));
+    const plan = await planFile(t.log, undefined);
+    try {
+      t.copytruncate();
+      t.write(lines(11, 30));
+      for (const s of plan.segments) for await (const _ of s.open());
+      expect(plan.consistent()).toBe(false);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it('a file is gzip by both magic bytes, not one', () => {
+    const dir = tmp('xd-incr-');
+    for (const head of [
+      [0x1f, 0x61],
+      [0x61, 0x8b],
+    ]) {
+      const f = join(dir, `x${head[0]}.gz`);
+      writeFileSync(f, Buffer.from(head));
+      const lf = new LogFile(f, statSync(f), 0);
+      expect(lf.open()).toBe(true);
+      expect(lf.gz).toBe(false);
+      lf.close();
+    }
   });
 });

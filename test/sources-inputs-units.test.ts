@@ -7,7 +7,7 @@
  * set `sources-inputs` (docs/mutation.md). Files live in temporary folders.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   commandInput,
+  stdinIsPiped,
   defaultInputs,
   findOnPath,
   inputContext,
@@ -30,6 +31,29 @@ import {
   type Input,
 } from '../src/sources/inputs.js';
 import { tmp } from './helpers.js';
+
+// node:fs as inputs.ts sees it, with failures a test can stage for one path (root reads every folder,
+// so EACCES and EPERM cannot be had for real here) and standard input's fstat
+const staged = vi.hoisted(() => ({
+  fail: new Map<string, { call: string; error: Error }>(),
+  stdin: null as null | (() => unknown),
+}));
+vi.mock('node:fs', async (original) => {
+  const fs = await original<typeof import('node:fs')>();
+  const failing = <F extends (...a: never[]) => unknown>(call: string, f: F) =>
+    ((...a: Parameters<F>) => {
+      const hit = staged.fail.get(String(a[0]));
+      if (hit && hit.call === call) throw hit.error;
+      return f(...a);
+    }) as unknown as F;
+  const statSync = failing('statSync', fs.statSync);
+  const readdirSync = failing('readdirSync', fs.readdirSync);
+  const fstatSync = ((fd: number, ...rest: never[]) =>
+    fd === 0 && staged.stdin ? staged.stdin() : fs.fstatSync(fd, ...rest)) as unknown as typeof fs.fstatSync;
+  const over = { statSync, readdirSync, fstatSync };
+  return { ...fs, ...over, default: { ...fs, ...over } };
+});
+const errno = (code: string | undefined, message = `${code}: staged`) => Object.assign(new Error(message), { code });
 
 const fds = () => readdirSync('/proc/self/fd').length;
 
@@ -667,5 +691,172 @@ describe('inputContext: the year of a file that runs over New Year', () => {
     // the size given, not the file's: a file that grew is read up to the size it had
     const grown = fileOf(`no stamp\n${SYSLOG}\n`);
     expect(inputContext({ ...grown, size: 'no stamp\n'.length }, 'UTC', Y).year).toBe(Y);
+  });
+});
+
+describe('written against the first mutation run', () => {
+  afterEach(() => {
+    staged.fail.clear();
+    staged.stdin = null;
+  });
+  const names = (r: { inputs: Input[] }) => r.inputs.map((i) => i.name);
+
+  it('orders many files of the same age by name, however they come (a sort of more than 64)', () => {
+    const sorted: string[] = [];
+    for (let h = 0; h < 100; h++)
+      sorted.push(`/l/k.log-20261201${String(h).padStart(2, '0')}`, `/l/k.log-20261201${String(h).padStart(2, '0')}.gz`);
+    sorted.push('/l/k.log-20261201', '/l/k.log-20261201.gz');
+    sorted.sort();
+    let seed = 7;
+    const shuffled = [...sorted].sort(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 3) - 1);
+    expect(shuffled).not.toEqual(sorted);
+    expect(orderRotated(shuffled)).toEqual(sorted);
+    expect(orderRotated([...sorted].reverse())).toEqual(sorted);
+  });
+
+  it('maybeGunzip: gzip only by both magic bytes; an input without `return`; no listener left per wait', async () => {
+    expect(texts(await all(maybeGunzip(source([Buffer.from([0x1f, 0x61, 0x62])]))))).toEqual(['\x1fab']);
+    expect(texts(await all(maybeGunzip(source([Buffer.from([0x61, 0x8b, 0x62])]))))).toEqual(['a\x8bb']);
+    const bare = (chunks: Buffer[]): AsyncIterable<Buffer> => ({
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return { next: async () => (i < chunks.length ? { done: false, value: chunks[i++]! } : { done: true, value: undefined }) };
+      },
+    });
+    expect(texts(await all(maybeGunzip(bare([b('ab'), b('c')]))))).toEqual(['ab', 'c']);
+    expect(Buffer.concat(await all(maybeGunzip(bare([gzipSync('zipped\n')])))).toString()).toBe('zipped\n');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const text = randomBytes(2 * 1024 * 1024);
+      const gz = gzipSync(text);
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < gz.length; i += 32 * 1024) chunks.push(gz.subarray(i, i + 32 * 1024));
+      expect(Buffer.concat(await all(maybeGunzip(source(chunks)))).equals(text)).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('textSize: a trailer only behind both magic bytes', () => {
+    const dir = tmp('xd-inputs-');
+    const f = join(dir, 'f');
+    for (const head of [
+      [0x1f, 0x00],
+      [0x00, 0x8b],
+    ]) {
+      const buf = Buffer.alloc(30);
+      buf.set(head, 0);
+      buf.writeUInt32LE(1000, 26);
+      writeFileSync(f, buf);
+      expect(textSize(f, 30)).toBe(30);
+    }
+  });
+
+  it('notLogText: a binary is not taken for gzip by one of the magic bytes', () => {
+    const dir = tmp('xd-inputs-');
+    for (const head of [
+      [0x00, 0x8b],
+      [0x1f, 0x00],
+    ]) {
+      const p = join(dir, `b${head[0]}`);
+      writeFileSync(p, Buffer.concat([Buffer.from(head), Buffer.alloc(100), randomBytes(100)]));
+      expect(notLogText(p)).toBe(true);
+    }
+  });
+
+  it('a FIFO, socket or device met in a walked folder is passed over without a word (only links to them are named)', () => {
+    const dir = tmp('xd-inputs-');
+    execFileSync('mkfifo', [join(dir, 'fifo.log')]);
+    writeFileSync(join(dir, 'a.log'), 'a\n');
+    const r = resolveInputs([dir], 1);
+    expect(names(r)).toEqual([join(dir, 'a.log')]);
+    expect(r.problems).toEqual([]);
+  });
+
+  it('a pattern gives names as it is written: absolute for an absolute one, relative for a relative one', () => {
+    const dir = tmp('xd-inputs-');
+    writeFileSync(join(dir, 'kern.log'), 'x\n');
+    writeFileSync(join(dir, 'kern.log.1'), 'x\n');
+    // (the bug: tinyglobby's `absolute: false` gave an absolute pattern's files relative to the working folder)
+    expect(names(resolveInputs([join(dir, 'kern.log*')], 1))).toEqual([join(dir, 'kern.log.1'), join(dir, 'kern.log')]);
+    const rel = relative(process.cwd(), dir);
+    expect(names(resolveInputs([join(rel, 'kern.log*')], 1))).toEqual([join(rel, 'kern.log.1'), join(rel, 'kern.log')]);
+  });
+
+  it('says a folder it cannot read, and a file it may not read, in words', () => {
+    const dir = tmp('xd-inputs-');
+    mkdirSync(join(dir, 'locked'));
+    mkdirSync(join(dir, 'odd'));
+    writeFileSync(join(dir, 'a.log'), 'a\n');
+    writeFileSync(join(dir, 'b.log'), 'b\n');
+    staged.fail.set(join(dir, 'locked'), { call: 'readdirSync', error: errno('EACCES') });
+    staged.fail.set(join(dir, 'odd'), { call: 'readdirSync', error: errno(undefined, 'odd failure') });
+    staged.fail.set(join(dir, 'a.log'), { call: 'statSync', error: errno('EACCES') });
+    staged.fail.set(join(dir, 'b.log'), { call: 'statSync', error: errno('EPERM') });
+    const r = resolveInputs([join(dir, 'a.log'), join(dir, 'b.log'), join(dir, 'locked'), join(dir, 'odd')], 1);
+    expect(r.problems).toEqual([
+      { source: join(dir, 'a.log'), message: 'permission denied' },
+      { source: join(dir, 'b.log'), message: 'permission denied' },
+      { source: join(dir, 'locked'), message: 'cannot read folder: EACCES' },
+      { source: join(dir, 'locked'), message: 'folder holds no log files' },
+      { source: join(dir, 'odd'), message: 'cannot read folder: odd failure' },
+      { source: join(dir, 'odd'), message: 'folder holds no log files' },
+    ]);
+  });
+
+  it('stdinIsPiped: a pipe, a file or a socket, not a terminal or nothing', () => {
+    const kind = (k: string) => () => ({ isFIFO: () => k === 'fifo', isFile: () => k === 'file', isSocket: () => k === 'socket' });
+    for (const [k, piped] of [
+      ['fifo', true],
+      ['file', true],
+      ['socket', true],
+      ['tty', false],
+    ] as const) {
+      staged.stdin = kind(k);
+      expect(stdinIsPiped()).toBe(piped);
+    }
+    staged.stdin = () => {
+      throw errno('EBADF');
+    };
+    expect(stdinIsPiped()).toBe(false);
+  });
+
+  it('inputContext: a gzip file (stored, its text readable in its tail) keeps the year; a plain one with one magic byte is read', () => {
+    const Y = 2026;
+    const SYSLOG = 'Dec 30 10:00:00 xen07 kernel: hello\n';
+    const dir = tmp('xd-inputs-');
+    const input = (p: string, size = statSync(p).size): Input => ({
+      name: p,
+      kind: 'file',
+      mtime: 42,
+      size,
+      host: null,
+      open: () => source([]),
+    });
+    const gz = join(dir, 'a.gz');
+    writeFileSync(gz, gzipSync(SYSLOG.repeat(3), { level: 0 }));
+    expect(inputContext(input(gz), 'UTC', Y)).toEqual({ zone: 'UTC', year: Y, reference: 42 });
+    for (const [i, first] of [0x1f, 0x8b].entries()) {
+      const p = join(dir, `p${i}`);
+      writeFileSync(p, Buffer.concat([Buffer.from(i === 0 ? [first, 0x0a] : [0x61, first, 0x0a]), Buffer.from(SYSLOG)]));
+      expect(inputContext(input(p), 'UTC', Y).year).toBeNull();
+    }
+    // grown past the size given, with more than 64 KiB: what came after that size is not read
+    const grown = join(dir, 'grown');
+    writeFileSync(grown, `${'x'.repeat(70_000)}\n`);
+    const size = statSync(grown).size;
+    appendFileSync(grown, SYSLOG);
+    expect(inputContext(input(grown, size), 'UTC', Y).year).toBe(Y);
+    // lines of blanks are no lines
+    const blanks = join(dir, 'blanks');
+    writeFileSync(blanks, `${SYSLOG}${Array.from({ length: 199 }, (_, k) => `line ${k}\n  \t\n`).join('')}`);
+    expect(inputContext(input(blanks), 'UTC', Y).year).toBeNull();
+    const before = fds();
+    for (let k = 0; k < 20; k++) inputContext(input(blanks), 'UTC', Y);
+    expect(fds()).toBe(before);
   });
 });

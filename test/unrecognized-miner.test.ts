@@ -541,24 +541,30 @@ describe('baseline rules', () => {
 });
 
 describe('safety', () => {
-  it('the masks and the benign list are free of catastrophic backtracking (recheck): they see every line that looks like trouble', async () => {
-    const res = [
-      ...MASKS.map(([r]) => r),
-      ...loadBundledBenign().flatMap((b) => [b.program, b.message, b.line].filter((x): x is RegExp => x !== null)),
-    ];
-    // "unknown" (recheck gave up, e.g. at its time limit on a loaded machine) is not "safe": such an
-    // expression is checked again with more time, and must come back safe. A verdict of recheck's fuzzer
-    // is confirmed by timing its attack, as for the catalogue's patterns (riskOf): beside two busy loops
-    // and other work (load 17) the linear UUID mask came back "vulnerable" once. The fuzzer's seed is the
-    // run's (XD_SEED replays it).
-    const randomSeed = Number(process.env.XD_SEED) || 42;
-    const notSafe: string[] = [];
-    for (const r of res) {
-      let d = await check(r.source, r.flags, { timeout: 10_000, randomSeed });
-      if (d.status === 'unknown') d = await check(r.source, r.flags, { timeout: 60_000, randomSeed });
-      const risk = riskOf(r.source, r.flags, d);
-      if (risk !== null) notSafe.push(`${r.source}: ${risk}`);
-    }
-    expect(notSafe).toEqual([]);
-  }, 300_000);
+  // left out of mutation runs (XD_MUTATE=engine-unrecognized): 16 s of recheck per mutant of the benign
+  // list's loading, which it reads only to check each expression, and which the other cases test
+  it.skipIf(process.env.XD_MUTATE === 'engine-unrecognized')(
+    'the masks and the benign list are free of catastrophic backtracking (recheck): they see every line that looks like trouble',
+    async () => {
+      const res = [
+        ...MASKS.map(([r]) => r),
+        ...loadBundledBenign().flatMap((b) => [b.program, b.message, b.line].filter((x): x is RegExp => x !== null)),
+      ];
+      // "unknown" (recheck gave up, e.g. at its time limit on a loaded machine) is not "safe": such an
+      // expression is checked again with more time, and must come back safe. A verdict of recheck's fuzzer
+      // is confirmed by timing its attack, as for the catalogue's patterns (riskOf): beside two busy loops
+      // and other work (load 17) the linear UUID mask came back "vulnerable" once. The fuzzer's seed is the
+      // run's (XD_SEED replays it).
+      const randomSeed = Number(process.env.XD_SEED) || 42;
+      const notSafe: string[] = [];
+      for (const r of res) {
+        let d = await check(r.source, r.flags, { timeout: 10_000, randomSeed });
+        if (d.status === 'unknown') d = await check(r.source, r.flags, { timeout: 60_000, randomSeed });
+        const risk = riskOf(r.source, r.flags, d);
+        if (risk !== null) notSafe.push(`${r.source}: ${risk}`);
+      }
+      expect(notSafe).toEqual([]);
+    },
+    300_000,
+  );
 });

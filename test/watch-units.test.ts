@@ -124,6 +124,42 @@ describe('LiveAnalyser', () => {
     expect(news).toHaveLength(2);
   });
 
+  it("counts a threshold's hits across expiry ticks when the lines are dated long before the wall clock", () => {
+    // the wall clock a week after the lines' stamps (a host whose clock or zone is off, lines relayed late):
+    // the hits were once measured against it and dropped at the first expiry tick, so the third never fired
+    const { a, news, line, advance } = setup({ forgetMs: 3_600_000 });
+    advance(7 * 86_400_000);
+    line('Nov 26 04:00:00 xen07 app[1]: XDBURST b');
+    line('Nov 26 04:00:01 xen07 app[1]: XDBURST b');
+    a.tick(); // the first tick expires what has gone quiet
+    advance(3_000);
+    a.tick();
+    line('Nov 26 04:00:03 xen07 app[1]: XDBURST b');
+    expect(news.map((f) => [f.rule, f.count])).toEqual([['watch-burst', 3]]);
+    a.stop();
+  });
+
+  it('still forgets a threshold whose hits have gone quiet in log time, and a line dated in the future ages nothing', () => {
+    const { a, news, line, advance } = setup({ forgetMs: 600_000 });
+    advance(7 * 86_400_000);
+    line('Nov 26 04:00:00 xen07 app[1]: XDBURST b');
+    line('Nov 26 04:00:01 xen07 app[1]: XDBURST b');
+    // a line of the same host an hour later in log time: the burst's group is quiet, and forgotten
+    line('Nov 26 05:00:00 xen07 app[1]: XDBURST other');
+    line('Nov 26 05:00:00 xen07 app[1]: XDBURST c');
+    line('Nov 26 05:00:01 xen07 app[1]: XDBURST c');
+    // a line dated years ahead: no other group of the host is aged by it
+    line('Nov 26 05:00:02 xen07 kernel: XDPROBE 2099');
+    line('2099-01-01T00:00:00+00:00 xen07 app[1]: XDBURST future');
+    // nor does another host whose clock is an hour ahead
+    line('Nov 26 06:00:00 xen08 app[1]: XDBURST ahead');
+    a.tick();
+    line('Nov 26 05:00:02 xen07 app[1]: XDBURST b'); // one hit after the forgetting: not the third
+    line('Nov 26 05:00:02 xen07 app[1]: XDBURST c'); // the third within the minute: fires
+    expect(news.filter((f) => f.rule === 'watch-burst').map((f) => [f.key.name, f.count])).toEqual([['c', 3]]);
+    a.stop();
+  });
+
   it('keeps threshold progress when the engine is renewed (recycled or reloaded)', () => {
     const { a, news, line } = setup();
     line('Nov 26 04:00:00 xen07 app[1]: XDBURST b');

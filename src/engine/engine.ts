@@ -141,7 +141,7 @@ export class Engine {
   private readonly byId: Map<string, Rule>;
   private block: { hit: Hit; left: number; host: string | null; ignored: boolean } | null = null;
   /** A candidate line no rule matched, kept for one line: a mail client may have wrapped it onto the next. */
-  private wrapped: { ev: LogEvent; text: string; place: LinePlace; host: string | null; rules: Rule[] } | null = null;
+  private wrapped: { ev: LogEvent; text: string; place: LinePlace; host: string | null } | null = null;
   /** The last line a rule took (matched, or a report's continuation): its rest is not joined to it again. */
   private readonly taken = { source: '', line: -1 };
   private seq = 0;
@@ -244,7 +244,10 @@ export class Engine {
       if (rest) {
         joinTried = w.place.source === place.source && w.place.line === place.line - 1;
         const joined = { ...w.ev, message: `${w.ev.message} ${ev.message.trim()}` };
-        if (this.matchRules(joined, `${w.text} ${restOf(text)}`, w.place, w.host, w.rules)) return ev;
+        const joinedText = `${w.text} ${restOf(text)}`;
+        // the rules whose literals the joined line holds, not only the first half's: a literal may lie
+        // in the rest or across the wrap (as joinBefore finds them when the first half was not offered)
+        if (this.matchRules(joined, joinedText, w.place, w.host, this.rulesIn(joinedText))) return ev;
       }
     }
     // the same for a line before that the reader did not offer (no rule's literal, or one cut in two
@@ -291,7 +294,7 @@ export class Engine {
       if (some.length > 0) {
         for (const other of otherReadings(ev, text)) if ((matched = this.matchRules(other, text, place, host, some, ev))) break;
         // kept for one line: the next may be its wrapped rest
-        if (!matched && this.block === null) this.wrapped = { ev, text, place, host, rules: some };
+        if (!matched && this.block === null) this.wrapped = { ev, text, place, host };
       }
     }
     if (!matched && trouble && this.miner) this.miner.add(ev, text, place.source, place.line);
@@ -310,13 +313,7 @@ export class Engine {
     if (head.format === 'plain' || head.format === 'journal-json') return false;
     const joinedText = `${place.before!} ${restOf(ev.message)}`;
     const joined: LogEvent = { ...head, message: `${head.message} ${restOf(ev.message)}` };
-    let rules: Rule[];
-    if (this.prefilter) {
-      this.found.clear();
-      const bytes = Buffer.from(joinedText, 'utf8');
-      this.prefilter.ownersIn(bytes, 0, bytes.length, this.found);
-      rules = this.ownersOf(this.found);
-    } else rules = rulesHolding(joinedText, this.rules);
+    const rules = this.rulesIn(joinedText);
     if (rules.length === 0) return false;
     const host = joined.host ?? place.host ?? this.opts.defaultHost ?? null;
     const { since, until, hosts } = this.opts;
@@ -435,6 +432,15 @@ export class Engine {
     if (this.seenLines.size >= MAX_SEEN) this.seenLines.clear();
     this.seenLines.set(sig, host, time, source);
     return true;
+  }
+
+  /** The rules whose literals a text holds (a joined line's), or that have none. */
+  private rulesIn(text: string): Rule[] {
+    if (!this.prefilter) return rulesHolding(text, this.rules);
+    this.found.clear();
+    const bytes = Buffer.from(text, 'utf8');
+    this.prefilter.ownersIn(bytes, 0, bytes.length, this.found);
+    return this.ownersOf(this.found);
   }
 
   /** The rules among a line's prefilter owners. */
@@ -605,16 +611,36 @@ export class Engine {
    * groups without times are kept. Returns how many were dropped.
    */
   expire(cutoff: number): number {
+    return this.forget((g) => g.last !== null && g.last < cutoff);
+  }
+
+  /**
+   * Forget the findings that have gone quiet (watch), in log time: those last seen more than `span` ms
+   * before the latest hit of their host up to `now` (a line dated in the future ages nothing). A host
+   * whose stamps run behind the wall clock — its clock or zone set wrong, lines relayed
+   * late, an old log read with --from-start — keeps its threshold windows: measured against `now - span`,
+   * its groups were dropped at the first expiry, and a threshold whose hits came more than a second
+   * apart never fired. Groups without times are kept. Returns how many were dropped.
+   */
+  expireQuiet(span: number, now: number): number {
+    const latest = new Map<string | null, number>();
+    for (const groups of [this.groups.values(), this.overflow.values()])
+      for (const g of groups) if (g.last !== null && g.last <= now) latest.set(g.host, Math.max(latest.get(g.host) ?? -Infinity, g.last));
+    // (a host with no hit up to now has no latest: NaN, nothing of it is forgotten)
+    return this.forget((g) => g.last !== null && g.last < latest.get(g.host)! - span);
+  }
+
+  private forget(quiet: (g: Group) => boolean): number {
     this.lastGroup.clear();
     let n = 0;
     for (const [k, g] of this.groups) {
-      if (g.last !== null && g.last < cutoff) {
+      if (quiet(g)) {
         this.groups.delete(k);
         n++;
       }
     }
     for (const [r, g] of this.overflow) {
-      if (g.last !== null && g.last < cutoff) {
+      if (quiet(g)) {
         this.overflow.delete(r);
         n++;
       }

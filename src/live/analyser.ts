@@ -360,8 +360,8 @@ export class LiveAnalyser {
     }
     this.expireKept(now);
     if (now - this.lastExpiry >= Math.min(60_000, this.opts.forgetMs)) {
-      // the engine's groups of hits older than any window or the memory of findings (log time)
-      this.engine.expire(now - Math.max(this.opts.forgetMs, this.keepFor));
+      // the engine's groups quiet for longer than any window or the memory of findings (log time)
+      this.engine.expireQuiet(Math.max(this.opts.forgetMs, this.keepFor), now);
       this.lastExpiry = now;
     }
   }

@@ -16,7 +16,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { kindOf } from '../state/atomic.js';
@@ -350,7 +350,9 @@ export function resolveInputs(operands: string[], now: number): { inputs: Input[
       if (/[*?[\]{}]/.test(op) && !existsSync(op)) {
         // tinyglobby (and its fdir and picomatch) only for an operand that is a pattern: not at every start
         const { globSync } = createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby');
-        const matched = globSync(op, { absolute: false, onlyFiles: true, dot: false });
+        // the names as the pattern gives them: an absolute pattern's absolute (tinyglobby's `absolute: false`
+        // made /var/log/kern.log* relative to the working folder: ../../var/log/kern.log.1)
+        const matched = globSync(op, { absolute: isAbsolute(op), onlyFiles: true, dot: false });
         if (matched.length === 0) problems.push({ source: op, message: 'no file matches this pattern' });
         files.push(...matched);
         continue;
