@@ -102,6 +102,12 @@ describe('LineSplitter', () => {
     expect(t.lines).toEqual([`1:${x(MAX_LINE)}`, '2:new']);
   });
 
+  it('stops skipping where the cut line ends: every line of the pushes after that is read', () => {
+    const { lines, cuts } = split([x(MAX_LINE + 1), `${x(5)}\nfirst\n`, 'second\n', 'third\n']);
+    expect(lines).toEqual([`1:${x(MAX_LINE)}`, '2:first', '3:second', '4:third']);
+    expect(cuts).toEqual([1]);
+  });
+
   it('strips one CR before the line end, not a CR alone inside; an empty line is a line', () => {
     const { s, lines } = split(['a\r\n\r\n\n', 'b\rc\n', 'd\r', '\n', 'e\r\r\n']);
     expect(lines).toEqual(['1:a', '2:', '3:', '4:b\rc', '5:d', '6:e\r']);
