@@ -1,5 +1,5 @@
 /** Test helpers: run the real CLI binary and capture stdout, stderr and the exit code. */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,6 +72,43 @@ export function json(r: Run): {
  * passed: seen on a loaded 2-core machine, where such a test takes 60-130 s.
  */
 export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export interface AsyncRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run a program without blocking this worker's event loop (test/setup/stall.ts): `input` is written to
+ * its stdin (else it has none), `started` gets the child (to signal it). Its output is decoded once it
+ * has ended, so a character split between two reads stays whole.
+ */
+export function spawnAsync(
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions = {},
+  input?: string | Buffer,
+  started?: (c: ChildProcess) => void,
+): Promise<AsyncRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) {
+      child.stdin!.on('error', () => {}); // a run that stops reading early (EPIPE) tells by its exit
+      child.stdin!.end(input);
+    }
+    started?.(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+  });
+}
 
 /** The message a promise is rejected with (it must be rejected). */
 export const failure = async (p: Promise<unknown>): Promise<string> => {

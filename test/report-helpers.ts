@@ -1,52 +1,36 @@
 /** Helpers of the report tests: the real binary run asynchronously (servers in this process keep answering), log lines. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { BIN } from './helpers.js';
+import { BIN, spawnAsync, type AsyncRun } from './helpers.js';
 import { validateOutput } from './output-schemas.js';
 
-export interface AsyncRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type { AsyncRun };
 
 /**
  * Run xendoctor without blocking the event loop; `started` gets the child (to kill it); `input` is
  * written to its stdin (else it has none); `node` options go before the launcher.
  */
-export function xdAsync(
+export async function xdAsync(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   started?: (c: ChildProcess) => void,
   input?: string | Buffer,
   node: string[] = [],
 ): Promise<AsyncRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...node, BIN, ...args], {
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...env },
-    });
-    if (input !== undefined) {
-      child.stdin!.on('error', () => {}); // a run that stops reading early (EPIPE) tells by its exit
-      child.stdin!.end(input);
-    }
-    started?.(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      // a document printed follows its JSON Schema (schemas/)
-      if (code !== null && code <= 2) validateOutput(args, stdout);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  const r = await spawnAsync(
+    process.execPath,
+    [...node, BIN, ...args],
+    { env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...env } },
+    input,
+    started,
+  );
+  // a document printed follows its JSON Schema (schemas/)
+  if (r.code !== null && r.code <= 2) validateOutput(args, r.stdout);
+  return r;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -3,9 +3,9 @@
  * last report to the main process never outlasts one test; and a stretch longer than XD_STALL_MS is
  * told, naming the test, measured from the loop's last turn.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawnAsync } from './helpers.js';
 
 let immediates = 0;
 describe('between two synchronous tests', () => {
@@ -20,22 +20,17 @@ describe('between two synchronous tests', () => {
 
 const ROOT = join(import.meta.dirname, '..');
 /** vitest on test/fixtures/stall with the monitor's bound at 2.5 s (awaited: this worker's loop turns meanwhile). */
-const fixtureRun = (tests: number, seconds: number) =>
-  new Promise<{ code: number | null; out: string }>((done) => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--config', join(ROOT, 'test/fixtures/stall/vitest.config.ts')],
-      {
-        cwd: ROOT,
-        env: { ...process.env, XD_STALL_MS: '2500', XD_FIXTURE_TESTS: String(tests), XD_FIXTURE_SLEEP: String(seconds), NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (out += String(d)));
-    child.on('close', (code) => done({ code, out }));
-  });
+const fixtureRun = async (tests: number, seconds: number) => {
+  const r = await spawnAsync(
+    process.execPath,
+    [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--config', join(ROOT, 'test/fixtures/stall/vitest.config.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, XD_STALL_MS: '2500', XD_FIXTURE_TESTS: String(tests), XD_FIXTURE_SLEEP: String(seconds), NO_COLOR: '1' },
+    },
+  );
+  return { code: r.code, out: `${r.stdout}\n${r.stderr}` };
+};
 
 describe('the stall monitor', () => {
   it('three tests holding the loop 1 s each: three stretches of 1 s, none told', async () => {

@@ -5,7 +5,7 @@
  * a run loads are seen through a module loader hook (node --import), the way it started through
  * XENDOCTOR_STARTUP=trace. No timing here: start-up time is measured by `npm run bench -- --startup`.
  */
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { spawnSync, type SpawnOptions } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -22,7 +22,7 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileRule, type RuleSpec } from '../src/engine/catalogue.js';
-import { BIN, ROOT, tmp } from './helpers.js';
+import { BIN, ROOT, spawnAsync, tmp } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -65,25 +65,17 @@ async function loaded(args: string[], input?: string, startup?: 'plain' | 'trace
   delete env.NODE_V8_COVERAGE;
   if (startup) env.XENDOCTOR_STARTUP = startup;
   // spawned, not spawnSync: this worker's event loop turns while the run goes on (test/setup/stall.ts)
-  const child = spawn(process.execPath, ['--import', join(dir, 'register.mjs'), join(root, 'bin', 'xendoctor.js'), ...args], {
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    env,
-    ...opts,
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (d: Buffer) => out.push(d));
-  child.stderr!.on('data', (d: Buffer) => err.push(d));
-  // a run that stops before reading its input (an option refused) closes the pipe: not an error here
-  child.stdin?.on('error', () => {});
-  if (input !== undefined) child.stdin!.end(input);
-  const status = await new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-  const r = { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  const r = await spawnAsync(
+    process.execPath,
+    ['--import', join(dir, 'register.mjs'), join(root, 'bin', 'xendoctor.js'), ...args],
+    { env, ...opts },
+    input,
+  );
   const modules = readFileSync(list, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((u) => decodeURIComponent(u.replace(/^file:\/\//, '')).replace(`${root}/`, ''));
-  return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), modules };
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr, modules };
 }
 
 const SAMPLE = readFileSync(join(ROOT, 'samples', 'lab', 'toolstack', 'xl-dmesg.txt'), 'utf8');
