@@ -67,6 +67,10 @@ const sets: Record<string, string[]> = {
   'engine-unrecognized-baseline': ['test/engine-unrecognized-baseline.test.ts'],
   // unrecognized.ts against the miner's tests (the recheck case, 16 s, skips itself under this set) and its own unit tests
   'engine-unrecognized': ['test/unrecognized-miner.test.ts', 'test/engine-unrecognized-units.test.ts'],
+  // unrecognized.ts lines 1-498 (the masks, shapeOf, walkShape, sameShape, the template cache: --mutate
+  // src/engine/unrecognized.ts:1-498, XENDOCTOR_FUZZ_RUNS=0.1) against the same tests without the corpora
+  // case (3-6 s a mutant of the shapes, whose properties hold the cached path to the simple one)
+  'engine-unrecognized-head': ['test/unrecognized-miner.test.ts', 'test/engine-unrecognized-units.test.ts'],
   // engine.ts against the engine's own unit tests (engine.test.ts loads the catalogue: 4 s a run) and its small-rule tests
   'engine-read': ['test/engine.test.ts', 'test/engine-read-units.test.ts'],
   // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
