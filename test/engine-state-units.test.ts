@@ -66,6 +66,17 @@ describe('which lines are candidates', () => {
   });
 });
 
+describe('a wrapped rest joined to the line before it', () => {
+  it('the second line of an input joins its first, whatever the input is called (no line was taken before)', () => {
+    for (const source of ['', 'test']) {
+      const e = engine();
+      e.read(' failed', place(2, { source, before: 'Nov 20 08:01:10 h k: disk sda' }));
+      e.endInput();
+      expect(keys(e)).toEqual(['sda']);
+    }
+  });
+});
+
 describe('context lines', () => {
   const crash = (extra: Partial<RuleSpec> = {}) =>
     rule({ id: 'crash', patterns: ['guest (?<g>\\w+) crashed'], key: ['g'], context: { patterns: ['^hint'], lines: 3, max: 5 }, ...extra });
@@ -389,6 +400,18 @@ describe('absorb', () => {
     e.read(l1, place(1, { source: 'kern.log' }));
     e.absorb(c.exportState());
     expect(e.findings().map((f) => f.count)).toEqual([1]);
+  });
+
+  it('a group all of whose lines were read already adds nothing, not even a step towards its threshold', () => {
+    const r = rule({ id: 'disk', key: ['dev'], threshold: { count: 2, within: '1h' } });
+    const l1 = `${stamp(T)} h kernel: [1.000000] disk sda failed`;
+    const a = engine([r]);
+    a.read(l1, place(1, { source: 'kern.log' }));
+    const b = engine([r]);
+    b.read(`${stamp(T)} h kernel: [1.000000] disk sda failed`, place(1, { source: 'dmesg' }));
+    a.absorb(b.exportState());
+    expect(a.findings()).toEqual([]);
+    expect(a.exportState().groups.map((g) => g.count)).toEqual([1]);
   });
 
   it('undated lines kept and future lines add up; the first future line is the earlier engine’s, else the other’s', () => {
