@@ -179,6 +179,15 @@ describe('releases', () => {
     expect(fired(e)).toEqual([['x', null, 2]]);
   });
 
+  it('a group merged in keeps the values it counted towards its threshold', () => {
+    const a = engine([ports(3)]);
+    const b = engine([ports(3)]);
+    feed(b, ['port a joined x', 'port b joined x']);
+    a.absorb(b.exportState());
+    feed(a, ['port c joined x']);
+    expect(fired(a)).toEqual([['x', null, 3]]);
+  });
+
   it('a release read before anything was counted is kept for the inputs read before (absorb)', () => {
     const a = engine([ports(3)]);
     feed(a, ['port a joined x', 'port b joined x']);
@@ -436,7 +445,9 @@ describe('pending thresholds', () => {
     const b = engine([r]);
     b.read(dated(T + 2 * MIN, 'h', 'link e0 down'), place(1));
     b.seedPending(pending);
-    b.read(dated(T + 3 * MIN, 'h', 'link e0 down'), place(2));
+    // (another key between: the next hit of e0 looks its group up)
+    b.read(dated(T + 3 * MIN, 'h', 'link e1 down'), place(2));
+    b.read(dated(T + 4 * MIN, 'h', 'link e0 down'), place(3));
     b.endInput();
     expect(b.findings()).toEqual([]);
   });
