@@ -130,7 +130,7 @@ function parsePattern(src: string): Item[][] {
       } else if (c === '[') {
         i++;
         if (src[i] === '^') i++;
-        if (src[i] === ']') i++;
+        // no ']' is skipped here: in JavaScript `[]` is a class of nothing and `[^]` of any character
         while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
         i++;
         item = { group: null, min: 1, max: 1 };
