@@ -6,7 +6,8 @@
  * Written for the mutation run of safety.ts (set `engine-safety-units`, docs/mutation.md).
  */
 import { setFlagsFromString } from 'node:v8';
-import { afterEach, describe, expect, it } from 'vitest';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   backtrackingRisk,
   bounded,
@@ -67,10 +68,19 @@ describe('nestedRepeat: a repeated group whose body can be a repeat alone', () =
     '([^)]+)+',
     '(\\)+)+',
     '(\\d+)+',
-    '(\\p{L}+)+',
-    '(\\P{L}+)+',
-    '(\\u{61}+)+',
-    '(x|\\u{61}+)+',
+    '(\\u0061+)+',
+    '(\\x61+)+',
+    '(\\cA+)+',
+    '(x|\\u0061+)+',
+    '(\\u{2})+',
+    '(\\p{2})+',
+    '(\\d{2})+',
+    '(\\p+)+',
+    '(\\k+)+',
+    '(a{10}){10}',
+    '((a|b+))+',
+    '((c?d+))+',
+    '([a]?[b]+)+',
     'a|(b+)+',
     '(a)(b+)+',
   ];
@@ -94,8 +104,14 @@ describe('nestedRepeat: a repeated group whose body can be a repeat alone', () =
     '((a)(b))+',
     '(\\d\\d+)+',
     '(?<n>a)(\\k<n>b+)+',
-    '(\\p{L}b+)+',
-    '(\\u{61}b+)+',
+    '(\\p{L}+)+',
+    '(\\P{L}+)+',
+    '(\\u006x+)+',
+    '(\\x6+)+',
+    '(\\c1+)+',
+    '(\\u0061b+)+',
+    '(\\s<x>+)+',
+    '([a][b]+)+',
     '([ab]+c)+',
     '(?:a+)',
     '(a+){,2}',
@@ -117,6 +133,14 @@ describe('nestedRepeat: a repeated group whose body can be a repeat alone', () =
     expect(nestedRepeat('([]?a+)+')).toBe('a repeated group whose body is itself a repeat');
     expect(nestedRepeat('([]a+)+')).toBeNull();
     expect(nestedRepeat('([^]a+)+')).toBeNull();
+  });
+
+  it('read without the u flag, as rules are: \\u{, \\p{ and \\k< unclosed are characters (it looped forever on them)', () => {
+    // each is a valid pattern without the u flag; the reader went back to the start of the pattern. Read
+    // under a vm timeout, which stops a loop of the reader too: a failure, not a hung worker
+    const read = (src: string): unknown => runInNewContext('read(src)', { read: nestedRepeat, src }, { timeout: 5000 });
+    for (const src of ['xenfail \\u{', '\\p{x', '\\k<a', '(?<a)', '[a', '([a+)+', '(\\u{)+', '(a\\k<b+)+'])
+      expect(read(src), src).toBeNull();
   });
 
   it('a pattern it cannot read (nested past the stack) is left to recheck', () => {
@@ -160,6 +184,24 @@ describe('riskOf: recheck verdicts, a fuzzer one confirmed by timing its attack'
   it("the fuzzer's verdict is refuted when the attack grown past the longest line stays fast", () => {
     expect(riskOf('^a+$', '', vulnerable(true, [{ prefix: '', pump: 'a' }], '!'))).toBeNull();
     expect(riskOf('^x[ab]*$', '', vulnerable(true, [{ prefix: 'x', pump: 'ab' }], '!'))).toBeNull();
+  });
+
+  it('a search that looked slow once is timed twice more, and the fastest of the three counts; exactly 100 ms is not slow', () => {
+    // the clock of the timings faked: the first search of the attack "took" 150 ms (the process lost the
+    // CPU), every other one 1 ms; then every one exactly SLOW_MS (100 ms)
+    const timed = (durations: (n: number) => number): string | null => {
+      let calls = 0;
+      let now = 0;
+      const spy = vi.spyOn(performance, 'now').mockImplementation(() => (calls++ % 2 === 0 ? now : (now += durations(calls >> 1))));
+      try {
+        return riskOf('^a+$', '', vulnerable(true, [{ prefix: '', pump: 'a' }], '!'));
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    expect(timed((n) => (n === 1 ? 150 : 1))).toBeNull();
+    expect(timed(() => 100)).toBeNull();
+    expect(timed(() => 100.5)).toMatch(/^can backtrack/);
   });
 
   it('an attack without pumps, or whose pumps are empty, is no attack (it cannot grow)', () => {
@@ -285,10 +327,11 @@ describe('bounded: a time budget per match for patterns the linear-time engine c
   });
 
   it('a match timed out (wall time) before it had the budget of CPU is tried again, up to the budget', () => {
-    // the process lost the CPU: the first try's timeout came after 50 ms of CPU, the second's after 160 ms more
+    // the process lost the CPU: the first try's timeout came after 50 ms of CPU, the second's after 150 ms
+    // more: the budget (200 ms) reached, not passed
     const deltas = [
       { user: 30_000, system: 20_000 },
-      { user: 100_000, system: 60_000 },
+      { user: 100_000, system: 50_000 },
     ];
     const real = process.cpuUsage;
     let tries = 0;
@@ -303,6 +346,22 @@ describe('bounded: a time budget per match for patterns the linear-time engine c
       process.cpuUsage = real;
     }
     expect(tries).toBe(2);
+    expect(takeSlowMatches()).toEqual([{ source: '^(a|a)+(?=b)', disabled: false }]);
+  });
+
+  it('a match that never gets the CPU is cut after 25 tries (5 s of wall time), not tried forever', () => {
+    const real = process.cpuUsage;
+    let tries = 0;
+    process.cpuUsage = ((before?: NodeJS.CpuUsage) => {
+      if (before) tries++;
+      return { user: 0, system: 0 };
+    }) as typeof process.cpuUsage;
+    try {
+      expect(bounded(/^(a|a)+(?=b)/).exec('a'.repeat(40) + 'x')).toBeNull();
+    } finally {
+      process.cpuUsage = real;
+    }
+    expect(tries).toBe(25);
     expect(takeSlowMatches()).toEqual([{ source: '^(a|a)+(?=b)', disabled: false }]);
   });
 
