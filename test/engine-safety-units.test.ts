@@ -107,7 +107,7 @@ describe('nestedRepeat: a repeated group whose body can be a repeat alone', () =
     '(\\p{L}+)+',
     '(\\P{L}+)+',
     '(\\u006x+)+',
-    '(\\x6+)+',
+    '(\\x6g+)+',
     '(\\c1+)+',
     '(\\u0061b+)+',
     '(\\s<x>+)+',
