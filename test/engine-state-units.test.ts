@@ -160,14 +160,32 @@ describe('releases', () => {
   });
 
   it('a release without the key takes the value from every group of the rule and host', () => {
-    const e = engine([ports()]);
+    const other = rule({
+      id: 'other',
+      patterns: ['port (?<p>\\w+) joined (?<br>\\w+)'],
+      key: ['br'],
+      threshold: { count: 2, distinct: 'p' },
+    });
+    const e = engine([ports(), other]);
     e.read('port a joined z', place(1, { host: 'g', source: 'g' }));
     ['port a joined x', 'port a joined y', 'all a gone', 'port b joined x', 'port b joined y'].forEach((l, i) =>
       e.read(l, place(i + 1, { host: 'h' })),
     );
     e.read('port b joined z', place(2, { host: 'g', source: 'g' }));
     e.endInput();
-    expect(fired(e)).toEqual([['z', 'g', 2]]);
+    // (the other rule, of no release, counted a and b everywhere)
+    expect(fired(e)).toEqual([
+      ['x', 'h', 2],
+      ['y', 'h', 2],
+      ['z', 'g', 2],
+      ['z', 'g', 2],
+    ]);
+    expect(
+      e
+        .findings()
+        .filter((f) => f.rule === 'ports')
+        .map((f) => f.key.br),
+    ).toEqual(['z']);
   });
 
   it('a release line with no value is taken and releases nothing', () => {
@@ -344,8 +362,9 @@ describe('expiry', () => {
       dated(T - 2 * HOUR, 'd', 'disk d2 failed'),
       'disk u1 failed', // undated: kept
     ]);
+    e.read('disk a4 failed', place(11, { host: 'a' })); // undated, of a host with dated hits: kept
     expect(e.expireQuiet(HOUR, T + 10 * MIN)).toBe(3);
-    expect(keys(e)).toEqual(['a1', 'a3', 'b1', 'b3', 'c1', 'd1', 'u1']);
+    expect(keys(e)).toEqual(['a1', 'a3', 'a4', 'b1', 'b3', 'c1', 'd1', 'u1']);
   });
 });
 
@@ -424,6 +443,23 @@ describe('absorb', () => {
     expect(a.exportState().groups.map((g) => g.count)).toEqual([1]);
   });
 
+  it("an undated cause read by the later engine comes after the earlier engine's lines (its place in the input)", () => {
+    const cause = rule({ id: 'cause', patterns: ['cause (?<x>\\w+) here'] });
+    const effect = rule({ id: 'effect', patterns: ['effect (?<x>\\w+) here'], follows: [{ rule: 'cause', within: '1h' }] });
+    const a = engine([cause, effect]);
+    const b = engine([cause, effect]);
+    feed(a, ['effect 1 here'], { source: 's' });
+    feed(b, ['cause 1 here'], { source: 's' });
+    a.absorb(b.exportState(), 1);
+    expect(a.findings().find((f) => f.rule === 'effect')!.causedBy).toEqual([]);
+    const c = engine([cause, effect]);
+    const d = engine([cause, effect]);
+    feed(c, ['cause 1 here'], { source: 's' });
+    feed(d, ['effect 1 here'], { source: 's' });
+    c.absorb(d.exportState(), 1);
+    expect(c.findings().find((f) => f.rule === 'effect')!.causedBy).toHaveLength(1);
+  });
+
   it('undated lines kept and future lines add up; the first future line is the earlier engine’s, else the other’s', () => {
     const a = engine([disk], { since: T, now: T });
     const b = engine([disk], { since: T, now: T });
@@ -498,11 +534,11 @@ describe('the caps on groups, and their overflow', () => {
     const m = engine([flood, disk]);
     m.absorb(more);
     expect(m.foldNotes()[0]!.text).toContain(': more than 2 more keys (2 hits) folded into one finding (key k=*)');
-    const th = rule({ id: 'flood', patterns: ['k(?<k>\\d+) bad'], key: ['k'], threshold: { count: 100 } });
+    const th = rule({ id: 'flood', patterns: ['k(?<k>\\d+) (?<j>bad)'], key: ['k', 'j'], threshold: { count: 100 } });
     const t = engine([th]);
     feed(t, floodLines(0, MAX_RULE_GROUPS + 1));
     expect(t.foldNotes().map((n) => n.text.replace(/.*\): /, ''))).toEqual([
-      "1 more key (1 hit) folded into one group (key k=*), not counted towards the rule's threshold",
+      "1 more key (1 hit) folded into one group (key k=* j=*), not counted towards the rule's threshold",
     ]);
   });
 
@@ -516,6 +552,9 @@ describe('the caps on groups, and their overflow', () => {
       floodLines(100_000, half + 1).map((l) => dated(T, 'h', l)),
     );
     expect(e.folded).toBe(1);
+    // an overflow that is not quiet stays
+    expect(e.expire(T - HOUR)).toBe(0);
+    expect(e.folded).toBe(1);
     // the overflow is forgotten with the rest
     expect(e.expire(T + 1)).toBe(MAX_RULE_GROUPS + 1);
     expect(e.folded).toBe(0);
@@ -523,12 +562,13 @@ describe('the caps on groups, and their overflow', () => {
   });
 
   it(`past ${MAX_GROUPS} groups in all, a rule's second key folds; its first is kept apart`, () => {
-    const rules = ['a', 'b', 'c', 'd', 'e'].map((id) => rule({ id, title: 'k{k}', patterns: [`${id}(?<k>\\d+) bad`], key: ['k'] }));
+    const rules = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => rule({ id, title: 'k{k}', patterns: [`${id}(?<k>\\d+) bad`], key: ['k'] }));
     const e = engine(rules);
     const lines: string[] = [];
     for (const id of ['a', 'b', 'c']) for (let i = 0; i < MAX_RULE_GROUPS; i++) lines.push(`${id}${i} bad`);
     for (let i = 0; i < MAX_RULE_GROUPS - 1; i++) lines.push(`d${i} bad`);
-    lines.push('e0 bad', 'e1 bad');
+    // e0 makes 20000; e1 is e's second key, f0 the first of f: kept apart although the groups are full
+    lines.push('e0 bad', 'e1 bad', 'f0 bad');
     feed(e, lines);
     expect(e.folded).toBe(1);
     expect(e.foldNotes().map((n) => n.text.slice(0, 32))).toEqual(['too many distinct findings of e ']);
