@@ -422,6 +422,10 @@ describe('absorb', () => {
     d.read(l2, place(1, { source: 'serial' }));
     d.absorb(a.exportState());
     expect(d.findings().map((f) => f.count)).toEqual([2]);
+    // and into an engine that read nothing: both
+    const f = engine();
+    f.absorb(a.exportState());
+    expect(f.findings().map((x) => x.count)).toEqual([2]);
     // a group all of whose lines were read already adds nothing
     const c = engine();
     c.read(l1, place(1, { source: 'console' }));
