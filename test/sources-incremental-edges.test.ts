@@ -1,0 +1,316 @@
+/**
+ * More unit tests of src/sources/incremental.ts, written against the mutation set `sources-incremental`'s
+ * re-measure (docs/mutation.md): reads past the size planned, gzip read errors and skips over more than
+ * one piece, lines held back, the consistency checks, the planning's retries. Beside
+ * test/sources-incremental-units.test.ts (whose helpers these repeat: a file of their own keeps that
+ * one's mutation results reusable by Stryker's incremental runs).
+ */
+import {
+  appendFileSync,
+  copyFileSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LogFile, Segment, planFile } from '../src/sources/incremental.js';
+import type { TrackedFile } from '../src/state/state.js';
+import { tmp } from './helpers.js';
+
+// node:fs as incremental.ts sees it, with a statSync failure a test can stage for one path, once or
+// always (a name that vanishes between listing and looking; EACCES, which root never meets), after
+// some calls that pass (`after`), or the stat of another path in its place (`as`: a folder there);
+// and failures of the next `readFail` positioned reads (`read`, as gzip data is read: EIO)
+const staged = vi.hoisted(() => ({
+  fail: new Map<string, { error?: Error; as?: string; times: number; after?: number }>(),
+  readFail: 0,
+}));
+vi.mock('node:fs', async (original) => {
+  const fs = await original<typeof import('node:fs')>();
+  const statSync = ((...a: Parameters<typeof fs.statSync>) => {
+    const hit = staged.fail.get(String(a[0]));
+    if (hit && hit.after) hit.after--;
+    else if (hit && hit.times > 0) {
+      hit.times--;
+      if (hit.as !== undefined) return fs.statSync(hit.as);
+      throw hit.error;
+    }
+    return fs.statSync(...a);
+  }) as typeof fs.statSync;
+  const read = ((...a: unknown[]) => {
+    if (staged.readFail > 0) {
+      staged.readFail--;
+      const cb = a[a.length - 1] as (e: Error) => void;
+      setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })));
+      return;
+    }
+    return (fs.read as (...x: unknown[]) => void)(...a);
+  }) as typeof fs.read;
+  return { ...fs, statSync, read, default: { ...fs, statSync, read } };
+});
+const errno = (code: string) => Object.assign(new Error(`${code}: staged`), { code });
+
+const lines = (from: number, to: number) => {
+  let s = '';
+  for (let i = from; i <= to; i++) s += `Nov 26 04:00:01 xen07 kernel: line ${i}\n`;
+  return s;
+};
+/** The line numbers in a text read. */
+const nums = (text: string) => [...text.matchAll(/line (\d+)\n/g)].map((m) => Number(m[1]));
+const each = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+interface Run {
+  text: string;
+  notes: string[];
+  events: string[];
+  state: TrackedFile | undefined;
+  consistent: boolean;
+  /** Each segment: file name, first line number, lines after, whether read to its end. */
+  segs: [string, number, number, boolean][];
+  live: boolean;
+}
+
+/** One `report` run over `path`: plan against the state, read every segment, commit. */
+async function run(path: string, prev: TrackedFile | undefined): Promise<Run> {
+  const plan = await planFile(path, prev);
+  let text = '';
+  try {
+    for (const s of plan.segments) for await (const c of s.open()) text += c.toString('latin1');
+    const state = plan.commit();
+    return {
+      text,
+      notes: plan.notes,
+      events: plan.events,
+      // as the state file keeps it
+      state: state === undefined ? undefined : (JSON.parse(JSON.stringify(state)) as TrackedFile),
+      consistent: plan.consistent(),
+      segs: plan.segments.map((s) => [s.name.slice(s.name.lastIndexOf('/') + 1), s.lineBase, s.lines, s.toEof]),
+      live: plan.live,
+    };
+  } finally {
+    plan.close();
+  }
+}
+
+/** A set of runs over one log: `next()` runs once more and returns what it read. */
+function tracker(name = 'kern.log') {
+  const dir = tmp('xd-incr-');
+  const log = join(dir, name);
+  const t = {
+    dir,
+    log,
+    state: undefined as TrackedFile | undefined,
+    last: null as Run | null,
+    async next(): Promise<number[]> {
+      const r = await run(log, t.state);
+      t.last = r;
+      expect(r.consistent).toBe(true);
+      t.state = r.state ?? t.state;
+      return nums(r.text);
+    },
+    write: (text: string) => appendFileSync(log, text),
+    at: (n: string | number) => `${log}${typeof n === 'number' ? `.${n}` : n}`,
+    /** logrotate's rename and create: name.N → name.N+1 for the numbered ones there are, name → name.1. */
+    rotate(compress = false, delay = true) {
+      const ns = readdirSync(dir)
+        .map((n) => /\.(\d+)(\.gz)?$/.exec(n))
+        .filter((m) => m)
+        .map((m) => [Number(m![1]), m![2] ?? ''] as const)
+        .sort((a, b) => b[0] - a[0]);
+      for (const [n, gz] of ns) renameSync(t.at(`.${n}${gz}`), t.at(`.${n + 1}${gz}`));
+      renameSync(log, t.at(1));
+      writeFileSync(log, '');
+      if (compress) {
+        const which = delay ? 2 : 1;
+        if (readdirSync(dir).includes(`${name}.${which}`)) {
+          // gzip keeps the file's modification time, to the nanosecond: touch -r (utimes through a Date
+          // can land up to 1 ms later, after a file written since in the same clock tick)
+          writeFileSync(t.at(`.${which}.gz`), gzipSync(readFileSync(t.at(which))));
+          execFileSync('touch', ['-r', t.at(which), t.at(`.${which}.gz`)]);
+          unlinkSync(t.at(which));
+        }
+      }
+    },
+    copytruncate() {
+      copyFileSync(log, t.at(1));
+      truncateSync(log, 0);
+    },
+  };
+  return t;
+}
+
+describe('incremental.ts: written against the re-measure', () => {
+  afterEach(() => {
+    staged.fail.clear();
+    staged.readFail = 0;
+  });
+
+  it('a file refused once stays refused, even when it is back under its name', () => {
+    const dir = tmp('xd-incr-');
+    const f = join(dir, 'k.log.1');
+    writeFileSync(f, lines(1, 1));
+    const lf = new LogFile(f, statSync(f), -1);
+    renameSync(f, join(dir, 'away'));
+    expect(lf.open()).toBe(false);
+    renameSync(join(dir, 'away'), f);
+    expect(lf.open()).toBe(false);
+  });
+
+  it('the live file is read up to its size when planned, from where the last run stopped', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 3));
+    await t.next();
+    t.write(lines(4, 5));
+    const plan = await planFile(t.log, t.state);
+    try {
+      t.write(lines(6, 7)); // the next run's
+      let text = '';
+      for (const s of plan.segments) for await (const c of s.open()) text += c.toString();
+      expect(nums(text)).toEqual([4, 5]);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it('a compressed file that cannot be read is an error of its reading, not a wait', async () => {
+    const dir = tmp('xd-incr-');
+    const f = join(dir, 'k.log.1.gz');
+    writeFileSync(f, gzipSync(lines(1, 3)));
+    const seg = new Segment(new LogFile(f, statSync(f), -1), 0, 0, { head: Buffer.alloc(0), tail: Buffer.alloc(0) }, true);
+    staged.readFail = 1;
+    await expect(
+      (async () => {
+        for await (const _ of seg.open());
+      })(),
+    ).rejects.toThrow('gzip: EIO: i/o error, read');
+  }, 20_000); // (without the error passed on, gunzip waits forever)
+
+  it('a compressed file read from past its first 256 KiB skips that much of its uncompressed bytes', async () => {
+    const dir = tmp('xd-incr-');
+    const f = join(dir, 'k.log.1.gz');
+    const text = lines(1, 20_000); // about 860 KB: gunzip gives it in 256 KiB pieces
+    writeFileSync(f, gzipSync(text));
+    const start = lines(1, 15_000).length;
+    expect(start).toBeGreaterThan(2 * 256 * 1024);
+    const seg = new Segment(new LogFile(f, statSync(f), -1), start, 15_000, { head: Buffer.alloc(0), tail: Buffer.alloc(0) }, true);
+    let got = '';
+    for await (const c of seg.open()) got += c.toString();
+    expect(nums(got)).toEqual(each(15_001, 20_000));
+    expect(seg.lines).toBe(20_000);
+  });
+
+  it('holds back an unended line that is all there is new, or that follows a line end alone', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 2));
+    await t.next();
+    t.write('Nov 26 04:00:01 xen07 kernel: line 3');
+    expect(await t.next()).toEqual([]);
+    expect(t.last!.text).toBe('');
+    t.write('\n');
+    expect(await t.next()).toEqual([3]);
+    t.write('\nabc');
+    await t.next();
+    expect(t.last!.text).toBe('\n');
+    expect(t.state!.current.lines).toBe(4);
+  });
+
+  it('reads an unended line of exactly 1 MiB, and counts no line for it until it ends', async () => {
+    const t = tracker();
+    writeFileSync(t.log, 'x'.repeat(1024 * 1024));
+    await t.next();
+    expect(t.last!.text.length).toBe(1024 * 1024);
+    expect(t.state!.current.lines).toBe(0);
+    const u = tracker();
+    writeFileSync(u.log, `${lines(1, 1)}${'x'.repeat(1024 * 1024 + 10)}`);
+    await u.next();
+    expect(u.state!.current.lines).toBe(1);
+    u.write(`\n${lines(2, 2)}`);
+    expect(await u.next()).toEqual([2]);
+    expect(u.state!.current.lines).toBe(3);
+  });
+
+  it('a file read on whose first bytes were rewritten while read counts as inconsistent', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 200));
+    await t.next();
+    t.write(lines(201, 210));
+    const plan = await planFile(t.log, t.state);
+    try {
+      for (const s of plan.segments) for await (const _ of s.open());
+      expect(plan.consistent()).toBe(true);
+      // the same length, the last bytes the same: only the first differ
+      writeFileSync(t.log, lines(1, 210).replace('line 1\n', 'LINE 1\n'));
+      expect(plan.consistent()).toBe(false);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it('segments with nothing to read, left unread as report leaves them, do not make the plan inconsistent', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 3));
+    await t.next();
+    const plan = await planFile(t.log, t.state);
+    try {
+      expect(plan.segments.map((s) => s.hasWork)).toEqual([false]);
+      truncateSync(t.log, 0);
+      expect(plan.consistent()).toBe(true);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it('a log in a folder that does not exist is no rotation in progress: planned once', async () => {
+    const dir = tmp('xd-incr-');
+    const t0 = Date.now();
+    const plan = await planFile(join(dir, 'missing', 'kern.log'), undefined);
+    plan.close();
+    expect([plan.unstable, plan.segments.length, plan.notes]).toEqual([false, 0, []]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a mark of another device is another file, even with the inode number', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 3));
+    await t.next();
+    t.write(lines(4, 4));
+    const r = await run(t.log, { ...t.state!, current: { ...t.state!.current, dev: t.state!.current.dev + 1 } });
+    expect(nums(r.text)).toEqual([4]);
+    expect(r.events).toEqual([`${t.log}: replaced by a file that continues it`]);
+  });
+
+  it('the live file failing its second look (permission, a folder now) plans again, without a note', async () => {
+    for (const stage of [{ error: errno('EACCES') }, { as: tmp('xd-incr-') }]) {
+      const t = tracker();
+      writeFileSync(t.log, lines(1, 2));
+      staged.fail.set(t.log, { ...stage, times: 1, after: 1 });
+      const r = await run(t.log, undefined);
+      expect(staged.fail.get(t.log)!.times).toBe(0);
+      expect([nums(r.text), r.notes]).toEqual([[1, 2], []]);
+    }
+  });
+
+  it('a rotation that never settles is planned 9 times, waiting 100 ms more each time, then read as it is', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 2));
+    writeFileSync(t.log, lines(3, 3));
+    staged.fail.set(t.at(1), { error: errno('ENOENT'), times: 100 });
+    const t0 = Date.now();
+    const plan = await planFile(t.log, undefined);
+    try {
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(3500);
+      expect(staged.fail.get(t.at(1))!.times).toBe(91);
+      expect(plan.unstable).toBe(true);
+      expect(plan.segments.map((s) => s.name)).toEqual([t.log]);
+    } finally {
+      plan.close();
+    }
+  });
+});
