@@ -13,6 +13,8 @@ import {
   renameSync,
   statSync,
   truncateSync,
+  utimesSync,
+  linkSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -20,22 +22,27 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LogFile, Segment, planFile } from '../src/sources/incremental.js';
+import { LogFile, Segment, TAIL_BYTES, planFile } from '../src/sources/incremental.js';
 import type { TrackedFile } from '../src/state/state.js';
 import { tmp } from './helpers.js';
 
 // node:fs as incremental.ts sees it, with a statSync failure a test can stage for one path, once or
 // always (a name that vanishes between listing and looking; EACCES, which root never meets), after
-// some calls that pass (`after`), or the stat of another path in its place (`as`: a folder there);
-// and failures of the next `readFail` positioned reads (`read`, as gzip data is read: EIO)
+// some calls that pass (`after`), or the stat of another path in its place (`as`: a folder there),
+// counting the calls (`calls`); openSync failing for a path (`openFail`: times); the listing of a
+// folder changed by a hook (`readdir`: a name appearing while planning); and failures of the next
+// `readFail` positioned reads (`read`, as gzip data is read: EIO)
 const staged = vi.hoisted(() => ({
-  fail: new Map<string, { error?: Error; as?: string; times: number; after?: number }>(),
+  fail: new Map<string, { error?: Error; as?: string; times: number; after?: number; calls?: number }>(),
+  openFail: new Map<string, number>(),
+  readdir: null as ((dir: string, names: string[]) => string[]) | null,
   readFail: 0,
 }));
 vi.mock('node:fs', async (original) => {
   const fs = await original<typeof import('node:fs')>();
   const statSync = ((...a: Parameters<typeof fs.statSync>) => {
     const hit = staged.fail.get(String(a[0]));
+    if (hit) hit.calls = (hit.calls ?? 0) + 1;
     if (hit && hit.after) hit.after--;
     else if (hit && hit.times > 0) {
       hit.times--;
@@ -44,6 +51,19 @@ vi.mock('node:fs', async (original) => {
     }
     return fs.statSync(...a);
   }) as typeof fs.statSync;
+  const openSync = ((...a: Parameters<typeof fs.openSync>) => {
+    const left = staged.openFail.get(String(a[0])) ?? 0;
+    if (left > 0) {
+      staged.openFail.set(String(a[0]), left - 1);
+      throw Object.assign(new Error(`ENOENT: staged, open '${String(a[0])}'`), { code: 'ENOENT' });
+    }
+    return fs.openSync(...a);
+  }) as typeof fs.openSync;
+  // (incremental.ts lists names only: readdirSync(dir))
+  const readdirSync = ((dir: string) => {
+    const names = fs.readdirSync(dir);
+    return staged.readdir ? staged.readdir(dir, names) : names;
+  }) as unknown as typeof fs.readdirSync;
   const read = ((...a: unknown[]) => {
     if (staged.readFail > 0) {
       staged.readFail--;
@@ -53,7 +73,8 @@ vi.mock('node:fs', async (original) => {
     }
     return (fs.read as (...x: unknown[]) => void)(...a);
   }) as typeof fs.read;
-  return { ...fs, statSync, read, default: { ...fs, statSync, read } };
+  const mocked = { statSync, openSync, readdirSync, read };
+  return { ...fs, ...mocked, default: { ...fs, ...mocked } };
 });
 const errno = (code: string) => Object.assign(new Error(`${code}: staged`), { code });
 
@@ -65,6 +86,7 @@ const lines = (from: number, to: number) => {
 /** The line numbers in a text read. */
 const nums = (text: string) => [...text.matchAll(/line (\d+)\n/g)].map((m) => Number(m[1]));
 const each = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const fds = () => readdirSync('/proc/self/fd').length;
 
 interface Run {
   text: string;
@@ -149,6 +171,8 @@ function tracker(name = 'kern.log') {
 describe('incremental.ts: written against the re-measure', () => {
   afterEach(() => {
     staged.fail.clear();
+    staged.openFail.clear();
+    staged.readdir = null;
     staged.readFail = 0;
   });
 
@@ -312,5 +336,235 @@ describe('incremental.ts: written against the re-measure', () => {
     } finally {
       plan.close();
     }
+  });
+
+  it('a compressed generation holds the rest of more than 256 KiB read (its last 512 bytes in the second piece of gunzip)', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 8000));
+    expect(statSync(t.log).size).toBeGreaterThan(256 * 1024 + TAIL_BYTES);
+    await t.next();
+    t.write(lines(8001, 8002));
+    t.rotate(true, false);
+    t.write(lines(8003, 8003));
+    expect(await t.next()).toEqual(each(8001, 8003));
+    expect(t.last!.notes).toEqual([]);
+    expect(t.last!.segs[0]).toEqual(['kern.log.1.gz', 8000, 8002, true]);
+  });
+
+  it('a file compressed right after the last run, with nothing added: its end is where the run stopped', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 5));
+    await t.next();
+    t.rotate(true, false);
+    t.write(lines(6, 6));
+    expect(await t.next()).toEqual([6]);
+    expect(t.last!.notes).toEqual([]);
+    expect(t.last!.events).toEqual([`${t.log}: rotated; the rest of ${t.at('.1.gz')} from line 6, then what came after`]);
+  });
+
+  it('the file renamed away is found by its inode before a newer one that begins the same (a banner)', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 2));
+    await t.next();
+    t.write(lines(3, 3));
+    t.rotate();
+    // the daemon writes the same first lines into each new file
+    t.write(lines(1, 2) + lines(4, 4));
+    t.rotate();
+    t.write(lines(5, 5));
+    expect(await t.next()).toEqual([3, 1, 2, 4, 5]);
+    expect(t.last!.segs.map((s) => s[0])).toEqual(['kern.log.2', 'kern.log.1', 'kern.log']);
+  });
+
+  it('an empty generation rotated away and removed since is not taken for any file', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), '');
+    writeFileSync(t.log, lines(1, 3));
+    await t.next();
+    expect(t.state!.rotated).toMatchObject({ path: t.at(1), offset: 0 });
+    unlinkSync(t.at(1));
+    t.write(lines(4, 5));
+    renameSync(t.log, t.at(1));
+    writeFileSync(t.log, lines(6, 6));
+    expect(await t.next()).toEqual([4, 5, 6]);
+    expect(t.last!.notes).toEqual([]);
+  });
+
+  describe('the newest generation of a state of an earlier version', () => {
+    const old = (s: TrackedFile): TrackedFile => {
+      const { gens: _gens, ...rest } = s;
+      return rest;
+    };
+
+    it('is found by its inode before a newer one that begins the same', async () => {
+      const t = tracker();
+      writeFileSync(t.at(1), lines(1, 2));
+      writeFileSync(t.log, '');
+      await t.next();
+      t.write(lines(1, 3));
+      t.rotate();
+      t.write(lines(4, 4));
+      const r = await run(t.log, old(t.state!));
+      expect(nums(r.text)).toEqual([1, 2, 3, 4]);
+      // (kern.log.2: the generation rotated away at the last run, read on for late lines)
+      expect(r.segs.map((s) => s[0])).toEqual(['kern.log.2', 'kern.log.1', 'kern.log']);
+    });
+
+    it('compressed since: by its first bytes, not by a newer, longer file that begins otherwise', async () => {
+      const t = tracker();
+      writeFileSync(t.at(1), lines(1, 2));
+      writeFileSync(t.log, '');
+      await t.next();
+      t.write(lines(3, 5));
+      t.rotate(true);
+      t.write(lines(6, 6));
+      const r = await run(t.log, old(t.state!));
+      expect(nums(r.text)).toEqual([3, 4, 5, 6]);
+    });
+
+    it('its inode number held by another file (reused) is checked by its first bytes', async () => {
+      const t = tracker();
+      writeFileSync(t.at(1), lines(1, 2));
+      writeFileSync(t.log, '');
+      await t.next();
+      t.write(lines(3, 3));
+      t.rotate();
+      t.write(lines(4, 4));
+      const s = old(t.state!);
+      const r = await run(t.log, { ...s, newestGen: { ...s.newestGen!, ino: statSync(t.at(1)).ino } });
+      expect(nums(r.text)).toEqual([3, 4]);
+    });
+
+    it('empty and gone: nothing tells which files are newer (a note)', async () => {
+      const t = tracker();
+      writeFileSync(t.at(1), '');
+      writeFileSync(t.log, '');
+      await t.next();
+      expect(t.state!.newestGen).toMatchObject({ head: { len: 0 } });
+      unlinkSync(t.at(1));
+      t.write(lines(1, 2));
+      renameSync(t.log, t.at(1));
+      writeFileSync(t.log, lines(3, 3));
+      const r = await run(t.log, old(t.state!));
+      expect(nums(r.text)).toEqual([3]);
+      expect(r.notes).toEqual([
+        `${t.log} was rotated more than its rotated files show: lines written to it after the last run may be missing`,
+      ]);
+    });
+  });
+
+  it('a generation that cannot be opened while planning (gone between listing and opening) plans again', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 2));
+    writeFileSync(t.log, lines(3, 4));
+    await t.next();
+    for (const n of [5, 6]) {
+      t.write(lines(n, n));
+      t.rotate(true, true);
+    }
+    t.write(lines(7, 7));
+    expect(readdirSync(t.dir).sort()).toEqual(['kern.log', 'kern.log.1', 'kern.log.2.gz', 'kern.log.3.gz']);
+    staged.openFail.set(t.at('.2.gz'), 1);
+    expect(await t.next()).toEqual([5, 6, 7]);
+    expect(staged.openFail.get(t.at('.2.gz'))).toBe(0);
+    expect(t.last!.notes).toEqual([]);
+  });
+
+  it('the newest generation that cannot be opened while planning plans again, and is remembered', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 2));
+    writeFileSync(t.log, lines(3, 4));
+    await t.next();
+    t.write(lines(5, 5));
+    staged.openFail.set(t.at(1), 1);
+    expect(await t.next()).toEqual([5]);
+    expect(staged.openFail.get(t.at(1))).toBe(0);
+    expect(t.state!.newestGen).toMatchObject({ ino: statSync(t.at(1)).ino });
+    expect(t.state!.rotated).toMatchObject({ path: t.at(1) });
+  });
+
+  it('a rotated file gone when its turn comes is read as nothing, and the plan is inconsistent', async () => {
+    const dir = tmp('xd-incr-');
+    const f = join(dir, 'k.log.1');
+    writeFileSync(f, lines(1, 2));
+    const seg = new Segment(new LogFile(f, statSync(f), -1), 0, 0, { head: Buffer.alloc(0), tail: Buffer.alloc(0) }, true);
+    unlinkSync(f);
+    let text = '';
+    for await (const c of seg.open()) text += c.toString();
+    expect([text, seg.read, seg.consistent()]).toEqual(['', true, false]);
+  });
+
+  it('a rotated name that is the live file itself (a hard link) is not read twice', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 2));
+    linkSync(t.log, t.at(1));
+    expect(await t.next()).toEqual([1, 2]);
+  });
+
+  it('the first run reads the rotated set by the order of their names, whatever their times', async () => {
+    const t = tracker();
+    writeFileSync(t.at(2), lines(1, 1));
+    utimesSync(t.at(2), 2000, 2000);
+    writeFileSync(t.at(1), lines(2, 2));
+    utimesSync(t.at(1), 1000, 1000);
+    writeFileSync(t.log, lines(3, 3));
+    expect(await t.next()).toEqual([1, 2, 3]);
+  });
+
+  it('a plan keeps open only the files it will read', async () => {
+    const t = tracker();
+    for (let i = 1; i <= 5; i++) writeFileSync(t.at(i), lines(i, i));
+    writeFileSync(t.log, lines(0, 0));
+    await t.next();
+    const before = fds();
+    // a state of an earlier version (no list of generations): every generation's first bytes are read
+    const { gens: _gens, ...state } = t.state!;
+    const plan = await planFile(t.log, state);
+    try {
+      // kern.log.1 (rotated away last: read on for late lines) and kern.log
+      expect(plan.segments.map((s) => s.name)).toEqual([t.at(1), t.log]);
+      expect(fds() - before).toBe(2);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it('a name appearing in the folder while planning plans again', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 1));
+    let calls = 0;
+    staged.readdir = (dir, names) => {
+      if (dir !== t.dir) return names;
+      calls++;
+      return calls === 2 ? [...names, 'kern.log.1'] : names;
+    };
+    const plan = await planFile(t.log, undefined);
+    plan.close();
+    expect([calls, plan.unstable]).toEqual([4, false]);
+  });
+
+  it('a log gone, with its rotated files there, is planned once', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 1));
+    await t.next();
+    t.rotate();
+    unlinkSync(t.log);
+    const t0 = Date.now();
+    const plan = await planFile(t.log, t.state);
+    plan.close();
+    expect([plan.unstable, plan.live]).toEqual([false, false]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('the live file replaced between the first and the second look plans again', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 2));
+    const other = join(t.dir, 'other');
+    writeFileSync(other, lines(1, 2));
+    staged.fail.set(t.log, { as: other, times: 1, after: 1 });
+    const r = await run(t.log, undefined);
+    expect(nums(r.text)).toEqual([1, 2]);
+    // two plans, two looks each
+    expect(staged.fail.get(t.log)!.calls).toBe(4);
   });
 });
