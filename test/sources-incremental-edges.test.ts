@@ -567,4 +567,188 @@ describe('incremental.ts: written against the re-measure', () => {
     // two plans, two looks each
     expect(staged.fail.get(t.log)!.calls).toBe(4);
   });
+
+  it('a name of another set, with a number this set lacks, is not a generation', async () => {
+    const t = tracker();
+    writeFileSync(join(t.dir, 'kern.logx.2'), lines(9, 9));
+    writeFileSync(t.at(1), lines(1, 1));
+    writeFileSync(t.log, lines(2, 2));
+    expect(await t.next()).toEqual([1, 2]);
+  });
+
+  it('a compressed file read from exactly its first 256 KiB on gives no empty piece', async () => {
+    const dir = tmp('xd-incr-');
+    const f = join(dir, 'k.log.1.gz');
+    const line = `${'x'.repeat(1023)}\n`;
+    writeFileSync(f, gzipSync(line.repeat(300)));
+    const seg = new Segment(new LogFile(f, statSync(f), -1), 256 * 1024, 256, { head: Buffer.alloc(0), tail: Buffer.alloc(0) }, true);
+    const sizes: number[] = [];
+    for await (const c of seg.open()) sizes.push(c.length);
+    expect(sizes).toEqual([44 * 1024]);
+    expect(seg.lines).toBe(300);
+  });
+
+  it('a remembered generation is known by inode, size and time together, not by size and time alone', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 1));
+    utimesSync(t.at(1), 1000, 1000);
+    writeFileSync(t.log, '');
+    expect(await t.next()).toEqual([1]);
+    // the same size and time as kern.log.1 was: another file all the same
+    t.write(lines(3, 3));
+    utimesSync(t.log, 1000, 1000);
+    t.rotate();
+    t.write(lines(4, 4));
+    expect(await t.next()).toEqual([3, 4]);
+  });
+
+  it('a remembered generation written to since is known by its inode before a newer one that begins the same', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 2));
+    writeFileSync(t.log, '');
+    await t.next();
+    appendFileSync(t.at(1), lines(3, 3)); // written late
+    t.write(lines(1, 2) + lines(4, 4)); // the same first lines (a banner)
+    t.rotate();
+    t.write(lines(5, 5));
+    const r = await run(t.log, t.state);
+    expect(nums(r.text)).toEqual([3, 1, 2, 4, 5]);
+    expect(r.notes).toEqual([]);
+  });
+
+  it('a remembered empty generation, gone since, claims no new file', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), '');
+    writeFileSync(t.log, '');
+    await t.next();
+    unlinkSync(t.at(1));
+    t.write(lines(1, 1));
+    renameSync(t.log, t.at(2));
+    writeFileSync(t.at(1), lines(2, 2));
+    writeFileSync(t.log, lines(3, 3));
+    expect(await t.next()).toEqual([1, 2, 3]);
+  });
+
+  it('a remembered generation compressed since is found by its first bytes without a note', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 2));
+    writeFileSync(t.log, '');
+    await t.next();
+    t.write(lines(3, 3));
+    t.rotate(true);
+    t.write(lines(4, 4));
+    expect(await t.next()).toEqual([3, 4]);
+    expect(t.last!.notes).toEqual([]);
+  });
+
+  it('the newest generation of a dated set is the latest date', async () => {
+    const t = tracker();
+    writeFileSync(t.at('-20261120'), lines(1, 1));
+    writeFileSync(t.at('-20261121'), lines(2, 2));
+    writeFileSync(t.log, lines(3, 3));
+    await t.next();
+    expect(t.state!.newestGen).toMatchObject({ ino: statSync(t.at('-20261121')).ino });
+  });
+
+  it('a live file gone between its look and its opening plans again', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 2));
+    staged.openFail.set(t.log, 1);
+    expect(await t.next()).toEqual([1, 2]);
+    expect(staged.openFail.get(t.log)).toBe(0);
+  });
+
+  it('empty at the last run and still empty, nothing rotated: no event', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 1));
+    writeFileSync(t.log, '');
+    await t.next();
+    expect(await t.next()).toEqual([]);
+    expect(t.last!.events).toEqual([]);
+    // a state of an earlier version (no list of generations), kern.log.1 read on for late lines
+    const { gens: _g, ...old } = t.state!;
+    const r = await run(t.log, old);
+    expect([nums(r.text), r.events, r.notes]).toEqual([[], [], []]);
+    // the newest generation seen gone, the file itself not rotated: nothing is missing
+    unlinkSync(t.at(1));
+    const gone = await run(t.log, old);
+    expect([nums(gone.text), gone.events, gone.notes]).toEqual([[], [], []]);
+  });
+
+  it('a state of an earlier version: only the generations newer than the newest seen, by name and by time', async () => {
+    const t = tracker();
+    writeFileSync(t.at('-20261120'), lines(1, 1));
+    utimesSync(t.at('-20261120'), 1000, 1000);
+    writeFileSync(t.log, '');
+    await t.next();
+    const { gens: _g, rotated: _r, ...old } = t.state!;
+    // written to at the same time as the newest seen (to the millisecond): newer all the same
+    writeFileSync(t.at('-20261121'), lines(2, 2));
+    utimesSync(t.at('-20261121'), 1000, 1000);
+    // a numbered file older than it (left from before dateext): not new
+    writeFileSync(t.at(1), lines(0, 0));
+    utimesSync(t.at(1), 500, 500);
+    const r = await run(t.log, old);
+    expect([nums(r.text), r.notes]).toEqual([[2], []]);
+  });
+
+  it('new generations after the one holding the rest are read by when they were written', async () => {
+    const t = tracker();
+    writeFileSync(t.log, lines(1, 1));
+    await t.next();
+    t.write(lines(2, 2));
+    renameSync(t.log, t.at('-20261120'));
+    utimesSync(t.at('-20261120'), 1000, 1000);
+    writeFileSync(t.at(1), lines(3, 3)); // numbered, but written before the dated one after it
+    utimesSync(t.at(1), 1500, 1500);
+    writeFileSync(t.at('-20261121'), lines(4, 4));
+    utimesSync(t.at('-20261121'), 2000, 2000);
+    writeFileSync(t.log, lines(5, 5));
+    expect(await t.next()).toEqual([2, 3, 4, 5]);
+  });
+
+  it('a state of an earlier version read in part: neither older generations nor newer names written before', async () => {
+    const t = tracker();
+    writeFileSync(t.at('-20261101'), lines(1, 1));
+    utimesSync(t.at('-20261101'), 500, 500);
+    writeFileSync(t.at(1), lines(2, 2));
+    utimesSync(t.at(1), 1000, 1000);
+    writeFileSync(t.log, lines(3, 3));
+    expect(await t.next()).toEqual([1, 2, 3]);
+    const { gens: _g, rotated: _r, ...old } = t.state!;
+    t.write(lines(4, 4));
+    renameSync(t.log, t.at('-20261121'));
+    utimesSync(t.at('-20261121'), 3000, 3000);
+    writeFileSync(t.log, lines(5, 5));
+    const r = await run(t.log, old);
+    expect(nums(r.text)).toEqual([4, 5]);
+  });
+
+  it('a remembered generation unchanged is not read again, however far it moved', async () => {
+    const t = tracker();
+    writeFileSync(t.at(2), lines(1, 1));
+    writeFileSync(t.at(1), lines(2, 2));
+    writeFileSync(t.log, '');
+    expect(await t.next()).toEqual([1, 2]);
+    t.write(lines(3, 3));
+    t.rotate();
+    t.write(lines(4, 4));
+    expect(await t.next()).toEqual([3, 4]);
+  });
+
+  it('empty at the last run: the event names the new rotated files read whole, beside the rest of the one rotated away', async () => {
+    const t = tracker();
+    writeFileSync(t.at(1), lines(1, 1));
+    writeFileSync(t.log, '');
+    await t.next();
+    t.write(lines(2, 2));
+    t.rotate();
+    expect(await t.next()).toEqual([2]);
+    expect(t.last!.segs.map((s) => [s[0], s[1]])).toEqual([
+      ['kern.log.2', 1],
+      ['kern.log.1', 0],
+      ['kern.log', 0],
+    ]);
+    expect(t.last!.events).toEqual([`${t.log}: rotated while empty; read the new rotated files`]);
+  });
 });
