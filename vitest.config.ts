@@ -6,7 +6,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // one fast-check seed per run, printed, replayable with XD_SEED=<seed>
     globalSetup: ['test/setup/seed.ts'],
-    setupFiles: ['test/setup/fast-check.ts', 'test/setup/stall.ts'],
+    setupFiles: ['test/setup/fast-check.ts', 'test/setup/stall.ts', 'test/setup/tmp.ts'],
     env: { TZ: 'UTC', NO_COLOR: '1', HOME: '/tmp/xendoctor-test-home', LC_ALL: 'C' },
     // bounds for a loaded 2-core machine (niced tests beside busy loops ran 10-40x slower), not for speed
     testTimeout: 180_000,

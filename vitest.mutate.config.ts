@@ -52,6 +52,9 @@ const sets: Record<string, string[]> = {
   // safety.ts alone (XD_MUTATE=engine-safety): its test runs recheck over the whole catalogue, too slow
   // to run for the mutants of the other engine files, which it does not test
   'engine-safety': ['test/safety.test.ts'],
+  // safety.ts against its unit tests with small patterns (XD_MUTATE=engine-safety-units XD_MUTATE_NAME=safety
+  // --mutate src/engine/safety.ts): seconds a run where the catalogue's recheck takes minutes
+  'engine-safety-units': ['test/engine-safety-units.test.ts'],
   // one small file each against its own unit tests (XD_MUTATE=<set> XD_MUTATE_NAME=<file> --mutate <file>): seconds a run
   'engine-facts': ['test/engine-facts.test.ts'],
   'sources-safe-read': ['test/sources-safe-read.test.ts'],

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, json, siteRuleDir, tmp, xd } from './helpers.js';
+import { xdAsync } from './report-helpers.js';
 
 const BLKBACK =
   [
@@ -160,6 +161,15 @@ describe('scan', () => {
     expect(xd(['--since', 'whenever', join(dir, 'kern.log')]).code).toBe(3);
     expect(xd(['--tz', 'Mars/Olympus', join(dir, 'kern.log')]).code).toBe(3);
     expect(xd(['--only', 'no-such-rule', join(dir, 'kern.log')]).code).toBe(3);
+  });
+
+  it("reads the host's TZ as the C library does: empty or unknown to ICU is UTC, not a bad --tz", async () => {
+    const log = 'Nov 20 08:00:00 xen07 kernel: [100.0] INFO: task blkback.7.xvda:4242 blocked for more than 120 seconds.\n';
+    for (const TZ of ['', 'Foo/Bar', 'UTC0', 'Europe/Berlin']) {
+      const r = await xdAsync(['--format', 'json', '--year', '2026', '-'], { TZ }, undefined, log);
+      expect({ TZ, code: r.code, stderr: r.stderr }).toEqual({ TZ, code: 2, stderr: '' });
+      expect(json(r).findings[0].first).toBe(TZ === 'Europe/Berlin' ? '2026-11-20T07:00:00Z' : '2026-11-20T08:00:00Z');
+    }
   });
 
   it('filters by --since', () => {

@@ -4,7 +4,7 @@
  * sample run): how a sample file is read into cases, what a case's findings are compared with, and
  * every problem `testSamples` names (written against the mutants of the mutation run, docs/mutation.md).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileRule, type Rule, type RuleSpec } from '../src/engine/catalogue.js';
@@ -303,5 +303,96 @@ describe('testSamples', () => {
       'two.log': '# expect: two {"d":"sda"}\ndisk sda fail\n# expect: two {"e":"sdb"}\ndisk sdb\n# expect: none\nnothing\n',
     });
     expect((await testSamples([two], dir)).problems).toEqual([]);
+  });
+});
+
+describe('written against the mutation run of samples.ts (docs/mutation.md)', () => {
+  it('annotations: no blank needed after "expect:", blanks after "none" or before a count, CR only at the end, "#" first', () => {
+    const { cases, problems } = parse(
+      ['# expect:alpha', 'a', '# expect: none  ', 'b', '# expect: beta count  2', 'mid\rdle\r', ' # expect: beta'].join('\n'),
+    );
+    expect(problems).toEqual([]);
+    expect(cases).toEqual([
+      { file: 's.log', line: 1, expect: [{ rule: 'alpha', captures: {}, count: null }], lines: ['a'] },
+      { file: 's.log', line: 3, expect: [], lines: ['b'] },
+      { file: 's.log', line: 5, expect: [{ rule: 'beta', captures: {}, count: 2 }], lines: ['mid\rdle', ' # expect: beta'] },
+    ]);
+  });
+
+  it('a case runs through the prefilter: a rule whose literals a line lacks does not see it; with everyLine it does', async () => {
+    // alpha's literals replaced by one its lines do not hold: the prefilter then keeps them from it
+    const blind: Rule = { ...alpha, literals: ['no such text'] };
+    const c = { file: 's.log', line: 1, expect: [], lines: ['alpha fault on sda'] };
+    expect((await runCase([blind, beta], c)).findings).toEqual([]);
+    expect((await runCase([blind, beta], c, true)).findings.map((f) => f.rule)).toEqual(['alpha']);
+    // and so does testSamples: its positive case fails
+    const report = await testSamples([blind, beta], samples(good), new Set(['alpha']));
+    expect(report.problems.map((p) => [p.line, p.message])).toContainEqual([1, 'missing alpha {"disk":"sda"} (got: none)']);
+  });
+
+  it("a year-less stamp is dated against the sample clock (26 Nov 2026), not the machine's", async () => {
+    // 1 Dec lies 5 days after the sample clock, beyond its 2 days of slack: the year before
+    const c = { file: 's.log', line: 1, expect: [], lines: ['Dec  1 08:00:00 h kernel: alpha fault on sda'] };
+    const { findings } = await runCase(rules, c);
+    expect(findings.map((f) => f.first)).toEqual(['2025-12-01T08:00:00Z']);
+  });
+
+  it('a finding of another rule does not meet an expectation, whatever its captures', async () => {
+    const dir = samples({ ...good, 'beta.log': good['beta.log'] + '# expect: beta\nalpha fault on sda\n' });
+    expect((await testSamples(rules, dir)).problems).toEqual([
+      { file: join(dir, 'beta.log'), line: 5, message: 'missing beta {}, extra alpha {"disk":"sda"} (got: alpha {"disk":"sda"})' },
+    ]);
+  });
+
+  it('a case missing findings and getting none: each named, "got: none"; two extra findings each named', async () => {
+    const dir = samples({
+      ...good,
+      'alpha.log':
+        good['alpha.log'] +
+        '\n# expect: alpha {"disk":"sdz"}\n# expect: beta count 2\nnothing matches\n' +
+        '# expect: none\nalpha fault on sdc\nbeta broke x\n',
+    });
+    const file = join(dir, 'alpha.log');
+    expect((await testSamples(rules, dir)).problems).toEqual([
+      { file, line: 8, message: 'missing alpha {"disk":"sdz"}; beta {} count 2 (got: none)' },
+      { file, line: 11, message: 'extra alpha {"disk":"sdc"}; beta {} (got: alpha {"disk":"sdc"}; beta {"what":"x"})' },
+    ]);
+  });
+
+  it('a sample file without a near-miss case', async () => {
+    const dir = samples({ ...good, 'beta.log': '# expect: beta {"what":"down"}\nbeta broke down\n' });
+    expect((await testSamples(rules, dir)).problems).toEqual([
+      { file: join(dir, 'beta.log'), line: null, message: 'no near-miss case (# expect: none)' },
+    ]);
+  });
+
+  it('a sample file over 16 MiB is not read', async () => {
+    const dir = samples(good);
+    const big = join(dir, 'beta.log');
+    writeFileSync(big, good['beta.log']);
+    truncateSync(big, 16 * 1024 * 1024 + 1);
+    const { problems } = await testSamples(rules, dir, new Set(['beta']));
+    expect(problems).toEqual([{ file: big, line: null, message: expect.stringMatching(/^cannot read the sample file: .*too large/) }]);
+  });
+
+  it("a pattern matched only in a case that expects another rule is matched by no positive case (the case's hits do not count)", async () => {
+    const dir = samples({
+      ...good,
+      'alpha.log':
+        '# expect: alpha {"disk":"sda"}\nalpha fault on sda\n# expect: beta\nbeta broke x\nalpha other on sdb\n# expect: none\nx\n',
+    });
+    expect((await testSamples(rules, dir, new Set(['alpha']))).problems).toEqual([
+      { file: join(dir, 'alpha.log'), line: 3, message: 'extra alpha {"disk":"sdb"} (got: alpha {"disk":"sdb"}; beta {"what":"x"})' },
+      { file: '/rules/alpha.yaml', line: null, message: 'patterns[1] is matched by no positive sample: alpha other on (?<disk>sd[a-z])' },
+    ]);
+  });
+
+  it('a pattern is needed when, without it, a case gets a finding more (and misses none)', async () => {
+    // with the first pattern both lines count under sda; without it the first line's last word is its key
+    const split = rule('split', { patterns: ['disk (?<d>sd[a-z]) fail', '(?<d>\\w+)$'], key: ['d'] });
+    const dir = samples({
+      'split.log': '# expect: split {"d":"sda"}\ndisk sda fail\ndisk sda\n# expect: split {"d":"sdb"}\ndisk sdb\n# expect: none\n-\n',
+    });
+    expect(await testSamples([split], dir)).toEqual({ cases: 3, passed: 3, problems: [] });
   });
 });

@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { otherReadings } from '../src/parse/fallback.js';
 import type { LogEvent } from '../src/types.js';
 import { validateOutput } from './output-schemas.js';
+import { madeTmp } from './setup/tmp-dirs.js';
 
 export const ROOT = resolve(__dirname, '..');
 export const BIN = join(ROOT, 'bin', 'xendoctor.js');
@@ -120,8 +121,11 @@ export const failure = async (p: Promise<unknown>): Promise<string> => {
   throw new Error('did not fail');
 };
 
+/** A fresh folder in the temporary directory, removed after the test file unless a test failed (test/setup/tmp.ts). */
 export function tmp(prefix = 'xd-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeTmp.push(dir);
+  return dir;
 }
 
 /**

@@ -5,9 +5,14 @@
  * zone-less ISO stamps and --since/--until bounds read in the given zone, and the edges of the small
  * helpers (locale month names, durations with blanks, toIso of non-times, validZone).
  */
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import {
+  hostZone,
   isoTime,
   isoTimeLuxon,
   localTime,
@@ -16,9 +21,11 @@ import {
   parseDuration,
   syslogTime,
   toIso,
+  utcHour,
   validZone,
   type TimeContext,
 } from '../src/parse/time.js';
+import { ROOT, spawnAsync, tmp } from './helpers.js';
 
 const ctx = (zone: string, reference = Date.UTC(2026, 5, 1), year: number | null = null): TimeContext => ({ zone, year, reference });
 const UTC = ctx('UTC');
@@ -180,5 +187,107 @@ describe('time: small helpers', () => {
     expect(validZone('UTC')).toBe(true);
     expect(validZone('Mars/Olympus_Mons')).toBe(false);
     expect(validZone('')).toBe(false);
+  });
+});
+
+describe('time: the host zone without ICU, and UTC hours without luxon', () => {
+  // ICU reads the process's own TZ, and node tells ICU when process.env.TZ is set or deleted: one child
+  // node tries every value (the test's own process keeps its TZ)
+  const TZS = [
+    ...['UTC', ':UTC', 'Etc/UTC', ':Etc/UTC', 'UCT', 'Etc/UCT', 'GMT', 'GMT0', 'Etc/GMT', 'Universal', 'Etc/Universal'],
+    ...['Zulu', 'Etc/Zulu', 'Greenwich', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'EST5EDT', '', ':', 'UTC0', 'Foo/Bar'],
+  ];
+
+  it('names the zone as ICU does, and a zone ICU cannot name (TZ empty, TZ=UTC0, TZ=Foo/Bar) as UTC', async () => {
+    const script = `import { hostZone } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/parse/time.js')).href)};
+      const out = [];
+      for (const tz of [...${JSON.stringify(TZS)}, null]) {
+        if (tz === null) delete process.env.TZ; else process.env.TZ = tz;
+        out.push({ tz, ours: hostZone(), icu: Intl.DateTimeFormat().resolvedOptions().timeZone });
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const r = await spawnAsync(process.execPath, ['--input-type=module', '-e', script]);
+    expect(r.stderr).toBe('');
+    const seen = JSON.parse(r.stdout) as { tz: string | null; ours: string; icu?: string }[];
+    expect(seen.map((z) => z.tz)).toEqual([...TZS, null]);
+    for (const { tz, ours, icu } of seen) {
+      const expected = icu && icu !== 'Etc/Unknown' && validZone(icu) ? icu : 'UTC';
+      expect({ tz, ours }).toEqual({ tz, ours: expected });
+    }
+    // ICU's own answers the mapping stands on: the UTC names, Berlin, and no zone for TZ=UTC0
+    expect(seen.find((z) => z.tz === 'Zulu')!.icu).toBe('UTC');
+    expect(seen.find((z) => z.tz === 'Europe/Berlin')!.icu).toBe('Europe/Berlin');
+    expect(seen.find((z) => z.tz === 'Europe/Berlin')!.ours).toBe('Europe/Berlin');
+  });
+
+  it('asks ICU only when TZ or /etc/localtime does not say UTC', () => {
+    const dir = tmp('xd-zone-');
+    const link = (name: string, target: string) => {
+      symlinkSync(target, join(dir, name));
+      return join(dir, name);
+    };
+    let asked = 0;
+    const icu = () => {
+      asked++;
+      return 'Europe/Paris';
+    };
+    expect(hostZone({ TZ: '' }, '/nonexistent', icu)).toBe('UTC');
+    expect(hostZone({ TZ: ':Etc/UTC' }, '/nonexistent', icu)).toBe('UTC');
+    expect(hostZone({}, link('a', '/usr/share/zoneinfo/Etc/UTC'), icu)).toBe('UTC');
+    expect(hostZone({}, link('b', '../usr/share/zoneinfo/UTC'), icu)).toBe('UTC');
+    expect(asked).toBe(0);
+    expect(hostZone({ TZ: 'Europe/Paris' }, '/nonexistent', icu)).toBe('Europe/Paris');
+    expect(hostZone({}, link('c', '/usr/share/zoneinfo/Europe/Paris'), icu)).toBe('Europe/Paris');
+    // UTC inside a longer name is not UTC; a copy (not a link) of the zone file leaves it to ICU
+    expect(hostZone({}, link('d', '/usr/share/zoneinfo/Etc/UTC+1'), icu)).toBe('Europe/Paris');
+    writeFileSync(join(dir, 'copy'), 'TZif');
+    expect(hostZone({}, join(dir, 'copy'), icu)).toBe('Europe/Paris');
+    expect(asked).toBe(4);
+    expect(hostZone({}, '/nonexistent', () => 'Etc/Unknown')).toBe('UTC');
+    expect(hostZone({}, '/nonexistent', () => undefined)).toBe('UTC');
+  });
+
+  it("utcHour is luxon's start of the hour in UTC, and leaves to luxon what it does not compute", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 900, max: 10100 }),
+        fc.integer({ min: -1, max: 13 }),
+        fc.integer({ min: -1, max: 32 }),
+        fc.integer({ min: -1, max: 24 }),
+        (year, month, day, h) => {
+          const ours = utcHour(year, month, day, h);
+          const dt = DateTime.fromObject({ year, month, day, hour: h }, { zone: 'UTC' });
+          const luxon = dt.isValid ? dt.toMillis() : null;
+          const inRange = year >= 1000 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && h >= 0 && h <= 23;
+          expect(ours).toBe(inRange ? luxon : undefined);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+    // the leap rule's three cases
+    expect(utcHour(2024, 2, 29, 0)).toBe(Date.UTC(2024, 1, 29));
+    expect(utcHour(2100, 2, 29, 0)).toBeNull();
+    expect(utcHour(2000, 2, 29, 0)).toBe(Date.UTC(2000, 1, 29));
+    expect(utcHour(2026, 4, 31, 5)).toBeNull();
+    expect(utcHour(2026.5, 4, 3, 5)).toBeUndefined();
+  });
+
+  it('a UTC syslog stamp is dated without luxon, the same as luxon dates it in the UTC zone', () => {
+    const stamps = [
+      [2026, 2, 28, 23],
+      [2024, 2, 29, 0],
+      [2026, 12, 31, 23],
+      [2027, 1, 1, 0],
+    ] as const;
+    for (const [y, mo, d, h] of stamps) {
+      expect(localTime(UTC, y, mo, d, h, 59, 59, 999)).toBe(
+        DateTime.fromObject({ year: y, month: mo, day: d, hour: h, minute: 59, second: 59, millisecond: 999 }, { zone: 'UTC' }).toMillis(),
+      );
+    }
+    expect(localTime(UTC, 2026, 2, 29, 0, 0, 0)).toBeNull();
+    // the reference's year in UTC: Dec 31 23:30 UTC is still that year (in Berlin it is the next)
+    const newYearsEve = Date.UTC(2026, 11, 31, 23, 30);
+    expect(syslogTime(ctx('UTC', newYearsEve), 12, 31, 23, 0, 0)).toBe(Date.UTC(2026, 11, 31, 23));
+    expect(syslogTime(ctx('Europe/Berlin', newYearsEve), 1, 1, 0, 10, 0)).toBe(Date.UTC(2026, 11, 31, 23, 10));
   });
 });

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { SEVERITIES, severityRank, type Finding, type ScanReport, type Severity } from '../types.js';
-import { parseBound, validZone } from '../parse/time.js';
+import { hostZone, parseBound, validZone } from '../parse/time.js';
 import { loadCatalogue, type Rule } from '../engine/catalogue.js';
 import { summarize } from '../engine/findings.js';
 import { pluginStatus } from '../render/nagios.js';
@@ -63,7 +63,7 @@ function idList(v: unknown): string[] {
 
 /** Validate the parsed options; bad values are usage errors (exit 3). */
 export function commonSettings(o: Record<string, unknown>, now = Date.now()): CommonSettings {
-  const zone = typeof o.tz === 'string' ? o.tz : Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const zone = typeof o.tz === 'string' ? o.tz : hostZone();
   if (!validZone(zone)) throw new CliError(`--tz: unknown time zone "${zone}"`, 'use an IANA name such as UTC or Europe/Berlin');
   let year: number | null = null;
   if (o.year !== undefined) {

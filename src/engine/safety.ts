@@ -102,9 +102,18 @@ interface Item {
   max: number;
 }
 
-/** Parse a pattern into sequences of items (groups with their alternatives); enough of the syntax to see repeats. */
+/**
+ * Parse a pattern into sequences of items (groups with their alternatives); enough of the syntax to see
+ * repeats. Read without the `u` flag, as rules are compiled (their flags are '' or 'i'): `\u{2}` is `u`
+ * twice and `\p{L}` four characters.
+ */
 function parsePattern(src: string): Item[][] {
   let i = 0;
+  /** Just past the next `ch` from `from`, or the end when there is none (never back to the start). */
+  const past = (ch: string, from: number): number => {
+    const j = src.indexOf(ch, from);
+    return j < 0 ? src.length : j + 1;
+  };
   const alternatives = (): Item[][] => {
     const alts: Item[][] = [[]];
     while (i < src.length) {
@@ -121,7 +130,7 @@ function parsePattern(src: string): Item[][] {
         if (src[i] === '?') {
           // (?: (?= (?! (?<= (?<! (?<name>
           i++;
-          if (src[i] === '<' && src[i + 1] !== '=' && src[i + 1] !== '!') i = src.indexOf('>', i) + 1;
+          if (src[i] === '<' && src[i + 1] !== '=' && src[i + 1] !== '!') i = past('>', i);
           else i += src[i] === '<' ? 2 : 1;
         }
         const inner = alternatives();
@@ -129,16 +138,18 @@ function parsePattern(src: string): Item[][] {
         item = { group: inner, min: 1, max: 1 };
       } else if (c === '[') {
         i++;
-        if (src[i] === '^') i++;
-        if (src[i] === ']') i++;
+        // no ']' is skipped first: in JavaScript `[]` is a class of nothing and `[^]` of any character
         while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
         i++;
         item = { group: null, min: 1, max: 1 };
       } else if (c === '\\') {
+        const e = src[i + 1];
         i += 2;
-        if (src[i - 1] === 'u' && src[i] === '{') i = src.indexOf('}', i) + 1;
-        else if ((src[i - 1] === 'p' || src[i - 1] === 'P') && src[i] === '{') i = src.indexOf('}', i) + 1;
-        else if (src[i - 1] === 'k' && src[i] === '<') i = src.indexOf('>', i) + 1;
+        // one atom: \uXXXX, \xXX, \cX, a named backreference
+        if (e === 'u' && /^[\da-f]{4}/i.test(src.slice(i, i + 4))) i += 4;
+        else if (e === 'x' && /^[\da-f]{2}/i.test(src.slice(i, i + 2))) i += 2;
+        else if (e === 'c' && /^[a-z]/i.test(src.slice(i, i + 1))) i += 1;
+        else if (e === 'k' && src[i] === '<') i = past('>', i);
         item = { group: null, min: 1, max: 1 };
       } else if (c === '^' || c === '$') {
         i++;

@@ -1,4 +1,5 @@
 /** Timestamps: year-less syslog stamps, zone-less stamps, durations and ISO bounds. */
+import { readlinkSync } from 'node:fs';
 import { DateTime } from 'luxon';
 
 const MONTHS: Record<string, number> = {
@@ -124,6 +125,21 @@ let lastHour: { zone: string; year: number; month: number; day: number; h: numbe
   base: null,
 };
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The start of an hour in UTC, computed (luxon's answer, without starting it and ICU: a UTC host's whole
+ * run needs neither); null for a day the month has not; undefined for what is left to luxon (years
+ * outside 1000-9999, months outside 1-12, days below 1). A property test holds it to luxon.
+ */
+export function utcHour(year: number, month: number, day: number, h: number): number | null | undefined {
+  if (!(year >= 1000 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && h >= 0 && h <= 23)) return undefined;
+  if (!Number.isInteger(year) || !Number.isInteger(month) || !Number.isInteger(day) || !Number.isInteger(h)) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : MONTH_DAYS[month - 1]!)) return null;
+  return Date.UTC(year, month - 1, day, h);
+}
+
 /** Ms of a local date and time in `zone`, or null when the date does not exist. */
 function localMs(zone: string, year: number, month: number, day: number, h: number, m: number, s: number, ms: number): number | null {
   if (h > 23 || m > 59 || s > 60 || ms > 999) return null;
@@ -132,13 +148,16 @@ function localMs(zone: string, year: number, month: number, day: number, h: numb
   if (last.zone === zone && last.year === year && last.month === month && last.day === day && last.h === h) {
     return last.base === null ? null : last.base + m * 60_000 + s * 1000 + ms;
   }
-  const key = `${zone}|${year}|${month}|${day}|${h}`;
-  let base = hourCache.get(key);
+  let base = zone === 'UTC' ? utcHour(year, month, day, h) : undefined;
   if (base === undefined) {
-    const dt = DateTime.fromObject({ year, month, day, hour: h }, { zone });
-    base = dt.isValid ? dt.toMillis() : null;
-    if (hourCache.size > 4096) hourCache.clear();
-    hourCache.set(key, base);
+    const key = `${zone}|${year}|${month}|${day}|${h}`;
+    base = hourCache.get(key);
+    if (base === undefined) {
+      const dt = DateTime.fromObject({ year, month, day, hour: h }, { zone });
+      base = dt.isValid ? dt.toMillis() : null;
+      if (hourCache.size > 4096) hourCache.clear();
+      hourCache.set(key, base);
+    }
   }
   lastHour = { zone, year, month, day, h, base };
   return base === null ? null : base + m * 60_000 + s * 1000 + ms;
@@ -184,7 +203,10 @@ function referenceYear(ctx: TimeContext): number {
   const key = `${ctx.zone}|${ctx.reference}`;
   let y = refYears.get(key);
   if (y === undefined) {
-    y = DateTime.fromMillis(ctx.reference, { zone: ctx.zone }).year;
+    y =
+      ctx.zone === 'UTC' && Number.isFinite(ctx.reference)
+        ? new Date(ctx.reference).getUTCFullYear()
+        : DateTime.fromMillis(ctx.reference, { zone: ctx.zone }).year;
     if (refYears.size > 256) refYears.clear();
     refYears.set(key, y);
   }
@@ -207,7 +229,6 @@ function digitsAt(text: string, at: number, n: number): number {
   }
   return v;
 }
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
  * The stamp of rsyslog's and journalctl's usual RFC 3339 form — `2026-12-03T02:05:01`, a fraction of 1-9
@@ -289,5 +310,36 @@ export function parseBound(text: string, zone: string, now: number): number | nu
 
 /** True when `zone` is an IANA zone luxon can use. */
 export function validZone(zone: string): boolean {
-  return DateTime.local().setZone(zone).isValid;
+  return zone === 'UTC' || DateTime.local().setZone(zone).isValid;
+}
+
+/** The names ICU gives as "UTC" (checked against it by the tests), as TZ or /etc/localtime's target. */
+const UTC_NAMES = /^(?:Etc\/)?(?:UTC|UCT|GMT|GMT0|Universal|Zulu|Greenwich)$/;
+
+/**
+ * The host's time zone, as ICU names it (`Intl.DateTimeFormat().resolvedOptions().timeZone`), without
+ * starting ICU when TZ or /etc/localtime says UTC: ICU's start is a tenth of a small run's time. TZ set
+ * but empty is UTC (POSIX); a zone ICU does not know ("Etc/Unknown"; TZ=UTC0) is taken as UTC, as the C
+ * library takes it, rather than failing every command as if `--tz` had been given wrong.
+ */
+export function hostZone(
+  env: NodeJS.ProcessEnv = process.env,
+  localtime = '/etc/localtime',
+  icu = (): string | undefined => Intl.DateTimeFormat().resolvedOptions().timeZone,
+): string {
+  const tz = env.TZ;
+  if (tz !== undefined) {
+    const name = tz.startsWith(':') ? tz.slice(1) : tz;
+    if (name === '' || UTC_NAMES.test(name)) return 'UTC';
+  } else {
+    try {
+      const target = readlinkSync(localtime);
+      const at = target.lastIndexOf('zoneinfo/');
+      if (at >= 0 && UTC_NAMES.test(target.slice(at + 'zoneinfo/'.length))) return 'UTC';
+    } catch {
+      // not a link (a copy of the zone file, or none): ICU looks further
+    }
+  }
+  const zone = icu();
+  return zone && zone !== 'Etc/Unknown' && validZone(zone) ? zone : 'UTC';
 }
