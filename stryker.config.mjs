@@ -5,6 +5,7 @@
 //   npm run mutate:engine               src/engine/
 //   npm run mutate:sources              src/sources/
 //   npm run mutate:safety               src/engine/safety.ts (its recheck test is slow: a set of its own)
+//     (or against its unit tests: XD_MUTATE=engine-safety-units XD_MUTATE_NAME=safety --mutate src/engine/safety.ts)
 // or one file: XD_MUTATE=engine XD_MUTATE_NAME=literals npx stryker run --mutate src/engine/literals.ts
 // (XD_MUTATE picks the tests, XD_MUTATE_NAME the report and incremental file names).
 // node scripts/mutation-score.mjs adds up the reports per folder.

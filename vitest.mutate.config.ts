@@ -102,7 +102,8 @@ const sets: Record<string, string[]> = {
   // inputs.ts against its own unit tests (test/read-path.test.ts calls textSize in-process, beside runs of the binary)
   'sources-inputs': ['test/sources-inputs-units.test.ts'],
   // incremental.ts against its own unit tests (follow-copytruncate.test.ts's two planFile cases come with the follower's)
-  'sources-incremental': ['test/sources-incremental-units.test.ts'],
+  // (and the tests written against its re-measure, in a file of their own so that Stryker's incremental run reuses the first file's results)
+  'sources-incremental': ['test/sources-incremental-units.test.ts', 'test/sources-incremental-edges.test.ts'],
   // follow.ts lines 36-274 (countLines, LineSplitter, globs, watch targets: --mutate src/sources/follow.ts:36-274)
   // against their unit tests: the follower's own tests wait for lines, seconds each (watch-units.test.ts's few
   // cases of these parts load the catalogue for its analyser cases: left out)

@@ -122,10 +122,10 @@ function tracker(name = 'kern.log') {
       if (compress) {
         const which = delay ? 2 : 1;
         if (readdirSync(dir).includes(`${name}.${which}`)) {
-          // gzip keeps the file's modification time
-          const st = statSync(t.at(which));
+          // gzip keeps the file's modification time, to the nanosecond: touch -r (utimes through a Date
+          // can land up to 1 ms later, after a file written since in the same clock tick)
           writeFileSync(t.at(`.${which}.gz`), gzipSync(readFileSync(t.at(which))));
-          utimesSync(t.at(`.${which}.gz`), st.atime, st.mtime);
+          execFileSync('touch', ['-r', t.at(which), t.at(`.${which}.gz`)]);
           unlinkSync(t.at(which));
         }
       }
