@@ -70,8 +70,17 @@ const sets: Record<string, string[]> = {
   'engine-unrecognized-baseline': ['test/engine-unrecognized-baseline.test.ts'],
   // unrecognized.ts against the miner's tests (the recheck case, 16 s, skips itself under this set) and its own unit tests
   'engine-unrecognized': ['test/unrecognized-miner.test.ts', 'test/engine-unrecognized-units.test.ts'],
+  // unrecognized.ts lines 1-498 (the masks, shapeOf, walkShape, sameShape, the template cache: --mutate
+  // src/engine/unrecognized.ts:1-498, XENDOCTOR_FUZZ_RUNS=0.1) against the same tests without the corpora
+  // case (3-6 s a mutant of the shapes, whose properties hold the cached path to the simple one)
+  'engine-unrecognized-head': [
+    'test/unrecognized-miner.test.ts',
+    'test/engine-unrecognized-units.test.ts',
+    'test/engine-unrecognized-shape-units.test.ts',
+  ],
   // engine.ts against the engine's own unit tests (engine.test.ts loads the catalogue: 4 s a run) and its small-rule tests
-  'engine-read': ['test/engine.test.ts', 'test/engine-read-units.test.ts'],
+  // (and lines 1-216 and 374-789: contexts, releases, caps, expiry, absorb: test/engine-state-units.test.ts)
+  'engine-read': ['test/engine.test.ts', 'test/engine-read-units.test.ts', 'test/engine-state-units.test.ts'],
   // rule-file.ts and rule-folder.ts (the folder's tests need root, as hostile-host's do)
   'engine-rule-files': ['test/engine-rule-files.test.ts', 'test/engine-rule-folder-races.test.ts'],
   // prefilter.ts against its property tests and its unit tests (XD_MUTATE=engine-prefilter XD_MUTATE_NAME=prefilter

@@ -21,6 +21,8 @@ import { riskOf } from '../src/engine/safety.js';
 import { ROOT } from './helpers.js';
 import { baselineFindings, learnBaseline } from '../src/engine/unrecognized-baseline.js';
 
+/** A property's runs, times XENDOCTOR_FUZZ_RUNS (mutation runs take fewer: docs/mutation.md). */
+const runs = (n: number) => Math.max(1, Math.round(n * Number(process.env.XENDOCTOR_FUZZ_RUNS ?? 1)));
 const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 11, 31) };
 const feed = (m: TemplateMiner, lines: string[], from = 1) => lines.forEach((l, i) => m.add(parseLine(l, ctx), l, 'test.log', from + i));
 
@@ -79,7 +81,7 @@ describe('masks', () => {
         expect(templateOf(msg)).toBe(plain(msg));
         expect(templateOf(msg)).toBe(plain(msg)); // from the cache
       }),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 
@@ -191,7 +193,7 @@ describe('templates by message shape', () => {
           if (shapeOf(first).key === shapeOf(second).key) expect(templateOf(first)).toBe(templateOfSimple(first));
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 
@@ -250,7 +252,7 @@ describe('templates by message shape', () => {
         expect(walkShape(b, nb)).toBe(fnv(kb));
         expect(sameShape(b, nb, ka)).toBe(ka === kb);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
     // the edges: a slot mark across the cut, a word the cut ends, lib64 cut from lib64x
     const cases = [`x9y ${'a'.repeat(507)}qZ`, `${'a'.repeat(506)} lib64x`, `${'a'.repeat(508)} x9y9z`, `${'a'.repeat(500)} 1a2b3c4d5e6f7`];
@@ -295,17 +297,22 @@ describe('the cached miner equals the simple path', () => {
     return state(simple);
   };
 
-  it('on the test corpora (fixtures and samples): the same templates, counts, times, examples and evictions', () => {
-    const lines = corpusLines();
-    expect(lines.length).toBeGreaterThan(5000);
-    const benign = loadBundledBenign();
-    const simple = new TemplateMiner(benign, { simple: true });
-    const cached = new TemplateMiner(benign);
-    // twice over, so that the second pass runs on the caches
-    for (const m of [simple, cached]) feed(m, [...lines, ...lines]);
-    expect(state(cached).templates.length).toBeGreaterThan(50);
-    expect(state(cached)).toEqual(state(simple));
-  });
+  // left out of the mutation run of lines 1-498 (XD_MUTATE=engine-unrecognized-head): 3-6 s a mutant of the masks and
+  // shapes, which the properties above and below hold to the simple path on generated messages
+  it.skipIf(process.env.XD_MUTATE === 'engine-unrecognized-head')(
+    'on the test corpora (fixtures and samples): the same templates, counts, times, examples and evictions',
+    () => {
+      const lines = corpusLines();
+      expect(lines.length).toBeGreaterThan(5000);
+      const benign = loadBundledBenign();
+      const simple = new TemplateMiner(benign, { simple: true });
+      const cached = new TemplateMiner(benign);
+      // twice over, so that the second pass runs on the caches
+      for (const m of [simple, cached]) feed(m, [...lines, ...lines]);
+      expect(state(cached).templates.length).toBeGreaterThan(50);
+      expect(state(cached)).toEqual(state(simple));
+    },
+  );
 
   it('a placement is looked up only while its group is unchanged: a closer template made later wins, as on the simple path', () => {
     const lines = [
@@ -373,7 +380,7 @@ describe('the cached miner equals the simple path', () => {
         feed(cached, lines);
         expect(state(cached)).toEqual(state(simple));
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -400,7 +407,7 @@ describe('the cached miner equals the simple path', () => {
           expect(state(cached)).toEqual(state(simple));
         },
       ),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 });
@@ -541,9 +548,9 @@ describe('baseline rules', () => {
 });
 
 describe('safety', () => {
-  // left out of mutation runs (XD_MUTATE=engine-unrecognized): 16 s of recheck per mutant of the benign
+  // left out of mutation runs (XD_MUTATE=engine-unrecognized, engine-unrecognized-head): 16 s of recheck per mutant of the benign
   // list's loading, which it reads only to check each expression, and which the other cases test
-  it.skipIf(process.env.XD_MUTATE === 'engine-unrecognized')(
+  it.skipIf(process.env.XD_MUTATE?.startsWith('engine-unrecognized') === true)(
     'the masks and the benign list are free of catastrophic backtracking (recheck): they see every line that looks like trouble',
     async () => {
       const res = [
