@@ -25,4 +25,10 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    // the launcher is CommonJS (bin/package.json): no ES module loader at start-up
+    files: ['bin/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

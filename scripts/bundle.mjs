@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Build step (npm run build, after tsc): dist/'s command-line program as one file, dist/xendoctor.cjs,
-// that bin/xendoctor.js runs with a V8 code cache (src/cli/fast-start.ts; README "Start-up").
+// that bin/xendoctor.js runs with a V8 code cache (src/cli/fast-start.ts; README "Start-up"), and the
+// launcher that does it as CommonJS, dist/fast-start.cjs.
 //
 //   node scripts/bundle.mjs            bundle, manifest, and the code cache of a scan of a small sample
 //
@@ -100,10 +101,30 @@ const result = await build({
   minifyWhitespace: true,
   charset: 'ascii',
 });
+// the launcher (dist/cli/fast-start.js) as CommonJS, which bin/xendoctor.js (CommonJS) requires: a run from the
+// bundle starts no ES module loader. Its own imports of the modules (the fallback) stay imports of dist/.
+const LAUNCHER = join(DIST, 'fast-start.cjs');
+const launcher = await build({
+  entryPoints: [join(DIST, 'cli', 'fast-start.js')],
+  outfile: LAUNCHER,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  plugins: [plugins[0]],
+  metafile: true,
+  logLevel: 'warning',
+  legalComments: 'none',
+  charset: 'ascii',
+});
+const launcherInputs = Object.keys(launcher.metafile.inputs);
+if (launcherInputs.length !== 1) throw new Error(`${LAUNCHER}: bundled more than the launcher: ${launcherInputs.join(', ')}`);
+
 const text = readFileSync(OUT, 'utf8');
 // run by vm.Script without a module loader: an import() left in it would fail at run time
 if (/\bimport\(/.test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''))) throw new Error(`${OUT}: a dynamic import() was left in the bundle`);
-const inputs = Object.keys(result.metafile.inputs)
+// the launcher's source too: the copy is stale (and the modules are run) when it has changed
+const inputs = [...Object.keys(result.metafile.inputs), ...launcherInputs]
   .filter((p) => !p.startsWith('lazy-builtin:'))
   .map((p) => {
     const rel = relative(ROOT, join(ROOT, p)).split('\\').join('/');

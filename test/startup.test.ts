@@ -147,7 +147,9 @@ describe('start-up from the bundle with its code cache', () => {
       const bundled = await loaded(args, input, 'trace');
       const plain = await loaded(args, input, 'plain');
       expect(trace(bundled)[0], args.join(' ')).toMatch(/^xendoctor: start-up: bundle, code cache /);
-      expect(bundled.modules.filter((m) => m.startsWith('dist/') || m.startsWith('node_modules/'))).toEqual(['dist/cli/fast-start.js']);
+      // no ES module at all: the launcher is dist/fast-start.cjs, required by the CommonJS bin/xendoctor.js
+      expect(bundled.modules.filter((m) => m.startsWith('dist/') || m.startsWith('node_modules/'))).toEqual([]);
+      expect(trace(bundled)).toContain('xendoctor: start-up: launcher: dist/fast-start.cjs');
       expect(plain.modules).toContain('dist/cli/main.js');
       expect({ code: bundled.code, stdout: bundled.stdout, stderr: without(bundled) }, args.join(' ')).toEqual({
         code: plain.code,
@@ -234,13 +236,30 @@ describe('start-up falls back safely (a copy of the package)', () => {
     }
   });
 
+  it('without the CommonJS launcher (dist/fast-start.cjs) the ES module one starts the bundle, with the same output', async () => {
+    const copy = join(root, 'dist', 'fast-start.cjs');
+    const saved = readFileSync(copy);
+    rmSync(copy);
+    try {
+      const r = await loaded([], SAMPLE, 'trace', root);
+      expect(trace(r)).toContain('xendoctor: start-up: launcher: dist/cli/fast-start.js');
+      // the launcher as a module, and then the bundle, not dist/'s modules (the code cache's writer may follow)
+      expect(r.modules.filter((m) => m.startsWith('dist/'))[0]).toBe('dist/cli/fast-start.js');
+      expect(r.modules).not.toContain('dist/cli/main.js');
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: (await expected()).code, stdout: (await expected()).stdout });
+    } finally {
+      writeFileSync(copy, saved);
+    }
+  });
+
   it('a user who cannot write the installation runs from the bundle without a cache, and without a word', async () => {
     const asOther: SpawnOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : (chmodSync(join(root, 'dist'), 0o555), {});
     try {
       for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.v8cache')) rmSync(join(root, 'dist', f));
       const r = await loaded(['--format', 'json', '-'], SAMPLE, 'trace', root, asOther);
       expect(trace(r)[0]).toMatch(/^xendoctor: start-up: bundle, code cache \S+: none$/);
-      expect(trace(r)[1]).toMatch(/^xendoctor: start-up: code cache not written: /);
+      expect(trace(r)[1]).toBe('xendoctor: start-up: launcher: dist/fast-start.cjs');
+      expect(trace(r)[2]).toMatch(/^xendoctor: start-up: code cache not written: /);
       const plain = await loaded(['--format', 'json', '-'], SAMPLE, 'plain');
       expect({ code: r.code, stdout: r.stdout, stderr: without(r) }).toEqual({
         code: plain.code,

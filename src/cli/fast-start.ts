@@ -20,6 +20,11 @@
  * one, mode 0644); where it cannot (a read-only installation, another user's), it does not, silently.
  * At most MAX_CACHES caches are kept: the least recently written others go.
  * XENDOCTOR_STARTUP=trace tells on stderr which way a run started.
+ *
+ * bin/xendoctor.js is CommonJS (bin/package.json) and requires this launcher as dist/fast-start.cjs, its
+ * CommonJS copy that `npm run build` makes: a run from the bundle then starts no ES module loader (its
+ * start and the ES-module form of each built-in module imported were a tenth of a small run). Without
+ * that copy, or when it is stale (this file has changed since), the launcher is imported from here.
  */
 import { isAscii } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, type Stats } from 'node:fs';
@@ -119,7 +124,9 @@ function readCache(file: string, st: Stats): Buffer | string {
 /** The program from its modules (dist/cli/main.js). */
 async function fromModules(why: string): Promise<Started> {
   trace(`modules (${why})`);
-  const { main } = await import('./main.js');
+  // a URL, not './main.js': the launcher is also run as dist/fast-start.cjs (scripts/bundle.mjs), from which
+  // the modules are still imported, not bundled
+  const { main } = (await import(new URL('./main.js', import.meta.url).href)) as typeof import('./main.js');
   return { main, how: 'modules', done: async () => {} };
 }
 
@@ -154,6 +161,8 @@ export async function start(): Promise<Started> {
   const accepted = typeof cached !== 'string' && !script.cachedDataRejected;
   const state = typeof cached === 'string' ? cached : accepted ? 'accepted' : 'refused by V8';
   trace(`bundle, code cache ${file}: ${state}`);
+  // the CommonJS copy has `require` in its scope; this ES module does not
+  trace(`launcher: ${typeof require === 'function' ? 'dist/fast-start.cjs' : 'dist/cli/fast-start.js'}`);
   return {
     main,
     how: `bundle, cache ${state}`,
@@ -168,7 +177,7 @@ async function writeCache(file: string, st: Stats, script: Script): Promise<void
   try {
     const data = Buffer.concat([Buffer.from(headerOf(st), 'latin1'), script.createCachedData()]);
     // loaded only here: an exclusively created temporary file with an unpredictable name, renamed
-    const { writeFileAtomic } = await import('../state/atomic.js');
+    const { writeFileAtomic } = (await import(new URL('../state/atomic.js', import.meta.url).href)) as typeof import('../state/atomic.js');
     writeFileAtomic(file, data, 0o644, 'code cache');
     trace(`code cache written: ${file}`);
   } catch (e) {
