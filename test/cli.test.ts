@@ -168,7 +168,8 @@ describe('scan', () => {
     for (const TZ of ['', 'Foo/Bar', 'UTC0', 'Europe/Berlin']) {
       const r = await xdAsync(['--format', 'json', '--year', '2026', '-'], { TZ }, undefined, log);
       expect({ TZ, code: r.code, stderr: r.stderr }).toEqual({ TZ, code: 2, stderr: '' });
-      expect(json(r).findings[0].first).toBe(TZ === 'Europe/Berlin' ? '2026-11-20T07:00:00Z' : '2026-11-20T08:00:00Z');
+      const doc = JSON.parse(r.stdout) as { findings: { first: string }[] };
+      expect(doc.findings[0]!.first).toBe(TZ === 'Europe/Berlin' ? '2026-11-20T07:00:00Z' : '2026-11-20T08:00:00Z');
     }
   });
 
