@@ -4,36 +4,12 @@
  * no unit test (the engine is mostly exercised through the binary, which Stryker does not mutate).
  */
 import { describe, expect, it } from 'vitest';
-import { compileRule, type Rule, type RuleSpec } from '../src/engine/catalogue.js';
-import { Engine, FUTURE_TOLERANCE, OWN_PROGRAM, type EngineOptions, type LinePlace } from '../src/engine/engine.js';
+import { type RuleSpec } from '../src/engine/catalogue.js';
+import { Engine, FUTURE_TOLERANCE, OWN_PROGRAM, type EngineOptions } from '../src/engine/engine.js';
+import { disk, engine, feed, place, rule } from './engine-fixtures.js';
 
-const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 10, 26) };
 const T = Date.UTC(2026, 10, 20, 8, 1, 10);
 
-function rule(spec: Partial<RuleSpec> & { id: string }): Rule {
-  const problems: unknown[] = [];
-  const r = compileRule(
-    { title: 'title {host}', severity: 'error', patterns: ['disk (?<dev>\\w+) failed'], diagnosis: 'd', fix: ['f'], ...spec } as RuleSpec,
-    `${spec.id}.yaml`,
-    problems as never,
-  );
-  expect(problems).toEqual([]);
-  return r!;
-}
-const disk = rule({ id: 'disk', key: ['dev'] });
-const place = (line: number, extra: Partial<LinePlace> = {}): LinePlace => ({
-  source: 'test',
-  line,
-  host: null,
-  ctx,
-  candidate: true,
-  ...extra,
-});
-function feed(e: Engine, lines: string[], extra: Partial<LinePlace> = {}): void {
-  lines.forEach((text, i) => e.read(text, place(i + 1, extra)));
-  e.endInput();
-}
-const engine = (rules: Rule[] = [disk], opts: EngineOptions = {}) => new Engine(rules, opts);
 const summary = (e: Engine) => e.findings().map((f) => [f.rule, f.host, f.count, f.key]);
 const at = (h: number, m: number, s: number) =>
   `Nov 20 ${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;

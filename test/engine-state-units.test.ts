@@ -5,39 +5,15 @@
  * (XD_MUTATE=engine-read, docs/mutation.md) found reached by no unit test.
  */
 import { describe, expect, it } from 'vitest';
-import { compileRule, type Rule, type RuleSpec } from '../src/engine/catalogue.js';
-import { Engine, type EngineOptions, type LinePlace } from '../src/engine/engine.js';
+import { type RuleSpec } from '../src/engine/catalogue.js';
+import { Engine, type EngineOptions } from '../src/engine/engine.js';
+import { disk, engine, feed, place, rule } from './engine-fixtures.js';
 import { MAX_GROUPS, MAX_RULE_GROUPS } from '../src/engine/groups.js';
 
-const ctx = { zone: 'UTC', year: 2026, reference: Date.UTC(2026, 10, 26) };
 const T = Date.UTC(2026, 10, 20, 8, 0, 0);
 const MIN = 60_000;
 const HOUR = 3_600_000;
 
-function rule(spec: Partial<RuleSpec> & { id: string }): Rule {
-  const problems: unknown[] = [];
-  const r = compileRule(
-    { title: 'title {host}', severity: 'error', patterns: ['disk (?<dev>\\w+) failed'], diagnosis: 'd', fix: ['f'], ...spec } as RuleSpec,
-    `${spec.id}.yaml`,
-    problems as never,
-  );
-  expect(problems).toEqual([]);
-  return r!;
-}
-const disk = rule({ id: 'disk', key: ['dev'] });
-const place = (line: number, extra: Partial<LinePlace> = {}): LinePlace => ({
-  source: 'test',
-  line,
-  host: null,
-  ctx,
-  candidate: true,
-  ...extra,
-});
-function feed(e: Engine, lines: string[], extra: Partial<LinePlace> = {}): void {
-  lines.forEach((text, i) => e.read(text, place(i + 1, extra)));
-  e.endInput();
-}
-const engine = (rules: Rule[] = [disk], opts: EngineOptions = {}) => new Engine(rules, opts);
 /** An RFC 3339 stamp of a time (ms). */
 const stamp = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 const dated = (t: number, host: string, msg: string) => `${stamp(t)} ${host} k: ${msg}`;
