@@ -84,39 +84,31 @@ const plugins = [
   },
 ];
 
-const result = await build({
-  entryPoints: [join(DIST, 'cli', 'main.js')],
-  outfile: OUT,
+/** What both files are: CommonJS for node 20, bundled, with the list of their inputs. */
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  mainFields: ['module', 'main'],
-  plugins,
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
+  charset: 'ascii',
+};
+const result = await build({
+  ...common,
+  entryPoints: [join(DIST, 'cli', 'main.js')],
+  outfile: OUT,
+  mainFields: ['module', 'main'],
+  plugins,
   // no comments or indentation, and ASCII only (other characters escaped): a smaller file that is read
   // as a one-byte string, where the comments of luxon alone made it a two-byte string of twice the size
   minifyWhitespace: true,
-  charset: 'ascii',
 });
 // the launcher (dist/cli/fast-start.js) as CommonJS, which bin/xendoctor.js (CommonJS) requires: a run from the
 // bundle starts no ES module loader. Its own imports of the modules (the fallback) stay imports of dist/.
 const LAUNCHER = join(DIST, 'fast-start.cjs');
-const launcher = await build({
-  entryPoints: [join(DIST, 'cli', 'fast-start.js')],
-  outfile: LAUNCHER,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  plugins: [plugins[0]],
-  metafile: true,
-  logLevel: 'warning',
-  legalComments: 'none',
-  charset: 'ascii',
-});
+const launcher = await build({ ...common, entryPoints: [join(DIST, 'cli', 'fast-start.js')], outfile: LAUNCHER, plugins: [plugins[0]] });
 const launcherInputs = Object.keys(launcher.metafile.inputs);
 if (launcherInputs.length !== 1) throw new Error(`${LAUNCHER}: bundled more than the launcher: ${launcherInputs.join(', ')}`);
 
