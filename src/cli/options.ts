@@ -63,8 +63,10 @@ function idList(v: unknown): string[] {
 
 /** Validate the parsed options; bad values are usage errors (exit 3). */
 export function commonSettings(o: Record<string, unknown>, now = Date.now()): CommonSettings {
+  // the host's zone is always one luxon knows (hostZone); only --tz is checked
   const zone = typeof o.tz === 'string' ? o.tz : hostZone();
-  if (!validZone(zone)) throw new CliError(`--tz: unknown time zone "${zone}"`, 'use an IANA name such as UTC or Europe/Berlin');
+  if (typeof o.tz === 'string' && !validZone(zone))
+    throw new CliError(`--tz: unknown time zone "${zone}"`, 'use an IANA name such as UTC or Europe/Berlin');
   let year: number | null = null;
   if (o.year !== undefined) {
     year = Number(o.year);

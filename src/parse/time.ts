@@ -126,6 +126,9 @@ let lastHour: { zone: string; year: number; month: number; day: number; h: numbe
 };
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** Days of a month (1-12) of a Gregorian year. */
+const daysIn = (year: number, month: number): number =>
+  month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : MONTH_DAYS[month - 1]!;
 
 /**
  * The start of an hour in UTC, computed (luxon's answer, without starting it and ICU: a UTC host's whole
@@ -135,8 +138,7 @@ const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 export function utcHour(year: number, month: number, day: number, h: number): number | null | undefined {
   if (!(year >= 1000 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && h >= 0 && h <= 23)) return undefined;
   if (!Number.isInteger(year) || !Number.isInteger(month) || !Number.isInteger(day) || !Number.isInteger(h)) return undefined;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 && leap ? 29 : MONTH_DAYS[month - 1]!)) return null;
+  if (day > daysIn(year, month)) return null;
   return Date.UTC(year, month - 1, day, h);
 }
 
@@ -249,8 +251,7 @@ function plainIso(ctx: TimeContext, text: string): number | undefined {
   const mi = digitsAt(text, 14, 2);
   const s = digitsAt(text, 17, 2);
   if (year < 1000 || month < 1 || month > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 && leap ? 29 : MONTH_DAYS[month - 1]!)) return undefined;
+  if (day > daysIn(year, month)) return undefined;
   let i = 19;
   let ms = 0;
   if (i < n && text.charCodeAt(i) === 46 /* . */) {
