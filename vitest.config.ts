@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Deterministic runs: fixed time zone, no colour, a throw-away HOME.
@@ -12,6 +13,11 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // as many test files at a time as there are cores (vitest's default is one fewer: one at a time on
+    // CI's 2 cores). Most tests wait on the real binary or a real daemon, so a second file keeps the
+    // second core busy; the suite was written for a loaded machine (bounds above, test/setup/stall.ts)
+    maxWorkers: availableParallelism(),
+    minWorkers: 1,
     // .ci/run reads the counts (passed, failed, skipped, files that failed to load) from a JSON report
     reporters: process.env.XD_VITEST_JSON ? ['default', ['json', { outputFile: process.env.XD_VITEST_JSON }]] : ['default'],
   },
