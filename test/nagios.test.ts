@@ -53,6 +53,12 @@ describe('--format nagios', () => {
     for (const f of j.findings) expect(p.long.some((l) => l.includes(`[${f.id}]`))).toBe(true);
     // worst first: the status text names a critical finding
     expect(p.long[0]).toMatch(/^CRITICAL /);
+    // the counts read as in the text report's summary ("2 errors", not "2 error")
+    const said = ['critical', 'error', 'warning', 'info']
+      .filter((s) => j.summary[s]! > 0)
+      .map((s) => `${j.summary[s]} ${s}${j.summary[s] === 1 || s === 'critical' || s === 'info' ? '' : 's'}`);
+    expect(said.length).toBeGreaterThan(1);
+    expect(p.text.split(': ')[0]).toBe(said.join(', '));
   });
 
   it('scan: --fail-on moves the state with the exit code; nothing found is OK', () => {

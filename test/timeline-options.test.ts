@@ -106,7 +106,7 @@ describe('timeline output', () => {
         .sort(),
     ).toEqual(full.findings.map((f) => f.id).sort());
     const ng = timeline(['--format', 'nagios', archive]);
-    expect(ng.stdout).toMatch(/^XENDOCTOR CRITICAL - 2 critical, 7 error, 6 warning, 1 info/);
+    expect(ng.stdout).toMatch(/^XENDOCTOR CRITICAL - 2 critical, 7 errors, 6 warnings, 1 info/);
   });
 
   it('--no-unrecognized leaves the unrecognised messages out', () => {

@@ -7,6 +7,7 @@
 import type { Finding, ScanReport, Severity } from '../types.js';
 import { SEVERITIES, severityRank } from '../types.js';
 import { safeText } from './sanitize.js';
+import { summaryLine } from './text.js';
 
 export type PluginStatus = 0 | 1 | 2 | 3;
 const STATE = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
@@ -44,15 +45,11 @@ const LONG_MAX = 50;
 /** Render the plugin output for a report whose exit code is `status` (from {@link pluginStatus}). */
 export function renderNagios(report: ScanReport, status: PluginStatus): string {
   const worstFirst = [...report.findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
-  const counts = [...SEVERITIES]
-    .reverse()
-    .filter((s) => report.summary[s] > 0)
-    .map((s) => `${report.summary[s]} ${s}`);
   let text: string;
   if (report.findings.length === 0) text = 'no known failure signature found';
   else {
     const top = worstFirst[0]!;
-    text = `${counts.join(', ')}: ${top.title}${top.host ? ` on ${top.host}` : ''}${worstFirst.length > 1 ? ` and ${worstFirst.length - 1} more` : ''}`;
+    text = `${summaryLine(report.summary)}: ${top.title}${top.host ? ` on ${top.host}` : ''}${worstFirst.length > 1 ? ` and ${worstFirst.length - 1} more` : ''}`;
   }
   const out = [`XENDOCTOR ${STATE[status]} - ${clean(text)} | ${perfdata(report)}`];
   for (const f of worstFirst.slice(0, LONG_MAX)) {
