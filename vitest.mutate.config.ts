@@ -108,6 +108,10 @@ const sets: Record<string, string[]> = {
   // against their unit tests: the follower's own tests wait for lines, seconds each (watch-units.test.ts's few
   // cases of these parts load the catalogue for its analyser cases: left out)
   'sources-follow': ['test/sources-follow-units.test.ts'],
+  // follow.ts past line 274 (the follower: FileTail, FileFollower; --mutate src/sources/follow.ts:275-1018) against
+  // its unit tests, which drive the follower's turns by hand (test/follow-copytruncate.test.ts and the watch
+  // tests wait for lines on the follower's timer or the binary: seconds a test)
+  'sources-follow-tail': ['test/sources-follow-tail-units.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
 };
 const scope = process.env.XD_MUTATE ?? 'parse';
