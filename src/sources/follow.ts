@@ -588,9 +588,15 @@ class FileTail {
    * oldest first, before the current file.
    */
   private readNewerCopies(numbered: Map<number, Copy>, k: number, known: Set<string>, current?: Buffer): void {
+    const followed = this.fd !== null ? `${this.dev}:${this.ino}` : null;
     for (let j = k - 1; j >= 1; j--) {
       const c = numbered.get(j);
-      if (!c || known.has(`${c.st.dev}:${c.st.ino}`)) continue;
+      if (!c) continue;
+      const id = `${c.st.dev}:${c.st.ino}`;
+      // the file followed now, rotated since it was opened (logrotate ran again while the copies were
+      // listed): the copies newer than it come after its lines, read at its own rotation
+      if (id === followed) return;
+      if (known.has(id)) continue;
       if (current && j === 1 && this.isCopyOf(c, current)) continue;
       this.readWhole(c);
     }
@@ -774,7 +780,8 @@ class FileTail {
         this.lastRetired = null;
         if (!this.drainLive(budget)) this.again = true;
       }
-      if (this.fd !== null) this.missingSince = null;
+      // the path is there: a file that cannot be opened is said unreadable (above), not missing
+      this.missingSince = null;
     }
     // 4. close renamed files that have gone quiet
     this.retired = this.retired.filter((r) => {
