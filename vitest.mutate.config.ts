@@ -111,7 +111,8 @@ const sets: Record<string, string[]> = {
   // follow.ts past line 274 (the follower: FileTail, FileFollower; --mutate src/sources/follow.ts:275-1018) against
   // its unit tests, which drive the follower's turns by hand (test/follow-copytruncate.test.ts and the watch
   // tests wait for lines on the follower's timer or the binary: seconds a test)
-  'sources-follow-tail': ['test/sources-follow-tail-units.test.ts'],
+  // (and test/sources-follow-tail-edges.test.ts, written against its first run: a file of its own for the incremental run)
+  'sources-follow-tail': ['test/sources-follow-tail-units.test.ts', 'test/sources-follow-tail-edges.test.ts'],
   sources: ['test/follow-copytruncate.test.ts', 'test/watch-units.test.ts', 'test/watch-console.test.ts', 'test/sources-units.test.ts'],
 };
 const scope = process.env.XD_MUTATE ?? 'parse';
