@@ -281,20 +281,27 @@ describe('listing the copies', () => {
   });
 
   it('lost generations of the same age are read by number, highest (oldest) first', () => {
-    const log = logIn();
-    writeFileSync(log, '');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
-    const sec = Date.now() / 1000 - 10;
-    for (let k = 1; k <= 6; k++) {
-      writeFileSync(`${log}.${k}`, L(7 - k, 7 - k));
-      utimesSync(`${log}.${k}`, sec, sec);
+    // made in both orders: the folder's order (of creation, or its reverse) is not the one wanted in one of them
+    for (const order of [
+      [1, 2, 3, 4, 5, 6],
+      [6, 5, 4, 3, 2, 1],
+      [3, 1, 6, 2, 5, 4],
+    ]) {
+      const log = logIn();
+      writeFileSync(log, '');
+      const w = follower([log]);
+      w.follow(log);
+      w.check(log);
+      const sec = Date.now() / 1000 - 10;
+      for (const k of order) {
+        writeFileSync(`${log}.${k}`, L(7 - k, 7 - k));
+        utimesSync(`${log}.${k}`, sec, sec);
+      }
+      writeFileSync(log, L(7, 7));
+      w.check(log);
+      expect(w.texts(), order.join()).toEqual(each(1, 7));
+      void w.f.close();
     }
-    writeFileSync(log, L(7, 7));
-    w.check(log);
-    expect(w.texts()).toEqual(each(1, 7));
-    void w.f.close();
   });
 
   it('a file empty when opened and gone before it is read: no copies are read for it', () => {
@@ -740,6 +747,7 @@ describe('the follower', () => {
     const w = follower([dir], { fromStart: false, retireQuietMs: 0 });
     await w.f.start();
     try {
+      expect(await until(() => w.f.followed().length > 0)).toBe(true);
       expect(w.f.followed()).toEqual([log]); // not the rotated copy
       appendFileSync(log, L(1, 1));
       expect(await until(() => w.got.length > 0)).toBe(true);
