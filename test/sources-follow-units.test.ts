@@ -1,8 +1,7 @@
 /**
  * Unit tests of the first part of src/sources/follow.ts (lines 36-274: countLines, LineSplitter,
- * followableName, globToRegExp, watchTargets), the parts a mutation run can afford: the follower
- * itself (FileTail, FileFollower) is tested by waiting for lines (test/follow-copytruncate.test.ts,
- * seconds a test), too slow to run per mutant here. The mutation set `sources-follow`
+ * followableName, globToRegExp, watchTargets); the follower itself (FileTail, FileFollower) is
+ * driven turn by turn in test/sources-follow-tail-units.test.ts and -edges.test.ts. The mutation set `sources-follow`
  * (docs/mutation.md). Files live in temporary folders.
  */
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
