@@ -468,6 +468,25 @@ describe('absorb', () => {
     expect(found[0]!.evidence.map((v) => `${v.source}:${v.line}`)).toEqual(['kern.log:1', 'kern.log:2', 'kern.log:3', 'kern.log:4']);
   });
 
+  it("a hostless group joining its host's in one engine: the latest line, among the first three, is shown once", () => {
+    const e = engine();
+    feed(e, ['disk sda failed 1', 'disk sda failed 2', 'disk sda failed 3', 'disk sda failed 4'], { source: 'console' });
+    feed(e, ['disk sda failed 5', 'disk sda failed 6'], { source: 'kern.log', host: 'h' });
+    const found = e.findings();
+    expect(found.map((f) => [f.host, f.count])).toEqual([['h', 6]]);
+    // undated: the host's group's hits first, then the console's; the latest read (kern.log:2) is one of them
+    expect(found[0]!.evidence.map((v) => `${v.source}:${v.line}`)).toEqual(['kern.log:1', 'kern.log:2', 'console:1']);
+    // dated: the host's lines read first are later than the console's read after, whose last is the latest
+    const d = engine();
+    feed(d, [dated(T + 10 * MIN, 'h', 'disk sda failed 1'), dated(T + 20 * MIN, 'h', 'disk sda failed 2')], { source: 'kern.log' });
+    feed(d, ['(XEN) [2026-11-20 08:00:00.000] disk sda failed 3', '(XEN) [2026-11-20 08:01:00.000] disk sda failed 4'], {
+      source: 'console',
+    });
+    expect(d.findings().map((f) => [f.host, f.count, f.evidence.map((v) => `${v.source}:${v.line}`)])).toEqual([
+      ['h', 4, ['console:1', 'console:2', 'kern.log:1']],
+    ]);
+  });
+
   it('undated lines kept and future lines add up; the first future line is the earlier engine’s, else the other’s', () => {
     const a = engine([disk], { since: T, now: T });
     const b = engine([disk], { since: T, now: T });
