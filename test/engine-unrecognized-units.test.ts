@@ -396,9 +396,10 @@ describe('the cached path', () => {
 describe('the cached path: a placement cached while its group changed is not reused', () => {
   // The shape of 'error bravo charlie delta' joins 'error bravo <*> <*>' unchanged, so the cached path
   // keeps that template for it at the group's version (again after the groups are filled). Then the
-  // group changes twice, or once in two ways, and 'error echo charlie delta' is added, which the line is nearer (3 words of 4 against 2):
-  // the line must go there, as on the simple path. Each pair of changes would bring the version back
-  // where it was cached if one of them counted down instead of up.
+  // group changes twice (a template added, another's word made a wildcard), or once in two ways (an
+  // addition that evicts), and 'error echo charlie delta' is added, which the line is nearer (3 words
+  // of 4 against 2): the line must go there, as on the simple path. Each pair of changes would bring
+  // the version back to the one cached if one of them counted down instead of up.
   /** A word of letters past f (no hex digit, no digit) for a number. */
   const word = (i: number) => {
     let s = '';
