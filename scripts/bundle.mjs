@@ -95,30 +95,20 @@ const common = {
   legalComments: 'none',
   charset: 'ascii',
 };
+/**
+ * A program with its packages and dist/'s modules in one file. No comments or indentation, and ASCII
+ * only (other characters escaped): a smaller file that is read as a one-byte string, where the comments
+ * of luxon alone made it a two-byte string of twice the size.
+ */
+const program = (entry, outfile, define = {}) =>
+  build({ ...common, entryPoints: [entry], outfile, mainFields: ['module', 'main'], plugins, define, minifyWhitespace: true });
 // the scan's worker thread (dist/workers/scan-worker.js) as one CommonJS file beside the bundle, which the
 // bundle's pool starts (XD_BUNDLED_WORKER below): the thread starts no ES module loader and holds one
 // file, 9 MB less of its memory. Built first: the bundle is not older than any file it lists.
 const WORKER = join(DIST, 'scan-worker.cjs');
-const worker = await build({
-  ...common,
-  entryPoints: [join(DIST, 'workers', 'scan-worker.js')],
-  outfile: WORKER,
-  mainFields: ['module', 'main'],
-  plugins,
-  minifyWhitespace: true,
-});
-const result = await build({
-  ...common,
-  entryPoints: [join(DIST, 'cli', 'main.js')],
-  outfile: OUT,
-  mainFields: ['module', 'main'],
-  plugins,
-  // src/workers/pool.ts: relative to dist/workers/pool.js, whose place the bundle keeps (module-url)
-  define: { XD_BUNDLED_WORKER: JSON.stringify('../scan-worker.cjs') },
-  // no comments or indentation, and ASCII only (other characters escaped): a smaller file that is read
-  // as a one-byte string, where the comments of luxon alone made it a two-byte string of twice the size
-  minifyWhitespace: true,
-});
+const worker = await program(join(DIST, 'workers', 'scan-worker.js'), WORKER);
+// src/workers/pool.ts: relative to dist/workers/pool.js, whose place the bundle keeps (module-url)
+const result = await program(join(DIST, 'cli', 'main.js'), OUT, { XD_BUNDLED_WORKER: JSON.stringify('../scan-worker.cjs') });
 // the launcher (dist/cli/fast-start.js) as CommonJS, which bin/xendoctor.js (CommonJS) requires: a run from the
 // bundle starts no ES module loader. Its own imports of the modules (the fallback) stay imports of dist/.
 const LAUNCHER = join(DIST, 'fast-start.cjs');

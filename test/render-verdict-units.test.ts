@@ -54,6 +54,22 @@ describe('ledTo', () => {
     ]);
   });
 
+  it('shows no key value the title already shows', () => {
+    const panic = (id: string, reason: string, at: string) => ({
+      ...f(id, 'kernel-panic', at, ['o'], { reason }),
+      title: `dom0 kernel panic: ${reason}`,
+    });
+    const got = lines([
+      f('o', 'oops', '2026-01-01T00:00:00Z'),
+      panic('p1', 'Fatal exception', '2026-01-01T00:01:00Z'),
+      panic('p2', 'Fatal exception in interrupt', '2026-01-01T00:02:00Z'),
+    ]);
+    expect(got).toEqual([
+      '           led to: dom0 kernel panic: Fatal exception [kernel-panic]',
+      '                   dom0 kernel panic: Fatal exception in interrupt [kernel-panic]',
+    ]);
+  });
+
   it('hangs an effect of several causes under its deepest one', () => {
     // the day test's host: page allocation failures, then the OOM kill, then a hung task that
     // follows both (the rule names both as causes)

@@ -388,5 +388,20 @@ describe('the catalogue cache answers the rules and their prefilter literals', (
     writeFileSync(file, JSON.stringify({ stamp: (cache as unknown as { stamp: unknown }).stamp, specs: cache.specs }));
     expect(rules(await loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(cache);
+
+    // a fresh-looking cache with a spec that does not compile: the files are read, and the cache's
+    // problem is not told as the rule files' (it made every run exit 3 before)
+    writeFileSync(file, JSON.stringify({ ...cache, specs: cache.specs.map((s, j) => (j === i ? { ...s, patterns: ['(unclosed'] } : s)) }));
+    const broken = await loaded(['--format', 'json', hung], undefined, undefined, root);
+    expect(broken.stderr).toBe('');
+    expect(rules(broken)).toContain('hung-task');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(cache);
+
+    // a rule file changed since the cache: its new text is read (the cache's stamp no longer fits)
+    const ruleFile = join(root, 'rules', 'hung-task.yaml');
+    writeFileSync(ruleFile, readFileSync(ruleFile, 'utf8').replace(/^title: .*$/m, 'title: "A task hung (changed)"'));
+    const changed = await loaded(['--format', 'json', hung], undefined, undefined, root);
+    const titles = (JSON.parse(changed.stdout) as { findings: { rule: string; title: string }[] }).findings;
+    expect(titles.filter((f) => f.rule === 'hung-task').map((f) => f.title)).toContain('A task hung (changed)');
   });
 });

@@ -155,7 +155,8 @@ const VERDICT_PATHS = 3;
  * several causes hangs under its deepest one (the latest, on a tie), so page-allocation failure →
  * OOM kill → hung task reads as one path, while a root with two separate effects gives two lines,
  * never a false chain. Findings the root did not lead to (another root of a shared effect) are told
- * as "together with". A rule named twice shows its key, so two disk-full findings are told apart.
+ * as "together with". A rule named twice shows the key values its title does not, so two disk-full
+ * findings are told apart.
  */
 export function ledTo(inc: Incident, byId: Map<string, Finding>): string[] {
   const members = new Set(inc.findings);
@@ -166,7 +167,10 @@ export function ledTo(inc: Incident, byId: Map<string, Finding>): string[] {
   for (const id of members) rules.set(byId.get(id)!.rule, (rules.get(byId.get(id)!.rule) ?? 0) + 1);
   const label = (id: string) => {
     const f = byId.get(id)!;
-    const key = Object.entries(f.key).map(([k, v]) => `${k}=${v}`);
+    // the values the title does not already show
+    const key = Object.entries(f.key)
+      .filter(([, v]) => !f.title.includes(v))
+      .map(([k, v]) => `${k}=${v}`);
     return `${safeText(f.title)} [${f.rule}${rules.get(f.rule)! > 1 && key.length ? ` ${safeText(key.join(' '))}` : ''}]`;
   };
   // each effect hangs under its cause on the longest way from the roots: a depth-first walk along
