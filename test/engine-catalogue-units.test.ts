@@ -8,10 +8,17 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { backtrackingRisk } from '../src/engine/safety.js';
 import { boundRule, bundledRulesDir, compileRule, loadCatalogue, loadRuleFile, ruleFiles, type RuleSpec } from '../src/engine/catalogue.js';
 import { RuleFileError, type RuleProblem } from '../src/errors.js';
 import { tmp } from './helpers.js';
+
+// the checker of site patterns, spied on (it still judges): which patterns the catalogue has it judge
+vi.mock('../src/engine/safety.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../src/engine/safety.js')>();
+  return { ...m, backtrackingRisk: vi.fn(m.backtrackingRisk) };
+});
 
 const base: RuleSpec = { id: 't', title: 'T', severity: 'error', patterns: ['abcde'], diagnosis: 'd', fix: ['f'] };
 
@@ -165,6 +172,11 @@ describe('compileRule: what it checks', () => {
     ]);
     expect(problemsOf({ patterns: ['(?<a>x)'], threshold: { count: 2, distinct: 'a', release: ['y'] } })).toEqual([]);
     expect(problemsOf({ patterns: ['(?<a>x)'], threshold: { count: 2, release: [] } })).toEqual([]);
+    // its line is the line of threshold.release
+    const { problems } = compile({ patterns: ['(?<a>x)'], threshold: { count: 2, release: ['y'] } }, 't.yaml', (f) =>
+      f.join('.') === 'threshold.release' ? 9 : 1,
+    );
+    expect(problems.map((p) => [p.field, p.line])).toEqual([['threshold.release', 9]]);
   });
 
   it('problems found before are not its own: a rule is still given', () => {
@@ -258,6 +270,11 @@ describe('compileRule: the prefilter literals', () => {
     expect(r.literals).toEqual(['alpha', 'bravo', 'charlie', 'delta']);
   });
 
+  it("only the patterns' when there is no context or release pattern", () => {
+    expect(compile({ patterns: ['bravo'] }).rule!.literals).toEqual(['bravo']);
+    expect(compile({ patterns: ['bravo'], threshold: { count: 2 }, context: { patterns: [] } }).rule!.literals).toEqual(['bravo']);
+  });
+
   it('none (every line) when one pattern has none', () => {
     expect(compile({ patterns: ['bravo', '\\d+'] }).rule!.literals).toBeNull();
     expect(compile({ patterns: ['\\d+', 'bravo'] }).rule!.literals).toBeNull();
@@ -282,6 +299,11 @@ describe('loadCatalogue and the rule files', () => {
     const dir = tmp();
     for (const f of ['b.yml', 'a.yaml', 'c.txt', 'yaml', 'd.yaml.bak']) writeFileSync(join(dir, f), '');
     expect(ruleFiles(dir)).toEqual([join(dir, 'a.yaml'), join(dir, 'b.yml')]);
+    // sorted as strings (UTF-16 units), not in the folder's order: Node's readdir lists a folder sorted
+    // by its UTF-8 bytes, where U+FF5A comes before U+1F600; as strings the surrogate pair comes first
+    const wide = tmp();
+    for (const f of ['\uff5a.yaml', '\u{1f600}.yaml', 'b.yaml']) writeFileSync(join(wide, f), '');
+    expect(ruleFiles(wide)).toEqual(['b.yaml', '\u{1f600}.yaml', '\uff5a.yaml'].map((f) => join(wide, f)));
   });
 
   it('loadRuleFile: a file read, validated and compiled; a bad one gives its problems and null', () => {
@@ -368,6 +390,56 @@ describe('loadCatalogue and the rule files', () => {
     writeFileSync(join(dir, 'f1.yaml'), yaml('f1', 'plain words'));
     writeFileSync(join(other, 'f2.yaml'), yaml('f2', 'plain words', 'flags: i\n'));
     expect(loadCatalogue({ noBundled: true, extraDirs: [dir, other] }).map((r) => r.id)).toEqual(['f1', 'f2']);
+  });
+
+  it('a site pattern recheck finds unsafe is refused without flags; a pattern unsafe only with i, only with i', () => {
+    const dir = tmp();
+    // not a nested repeat: recheck judges these (with the rule's flags, '' when it has none)
+    writeFileSync(join(dir, 'r1.yaml'), yaml('r1', '^(r|r)*$'));
+    writeFileSync(join(dir, 'r2.yaml'), yaml('r2', '^(s|S)*$', "flags: ''\n"));
+    writeFileSync(join(dir, 'r3.yaml'), yaml('r3', '^(s|S)*$', 'flags: i\n'));
+    let problems: RuleProblem[] = [];
+    try {
+      loadCatalogue({ noBundled: true, extraDirs: [dir] });
+    } catch (e) {
+      problems = (e as RuleFileError).problems;
+    }
+    expect(problems.map((p) => [p.file.replace(dir, 'D'), p.field, p.message.replace(/;.*/, '')])).toEqual([
+      ['D/r1.yaml', 'patterns.0', 'pattern "^(r|r)*$" can backtrack catastrophically (exponential)'],
+      ['D/r3.yaml', 'patterns.0', 'pattern "^(s|S)*$" can backtrack catastrophically (exponential)'],
+    ]);
+  });
+
+  it("a pattern is judged once per process for its text and flags (no flags and flags '' alike)", () => {
+    const dir = tmp();
+    const pattern = 'judged (once|twice) here';
+    writeFileSync(join(dir, 'j1.yaml'), yaml('j1', pattern));
+    writeFileSync(join(dir, 'j2.yaml'), yaml('j2', pattern, "flags: ''\n"));
+    writeFileSync(join(dir, 'j3.yaml'), yaml('j3', pattern, 'flags: i\n'));
+    writeFileSync(join(dir, 'j4.yaml'), yaml('j4', pattern, 'flags: i\n'));
+    writeFileSync(join(dir, 'j5.yaml'), yaml('j5', pattern));
+    const spy = vi.mocked(backtrackingRisk);
+    spy.mockClear();
+    expect(loadCatalogue({ noBundled: true, extraDirs: [dir] }).length).toBe(5);
+    expect(loadCatalogue({ noBundled: true, extraDirs: [dir] }).length).toBe(5);
+    expect(spy.mock.calls.filter(([source]) => source === pattern).map(([, flags]) => flags)).toEqual(['', 'i']);
+  });
+
+  it('a refused rule is not in the catalogue: a rule that follows it names an unknown rule', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'a1.yaml'), yaml('a1', '(b{1,10}){1,10}c'));
+    writeFileSync(join(dir, 'a2.yaml'), yaml('a2', 'abcde', 'follows: [{ rule: a1, within: 1m }]\n'));
+    let problems: RuleProblem[] = [];
+    try {
+      loadCatalogue({ noBundled: true, extraDirs: [dir] });
+    } catch (e) {
+      problems = (e as RuleFileError).problems;
+    }
+    expect(problems.map((p) => [p.file.replace(dir, 'D'), p.field])).toEqual([
+      ['D/a1.yaml', 'patterns.0'],
+      ['D/a2.yaml', 'follows'],
+    ]);
+    expect(problems[1]!.message).toBe('unknown rule "a1"');
   });
 
   it('every problem of every file at once: unknown follows, a broken file, a missing folder', () => {

@@ -4,7 +4,8 @@
  * checked to be named by its id, each problem with its file, line and field; a rule folder checked on
  * its whole path as root (owners, modes, the sticky /tmp) and its files on their descriptors.
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, chownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -180,6 +181,38 @@ describe.runIf(process.getuid?.() === 0)('rule-folder: a rule folder read as roo
       [join(base, 'link', 'b.yml'), 'id: b\n'],
     ]);
     expect(read(setup({}).dir)).toMatchObject({ files: [], problems: [] });
+  });
+
+  it('without texts: the same files, times and sizes, every check made, no file read', () => {
+    const { base, dir } = setup({ 'b.yml': 'id: b\n', 'a.yaml': 'id: a\n', 'c.txt': 'x' });
+    const problems: RuleProblem[] = [];
+    const files = readRuleFolder(dir, problems, false);
+    expect(problems).toEqual([]);
+    expect(files!.map((f) => [f.file, f.text, f.st.size])).toEqual([
+      [join(dir, 'a.yaml'), '', 6],
+      [join(dir, 'b.yml'), '', 6],
+    ]);
+    expect(files!.map((f) => f.st.mtimeMs)).toEqual(read(dir).files!.map((f) => f.st.mtimeMs));
+    // a file no one may read is still told, a link still refused
+    chmodSync(join(dir, 'b.yml'), 0o000);
+    // readSync watched through node:fs's own object (syncBuiltinESMExports: the module's import sees it)
+    const spy = vi.spyOn(fs, 'readSync');
+    syncBuiltinESMExports();
+    try {
+      expect(readRuleFolder(dir, [], false)!.map((f) => f.file)).toEqual([join(dir, 'a.yaml'), join(dir, 'b.yml')]);
+      expect(spy).not.toHaveBeenCalled();
+      readRuleFolder(dir, []);
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      syncBuiltinESMExports();
+    }
+    symlinkSync(join(base, 'elsewhere.yaml'), join(dir, 'c.yaml'));
+    const told: RuleProblem[] = [];
+    expect(readRuleFolder(dir, told, false)).toBeNull();
+    expect(told).toEqual([
+      { file: join(dir, 'c.yaml'), line: null, field: '', message: expect.stringMatching(/^refused: a symbolic link/) },
+    ]);
   });
 
   it('says when the folder is missing or not a folder', () => {

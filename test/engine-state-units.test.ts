@@ -164,6 +164,22 @@ describe('releases', () => {
     ).toEqual(['z']);
   });
 
+  it('a release naming one of two keys is without the key: it takes the value from every group of the rule and host', () => {
+    const two = rule({
+      id: 'ports',
+      patterns: ['port (?<p>\\w+) of (?<dom>\\w+) joined (?<br>\\w+)'],
+      key: ['dom', 'br'],
+      threshold: { count: 2, distinct: 'p', release: ['port (?<p>\\w+) left (?<br>\\w+)'] },
+    });
+    const e = engine([two]);
+    feed(e, ['port a of d1 joined x', 'port a of d2 joined y', 'port a left x', 'port b of d1 joined x', 'port b of d2 joined y']);
+    expect(e.findings()).toEqual([]);
+    expect(e.exportState().groups.map((g) => [g.key.dom, g.key.br, g.count])).toEqual([
+      ['d1', 'x', 2],
+      ['d2', 'y', 2],
+    ]);
+  });
+
   it('a release line with no value is taken and releases nothing', () => {
     const e = engine([ports()]);
     e.read('port a joined x', place(1));
@@ -438,6 +454,37 @@ describe('absorb', () => {
     feed(d, ['effect 1 here'], { source: 's' });
     c.absorb(d.exportState(), 1);
     expect(c.findings().find((f) => f.rule === 'effect')!.causedBy).toHaveLength(1);
+  });
+
+  it("a hostless group joining its host's group read by the later engine: the latest line is the later engine's", () => {
+    const a = engine();
+    feed(a, ['disk sda failed 1', 'disk sda failed 2', 'disk sda failed 3', 'disk sda failed 4'], { source: 'console' });
+    const b = engine();
+    feed(b, ['disk sda failed 5', 'disk sda failed 6', 'disk sda failed 7', 'disk sda failed 8'], { source: 'kern.log', host: 'h' });
+    a.absorb(b.exportState());
+    const found = a.findings();
+    expect(found.map((f) => [f.host, f.count])).toEqual([['h', 8]]);
+    // three first lines (undated: the host's group's first), then the latest line read
+    expect(found[0]!.evidence.map((v) => `${v.source}:${v.line}`)).toEqual(['kern.log:1', 'kern.log:2', 'kern.log:3', 'kern.log:4']);
+  });
+
+  it("a hostless group joining its host's in one engine: the latest line, among the first three, is shown once", () => {
+    const e = engine();
+    feed(e, ['disk sda failed 1', 'disk sda failed 2', 'disk sda failed 3', 'disk sda failed 4'], { source: 'console' });
+    feed(e, ['disk sda failed 5', 'disk sda failed 6'], { source: 'kern.log', host: 'h' });
+    const found = e.findings();
+    expect(found.map((f) => [f.host, f.count])).toEqual([['h', 6]]);
+    // undated: the host's group's hits first, then the console's; the latest read (kern.log:2) is one of them
+    expect(found[0]!.evidence.map((v) => `${v.source}:${v.line}`)).toEqual(['kern.log:1', 'kern.log:2', 'console:1']);
+    // dated: the host's lines read first are later than the console's read after, whose last is the latest
+    const d = engine();
+    feed(d, [dated(T + 10 * MIN, 'h', 'disk sda failed 1'), dated(T + 20 * MIN, 'h', 'disk sda failed 2')], { source: 'kern.log' });
+    feed(d, ['(XEN) [2026-11-20 08:00:00.000] disk sda failed 3', '(XEN) [2026-11-20 08:01:00.000] disk sda failed 4'], {
+      source: 'console',
+    });
+    expect(d.findings().map((f) => [f.host, f.count, f.evidence.map((v) => `${v.source}:${v.line}`)])).toEqual([
+      ['h', 4, ['console:1', 'console:2', 'kern.log:1']],
+    ]);
   });
 
   it('undated lines kept and future lines add up; the first future line is the earlier engine’s, else the other’s', () => {

@@ -393,6 +393,73 @@ describe('the cached path', () => {
   });
 });
 
+describe('the cached path: a placement cached while its group changed is not reused', () => {
+  // The shape of 'error bravo charlie delta' joins 'error bravo <*> <*>' unchanged, so the cached path
+  // keeps that template for it at the group's version (again after the groups are filled). Then the
+  // group changes twice (a template added, another's word made a wildcard), or once in two ways (an
+  // addition that evicts), and 'error echo charlie delta' is added, which the line is nearer (3 words
+  // of 4 against 2): the line must go there, as on the simple path. Each pair of changes would bring
+  // the version back to the one cached if one of them counted down instead of up.
+  /** A word of letters past f (no hex digit, no digit) for a number. */
+  const word = (i: number) => {
+    let s = '';
+    do {
+      s += 'ghijklmnopqrstuvwxyz'[i % 20];
+      i = Math.floor(i / 20);
+    } while (i > 0);
+    return s;
+  };
+  const cachedLike = (lines: string[]) => {
+    const [cached, simple] = both();
+    for (const l of lines) {
+      cached!.add(ev(l), l);
+      simple!.add(ev(l), l);
+    }
+    expect(templates(cached!)).toEqual(templates(simple!));
+    return templates(cached!);
+  };
+  const cached = ['error bravo charlie delta', 'error bravo xray yankee', 'error bravo charlie delta'];
+  const later = ['error echo charlie delta', 'error bravo charlie delta'];
+
+  it('a template added to the group and a word of another made a wildcard', () => {
+    // (another template first, then the line cached again)
+    const found = cachedLike([
+      ...cached,
+      'error quebec romeo sierra',
+      cached[0]!,
+      'error echo charlie delta',
+      'error quebec romeo zulu',
+      'error bravo charlie delta',
+    ]);
+    expect(found).toEqual([
+      ['error bravo <*> <*>', 4],
+      ['error quebec romeo <*>', 2],
+      ['error <*> charlie delta', 2],
+    ]);
+  });
+
+  it('a template added to a full group, which evicts its rarest', () => {
+    const fill = Array.from({ length: 99 }, (_, i) => `error k${word(i)} l${word(i)} m${word(i)}`);
+    const found = cachedLike([...cached, ...fill, cached[0]!, ...later]);
+    expect(found.filter(([t]) => !String(t).startsWith('error k'))).toEqual([
+      ['error bravo <*> <*>', 4],
+      ['error <*> charlie delta', 2],
+    ]);
+    expect(found).toHaveLength(100);
+  });
+
+  it('a template added to the group with the miner full, which evicts the rarest of all from this group', () => {
+    // 1998 templates of other groups (90 a group), seen once each, after one seen once in this group
+    const other = Array.from({ length: 1998 }, (_, i) => `g${word(Math.floor(i / 90))} k${word(i)} l${word(i)} m${word(i)} error`);
+    const found = cachedLike([...cached, 'error quebec romeo sierra', ...other, cached[0]!, ...later]);
+    expect(found.filter(([t]) => String(t).startsWith('error'))).toEqual([
+      ['error bravo <*> <*>', 4],
+      ['error <*> charlie delta', 2],
+    ]);
+    expect(found).toHaveLength(2000);
+  });
+});
+
 describe('a template: its example, latest line, times and hours', () => {
   it('the example is the first line, the latest the last one after it; both cut at 1000 characters', () => {
     const m = miner();

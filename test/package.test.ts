@@ -103,6 +103,8 @@ describe('npm pack', () => {
       'dist/cli/main.js',
       'dist/xendoctor.cjs',
       'dist/xendoctor.cjs.json',
+      'dist/fast-start.cjs',
+      'dist/scan-worker.cjs',
       'dist/kb-index.json',
       'rules/rule.schema.json',
       'rules/hung-task.yaml',

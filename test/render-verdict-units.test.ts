@@ -54,6 +54,22 @@ describe('ledTo', () => {
     ]);
   });
 
+  it('shows no key value the title already shows', () => {
+    const panic = (id: string, reason: string, at: string) => ({
+      ...f(id, 'kernel-panic', at, ['o'], { reason }),
+      title: `dom0 kernel panic: ${reason}`,
+    });
+    const got = lines([
+      f('o', 'oops', '2026-01-01T00:00:00Z'),
+      panic('p1', 'Fatal exception', '2026-01-01T00:01:00Z'),
+      panic('p2', 'Fatal exception in interrupt', '2026-01-01T00:02:00Z'),
+    ]);
+    expect(got).toEqual([
+      '           led to: dom0 kernel panic: Fatal exception [kernel-panic]',
+      '                   dom0 kernel panic: Fatal exception in interrupt [kernel-panic]',
+    ]);
+  });
+
   it('hangs an effect of several causes under its deepest one', () => {
     // the day test's host: page allocation failures, then the OOM kill, then a hung task that
     // follows both (the rule names both as causes)
@@ -63,6 +79,19 @@ describe('ledTo', () => {
       f('h', 'hung-task', '2026-12-01T14:38:20Z', ['p', 'o']),
     ]);
     expect(got).toEqual(['           led to: oom title [oom] → hung-task title [hung-task]']);
+  });
+
+  it('hangs an effect of two causes as deep under the later one', () => {
+    // ro follows a (via p) and b (via q), both two steps from the root: it hangs under a, the later
+    const got = lines([
+      f('s', 's', '2026-01-01T00:00:00Z'),
+      f('p', 'p', '2026-01-01T00:01:00Z', ['s']),
+      f('q', 'q', '2026-01-01T00:02:00Z', ['s']),
+      f('b', 'b', '2026-01-01T00:03:00Z', ['q']),
+      f('a', 'a', '2026-01-01T00:05:00Z', ['p']),
+      f('ro', 'ro', '2026-01-01T00:06:00Z', ['b', 'a']),
+    ]);
+    expect(got).toEqual(['           led to: p title [p] → a title [a] → ro title [ro]', '                   q title [q] → b title [b]']);
   });
 
   it('cuts a cycle where it closes', () => {
@@ -82,11 +111,14 @@ describe('ledTo', () => {
       f('d2', 'disk-full', '2026-11-20T08:01:10Z', ['s'], { device: 'sdd1' }),
       f('ro', 'fs-read-only', '2026-11-20T08:01:10Z', ['d1', 'd2'], { device: 'sdd1' }),
     ];
-    const byId = new Map(all.map((x) => [x.id, x]));
-    const [inc] = buildIncidents(all);
-    const perms = (xs: string[]): string[][] =>
+    const perms = <T>(xs: T[]): T[][] =>
       xs.length <= 1 ? [xs] : xs.flatMap((x) => perms(xs.filter((y) => y !== x)).map((p) => [x, ...p]));
-    const got = new Set(perms(inc!.findings).map((order) => ledTo({ ...inc!, findings: order }, byId).join('\n')));
+    // the findings in every order, and each one's causes in both orders
+    const got = new Set(
+      perms(all).flatMap((order) =>
+        [false, true].map((flip) => lines(order.map((x) => (flip ? { ...x, causedBy: [...x.causedBy].reverse() } : x))).join('\n')),
+      ),
+    );
     expect([...got]).toEqual([lines(all).join('\n')]);
   });
 

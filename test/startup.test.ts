@@ -68,7 +68,7 @@ async function loaded(args: string[], input?: string, startup?: 'plain' | 'trace
   const r = await spawnAsync(
     process.execPath,
     ['--import', join(dir, 'register.mjs'), join(root, 'bin', 'xendoctor.js'), ...args],
-    { env, ...opts },
+    { ...opts, env: { ...env, ...opts.env } },
     input,
   );
   const modules = readFileSync(list, 'utf8')
@@ -158,6 +158,37 @@ describe('start-up from the bundle with its code cache', () => {
       });
     }
   }, 480_000); // 22 runs: 174 s at load 16 on 2 cores
+
+  it('a scan split across a worker thread starts the bundled worker (dist/scan-worker.cjs): no module of dist/, the same output', async () => {
+    // 20,000 filler lines and a filesystem gone read-only, scanned as byte ranges with one worker thread beside the
+    // main one (the small thresholds of test/workers.test.ts)
+    const log = join(dir, 'kern-worker.log');
+    const at = (i: number) =>
+      `Nov 20 08:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} xen07 kernel`;
+    const lines = Array.from({ length: 20_000 }, (_, i) => `${at(i)}: [${i}.0] e1000e: eth9 NIC statistics ${i} rx 0 tx 0 ok`);
+    lines.push(`${at(20_000)}: [20000.0] EXT4-fs error (device sdd1): ext4_journal_check_start:83: Detected aborted journal`);
+    lines.push(`${at(20_001)}: [20001.0] EXT4-fs (sdd1): Remounting filesystem read-only`);
+    writeFileSync(log, `${lines.join('\n')}\n`);
+    const env = {
+      XENDOCTOR_WORKERS: '1',
+      XENDOCTOR_TRACE_JOBS: '1',
+      XENDOCTOR_WORKER_MIN: '100000',
+      XENDOCTOR_SPLIT_MIN: '200000',
+      XENDOCTOR_SEGMENT: '300000',
+    };
+    const args = ['--format', 'json', log];
+    await loaded([], SAMPLE); // the code cache of these node options (its writer loads dist/state/atomic.js)
+    const bundled = await loaded(args, undefined, 'trace', ROOT, { env });
+    const plain = await loaded(args, undefined, 'plain', ROOT, { env });
+    for (const r of [bundled, plain]) expect(r.stderr).toMatch(/^xendoctor: job bytes \d+-\d+ on a worker thread$/m);
+    expect(trace(bundled)).toContain('xendoctor: start-up: worker thread: dist/scan-worker.cjs');
+    // the worker's own file only (with --import, node starts a thread's file through the module loader)
+    expect(bundled.modules.filter((m) => m.startsWith('dist/') || m.startsWith('node_modules/'))).toEqual(['dist/scan-worker.cjs']);
+    // the hook sees the worker thread's modules too: from dist/'s modules the worker is dist/workers/scan-worker.js
+    expect(plain.modules).toContain('dist/workers/scan-worker.js');
+    expect(JSON.parse(bundled.stdout).findings.length).toBeGreaterThan(0);
+    expect({ code: bundled.code, stdout: bundled.stdout }).toEqual({ code: plain.code, stdout: plain.stdout });
+  });
 
   it('the second run of the same node options uses the code cache the first one wrote', async () => {
     // node options of their own: a cache file of their own (the key), written by the first run
@@ -289,6 +320,24 @@ describe('start-up falls back safely (a copy of the package)', () => {
     expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toBe(
       'xendoctor: start-up: modules (bundle not used: dist/engine/engine.js changed since the bundle was built)',
     );
+    writeFileSync(engine, readFileSync(join(ROOT, 'dist', 'engine', 'engine.js')));
+    utimesSync(
+      engine,
+      statSync(join(ROOT, 'dist', 'engine', 'engine.js')).mtime,
+      statSync(join(ROOT, 'dist', 'engine', 'engine.js')).mtime,
+    );
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toMatch(/^xendoctor: start-up: bundle, /);
+    // the bundle's pool starts dist/scan-worker.cjs: without it, or with another one, the modules
+    const worker = join(root, 'dist', 'scan-worker.cjs');
+    const saved = readFileSync(worker);
+    rmSync(worker);
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toBe(
+      'xendoctor: start-up: modules (bundle not used: dist/scan-worker.cjs is gone)',
+    );
+    writeFileSync(worker, Buffer.concat([saved, Buffer.from('\n')]));
+    expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toBe(
+      'xendoctor: start-up: modules (bundle not used: dist/scan-worker.cjs changed since the bundle was built)',
+    );
     // no bundle at all: the modules
     rmSync(join(root, 'dist', 'xendoctor.cjs'));
     expect(trace(await loaded([], SAMPLE, 'trace', root))[0]).toBe('xendoctor: start-up: modules (no bundle (dist/xendoctor.cjs))');
@@ -339,5 +388,20 @@ describe('the catalogue cache answers the rules and their prefilter literals', (
     writeFileSync(file, JSON.stringify({ stamp: (cache as unknown as { stamp: unknown }).stamp, specs: cache.specs }));
     expect(rules(await loaded(['--format', 'json', hung], undefined, undefined, root))).toContain('hung-task');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(cache);
+
+    // a fresh-looking cache with a spec that does not compile: the files are read, and the cache's
+    // problem is not told as the rule files' (it made every run exit 3 before)
+    writeFileSync(file, JSON.stringify({ ...cache, specs: cache.specs.map((s, j) => (j === i ? { ...s, patterns: ['(unclosed'] } : s)) }));
+    const broken = await loaded(['--format', 'json', hung], undefined, undefined, root);
+    expect(broken.stderr).toBe('');
+    expect(rules(broken)).toContain('hung-task');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(cache);
+
+    // a rule file changed since the cache: its new text is read (the cache's stamp no longer fits)
+    const ruleFile = join(root, 'rules', 'hung-task.yaml');
+    writeFileSync(ruleFile, readFileSync(ruleFile, 'utf8').replace(/^title: .*$/m, 'title: "A task hung (changed)"'));
+    const changed = await loaded(['--format', 'json', hung], undefined, undefined, root);
+    const titles = (JSON.parse(changed.stdout) as { findings: { rule: string; title: string }[] }).findings;
+    expect(titles.filter((f) => f.rule === 'hung-task').map((f) => f.title)).toContain('A task hung (changed)');
   });
 });

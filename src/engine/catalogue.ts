@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRuleFile, type Locate } from './rule-file.js';
-import { readRuleFolder, type RuleText } from './rule-folder.js';
+import { readRuleFolder } from './rule-folder.js';
 import { RuleFileError, type RuleProblem } from '../errors.js';
 import type { Severity, SourceKind } from '../types.js';
 import { parseDuration } from '../parse/time.js';
@@ -333,20 +333,30 @@ function isBundled(dir: string): boolean {
   return resolve(dir) === resolve(bundledRulesDir());
 }
 
-/** The rules of one folder: from the cache when it is fresh, else parsed and validated (and cached). */
-function loadFolder(dir: string, files: RuleText[], problems: RuleProblem[]): Rule[] {
+/**
+ * The rules of one folder (null when it is refused): from the cache when it is fresh (the files
+ * checked, not read), else read, parsed and validated (and cached).
+ */
+function loadFolder(dir: string, problems: RuleProblem[]): Rule[] | null {
   const cache = cachePath(dir);
+  const told = problems.length;
+  let files = readRuleFolder(dir, problems, cache === null);
+  if (!files) return null;
   const stamp: [string, number, number][] = files.map((f) => [basename(f.file), f.st.mtimeMs, f.st.size]);
   if (cache) {
     try {
       const c = JSON.parse(readFileSync(cache, 'utf8')) as CatalogueCache;
       if (c.format === CACHE_FORMAT && JSON.stringify(c.stamp) === JSON.stringify(stamp)) {
-        const rules = c.specs.map((spec, i) => compileRule(spec, files[i]!.file, problems, undefined, { literals: c.literals[i]! }));
+        const rules = c.specs.map((spec, i) => compileRule(spec, files![i]!.file, problems, undefined, { literals: c.literals[i]! }));
         if (!rules.includes(null)) return rules as Rule[];
       }
     } catch {
       /* no cache, or a stale or broken one: parse the files */
     }
+    // read again, this time with the texts: what the first pass told is told again
+    problems.length = told;
+    files = readRuleFolder(dir, problems);
+    if (!files) return null;
   }
   const before = problems.length;
   const rules = files.map((f) => loadRuleFile(f.file, problems, f.text)).filter((r): r is Rule => r !== null);
@@ -369,10 +379,10 @@ export function loadCatalogue(opts: LoadOptions = {}): Rule[] {
   const dirs = [...(opts.noBundled ? [] : [bundledRulesDir()]), ...(opts.extraDirs ?? [])];
   for (const dir of dirs) {
     // as root: every folder on the way checked, the files read through the folder's descriptor
-    const files = readRuleFolder(dir, problems);
-    if (!files) continue;
+    const rules = loadFolder(dir, problems);
+    if (!rules) continue;
     const bundled = isBundled(dir);
-    for (const rule of loadFolder(dir, files, problems)) {
+    for (const rule of rules) {
       if (!bundled && !opts.allowUnsafe && !patternsAreSafe(rule, problems)) continue;
       if (!bundled) boundRule(rule); // matching time bounded whatever the checker said
       byId.set(rule.id, rule);

@@ -82,7 +82,10 @@ export function toFinding(g: Group): Finding {
   for (const h of g.hits)
     evidence.push(...(h.before ?? []), { source: h.source, line: h.line, time: toIso(h.time), text: h.text }, ...h.block);
   const l = g.latest;
-  if (l && g.count > g.hits.length) evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
+  // (after a hostless group joined its host's, the first hits are sorted by time and the latest is
+  // the last read: it can be one of them, shown once)
+  if (l && g.count > g.hits.length && !g.hits.some((h) => h.source === l.source && h.line === l.line && h.seq === l.seq))
+    evidence.push({ source: l.source, line: l.line, time: toIso(l.time), text: l.text });
   const spec = g.rule.spec;
   // an overflow group (a flood of distinct keys) says so in its title: `*` is any key not kept apart
   const folded = g.folded

@@ -59,8 +59,12 @@ class WuManber {
   private readonly shift: Uint8Array;
   /** The first two bytes of every literal (all case variants): a cheap check before the bucket's. */
   private readonly prefix = new Uint8Array(TABLE);
-  /** Literals whose window ends in a block, by the block's hash (a plain array: no Map in the hot loop). */
-  private readonly buckets: (Entry[] | undefined)[] = new Array<Entry[] | undefined>(TABLE);
+  /**
+   * Literals whose window ends in a block: `lists[slot[hash]]` (slot 0: none). A 64 K-slot array of
+   * lists took milliseconds to allocate at every start; the slot table is zeroed memory.
+   */
+  private readonly slot = new Uint16Array(TABLE);
+  private readonly lists: Entry[][] = [[]];
   /** The hits of each quarter of a block, concatenated at its end. */
   private readonly quarters = [new Hits(), new Hits(), new Hits(), new Hits()];
 
@@ -68,25 +72,37 @@ class WuManber {
     this.m = Math.min(MAX_M, ...entries.map((e) => e.bytes.length));
     const m = this.m;
     if (m < B) throw new Error(`literal shorter than ${B} bytes`);
-    this.shift = new Uint8Array(TABLE).fill(m - B + 1);
+    const shift = (this.shift = new Uint8Array(TABLE).fill(m - B + 1));
     // The table is indexed by raw bytes (no folding in the hot loop): each block is entered in
-    // every case variant of its letters.
-    const variants = (b: number) => (b >= 97 && b <= 122 ? [b, b - 32] : [b]);
+    // every case variant of its letters (a folded letter's upper case is 32 below it). Plain loops
+    // over the variants: this runs at every start, before the code is optimised.
+    const x = [0, 0];
+    const y = [0, 0];
+    const z = [0, 0];
+    const both = (v: number[], b: number) => {
+      v[0] = b;
+      v[1] = b >= 97 && b <= 122 ? b - 32 : b;
+      return v[1] === b ? 1 : 2;
+    };
     for (const e of entries) {
       const p = e.bytes;
-      for (const x of variants(p[0]!)) for (const y of variants(p[1]!)) this.prefix[(x << 8) | y] = 1;
+      const nx0 = both(x, p[0]!);
+      const ny0 = both(y, p[1]!);
+      for (let i = 0; i < nx0; i++) for (let j = 0; j < ny0; j++) this.prefix[(x[i]! << 8) | y[j]!] = 1;
       for (let q = B; q <= m; q++) {
         const s = m - q;
-        for (const x of variants(p[q - 3]!)) {
-          for (const y of variants(p[q - 2]!)) {
-            for (const z of variants(p[q - 1]!)) {
-              const h = hash3(x, y, z);
-              if (s < this.shift[h]!) this.shift[h] = s;
-              if (s === 0) {
-                const list = this.buckets[h];
-                if (!list) this.buckets[h] = [e];
-                else if (!list.includes(e)) list.push(e);
-              }
+        const nx = both(x, p[q - 3]!);
+        const ny = both(y, p[q - 2]!);
+        const nz = both(z, p[q - 1]!);
+        for (let i = 0; i < nx; i++) {
+          for (let j = 0; j < ny; j++) {
+            for (let k = 0; k < nz; k++) {
+              const h = ((x[i]! << 10) ^ (y[j]! << 5) ^ z[k]!) & (TABLE - 1);
+              if (s < shift[h]!) shift[h] = s;
+              if (s !== 0) continue;
+              if (this.slot[h] === 0) this.slot[h] = this.lists.push([]) - 1;
+              const list = this.lists[this.slot[h]!]!;
+              if (!list.includes(e)) list.push(e);
             }
           }
         }
@@ -104,8 +120,7 @@ class WuManber {
   private at(buf: Uint8Array, start: number, end: number): boolean {
     if (this.prefix[(buf[start]! << 8) | buf[start + 1]!] === 0) return false;
     const h = hash3(buf[start + this.m - 3]!, buf[start + this.m - 2]!, buf[start + this.m - 1]!);
-    const list = this.buckets[h];
-    if (!list) return false;
+    const list = this.lists[this.slot[h]!]!;
     const first = FOLD[buf[start]!]!;
     for (const e of list) if (e.bytes[0] === first && WuManber.matchesAt(buf, start, end, e.bytes)) return true;
     return false;
@@ -228,8 +243,7 @@ class WuManber {
   ownersAt(buf: Uint8Array, start: number, end: number, out: Set<number>): void {
     const m = this.m;
     if (start + m > end) return;
-    const list = this.buckets[hash3(buf[start + m - 3]!, buf[start + m - 2]!, buf[start + m - 1]!)];
-    if (!list) return;
+    const list = this.lists[this.slot[hash3(buf[start + m - 3]!, buf[start + m - 2]!, buf[start + m - 1]!)]!]!;
     const first = FOLD[buf[start]!]!;
     for (const e of list) {
       if (e.bytes[0] === first && WuManber.matchesAt(buf, start, end, e.bytes)) for (const o of e.owners) out.add(o);
@@ -249,7 +263,7 @@ class WuManber {
       }
       const start = pos - m + 1;
       const first = FOLD[buf[start]!]!;
-      for (const e of this.buckets[h]!) {
+      for (const e of this.lists[this.slot[h]!]!) {
         if (e.bytes[0] === first && WuManber.matchesAt(buf, start, end, e.bytes)) for (const o of e.owners) out.add(o);
       }
       pos++;
@@ -278,8 +292,9 @@ export class LiteralSet {
     const byText = new Map<string, Entry>();
     const entries: Entry[] = [];
     for (const [text, owner] of literals) {
-      const bytes = Uint8Array.from(Buffer.from(text, 'utf8'), (b) => FOLD[b]!);
-      const key = Buffer.from(bytes).toString('latin1');
+      const bytes = Buffer.from(text, 'utf8');
+      for (let i = 0; i < bytes.length; i++) bytes[i] = FOLD[bytes[i]!]!;
+      const key = bytes.toString('latin1');
       let e = byText.get(key);
       if (!e) {
         e = { bytes, owners: [] };

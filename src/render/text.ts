@@ -2,7 +2,7 @@
 import type { Finding, ScanReport, Severity, Unrecognized } from '../types.js';
 import { SEVERITIES, severityRank } from '../types.js';
 import { buildIncidents } from '../timeline/incidents.js';
-import type { Incident } from '../timeline/model.js';
+import type { ChainNode, Incident } from '../timeline/model.js';
 import { safeText } from './sanitize.js';
 
 export interface TextOptions {
@@ -150,83 +150,39 @@ export function verdictText(report: ScanReport, opts: TextOptions): string[] {
 const VERDICT_PATHS = 3;
 
 /**
- * What an incident's root led to, as paths through its causes: one line per path from the root to
- * an effect that caused nothing further, "A → B" only where B's `causedBy` names A. An effect with
- * several causes hangs under its deepest one (the latest, on a tie), so page-allocation failure →
- * OOM kill → hung task reads as one path, while a root with two separate effects gives two lines,
- * never a false chain. Findings the root did not lead to (another root of a shared effect) are told
- * as "together with". A rule named twice shows its key, so two disk-full findings are told apart.
+ * What an incident's root led to, as paths through its tree (timeline/incidents.ts `causeTree`: an
+ * effect under its deepest cause): one line per path from the root to an effect that caused nothing
+ * further, so page-allocation failure → OOM kill → hung task reads as one path while a root with two
+ * separate effects gives two lines, never a false chain. What the root did not cause (another root of
+ * a shared effect, with its branch) is told as "together with". A rule named twice shows the key values
+ * its title does not, so two disk-full findings are told apart.
  */
 export function ledTo(inc: Incident, byId: Map<string, Finding>): string[] {
-  const members = new Set(inc.findings);
-  const causes = (id: string) => byId.get(id)!.causedBy.filter((c) => c !== id && members.has(c));
-  const time = (id: string) => byId.get(id)!.first ?? '9';
-  const byTime = (a: string, b: string) => (time(a) < time(b) ? -1 : time(a) > time(b) ? 1 : 0);
   const rules = new Map<string, number>();
-  for (const id of members) rules.set(byId.get(id)!.rule, (rules.get(byId.get(id)!.rule) ?? 0) + 1);
+  for (const id of inc.findings) rules.set(byId.get(id)!.rule, (rules.get(byId.get(id)!.rule) ?? 0) + 1);
   const label = (id: string) => {
     const f = byId.get(id)!;
-    const key = Object.entries(f.key).map(([k, v]) => `${k}=${v}`);
+    // the values the title does not already show
+    const key = Object.entries(f.key)
+      .filter(([, v]) => !f.title.includes(v))
+      .map(([k, v]) => `${k}=${v}`);
     return `${safeText(f.title)} [${f.rule}${rules.get(f.rule)! > 1 && key.length ? ` ${safeText(key.join(' '))}` : ''}]`;
   };
-  // each effect hangs under its cause on the longest way from the roots: a depth-first walk along
-  // the effects drops the edges that close a cycle, and its reverse finishing order is topological
-  const effects = new Map<string, string[]>();
-  for (const id of members) for (const c of causes(id)) effects.set(c, [...(effects.get(c) ?? []), id]);
-  const parent = new Map<string, string>();
-  const seen = new Set<string>();
-  const hang = (roots: string[]) => {
-    const open = new Set<string>();
-    const finished: string[] = [];
-    const visit = (id: string) => {
-      seen.add(id);
-      open.add(id);
-      for (const e of effects.get(id) ?? []) if (!seen.has(e)) visit(e);
-      open.delete(id);
-      finished.push(id);
-    };
-    for (const r of roots) if (!seen.has(r)) visit(r);
-    const depth = new Map<string, number>(roots.map((r) => [r, 0]));
-    const rank = new Map(finished.map((id, i) => [id, i]));
-    for (const id of finished.reverse()) {
-      for (const e of effects.get(id) ?? []) {
-        // an edge back to a finding not finished after this one closes a cycle
-        if (!rank.has(e) || rank.get(e)! > rank.get(id)! || roots.includes(e)) continue;
-        const d = depth.get(id)! + 1;
-        const p = parent.get(e);
-        if (d > (depth.get(e) ?? -1) || (d === depth.get(e) && time(id) > time(p!))) {
-          depth.set(e, d);
-          parent.set(e, id);
-        }
-      }
-    }
-  };
-  hang([inc.root]);
-  const rest = new Set([...members].filter((id) => !seen.has(id)));
-  const others = [...rest].filter((id) => !causes(id).some((c) => rest.has(c))).sort(byTime);
-  hang(others);
-  // a cycle that no other root leads to starts at its earliest finding
-  for (const id of [...rest].sort(byTime)) {
-    if (seen.has(id)) continue;
-    others.push(id);
-    hang([id]);
-  }
-  const kids = new Map<string, string[]>();
-  for (const [id, p] of parent) kids.set(p, [...(kids.get(p) ?? []), id]);
-  const paths = (id: string, path: string[], into: string[][]): string[][] => {
-    const next = (kids.get(id) ?? []).sort(byTime);
-    if (next.length === 0 && path.length) into.push(path);
-    for (const k of next) paths(k, [...path, label(k)], into);
+  const paths = (n: ChainNode, path: string[], into: string[][]): string[][] => {
+    const here = [...path, label(n.finding)];
+    if (n.effects.length === 0) into.push(here);
+    for (const e of n.effects) paths(e, here, into);
     return into;
   };
+  const caused = (n: ChainNode) => byId.get(n.finding)!.causedBy.includes(inc.root);
   const lines = (head: string, list: string[][]) => {
     const pad = ' '.repeat(head.length);
     const out = list.slice(0, VERDICT_PATHS).map((p, i) => `${i ? pad : head}${p.join(' → ')}`);
     if (list.length > VERDICT_PATHS) out.push(`${pad}… and ${plural(list.length - VERDICT_PATHS, 'more path')}`);
     return out;
   };
-  const together = others.flatMap((r) => paths(r, [label(r)], []));
-  return [...lines('           led to: ', paths(inc.root, [], [])), ...lines('           together with: ', together)];
+  const from = (keep: boolean) => inc.chain.effects.filter((e) => caused(e) === keep).flatMap((e) => paths(e, [], []));
+  return [...lines('           led to: ', from(true)), ...lines('           together with: ', from(false))];
 }
 
 /** The whole report as text: the verdict, then every finding with its evidence and fix. */

@@ -17,9 +17,64 @@ function worst(fs: Finding[]): Severity {
 }
 
 /**
+ * The tree of an incident: each finding hangs under its cause on the longest way from the root (the
+ * latest cause on a tie), so page-allocation failure → OOM kill → hung task is one branch, though the
+ * hung task names both as causes. A depth-first walk along the effects drops the edges that close a
+ * cycle; its reverse finishing order is topological. What the root does not lead to (another root of
+ * a shared effect, with its own branch; a cycle no root leads to, from its earliest finding) hangs
+ * under the root too, as an effect it did not cause. Children are in time order.
+ */
+export function causeTree(members: Finding[], root: Finding): ChainNode {
+  const byId = new Map(members.map((f) => [f.id, f]));
+  const causes = (f: Finding) => f.causedBy.filter((c) => c !== f.id && byId.has(c));
+  const effects = new Map<string, Finding[]>();
+  for (const f of members) for (const c of causes(f)) effects.set(c, [...(effects.get(c) ?? []), f]);
+  const parent = new Map<string, string>();
+  const seen = new Set<string>();
+  const hang = (from: Finding[]) => {
+    const finished: Finding[] = [];
+    const visit = (f: Finding) => {
+      seen.add(f.id);
+      for (const e of effects.get(f.id) ?? []) if (!seen.has(e.id)) visit(e);
+      finished.push(f);
+    };
+    for (const r of from) if (!seen.has(r.id)) visit(r);
+    const depth = new Map<string, number>(from.map((r) => [r.id, 0]));
+    const rank = new Map(finished.map((f, i) => [f.id, i]));
+    for (const f of finished.reverse()) {
+      for (const e of effects.get(f.id) ?? []) {
+        // an edge to a finding not finished before this one closes a cycle (or leads to a root)
+        if (!rank.has(e.id) || rank.get(e.id)! > rank.get(f.id)! || depth.get(e.id) === 0) continue;
+        const d = depth.get(f.id)! + 1;
+        const p = parent.get(e.id);
+        if (d > (depth.get(e.id) ?? -1) || (d === depth.get(e.id) && (f.first ?? '9') > (byId.get(p!)!.first ?? '9'))) {
+          depth.set(e.id, d);
+          parent.set(e.id, f.id);
+        }
+      }
+    }
+  };
+  hang([root]);
+  const rest = members.filter((f) => !seen.has(f.id));
+  const others = rest.filter((f) => !causes(f).some((c) => !seen.has(c)));
+  hang(others);
+  for (const f of rest) {
+    if (seen.has(f.id)) continue;
+    others.push(f);
+    hang([f]);
+  }
+  const kids = new Map<string, Finding[]>();
+  for (const [id, p] of parent) kids.set(p, [...(kids.get(p) ?? []), byId.get(id)!]);
+  const node = (f: Finding): ChainNode => ({ finding: f.id, effects: (kids.get(f.id) ?? []).sort(byTime).map(node) });
+  const tree = node(root);
+  tree.effects.push(...others.sort(byTime).map(node));
+  return tree;
+}
+
+/**
  * Group findings into incidents: the findings linked through `causedBy` (transitively) form one
  * incident; its root is the finding nothing else caused (the earliest, if there are several or a
- * cycle). Incidents with a chain come first, then by worst severity, then by time.
+ * cycle); its chain is {@link causeTree}. Incidents with a chain come first, then by worst severity, then by time.
  */
 export function buildIncidents(findings: Finding[]): Incident[] {
   const byId = new Map(findings.map((f) => [f.id, f]));
@@ -31,16 +86,7 @@ export function buildIncidents(findings: Finding[]): Incident[] {
     return r;
   };
   for (const f of findings) parent.set(f.id, f.id);
-  const effects = new Map<string, Finding[]>();
-  for (const f of findings) {
-    for (const c of f.causedBy) {
-      if (!byId.has(c) || c === f.id) continue;
-      parent.set(find(f.id), find(c));
-      const list = effects.get(c) ?? [];
-      list.push(f);
-      effects.set(c, list);
-    }
-  }
+  for (const f of findings) for (const c of f.causedBy) if (byId.has(c) && c !== f.id) parent.set(find(f.id), find(c));
   const groups = new Map<string, Finding[]>();
   for (const f of findings) {
     const r = find(f.id);
@@ -53,17 +99,7 @@ export function buildIncidents(findings: Finding[]): Incident[] {
     members.sort(byTime);
     const roots = members.filter((f) => !f.causedBy.some((c) => byId.has(c) && c !== f.id));
     const root = (roots.length ? roots : members)[0]!;
-    const seen = new Set<string>();
-    const grow = (f: Finding): ChainNode => {
-      seen.add(f.id);
-      const kids = (effects.get(f.id) ?? []).filter((e) => !seen.has(e.id)).sort(byTime);
-      for (const k of kids) seen.add(k.id);
-      return { finding: f.id, effects: kids.map((k) => grow(k)) };
-    };
-    const chain = grow(root);
-    // other roots of the same incident (two causes of one effect) hang under the main root
-    for (const r of roots) if (!seen.has(r.id)) chain.effects.push(grow(r));
-    for (const m of members) if (!seen.has(m.id)) chain.effects.push(grow(m));
+    const chain = causeTree(members, root);
     const firsts = members.map((m) => m.first).filter((x): x is string => x !== null);
     const lasts = members.map((m) => m.last).filter((x): x is string => x !== null);
     const order: string[] = [];
