@@ -4,151 +4,19 @@
  * so that Stryker's incremental run keeps that file's results. The same harness: the follower's
  * private turn driven by hand, `node:fs` wrapped to stage what root and a quiet folder cannot meet.
  */
-import {
-  appendFileSync,
-  copyFileSync,
-  existsSync,
-  readdirSync,
-  renameSync,
-  truncateSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, copyFileSync, renameSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FileFollower, type FollowOptions } from '../src/sources/follow.js';
 import { tmp } from './helpers.js';
+import { hooks, resetHooks } from './follow-tail-fs.js';
+import { each, fail, follower, L, logIn, nextTurn, openFds, rotate, sleep, until } from './follow-tail-harness.js';
 
-const hooks = vi.hoisted(() => ({
-  open: null as null | ((p: string) => void),
-  read: null as null | ((fd: number) => void),
-  stat: null as null | ((p: string) => void),
-  fstat: null as null | ((fd: number) => void),
-  /** run in turn, one per folder read, right after it (before the follower stats the names it got) */
-  readdir: [] as (() => void)[],
-  /** run after every folder read while set */
-  everyReaddir: null as null | (() => void),
-  readdirs: 0,
-}));
-vi.mock('node:fs', async (original) => {
-  const fs = await original<typeof import('node:fs')>();
-  const wrapped = {
-    openSync: ((p: string, ...a: unknown[]) => {
-      hooks.open?.(String(p));
-      return (fs.openSync as (...x: unknown[]) => number)(p, ...a);
-    }) as typeof fs.openSync,
-    readSync: ((fd: number, ...a: unknown[]) => {
-      hooks.read?.(fd);
-      return (fs.readSync as (...x: unknown[]) => number)(fd, ...a);
-    }) as typeof fs.readSync,
-    statSync: ((p: string, ...a: unknown[]) => {
-      hooks.stat?.(String(p));
-      return (fs.statSync as (...x: unknown[]) => unknown)(p, ...a);
-    }) as typeof fs.statSync,
-    fstatSync: ((fd: number, ...a: unknown[]) => {
-      hooks.fstat?.(fd);
-      return (fs.fstatSync as (...x: unknown[]) => unknown)(fd, ...a);
-    }) as typeof fs.fstatSync,
-    readdirSync: ((...a: Parameters<typeof fs.readdirSync>) => {
-      const names = fs.readdirSync(...a);
-      hooks.readdirs++;
-      hooks.readdir.shift()?.();
-      hooks.everyReaddir?.();
-      return names;
-    }) as typeof fs.readdirSync,
-  };
-  return { ...fs, default: { ...fs, ...wrapped }, ...wrapped };
-});
+vi.mock('node:fs', async (original) => (await import('./follow-tail-fs.js')).wrapFs(await original()));
 
 afterEach(() => {
-  hooks.open = hooks.read = hooks.stat = hooks.fstat = hooks.everyReaddir = null;
-  hooks.readdir = [];
+  resetHooks();
   vi.restoreAllMocks();
 });
-
-const fail = (code: string) => Object.assign(new Error(code), { code });
-const L = (a: number, b: number) => {
-  let s = '';
-  for (let i = a; i <= b; i++) s += `line ${i}\n`;
-  return s;
-};
-const each = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => `line ${a + i}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const nextTurn = () => new Promise((r) => setImmediate(r));
-const until = async (cond: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms; // 20 s: a loaded machine
-  while (!cond() && Date.now() < end) await sleep(20);
-  return cond();
-};
-const openFds = () => readdirSync('/proc/self/fd').length;
-
-type Copy = { p: string; st: { ino: number } };
-interface Tail {
-  path: string;
-  fd: number | null;
-  again: boolean;
-  retired: unknown[];
-  missingSince: number | null;
-  siblings(): { numbered: Map<number, Copy>; all: Copy[] };
-}
-interface Inner {
-  tails: Map<string, Tail>;
-  tailFor(p: string, explicit: boolean): Tail;
-  checkOne(p: string, now: number): void;
-  tick(): void;
-  scheduleCheck(p: string): void;
-  watcherError(i: number, e: unknown): void;
-  dirWatchers: Map<string, EventEmitter | null>;
-  watchers: (EventEmitter & { closed?: boolean })[];
-  polling: boolean;
-  timer: unknown;
-}
-
-function follower(operands: string[], opts: Partial<FollowOptions> = {}, withIdle = true) {
-  const got: string[] = [];
-  const notices: string[] = [];
-  let idles = 0;
-  const during = new Map<string, () => void>();
-  const f = new FileFollower(
-    operands,
-    {
-      line: (_src, buf, s, e, n) => {
-        const text = buf.toString('utf8', s, e);
-        got.push(`${n}:${text}`);
-        const fn = during.get(text);
-        during.delete(text);
-        fn?.();
-      },
-      ...(withIdle ? { idle: () => idles++ } : {}),
-      notice: (src, message, kind) => notices.push(`${src.split('/').pop()} ${kind}: ${message}`),
-    },
-    { fromStart: true, usePolling: true, pollMs: 3_600_000, ...opts },
-  );
-  const x = f as unknown as Inner;
-  return {
-    f,
-    x,
-    got,
-    notices,
-    texts: () => got.map((g) => g.slice(g.indexOf(':') + 1)),
-    idles: () => idles,
-    follow: (p: string, explicit = true) => x.tailFor(p, explicit),
-    check: (p: string, now = Date.now()) => x.checkOne(p, now),
-    tail: (p: string) => x.tails.get(p),
-    /** run `fn` as the line `text` is handed over (inside the follower's turn) */
-    during: (text: string, fn: () => void) => during.set(text, fn),
-  };
-}
-
-const logIn = (dir = tmp('xd-tail-')) => join(dir, 'app.log');
-/** logrotate's rename-and-create: name.N to name.N+1, the file to name.1, a new file holding `next`. */
-const rotate = (log: string, next: string) => {
-  for (let k = 14; k >= 1; k--) if (existsSync(`${log}.${k}`)) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
-  renameSync(log, `${log}.1`);
-  writeFileSync(log, next);
-};
 
 describe('listing the copies', () => {
   it('takes the listing again until two in a row agree, at most five', () => {

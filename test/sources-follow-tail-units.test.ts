@@ -22,136 +22,17 @@ import {
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FileFollower, type FollowOptions } from '../src/sources/follow.js';
 import { MAX_LINE } from '../src/sources/lines.js';
 import { tmp } from './helpers.js';
+import { hooks, resetHooks } from './follow-tail-fs.js';
+import { each, fail, follower, L, logIn, nextTurn, sleep } from './follow-tail-harness.js';
 
-// node:fs as the follower sees it: each hook, when set, runs before the call (and may throw)
-const hooks = vi.hoisted(() => ({
-  open: null as null | ((p: string) => void),
-  read: null as null | ((fd: number) => void),
-  stat: null as null | ((p: string) => void),
-  fstat: null as null | ((fd: number) => void),
-  /** run once, right after the folder is read (before the follower stats the names it got) */
-  readdir: null as null | (() => void),
-}));
-vi.mock('node:fs', async (original) => {
-  const fs = await original<typeof import('node:fs')>();
-  const wrapped = {
-    openSync: ((p: string, ...a: unknown[]) => {
-      hooks.open?.(String(p));
-      return (fs.openSync as (...x: unknown[]) => number)(p, ...a);
-    }) as typeof fs.openSync,
-    readSync: ((fd: number, ...a: unknown[]) => {
-      hooks.read?.(fd);
-      return (fs.readSync as (...x: unknown[]) => number)(fd, ...a);
-    }) as typeof fs.readSync,
-    statSync: ((p: string, ...a: unknown[]) => {
-      hooks.stat?.(String(p));
-      return (fs.statSync as (...x: unknown[]) => unknown)(p, ...a);
-    }) as typeof fs.statSync,
-    fstatSync: ((fd: number, ...a: unknown[]) => {
-      hooks.fstat?.(fd);
-      return (fs.fstatSync as (...x: unknown[]) => unknown)(fd, ...a);
-    }) as typeof fs.fstatSync,
-    readdirSync: ((...a: Parameters<typeof fs.readdirSync>) => {
-      const names = fs.readdirSync(...a);
-      const after = hooks.readdir;
-      hooks.readdir = null;
-      after?.();
-      return names;
-    }) as typeof fs.readdirSync,
-  };
-  return { ...fs, default: { ...fs, ...wrapped }, ...wrapped };
-});
+vi.mock('node:fs', async (original) => (await import('./follow-tail-fs.js')).wrapFs(await original()));
 
 afterEach(() => {
-  hooks.open = hooks.read = hooks.stat = hooks.fstat = hooks.readdir = null;
+  resetHooks();
+  vi.restoreAllMocks();
 });
-
-const fail = (code: string | undefined, message = code ?? 'failed') => {
-  const e = new Error(message) as NodeJS.ErrnoException;
-  if (code) e.code = code;
-  return e;
-};
-
-/** Lines `line a` … `line b`, each ended. */
-const L = (a: number, b: number) => {
-  let s = '';
-  for (let i = a; i <= b; i++) s += `line ${i}\n`;
-  return s;
-};
-const each = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => `line ${a + i}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const nextTurn = () => new Promise((r) => setImmediate(r));
-
-interface Tail {
-  path: string;
-  fd: number | null;
-  pos: number;
-  retired: { fd: number; pos: number }[];
-  problem: string | null;
-  again: boolean;
-  missingSince: number | null;
-  startAtEnd: boolean;
-  opened: boolean;
-  explicit: boolean;
-}
-interface Inner {
-  tails: Map<string, Tail>;
-  tailFor(p: string, explicit: boolean): Tail;
-  checkOne(p: string, now: number): void;
-  tick(): void;
-  scheduleCheck(p: string): void;
-  watcherError(i: number, e: unknown): void;
-  dirWatchers: Map<string, unknown>;
-  watchers: unknown[];
-  polling: boolean;
-}
-
-/** A follower of `operands` (from their start, polling unless told), its lines as `n:text` and its notices. */
-function follower(operands: string[], opts: Partial<FollowOptions> = {}) {
-  const got: string[] = [];
-  const notices: string[] = [];
-  let idles = 0;
-  let during: ((text: string) => void) | null = null;
-  const f = new FileFollower(
-    operands,
-    {
-      line: (_src, buf, s, e, n) => {
-        const text = buf.toString('utf8', s, e);
-        got.push(`${n}:${text}`);
-        during?.(text);
-      },
-      idle: () => idles++,
-      notice: (src, message, kind) => notices.push(`${src.split('/').pop()} ${kind}: ${message}`),
-    },
-    { fromStart: true, usePolling: true, pollMs: 3_600_000, ...opts },
-  );
-  const x = f as unknown as Inner;
-  return {
-    f,
-    x,
-    got,
-    notices,
-    /** the texts read, without line numbers */
-    texts: () => got.map((g) => g.slice(g.indexOf(':') + 1)),
-    idles: () => idles,
-    follow: (p: string, explicit = true) => x.tailFor(p, explicit),
-    check: (p: string, now = Date.now()) => x.checkOne(p, now),
-    tail: (p: string) => x.tails.get(p),
-    /** run `fn` (once) as the line `text` is handed over: inside the follower's turn */
-    during: (text: string, fn: () => void) => {
-      during = (t) => {
-        if (t !== text) return;
-        during = null;
-        fn();
-      };
-    },
-  };
-}
-
-const logIn = (dir = tmp('xd-tail-')) => join(dir, 'app.log');
 
 describe('reading a followed file', () => {
   it('reads from the start, then what is appended; holds an unfinished line; numbers lines from the file start', () => {
@@ -848,10 +729,10 @@ describe('listing the copies while logrotate renames them', () => {
     w.check(log);
     rotate(L(11, 15));
     rotate(L(16, 20));
-    hooks.readdir = () => rotate(L(21, 22));
+    hooks.readdir.push(() => rotate(L(21, 22)));
     w.check(log);
     w.check(log);
-    expect(hooks.readdir).toBe(null);
+    expect(hooks.readdir).toEqual([]);
     expect(w.texts()).toEqual(each(1, 22));
     void w.f.close();
   });
