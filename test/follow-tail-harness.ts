@@ -3,7 +3,7 @@
  * the follower's private turn (`tailFor`, `checkOne`, `tick`) driven by hand, lines and notices
  * collected, small file helpers. `node:fs` is wrapped by test/follow-tail-fs.ts in each file.
  */
-import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { FileFollower, type FollowOptions } from '../src/sources/follow.js';
@@ -112,4 +112,21 @@ export const rotate = (log: string, next: string) => {
   for (let k = 14; k >= 1; k--) if (existsSync(`${log}.${k}`)) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
   renameSync(log, `${log}.1`);
   writeFileSync(log, next);
+};
+
+/** A log in a fresh folder holding `content`, followed from its start and read once. */
+export function followed(content: string) {
+  const log = logIn();
+  writeFileSync(log, content);
+  const w = follower([log]);
+  w.follow(log);
+  w.check(log);
+  return { log, w };
+}
+
+/** logrotate's copytruncate: the file copied to `copy` and truncated; then `next` is written to it. */
+export const copytruncate = (log: string, copy: string, next: string) => {
+  copyFileSync(log, copy);
+  truncateSync(log, 0);
+  appendFileSync(log, next);
 };

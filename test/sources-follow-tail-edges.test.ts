@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tmp } from './helpers.js';
 import { hooks, resetHooks } from './follow-tail-fs.js';
-import { each, fail, follower, L, logIn, nextTurn, openFds, rotate, sleep, until } from './follow-tail-harness.js';
+import { each, fail, follower, L, logIn, nextTurn, openFds, rotate, sleep, until, copytruncate, followed } from './follow-tail-harness.js';
 
 vi.mock('node:fs', async (original) => (await import('./follow-tail-fs.js')).wrapFs(await original()));
 
@@ -82,11 +82,7 @@ describe('listing the copies', () => {
   });
 
   it('two rotations while it lists the copies after a rename: the newer ones are read after the file it follows, once', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     rotate(log, L(11, 15));
     rotate(log, L(16, 20)); // name.2: 1-10 (followed), name.1: 11-15, the file: 16-20
     // the next two runs of logrotate, each just after the follower read the folder
@@ -137,11 +133,7 @@ describe('listing the copies', () => {
   });
 
   it('ten rotations between two reads: the followed file is name.10 and the nine newer copies are read', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 1));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 1));
     for (let i = 2; i <= 11; i++) rotate(log, L(i, i));
     w.check(log);
     expect(w.texts()).toEqual(each(1, 11));
@@ -203,9 +195,7 @@ describe('copies that vanish or are not what they seem', () => {
       w.check(log);
       if (stage === 'copytruncate') {
         appendFileSync(log, L(11, 12));
-        copyFileSync(log, `${log}.1`);
-        truncateSync(log, 0);
-        appendFileSync(log, L(13, 13));
+        copytruncate(log, `${log}.1`, L(13, 13));
       } else if (stage === 'blind') {
         writeFileSync(`${log}.1`, L(1, 12));
         writeFileSync(log, L(13, 13));
@@ -226,15 +216,9 @@ describe('copies that vanish or are not what they seem', () => {
   });
 
   it('a copy renamed as it is opened is opened under its new name', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     appendFileSync(log, L(11, 12));
-    copyFileSync(log, `${log}.1`);
-    truncateSync(log, 0);
-    appendFileSync(log, L(13, 13));
+    copytruncate(log, `${log}.1`, L(13, 13));
     hooks.open = (p) => {
       if (p === `${log}.1`) {
         hooks.open = null;
@@ -266,11 +250,7 @@ describe('copies that vanish or are not what they seem', () => {
   });
 
   it('the newest matching copy is the copy, whatever the order of the folder', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     appendFileSync(log, L(11, 12));
     const sec = Date.now() / 1000;
     copyFileSync(log, `${log}.1`);
@@ -287,15 +267,9 @@ describe('copies that vanish or are not what they seem', () => {
   });
 
   it('the file growing while its truncation is handled, with a copy of its new content under way: read once', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     appendFileSync(log, L(11, 12));
-    copyFileSync(log, `${log}.2`);
-    truncateSync(log, 0);
-    appendFileSync(log, L(13, 14));
+    copytruncate(log, `${log}.2`, L(13, 14));
     w.during('line 12', () => {
       // read from the copy, after the follower took the new content's first bytes
       appendFileSync(log, L(15, 16));
@@ -359,11 +333,7 @@ describe('reading', () => {
   });
 
   it('a read error on a renamed file is said', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 1));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 1));
     renameSync(log, `${log}.1`);
     writeFileSync(log, '');
     w.check(log);

@@ -25,7 +25,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_LINE } from '../src/sources/lines.js';
 import { tmp } from './helpers.js';
 import { hooks, resetHooks } from './follow-tail-fs.js';
-import { each, fail, follower, L, logIn, nextTurn, sleep } from './follow-tail-harness.js';
+import { each, fail, follower, L, logIn, nextTurn, sleep, copytruncate, followed } from './follow-tail-harness.js';
 
 vi.mock('node:fs', async (original) => (await import('./follow-tail-fs.js')).wrapFs(await original()));
 
@@ -93,11 +93,7 @@ describe('reading a followed file', () => {
   });
 
   it('a file truncated and rewritten shorter is read anew from its start, numbered from 1', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 5));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 5));
     writeFileSync(log, 'new\n');
     w.check(log);
     expect(w.got.slice(5)).toEqual(['1:new']);
@@ -108,11 +104,7 @@ describe('reading a followed file', () => {
   });
 
   it('a file rewritten as long with other bytes just before the offset is read anew; bytes further back are not compared', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 5));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 5));
     writeFileSync(log, L(1, 4) + 'line X\n' + L(6, 6));
     w.check(log);
     expect(w.texts()).toEqual([...each(1, 5), ...each(1, 4), 'line X', 'line 6']);
@@ -197,11 +189,7 @@ describe('problems with the followed path', () => {
       ['ENOENT', 'no such file'],
       [undefined, 'boom'],
     ] as const) {
-      const log = logIn();
-      writeFileSync(log, L(1, 2));
-      const w = follower([log]);
-      w.follow(log);
-      w.check(log);
+      const { log, w } = followed(L(1, 2));
       appendFileSync(log, L(3, 3));
       hooks.read = () => {
         throw fail(code, 'boom');
@@ -386,11 +374,7 @@ describe('rename-and-create', () => {
   });
 
   it('reads the files rotated in between, oldest first, before the new file (several rotations between two turns)', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     const rotate = (next: string) => {
       for (let k = 4; k >= 1; k--) if (existsSync(`${log}.${k}`)) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
       renameSync(log, `${log}.1`);
@@ -411,11 +395,7 @@ describe('rename-and-create', () => {
   });
 
   it('a file deleted and re-created is read from its start; the deleted one is drained first', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 2));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 2));
     appendFileSync(log, L(3, 3));
     unlinkSync(log);
     w.check(log);
@@ -494,11 +474,7 @@ describe('copytruncate', () => {
       [700, [...each(1, 10), 'line 13']],
       [500, each(1, 13)],
     ] as const) {
-      const log = logIn();
-      writeFileSync(log, L(1, 10));
-      const w = follower([log]);
-      w.follow(log);
-      w.check(log);
+      const { log, w } = followed(L(1, 10));
       appendFileSync(log, L(11, 12));
       copyFileSync(log, `${log}.1`);
       const sec = Date.now() / 1000 - age;
@@ -513,11 +489,7 @@ describe('copytruncate', () => {
 
   it('a copy whose bytes before the offset differ, or that is cut before the content read, is not the copy', () => {
     for (const copy of [L(1, 9) + 'line Y\n' + L(11, 12), 'line 1\n'.slice(0, 4)]) {
-      const log = logIn();
-      writeFileSync(log, L(1, 10));
-      const w = follower([log]);
-      w.follow(log);
-      w.check(log);
+      const { log, w } = followed(L(1, 10));
       appendFileSync(log, L(11, 12));
       writeFileSync(`${log}.1`, copy);
       truncateSync(log, 0);
@@ -536,9 +508,7 @@ describe('copytruncate', () => {
     w.follow(log);
     w.check(log);
     appendFileSync(log, L(201, 202));
-    copyFileSync(log, `${log}.1`);
-    truncateSync(log, 0);
-    appendFileSync(log, L(203, 203));
+    copytruncate(log, `${log}.1`, L(203, 203));
     w.check(log);
     expect(w.texts()).toEqual(each(1, 203));
     void w.f.close();
@@ -551,20 +521,14 @@ describe('copytruncate', () => {
     w.follow(log);
     w.check(log);
     appendFileSync(log, L(11, 12));
-    copyFileSync(log, `${log}.1`);
-    truncateSync(log, 0);
-    appendFileSync(log, L(13, 13));
+    copytruncate(log, `${log}.1`, L(13, 13));
     w.check(log);
     expect(w.texts()).toEqual(each(11, 13));
     void w.f.close();
   });
 
   it('two copytruncates between two reads after it read past the first copy: the second copy is read whole', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     copyFileSync(log, `${log}.1`); // 1-10
     appendFileSync(log, L(11, 12)); // between the copy and the truncation
     w.check(log); // read past the copy's end
@@ -580,16 +544,10 @@ describe('copytruncate', () => {
   });
 
   it('a copy being made of the current content is not read (the file is)', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     appendFileSync(log, L(11, 12));
     // logrotate's copy of 1-12 as app.log.2, then the next generation's copy under way as app.log.1
-    copyFileSync(log, `${log}.2`);
-    truncateSync(log, 0);
-    appendFileSync(log, L(13, 16));
+    copytruncate(log, `${log}.2`, L(13, 16));
     writeFileSync(`${log}.1`, L(13, 14)); // being copied: so far its first lines
     w.check(log);
     expect(w.texts()).toEqual(each(1, 16));
@@ -598,11 +556,7 @@ describe('copytruncate', () => {
 
   it('the file truncated again between the truncation found and the next read: that content is read from its copy', () => {
     for (const next of ['append', 'empty'] as const) {
-      const log = logIn();
-      writeFileSync(log, L(1, 10));
-      const w = follower([log]);
-      w.follow(log);
-      w.check(log);
+      const { log, w } = followed(L(1, 10));
       w.during('line 12', () => {
         renameSync(`${log}.1`, `${log}.2`);
         copyFileSync(log, `${log}.1`); // 13-20
@@ -625,20 +579,14 @@ describe('copytruncate', () => {
   });
 
   it('after it found the file emptied, a generation written and copytruncated before the next read is read from its copy', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 10));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 10));
     copyFileSync(log, `${log}.1`);
     truncateSync(log, 0);
     w.check(log); // empty, nothing of it read
     expect(w.texts()).toEqual(each(1, 10));
     appendFileSync(log, L(11, 20));
     renameSync(`${log}.1`, `${log}.2`);
-    copyFileSync(log, `${log}.1`);
-    truncateSync(log, 0);
-    appendFileSync(log, L(21, 22));
+    copytruncate(log, `${log}.1`, L(21, 22));
     w.check(log);
     expect(w.texts()).toEqual(each(1, 22));
     void w.f.close();
