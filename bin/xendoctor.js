@@ -13,8 +13,8 @@ setFlagsFromString('--enable-experimental-regexp-engine');
 setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 // The old generation grows by a factor of 2 when it fills, not by V8's own factor (up to 4 for a heap that
 // collects fast): a long scan keeps little alive, and the heap it left to grow was RSS it never needed.
-// 1 GiB of v2 lines: peak RSS 146-152 -> 117-119 MB at the same CPU; 100 hosts' folders: 167-173 ->
-// 132-141 MB for 5-15% more CPU (more full collections of a larger live set). README "Memory".
+// 1 GiB of v2 lines: peak RSS 146-152 -> 117-119 MB at the same CPU; 100 hosts' folders: 167-174 ->
+// 131-141 MB for 7-15% more CPU (more full collections of a larger live set). README "Speed and scale".
 setFlagsFromString('--heap-growing-percent=100');
 
 // The program: one bundled file with V8's code cache when they are up to date, else dist/'s modules; the

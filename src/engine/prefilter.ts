@@ -97,7 +97,7 @@ class WuManber {
         for (let i = 0; i < nx; i++) {
           for (let j = 0; j < ny; j++) {
             for (let k = 0; k < nz; k++) {
-              const h = ((x[i]! << 10) ^ (y[j]! << 5) ^ z[k]!) & (TABLE - 1);
+              const h = hash3(x[i]!, y[j]!, z[k]!);
               if (s < shift[h]!) shift[h] = s;
               if (s !== 0) continue;
               if (this.slot[h] === 0) this.slot[h] = this.lists.push([]) - 1;

@@ -28,7 +28,7 @@ export function causeTree(members: Finding[], root: Finding): ChainNode {
   const byId = new Map(members.map((f) => [f.id, f]));
   const causes = (f: Finding) => f.causedBy.filter((c) => c !== f.id && byId.has(c));
   const effects = new Map<string, Finding[]>();
-  for (const f of members) for (const c of causes(f)) effects.set(c, [...(effects.get(c) ?? []), f]);
+  for (const f of members) for (const c of causes(f)) (effects.get(c) ?? effects.set(c, []).get(c)!).push(f);
   const parent = new Map<string, string>();
   const seen = new Set<string>();
   const hang = (from: Finding[]) => {
@@ -64,7 +64,7 @@ export function causeTree(members: Finding[], root: Finding): ChainNode {
     hang([f]);
   }
   const kids = new Map<string, Finding[]>();
-  for (const [id, p] of parent) kids.set(p, [...(kids.get(p) ?? []), byId.get(id)!]);
+  for (const [id, p] of parent) (kids.get(p) ?? kids.set(p, []).get(p)!).push(byId.get(id)!);
   const node = (f: Finding): ChainNode => ({ finding: f.id, effects: (kids.get(f.id) ?? []).sort(byTime).map(node) });
   const tree = node(root);
   tree.effects.push(...others.sort(byTime).map(node));
