@@ -296,6 +296,12 @@ function describe(code: string): string {
 /** A rotated copy beside a followed file, as listed (its name then, and its stats). */
 type Copy = { p: string; st: Stats };
 
+/** The rotated copies beside a followed file: name.N by N, and all of them. */
+type Listing = { numbered: Map<number, Copy>; all: Copy[] };
+
+/** The copies' identities (dev:ino). */
+const ids = (copies: Copy[]) => new Set(copies.map((c) => `${c.st.dev}:${c.st.ino}`));
+
 /** Two listings of copies name the same files by the same names. */
 function sameListing(a: Copy[], b: Copy[]): boolean {
   return a.length === b.length && a.every((c, i) => c.p === b[i]!.p && c.st.ino === b[i]!.st.ino && c.st.dev === b[i]!.st.dev);
@@ -324,7 +330,7 @@ class FileTail {
    * The first read of new content looks for copies made since and reads them first (see readBlind).
    */
   private blindFrom: Set<string> | null = null;
-  /** dev:ino of the last copies read whole by readBlind (never read twice). */
+  /** dev:ino of the last copies read to their end (never read again by readBlind). */
   private readWholly: string[] = [];
   splitter: LineSplitter;
   retired: Retired[] = [];
@@ -398,6 +404,9 @@ class FileTail {
     const buf = this.f.readBuf;
     while (budget.left > 0) {
       const ov = this.fp.length;
+      // expecting content, or blind: the copies there before the read (should it find the file empty,
+      // see expectedGone and readBlindEmpty)
+      const listed = (this.expected || this.blindFrom) && this.pos === 0 ? this.siblings() : null;
       let n: number;
       try {
         n = readSync(this.fd!, buf, 0, Math.min(buf.length, budget.left + ov), this.pos - ov);
@@ -407,12 +416,17 @@ class FileTail {
       }
       if (n < ov || buf.compare(this.fp, 0, ov, 0, ov) !== 0) return false;
       if (n === ov) {
-        if (n === 0 && this.expected) this.expectedGone();
+        if (n === 0 && listed && this.expected) this.expectedGone(ids(listed.all));
+        else if (n === 0 && listed && this.blindFrom) this.readBlindEmpty(listed);
         return true;
       }
       if (this.pos === 0 && this.blindFrom) {
-        this.readBlind(Buffer.from(buf.subarray(0, Math.min(n, HEAD_LEN))));
-        continue; // the shared buffer was used meanwhile: read again
+        const current = Buffer.from(buf.subarray(0, Math.min(n, HEAD_LEN)));
+        this.readBlind(current);
+        // the shared buffer was used meanwhile: read again. The copy of `current` was left to this read;
+        // should the file begin otherwise by then (copied and truncated meanwhile), it is read from there
+        this.expected = current;
+        continue;
       }
       // settleExpected may read a copy through the shared buffer: keep this read's bytes apart then
       const data = this.expected ? Buffer.from(buf.subarray(ov, n)) : buf.subarray(ov, n);
@@ -435,28 +449,63 @@ class FileTail {
   private readBlind(current: Buffer): void {
     const before = this.blindFrom!;
     this.blindFrom = null;
+    if (this.renamedAway()) return;
+    // and what the file begins with now: should it have been copied and truncated since it was read,
+    // the copy logrotate may be making is of what it holds now (read from the file later)
+    this.readFresh(before, this.siblings(), [current, this.liveHead() ?? current]);
+  }
+
+  /**
+   * The current file is still empty with nothing read (`blindFrom`), and `listed` (the copies there
+   * before it was found empty) holds copies made since: generations written and copytruncated in
+   * between, complete (logrotate truncates once its copy is made). Read them now rather than at the
+   * next line written, which may be hours away; the file stays empty with nothing read.
+   */
+  private readBlindEmpty(listed: Listing): void {
+    const before = this.blindFrom!;
+    if (this.renamedAway()) return;
+    this.readFresh(before, listed, []);
+    this.blindFrom = ids(listed.all);
+  }
+
+  /** The path names another file now (a rename-and-create rotation, see readIntermediates), or none. */
+  private renamedAway(): boolean {
     try {
       const st = statSync(this.path);
-      if (st.ino !== this.ino || st.dev !== this.dev) return; // renamed away: a rename-and-create, see readIntermediates
+      return st.ino !== this.ino || st.dev !== this.dev;
     } catch {
-      return;
+      return true;
     }
+  }
+
+  /** Read whole, oldest first, the copies of `listing` not in `before` nor read, except copies of `current`'s contents. */
+  private readFresh(before: Set<string>, listing: Listing, current: Buffer[]): void {
     const known = this.knownInodes();
-    const { numbered, all } = this.siblings();
-    const number = new Map([...numbered].map(([k, c]) => [c.p, k]));
-    const fresh = all
+    const number = new Map([...listing.numbered].map(([k, c]) => [c.p, k]));
+    const fresh = listing.all
       .filter((c) => !before.has(`${c.st.dev}:${c.st.ino}`) && !known.has(`${c.st.dev}:${c.st.ino}`))
-      .filter((c) => !this.isCopyOf(c, current))
+      .filter((c) => !current.some((b) => this.isCopyOf(c, b)))
       .sort((a, b) => a.st.mtimeMs - b.st.mtimeMs || (number.get(b.p) ?? 0) - (number.get(a.p) ?? 0));
-    for (const c of fresh) {
-      this.readWhole(c);
-      this.readWholly.push(`${c.st.dev}:${c.st.ino}`);
-    }
+    for (const c of fresh) this.readWhole(c);
+  }
+
+  /** A copy was read to its end. */
+  private readOut(c: Copy): void {
+    this.readWholly.push(`${c.st.dev}:${c.st.ino}`);
     this.readWholly.splice(0, this.readWholly.length - 16);
   }
 
+  /** What the current file begins with now (null if it cannot be read). */
+  private liveHead(): Buffer | null {
+    try {
+      return pread(this.fd!, 0, HEAD_LEN);
+    } catch {
+      return null;
+    }
+  }
+
   private siblingIds(): Set<string> {
-    return new Set(this.siblings().all.map((c) => `${c.st.dev}:${c.st.ino}`));
+    return ids(this.siblings().all);
   }
 
   /** Does the current file, read from its start, begin as expected? If not, read the expected content from its copy. */
@@ -477,25 +526,25 @@ class FileTail {
    * The current file is empty, though it held content beginning with `expected` when its truncation
    * was found: that content was copied and truncated away before it was read (a second copytruncate).
    * Read it from its copy now — nothing may be written after it for a long while — and the file is
-   * then empty with nothing of it read (`blindFrom`).
+   * then empty with nothing of it read (`blindFrom`, from `listed`: the copies there before the read
+   * that found it empty; one made after holds content written since).
    */
-  private expectedGone(): void {
+  private expectedGone(listed: Set<string>): void {
     const e = this.expected!;
     this.expected = null;
     const splitter = this.newSplitter();
     this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, Buffer.alloc(0));
     splitter.flush();
-    this.blindFrom = this.siblingIds();
+    this.blindFrom = listed;
   }
 
   /** The current file was truncated (copytruncate): finish its earlier content from its copy, then read it anew. */
   private restartGeneration(): void {
-    let now: Buffer = Buffer.alloc(0);
-    try {
-      now = pread(this.fd!, 0, HEAD_LEN);
-    } catch {
-      /* unreadable: nothing to expect */
-    }
+    // the copies there before the file is looked at: should it be empty, a copy made after this
+    // listing holds content written since (the recovery below takes time, and logrotate may run
+    // meanwhile), so it is not counted among those already there
+    const before = this.siblingIds();
+    const now = this.liveHead() ?? Buffer.alloc(0); // (unreadable: nothing to expect)
     this.recoverFromCopy(this.head, this.pos, this.fp, this.splitter, now);
     this.splitter.flush();
     this.splitter = this.newSplitter();
@@ -503,7 +552,7 @@ class FileTail {
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
     this.expected = now.length > 0 ? now : null;
-    this.blindFrom = now.length > 0 ? null : this.siblingIds();
+    this.blindFrom = now.length > 0 ? null : before;
   }
 
   /**
@@ -512,7 +561,7 @@ class FileTail {
    * name.4 after the folder was read: the copy is then missed, or another one seen under its old
    * name). The listing is taken again until two in a row agree (at most five).
    */
-  private siblings(): { numbered: Map<number, Copy>; all: Copy[] } {
+  private siblings(): Listing {
     let last = this.listSiblings();
     for (let i = 0; i < 4; i++) {
       const again = this.listSiblings();
@@ -577,6 +626,7 @@ class FileTail {
       const splitter = this.newSplitter();
       this.drain(fd, 0, splitter, { left: Number.MAX_SAFE_INTEGER });
       splitter.flush();
+      this.readOut(c);
     } finally {
       closeSync(fd);
     }
@@ -597,7 +647,8 @@ class FileTail {
       // listed): the copies newer than it come after its lines, read at its own rotation
       if (id === followed) return;
       if (known.has(id)) continue;
-      if (current && j === 1 && this.isCopyOf(c, current)) continue;
+      // (or of what it holds now: `current` may be some time old)
+      if (current && j === 1 && (this.isCopyOf(c, current) || this.isCopyOf(c, this.liveHead() ?? current))) continue;
       this.readWhole(c);
     }
   }
@@ -613,7 +664,9 @@ class FileTail {
     const fd = this.openCopy(c);
     if (fd === null) return false;
     try {
-      return pread(fd, 0, current.length).equals(current.subarray(0, Math.min(current.length, fstatSync(fd).size)));
+      // (what the copy holds so far: it may grow between two calls)
+      const h = pread(fd, 0, current.length);
+      return h.equals(current.subarray(0, h.length));
     } catch {
       return false;
     } finally {
@@ -647,27 +700,58 @@ class FileTail {
    */
   private recoverFromCopy(head: Buffer, pos: number, fp: Buffer, splitter: LineSplitter, current: Buffer): void {
     if (head.length === 0) return;
-    const { numbered, all } = this.siblings();
+    // a listing taken while logrotate renames may lack the copy (see siblings): looked for again then
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { numbered, all } = this.siblings();
+      const best = this.copyOf(head, pos, fp, all);
+      if (!best) continue;
+      try {
+        if (fstatSync(best.fd).size >= pos) this.drain(best.fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
+        splitter.flush();
+        this.readOut(best.copy);
+        const { ino, dev } = best.copy.st;
+        for (const [k, c] of numbered)
+          if (c.st.ino === ino && c.st.dev === dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
+      } finally {
+        closeSync(best.fd);
+      }
+      return;
+    }
+  }
+
+  /**
+   * The recent copy of the content that began with `head` and was read to `pos` (ending with `fp`),
+   * opened. It is the one that begins as the content did over the most bytes (the newest on a tie): a
+   * copy logrotate is still making of a later generation may hold only a few bytes yet, and those (a
+   * date, a host name) can begin every line.
+   */
+  private copyOf(head: Buffer, pos: number, fp: Buffer, all: Copy[]): { copy: Copy; fd: number } | null {
     const recent = all.filter((x) => Date.now() - x.st.mtimeMs < 600_000).sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
+    let best: { copy: Copy; fd: number; match: number } | null = null;
     for (const copy of recent) {
       const fd = this.openCopy(copy);
       if (fd === null) continue;
+      let match = 0;
       try {
         const h = pread(fd, 0, head.length);
-        if (h.length === 0 || !h.equals(head.subarray(0, h.length))) continue;
-        if (fstatSync(fd).size >= pos) {
-          // the copy holds our offset: it must begin as the content did, and the bytes before the offset be the ones read last
-          if (h.length < head.length || !pread(fd, pos - fp.length, fp.length).equals(fp)) continue;
-          this.drain(fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
-        }
-        splitter.flush();
-        for (const [k, c] of numbered)
-          if (c.st.ino === copy.st.ino && c.st.dev === copy.st.dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
-        return;
-      } finally {
-        closeSync(fd);
+        // a copy that holds our offset must begin as the content did, and the bytes before the offset be the ones read last
+        const holds = () => fstatSync(fd).size >= pos;
+        if (
+          h.length > 0 &&
+          h.equals(head.subarray(0, h.length)) &&
+          !(holds() && (h.length < head.length || !pread(fd, pos - fp.length, fp.length).equals(fp)))
+        )
+          match = h.length;
+      } catch {
+        /* unreadable now: not this one */
       }
+      if (match > (best?.match ?? 0)) {
+        if (best) closeSync(best.fd);
+        best = { copy, fd, match };
+      } else closeSync(fd);
+      if (match === head.length) break;
     }
+    return best;
   }
 
   private retire(now: number): void {
@@ -684,6 +768,9 @@ class FileTail {
   }
 
   private open(st: Stats): boolean {
+    // at the first open of a file that was empty when looked at: the copies there before it is looked
+    // at again (see blindFrom below)
+    const listed = !this.opened && st.size === 0 ? this.siblingIds() : null;
     let fd: number;
     try {
       fd = openSync(this.path, 'r');
@@ -707,7 +794,7 @@ class FileTail {
     this.head = Buffer.alloc(0);
     this.expected = null;
     // empty at the first open (a file re-created after a rename is covered by readIntermediates)
-    this.blindFrom = cur.size === 0 && !this.opened ? this.siblingIds() : null;
+    this.blindFrom = cur.size === 0 && !this.opened ? (listed ?? this.siblingIds()) : null;
     if (this.startAtEnd && !this.opened) {
       this.pos = this.lineStartBefore(fd, cur.size);
       this.head = pread(fd, 0, Math.min(this.pos, HEAD_LEN));

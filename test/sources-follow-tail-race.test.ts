@@ -1,0 +1,204 @@
+/**
+ * The follower against copytruncate rotations interleaved with its own system calls: a writer appends
+ * numbered lines, logrotate renames the copies, makes the new copy in chunks and truncates, and any of
+ * those steps may happen between two of the follower's opens, reads, stats and folder listings (the
+ * hooks of test/follow-tail-fs.ts) or between two of its turns. Afterwards every line found in the
+ * file or a copy must have been reported exactly once (lines written between logrotate's copy and its
+ * truncation are in no file: they may be reported, once). Seeded from the run's fast-check seed.
+ */
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hooks, resetHooks } from './follow-tail-fs.js';
+import { follower, L, logIn } from './follow-tail-harness.js';
+
+vi.mock('node:fs', async (original) => (await import('./follow-tail-fs.js')).wrapFs(await original()));
+
+afterEach(() => resetHooks());
+
+/** Deterministic pseudo-random numbers (mulberry32): rnd(n) in 0 … n-1. */
+function rng(seed: number): (n: number) => number {
+  let a = seed;
+  return (n: number) => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+/** The numbers of the lines `line N` in a text. */
+const numbers = (text: string) => [...text.matchAll(/^line (\d+)$/gm)].map((m) => Number(m[1]));
+
+/**
+ * logrotate's copytruncate (rotate 50, as in logrotate's copyTruncate): the copies renamed .k → .k+1,
+ * newest last; the new .1 created, then filled in chunks from the file (what is appended meanwhile is
+ * copied too, up to the end it finds); the file truncated. One step per call.
+ */
+function* copytruncateSteps(log: string, rnd: (n: number) => number): Generator<string> {
+  const dir = dirname(log);
+  const ks = readdirSync(dir)
+    .map((n) => /^app\.log\.(\d+)$/.exec(n)?.[1])
+    .filter((k): k is string => k !== undefined)
+    .map(Number)
+    .sort((a, b) => b - a);
+  for (const k of ks) {
+    renameSync(`${log}.${k}`, `${log}.${k + 1}`);
+    yield `renamed .${k}`;
+  }
+  const src = openSync(log, 'r');
+  const dst = openSync(`${log}.1`, 'wx');
+  yield 'created .1';
+  const buf = Buffer.alloc(4096);
+  let at = 0;
+  for (;;) {
+    const n = readSync(src, buf, 0, 1 + rnd(300), at);
+    if (n === 0) break;
+    writeSync(dst, buf, 0, n);
+    at += n;
+    yield `copied ${numbers(buf.toString('utf8', 0, n)).join(',')} to ${at}`;
+  }
+  closeSync(dst);
+  closeSync(src);
+  truncateSync(log, 0);
+}
+
+/**
+ * One run of six rotations, at least `gap` lines apart; before each of the follower's calls, one time
+ * in `inside`, up to eight steps of the world. The seed decides every interleaving. Returns what was
+ * on disk, written and reported, and the story (the world's steps and the follower's turns).
+ */
+function run(seed: number, rotations: number, inside = 4, gap = 0) {
+  const rnd = rng(seed);
+  const log = logIn();
+  appendFileSync(log, '');
+  const w = follower([log]);
+  w.follow(log);
+  w.check(log); // following from here: the empty file opened
+  let written = 0;
+  let done = 0;
+  let rotation: Generator<string> | null = null;
+  let lastEnd = 0;
+  const trace: string[] = [];
+  const write = () => {
+    const k = 1 + rnd(4);
+    appendFileSync(log, L(written + 1, written + k));
+    trace.push(`write ${written + 1}-${written + k}`);
+    written += k;
+  };
+  /** One step of the world: a write, or a step of the rotation under way (or a new one). */
+  let busy = false;
+  const step = () => {
+    const was = busy;
+    busy = true; // the world's own calls go through the hooks too
+    try {
+      world();
+    } finally {
+      busy = was;
+    }
+  };
+  const world = () => {
+    if (rotation === null && done < rotations && written >= lastEnd + gap && rnd(6) === 0) rotation = copytruncateSteps(log, rnd);
+    if (rotation !== null && rnd(2) === 0) {
+      const r = rotation.next();
+      trace.push(`rotation ${done + 1}: ${r.value ?? 'truncated'}`);
+      if (r.done) {
+        lastEnd = written;
+        rotation = null;
+        done++;
+      }
+    } else write();
+  };
+  /** Inside one of the follower's system calls: now and then, a few steps of the world first. */
+  const meanwhile = (call: string) => (x?: unknown) => {
+    if (busy || rnd(inside) !== 0) return;
+    trace.push(`  during ${call}(${typeof x === 'string' ? x.split('/').pop() : String(x ?? '')}):`);
+    for (let i = rnd(8); i >= 0; i--) step();
+  };
+  hooks.open = meanwhile('open');
+  hooks.read = meanwhile('read');
+  hooks.stat = meanwhile('stat');
+  hooks.fstat = meanwhile('fstat');
+  hooks.everyReaddir = meanwhile('readdir');
+  while (done < rotations) {
+    for (let i = rnd(12); i >= 0; i--) step();
+    const before = w.got.length;
+    trace.push(`turn`);
+    w.check(log);
+    const t = w.tail(log) as unknown as { pos: number; expected: Buffer | null; blindFrom: Set<string> | null; fd: number };
+    trace.push(`turn read ${numbers(w.texts().slice(before).join('\n')).join(',')}`);
+    trace.push(
+      `turn end: fd ${t.fd} pos ${t.pos}, expected ${t.expected?.length ?? '-'}, blind from ${t.blindFrom ? t.blindFrom.size : '-'}`,
+    );
+  }
+  resetHooks();
+  w.check(log);
+  w.check(log);
+  const dir = dirname(log);
+  const onDisk = new Set<number>();
+  for (const n of readdirSync(dir).filter((x) => x.startsWith('app.log')))
+    for (const k of numbers(readFileSync(join(dir, n), 'utf8'))) onDisk.add(k);
+  const reported = numbers(w.texts().join('\n'));
+  void w.f.close();
+  return { onDisk, reported, written, trace };
+}
+
+/** The lines on disk reported twice and not at all (with the run's story when there are any). */
+function check(seed: number, inside: number, gap: number) {
+  const { onDisk, reported, written, trace } = run(seed, 6, inside, gap);
+  const twice = reported.filter((n, i) => reported.indexOf(n) !== i);
+  const missed = [...onDisk].filter((n) => !reported.includes(n));
+  const beyond = reported.filter((n) => n < 1 || n > written);
+  return { twice, missed, beyond, story: twice.length + missed.length + beyond.length ? trace.join('\n') : '' };
+}
+
+describe('copytruncate interleaved with the follower', () => {
+  it('reads a generation written and copytruncated while the file was empty, with nothing written after it', () => {
+    const log = logIn();
+    appendFileSync(log, '');
+    const w = follower([log]);
+    w.follow(log);
+    w.check(log); // empty: nothing read
+    appendFileSync(log, L(1, 3));
+    copyFileSync(log, `${log}.1`);
+    truncateSync(log, 0);
+    w.check(log); // still empty, and quiet for hours maybe: the copy is read now
+    expect(w.texts()).toEqual(['line 1', 'line 2', 'line 3']);
+    appendFileSync(log, L(4, 4));
+    w.check(log);
+    expect(w.texts()).toEqual(['line 1', 'line 2', 'line 3', 'line 4']); // and not again
+    void w.f.close();
+  });
+
+  it('reports every line on disk exactly once when logrotate runs between any two of its calls (1 in 30)', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const { twice, missed, beyond, story } = check(seed, 30, 30);
+        expect({ twice, missed, beyond }, story).toEqual({ twice: [], missed: [], beyond: [] });
+      }),
+      { numRuns: Number(process.env.XD_RACE_RUNS ?? 300) },
+    );
+  });
+
+  it('misses no line on disk when logrotate runs between its calls three times as often (1 in 10)', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const { missed, beyond, story } = check(seed, 10, 30);
+        expect({ missed, beyond }, story).toEqual({ missed: [], beyond: [] });
+      }),
+      { numRuns: Number(process.env.XD_RACE_RUNS ?? 300) },
+    );
+  });
+});
