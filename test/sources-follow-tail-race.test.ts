@@ -16,6 +16,7 @@ import {
   readSync,
   renameSync,
   truncateSync,
+  utimesSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -165,6 +166,33 @@ function check(seed: number, inside: number, gap: number) {
 }
 
 describe('copytruncate interleaved with the follower', () => {
+  it('does not list the copies at every turn while the file stays empty in a quiet folder, and does when a copy comes', () => {
+    const log = logIn();
+    appendFileSync(log, '');
+    const dir = dirname(log);
+    const w = follower([log]);
+    w.follow(log);
+    w.check(log); // empty: nothing read
+    const longAgo = new Date(Date.now() - 10_000);
+    utimesSync(dir, longAgo, longAgo); // the folder unchanged for ten seconds
+    const listings = () => {
+      hooks.readdirs = 0;
+      w.check(log);
+      return hooks.readdirs;
+    };
+    expect(listings()).toBeGreaterThan(0); // listed once in the quiet folder
+    expect(listings()).toBe(0); // then not while it stays so
+    expect(listings()).toBe(0);
+    appendFileSync(log, L(1, 2));
+    copyFileSync(log, `${log}.1`); // a copy made: the folder's time changes
+    truncateSync(log, 0);
+    const later = new Date(Date.now() - 5_000);
+    utimesSync(dir, later, later); // (and is quiet again by the next turn)
+    expect(listings()).toBeGreaterThan(0);
+    expect(w.texts()).toEqual(['line 1', 'line 2']);
+    void w.f.close();
+  });
+
   it('reads a generation written and copytruncated while the file was empty, with nothing written after it', () => {
     const log = logIn();
     appendFileSync(log, '');

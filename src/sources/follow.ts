@@ -330,6 +330,12 @@ class FileTail {
    * The first read of new content looks for copies made since and reads them first (see readBlind).
    */
   private blindFrom: Set<string> | null = null;
+  /**
+   * The folder's modification time when `blindFrom` was listed at a turn that found the file still
+   * empty, if that listing stands while the time stays (see quietFolder): a file that stays empty is
+   * not listed again at every turn.
+   */
+  private blindStamp: bigint | null = null;
   /** dev:ino of the last copies read to their end (never read again by readBlind). */
   private readWholly: string[] = [];
   splitter: LineSplitter;
@@ -405,8 +411,10 @@ class FileTail {
     while (budget.left > 0) {
       const ov = this.fp.length;
       // expecting content, or blind: the copies there before the read (should it find the file empty,
-      // see expectedGone and readBlindEmpty)
-      const listed = (this.expected || this.blindFrom) && this.pos === 0 ? this.siblings() : null;
+      // see expectedGone and readBlindEmpty), unless blind in a folder unchanged since the last listing
+      const stamp = this.blindFrom && !this.expected && this.pos === 0 ? this.quietFolder() : null;
+      const listed =
+        this.pos === 0 && (this.expected || (this.blindFrom && (stamp === null || stamp !== this.blindStamp))) ? this.siblings() : null;
       let n: number;
       try {
         n = readSync(this.fd!, buf, 0, Math.min(buf.length, budget.left + ov), this.pos - ov);
@@ -417,7 +425,7 @@ class FileTail {
       if (n < ov || buf.compare(this.fp, 0, ov, 0, ov) !== 0) return false;
       if (n === ov) {
         if (n === 0 && listed && this.expected) this.expectedGone(ids(listed.all));
-        else if (n === 0 && listed && this.blindFrom) this.readBlindEmpty(listed);
+        else if (n === 0 && listed && this.blindFrom) this.readBlindEmpty(listed, stamp);
         return true;
       }
       if (this.pos === 0 && this.blindFrom) {
@@ -448,7 +456,7 @@ class FileTail {
    */
   private readBlind(current: Buffer): void {
     const before = this.blindFrom!;
-    this.blindFrom = null;
+    this.setBlind(null);
     if (this.renamedAway()) return;
     // and what the file begins with now: should it have been copied and truncated since it was read,
     // the copy logrotate may be making is of what it holds now (read from the file later)
@@ -461,11 +469,30 @@ class FileTail {
    * between, complete (logrotate truncates once its copy is made). Read them now rather than at the
    * next line written, which may be hours away; the file stays empty with nothing read.
    */
-  private readBlindEmpty(listed: Listing): void {
+  private readBlindEmpty(listed: Listing, stamp: bigint | null): void {
     const before = this.blindFrom!;
     if (this.renamedAway()) return;
     this.readFresh(before, listed, []);
-    this.blindFrom = ids(listed.all);
+    this.setBlind(ids(listed.all), stamp);
+  }
+
+  private setBlind(from: Set<string> | null, stamp: bigint | null = null): void {
+    this.blindFrom = from;
+    this.blindStamp = stamp;
+  }
+
+  /**
+   * The folder's modification time (ns) if it last changed over a second ago; null otherwise. A copy
+   * made, renamed or removed later changes it to another time (a time stamp's granularity is a clock
+   * tick, far below the second).
+   */
+  private quietFolder(): bigint | null {
+    try {
+      const st = statSync(dirname(this.path), { bigint: true });
+      return BigInt(Date.now()) * 1_000_000n - st.mtimeNs > 1_000_000_000n ? st.mtimeNs : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The path names another file now (a rename-and-create rotation, see readIntermediates), or none. */
@@ -535,7 +562,7 @@ class FileTail {
     const splitter = this.newSplitter();
     this.recoverFromCopy(e, 0, Buffer.alloc(0), splitter, Buffer.alloc(0));
     splitter.flush();
-    this.blindFrom = listed;
+    this.setBlind(listed);
   }
 
   /** The current file was truncated (copytruncate): finish its earlier content from its copy, then read it anew. */
@@ -552,7 +579,7 @@ class FileTail {
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
     this.expected = now.length > 0 ? now : null;
-    this.blindFrom = now.length > 0 ? null : before;
+    this.setBlind(now.length > 0 ? null : before);
   }
 
   /**
@@ -763,7 +790,7 @@ class FileTail {
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
     this.expected = null;
-    this.blindFrom = null;
+    this.setBlind(null);
     this.splitter = this.newSplitter();
   }
 
@@ -794,7 +821,7 @@ class FileTail {
     this.head = Buffer.alloc(0);
     this.expected = null;
     // empty at the first open (a file re-created after a rename is covered by readIntermediates)
-    this.blindFrom = cur.size === 0 && !this.opened ? (listed ?? this.siblingIds()) : null;
+    this.setBlind(cur.size === 0 && !this.opened ? (listed ?? this.siblingIds()) : null);
     if (this.startAtEnd && !this.opened) {
       this.pos = this.lineStartBefore(fd, cur.size);
       this.head = pread(fd, 0, Math.min(this.pos, HEAD_LEN));
