@@ -5,6 +5,8 @@
  * hooks of test/follow-tail-fs.ts) or between two of its turns. Afterwards every line found in the
  * file or a copy must have been reported exactly once (lines written between logrotate's copy and its
  * truncation are in no file: they may be reported, once). Seeded from the run's fast-check seed.
+ * Not asserted: rotations back to back, several within one turn of the follower (with logrotate
+ * between its calls one time in ten, about 2 seeds in 300 then read a generation twice or miss one).
  */
 import {
   appendFileSync,
@@ -220,11 +222,11 @@ describe('copytruncate interleaved with the follower', () => {
     );
   });
 
-  it('misses no line on disk when logrotate runs between its calls three times as often (1 in 10)', () => {
+  it('and when logrotate runs between its calls three times as often (1 in 10)', () => {
     fc.assert(
       fc.property(fc.integer(), (seed) => {
-        const { missed, beyond, story } = check(seed, 10, 30);
-        expect({ missed, beyond }, story).toEqual({ missed: [], beyond: [] });
+        const { twice, missed, beyond, story } = check(seed, 10, 30);
+        expect({ twice, missed, beyond }, story).toEqual({ twice: [], missed: [], beyond: [] });
       }),
       { numRuns: Number(process.env.XD_RACE_RUNS ?? 300) },
     );

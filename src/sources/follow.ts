@@ -733,10 +733,12 @@ class FileTail {
       const best = this.copyOf(head, pos, fp, all);
       if (!best) continue;
       try {
-        if (fstatSync(best.fd).size >= pos) this.drain(best.fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
+        const { ino, dev } = best.copy.st;
+        // (read out already: as a newer copy of an earlier recovery, the content expected being its)
+        if (!this.readWholly.includes(`${dev}:${ino}`) && fstatSync(best.fd).size >= pos)
+          this.drain(best.fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
         splitter.flush();
         this.readOut(best.copy);
-        const { ino, dev } = best.copy.st;
         for (const [k, c] of numbered)
           if (c.st.ino === ino && c.st.dev === dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
       } finally {
