@@ -267,7 +267,7 @@ export function watchTargets(operands: string[]): WatchTarget[] {
 }
 
 interface Retired {
-  /** dev:ino */
+  /** its identity (idOf) */
   id: string;
   fd: number;
   pos: number;
@@ -299,12 +299,20 @@ type Copy = { p: string; st: Stats };
 /** The rotated copies beside a followed file: name.N by N, and all of them. */
 type Listing = { numbered: Map<number, Copy>; all: Copy[] };
 
-/** The copies' identities (dev:ino). */
-const ids = (copies: Copy[]) => new Set(copies.map((c) => `${c.st.dev}:${c.st.ino}`));
+/**
+ * A file's identity: device, inode and birth time. The inode alone is not one: a file system reuses
+ * a freed inode number at once (ext4 here gave the next file the number of the one just deleted, 200
+ * times of 200), and logrotate deletes the oldest copy at every rotation, so the next copy would pass
+ * for one read long ago. (Where the birth time is not kept it is 0 and the inode has to do.)
+ */
+const idOf = (st: { dev: number; ino: number; birthtimeMs: number }) => `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+
+/** The copies' identities. */
+const ids = (copies: Copy[]) => new Set(copies.map((c) => idOf(c.st)));
 
 /** Two listings of copies name the same files by the same names. */
 function sameListing(a: Copy[], b: Copy[]): boolean {
-  return a.length === b.length && a.every((c, i) => c.p === b[i]!.p && c.st.ino === b[i]!.st.ino && c.st.dev === b[i]!.st.dev);
+  return a.length === b.length && a.every((c, i) => c.p === b[i]!.p && idOf(c.st) === idOf(b[i]!.st));
 }
 
 /** One followed path: its current descriptor, offset and line splitter, and the renamed ones still draining. */
@@ -312,6 +320,7 @@ class FileTail {
   fd: number | null = null;
   dev = 0;
   ino = 0;
+  born = 0;
   pos = 0;
   /** The bytes just before `pos` (to recognise a file truncated and regrown between two reads). */
   fp: Buffer = Buffer.alloc(0);
@@ -365,6 +374,11 @@ class FileTail {
         if (cuts++ === 0) this.f.events.notice(this.path, `line ${n} is longer than ${MAX_LINE} bytes; cut (said once per file)`, 'info');
       },
     );
+  }
+
+  /** The current file's identity (idOf). */
+  private id(): string {
+    return `${this.dev}:${this.ino}:${this.born}`;
   }
 
   private report(message: string): void {
@@ -510,7 +524,7 @@ class FileTail {
     const known = this.knownInodes();
     const number = new Map([...listing.numbered].map(([k, c]) => [c.p, k]));
     const fresh = listing.all
-      .filter((c) => !before.has(`${c.st.dev}:${c.st.ino}`) && !known.has(`${c.st.dev}:${c.st.ino}`))
+      .filter((c) => !before.has(idOf(c.st)) && !known.has(idOf(c.st)))
       .filter((c) => !current.some((b) => this.isCopyOf(c, b)))
       .sort((a, b) => a.st.mtimeMs - b.st.mtimeMs || (number.get(b.p) ?? 0) - (number.get(a.p) ?? 0));
     for (const c of fresh) this.readWhole(c);
@@ -518,7 +532,7 @@ class FileTail {
 
   /** A copy was read to its end. */
   private readOut(c: Copy): void {
-    this.readWholly.push(`${c.st.dev}:${c.st.ino}`);
+    this.readWholly.push(idOf(c.st));
     this.readWholly.splice(0, this.readWholly.length - 16);
   }
 
@@ -635,12 +649,12 @@ class FileTail {
       try {
         const fd = openSync(p, 'r');
         const st = fstatSync(fd);
-        if (st.ino === c.st.ino && st.dev === c.st.dev) return fd;
+        if (idOf(st) === idOf(c.st)) return fd;
         closeSync(fd);
       } catch {
         /* gone or renamed meanwhile: look for it again */
       }
-      p = this.siblings().all.find((x) => x.st.ino === c.st.ino && x.st.dev === c.st.dev)?.p;
+      p = this.siblings().all.find((x) => idOf(x.st) === idOf(c.st))?.p;
     }
     return null;
   }
@@ -665,11 +679,11 @@ class FileTail {
    * oldest first, before the current file.
    */
   private readNewerCopies(numbered: Map<number, Copy>, k: number, known: Set<string>, current?: Buffer): void {
-    const followed = this.fd !== null ? `${this.dev}:${this.ino}` : null;
+    const followed = this.fd !== null ? this.id() : null;
     for (let j = k - 1; j >= 1; j--) {
       const c = numbered.get(j);
       if (!c) continue;
-      const id = `${c.st.dev}:${c.st.ino}`;
+      const id = idOf(c.st);
       // the file followed now, rotated since it was opened (logrotate ran again while the copies were
       // listed): the copies newer than it come after its lines, read at its own rotation
       if (id === followed) return;
@@ -703,7 +717,7 @@ class FileTail {
 
   private knownInodes(): Set<string> {
     const known = new Set<string>([...this.retired.map((r) => r.id), ...this.readWholly]);
-    if (this.fd !== null) known.add(`${this.dev}:${this.ino}`);
+    if (this.fd !== null) known.add(this.id());
     return known;
   }
 
@@ -711,7 +725,7 @@ class FileTail {
   private readIntermediates(old: string): void {
     const { numbered } = this.siblings();
     for (const [k, c] of numbered) {
-      if (`${c.st.dev}:${c.st.ino}` === old) {
+      if (idOf(c.st) === old) {
         this.readNewerCopies(numbered, k, this.knownInodes());
         return;
       }
@@ -727,20 +741,25 @@ class FileTail {
    */
   private recoverFromCopy(head: Buffer, pos: number, fp: Buffer, splitter: LineSplitter, current: Buffer): void {
     if (head.length === 0) return;
-    // a listing taken while logrotate renames may lack the copy (see siblings): looked for again then
+    // a listing taken while logrotate renames may lack the copy, or a copy newer than it (a number
+    // missing below the copy's): looked for again then (see siblings)
     for (let attempt = 0; attempt < 3; attempt++) {
       const { numbered, all } = this.siblings();
       const best = this.copyOf(head, pos, fp, all);
       if (!best) continue;
+      const id = idOf(best.copy.st);
+      const k = [...numbered].find(([, c]) => idOf(c.st) === id)?.[0];
+      if (k !== undefined && attempt < 2 && Array.from({ length: k - 1 }, (_, j) => j + 1).some((j) => !numbered.has(j))) {
+        closeSync(best.fd);
+        continue;
+      }
       try {
-        const { ino, dev } = best.copy.st;
         // (read out already: as a newer copy of an earlier recovery, the content expected being its)
-        if (!this.readWholly.includes(`${dev}:${ino}`) && fstatSync(best.fd).size >= pos)
+        if (!this.readWholly.includes(id) && fstatSync(best.fd).size >= pos)
           this.drain(best.fd, pos, splitter, { left: Number.MAX_SAFE_INTEGER });
         splitter.flush();
         this.readOut(best.copy);
-        for (const [k, c] of numbered)
-          if (c.st.ino === ino && c.st.dev === dev) this.readNewerCopies(numbered, k, this.knownInodes(), current);
+        if (k !== undefined) this.readNewerCopies(numbered, k, this.knownInodes(), current);
       } finally {
         closeSync(best.fd);
       }
@@ -785,7 +804,7 @@ class FileTail {
 
   private retire(now: number): void {
     if (this.fd === null) return;
-    this.lastRetired = `${this.dev}:${this.ino}`;
+    this.lastRetired = this.id();
     this.retired.push({ id: this.lastRetired, fd: this.fd, pos: this.pos, splitter: this.splitter, lastData: now });
     this.fd = null;
     this.pos = 0;
@@ -818,6 +837,7 @@ class FileTail {
     this.fd = fd;
     this.dev = cur.dev;
     this.ino = cur.ino;
+    this.born = cur.birthtimeMs;
     this.pos = 0;
     this.fp = Buffer.alloc(0);
     this.head = Buffer.alloc(0);
