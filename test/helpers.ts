@@ -257,3 +257,14 @@ export const plainEvent = (message: string): LogEvent => ({
 
 /** Where the fallback reads a message starting in a line of no known form. */
 export const fallbackStarts = (msg: string): string[] => otherReadings(plainEvent(msg)).map((e) => e.message);
+
+/** Deterministic pseudo-random numbers (mulberry32): rnd(n) in 0 … n-1. */
+export function rng(seed: number): (n: number) => number {
+  let a = seed;
+  return (n: number) => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}

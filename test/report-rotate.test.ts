@@ -19,21 +19,10 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { component, tmp } from './helpers.js';
+import { component, rng, tmp } from './helpers.js';
 import { blk, filler, findingsOf, lineOf, xdAsync, type AsyncRun } from './report-helpers.js';
 
 const LOGROTATE = component('logrotate', ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'], 'logrotate');
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): (n: number) => number {
-  let a = seed;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
