@@ -303,16 +303,28 @@ type Listing = { numbered: Map<number, Copy>; all: Copy[] };
  * A file's identity: device, inode and birth time. The inode alone is not one: a file system reuses
  * a freed inode number at once (ext4 here gave the next file the number of the one just deleted, 200
  * times of 200), and logrotate deletes the oldest copy at every rotation, so the next copy would pass
- * for one read long ago. (Where the birth time is not kept it is 0 and the inode has to do.)
+ * for one read long ago. The birth time counts only where it is real (`birth`, see birthTimesKnown):
+ * without it, the inode has to do.
  */
-const idOf = (st: { dev: number; ino: number; birthtimeMs: number }) => `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+const idOf = (st: { dev: number; ino: number; birthtimeMs: number }, birth: boolean) => `${st.dev}:${st.ino}:${birth ? st.birthtimeMs : 0}`;
 
-/** The copies' identities. */
-const ids = (copies: Copy[]) => new Set(copies.map((c) => idOf(c.st)));
+/**
+ * Are birth times real? Where libuv cannot use statx (kernels before 4.11, containers whose seccomp
+ * profile refuses it) it fills them with the change time, which a rename or a write moves: a copy
+ * renamed .1 → .2 would become another file. /proc has no birth times: statx gives 0 there, the
+ * fallback its change time.
+ */
+export function birthTimesKnown(): boolean {
+  try {
+    return statSync('/proc/self').birthtimeMs === 0;
+  } catch {
+    return false;
+  }
+}
 
 /** Two listings of copies name the same files by the same names. */
-function sameListing(a: Copy[], b: Copy[]): boolean {
-  return a.length === b.length && a.every((c, i) => c.p === b[i]!.p && idOf(c.st) === idOf(b[i]!.st));
+function sameListing(a: Copy[], b: Copy[], birth: boolean): boolean {
+  return a.length === b.length && a.every((c, i) => c.p === b[i]!.p && idOf(c.st, birth) === idOf(b[i]!.st, birth));
 }
 
 /** One followed path: its current descriptor, offset and line splitter, and the renamed ones still draining. */
@@ -378,7 +390,15 @@ class FileTail {
 
   /** The current file's identity (idOf). */
   private id(): string {
-    return `${this.dev}:${this.ino}:${this.born}`;
+    return `${this.dev}:${this.ino}:${this.f.birthKnown ? this.born : 0}`;
+  }
+
+  private idOf(st: Stats): string {
+    return idOf(st, this.f.birthKnown);
+  }
+
+  private ids(copies: Copy[]): Set<string> {
+    return new Set(copies.map((c) => this.idOf(c.st)));
   }
 
   private report(message: string): void {
@@ -438,7 +458,7 @@ class FileTail {
       }
       if (n < ov || buf.compare(this.fp, 0, ov, 0, ov) !== 0) return false;
       if (n === ov) {
-        if (n === 0 && listed && this.expected) this.expectedGone(ids(listed.all));
+        if (n === 0 && listed && this.expected) this.expectedGone(this.ids(listed.all));
         else if (n === 0 && listed && this.blindFrom) this.readBlindEmpty(listed, stamp);
         return true;
       }
@@ -487,7 +507,7 @@ class FileTail {
     const before = this.blindFrom!;
     if (this.renamedAway()) return;
     this.readFresh(before, listed, []);
-    this.setBlind(ids(listed.all), stamp);
+    this.setBlind(this.ids(listed.all), stamp);
   }
 
   private setBlind(from: Set<string> | null, stamp: bigint | null = null): void {
@@ -524,7 +544,7 @@ class FileTail {
     const known = this.knownInodes();
     const number = new Map([...listing.numbered].map(([k, c]) => [c.p, k]));
     const fresh = listing.all
-      .filter((c) => !before.has(idOf(c.st)) && !known.has(idOf(c.st)))
+      .filter((c) => !before.has(this.idOf(c.st)) && !known.has(this.idOf(c.st)))
       .filter((c) => !current.some((b) => this.isCopyOf(c, b)))
       .sort((a, b) => a.st.mtimeMs - b.st.mtimeMs || (number.get(b.p) ?? 0) - (number.get(a.p) ?? 0));
     for (const c of fresh) this.readWhole(c);
@@ -532,7 +552,7 @@ class FileTail {
 
   /** A copy was read to its end. */
   private readOut(c: Copy): void {
-    this.readWholly.push(idOf(c.st));
+    this.readWholly.push(this.idOf(c.st));
     this.readWholly.splice(0, this.readWholly.length - 16);
   }
 
@@ -546,7 +566,7 @@ class FileTail {
   }
 
   private siblingIds(): Set<string> {
-    return ids(this.siblings().all);
+    return this.ids(this.siblings().all);
   }
 
   /** Does the current file, read from its start, begin as expected? If not, read the expected content from its copy. */
@@ -606,7 +626,7 @@ class FileTail {
     let last = this.listSiblings();
     for (let i = 0; i < 4; i++) {
       const again = this.listSiblings();
-      if (sameListing(last.all, again.all)) return again;
+      if (sameListing(last.all, again.all, this.f.birthKnown)) return again;
       last = again;
     }
     return last;
@@ -649,12 +669,12 @@ class FileTail {
       try {
         const fd = openSync(p, 'r');
         const st = fstatSync(fd);
-        if (idOf(st) === idOf(c.st)) return fd;
+        if (this.idOf(st) === this.idOf(c.st)) return fd;
         closeSync(fd);
       } catch {
         /* gone or renamed meanwhile: look for it again */
       }
-      p = this.siblings().all.find((x) => idOf(x.st) === idOf(c.st))?.p;
+      p = this.siblings().all.find((x) => this.idOf(x.st) === this.idOf(c.st))?.p;
     }
     return null;
   }
@@ -683,7 +703,7 @@ class FileTail {
     for (let j = k - 1; j >= 1; j--) {
       const c = numbered.get(j);
       if (!c) continue;
-      const id = idOf(c.st);
+      const id = this.idOf(c.st);
       // the file followed now, rotated since it was opened (logrotate ran again while the copies were
       // listed): the copies newer than it come after its lines, read at its own rotation
       if (id === followed) return;
@@ -725,7 +745,7 @@ class FileTail {
   private readIntermediates(old: string): void {
     const { numbered } = this.siblings();
     for (const [k, c] of numbered) {
-      if (idOf(c.st) === old) {
+      if (this.idOf(c.st) === old) {
         this.readNewerCopies(numbered, k, this.knownInodes());
         return;
       }
@@ -747,8 +767,8 @@ class FileTail {
       const { numbered, all } = this.siblings();
       const best = this.copyOf(head, pos, fp, all);
       if (!best) continue;
-      const id = idOf(best.copy.st);
-      const k = [...numbered].find(([, c]) => idOf(c.st) === id)?.[0];
+      const id = this.idOf(best.copy.st);
+      const k = [...numbered].find(([, c]) => this.idOf(c.st) === id)?.[0];
       if (k !== undefined && attempt < 2 && Array.from({ length: k - 1 }, (_, j) => j + 1).some((j) => !numbered.has(j))) {
         closeSync(best.fd);
         continue;
@@ -958,6 +978,8 @@ class FileTail {
 export class FileFollower {
   readonly targets: WatchTarget[];
   readonly readBuf = Buffer.alloc(READ_SIZE);
+  /** Birth times are real here (see birthTimesKnown). */
+  readonly birthKnown = birthTimesKnown();
   readonly retireQuietMs: number;
   readonly reportedMissing = new Set<string>();
   private readonly tails = new Map<string, FileTail>();
