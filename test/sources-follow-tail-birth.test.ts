@@ -4,10 +4,10 @@
  * Emulated by setting birthtimeMs to ctimeMs in every stat. Each case runs with real birth times too.
  * (From a review of the identity by device, inode and birth time, which broke both cases there.)
  */
-import { appendFileSync, renameSync, writeFileSync, copyFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, renameSync, copyFileSync, truncateSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resetHooks } from './follow-tail-fs.js';
-import { copytruncate, each, follower, L, logIn, rotate, sleep } from './follow-tail-harness.js';
+import { copytruncate, each, followed, L, rotate, sleep } from './follow-tail-harness.js';
 
 // libuv without statx fills birthtime with ctime (uv__to_stat)
 const fallback = { on: false };
@@ -30,11 +30,7 @@ afterEach(() => {
 describe.each([false, true])('birth time = change time (no statx): %s', (fb) => {
   it('a file empty across a copytruncate rotation: the renamed older copy is not read again', async () => {
     fallback.on = fb;
-    const log = logIn();
-    writeFileSync(log, L(1, 3));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 3));
     copytruncate(log, `${log}.1`, ''); // lines 1-3 to .1; the file empty (blind)
     w.check(log);
     w.check(log);
@@ -50,11 +46,7 @@ describe.each([false, true])('birth time = change time (no statx): %s', (fb) => 
   });
   it('rename-and-create twice between two turns: the middle generation is read', async () => {
     fallback.on = fb;
-    const log = logIn();
-    writeFileSync(log, L(1, 2));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 2));
     await sleep(20);
     appendFileSync(log, L(3, 3)); // the file's ctime changes after it was opened
     rotate(log, L(4, 5));

@@ -95,11 +95,7 @@ describe('listing the copies', () => {
   });
 
   it('a copy is name.N (1-4 digits), name-DATE or name.DATE; other names beside it are not copies', () => {
-    const log = logIn();
-    writeFileSync(log, '');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log); // empty when opened: copies made from now on are lost generations
+    const { log, w } = followed(''); // empty when opened: copies made from now on are lost generations
     const dir = join(log, '..');
     for (const n of ['other.log', 'app.logx.1', 'app.log.2.gz', 'app.log.old', 'app.log.1.bak', 'app.log-x1', 'xapp.log.1'])
       writeFileSync(join(dir, n), `${n}\n`);
@@ -147,11 +143,7 @@ describe('listing the copies', () => {
       [6, 5, 4, 3, 2, 1],
       [3, 1, 6, 2, 5, 4],
     ]) {
-      const log = logIn();
-      writeFileSync(log, '');
-      const w = follower([log]);
-      w.follow(log);
-      w.check(log);
+      const { log, w } = followed('');
       const sec = Date.now() / 1000 - 10;
       for (const k of order) {
         writeFileSync(`${log}.${k}`, L(7 - k, 7 - k));
@@ -165,11 +157,7 @@ describe('listing the copies', () => {
   });
 
   it('a file empty when opened and gone before it is read: no copies are read for it', () => {
-    const log = logIn();
-    writeFileSync(log, '');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed('');
     writeFileSync(`${log}.1`, 'lost?\n');
     writeFileSync(log, L(1, 1));
     let first = true;
@@ -188,11 +176,7 @@ describe('listing the copies', () => {
 describe('copies that vanish or are not what they seem', () => {
   it('a copy deleted as it is opened is skipped: no crash, its lines are lost', () => {
     for (const stage of ['copytruncate', 'blind', 'intermediate'] as const) {
-      const log = logIn();
-      writeFileSync(log, stage === 'blind' ? '' : L(1, 10));
-      const w = follower([log]);
-      w.follow(log);
-      w.check(log);
+      const { log, w } = followed(stage === 'blind' ? '' : L(1, 10));
       if (stage === 'copytruncate') {
         appendFileSync(log, L(11, 12));
         copytruncate(log, `${log}.1`, L(13, 13));
@@ -312,11 +296,7 @@ describe('copies that vanish or are not what they seem', () => {
 
 describe('reading', () => {
   it('a renamed file with more than a turn left is drained over several turns', async () => {
-    const log = logIn();
-    writeFileSync(log, '');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed('');
     const line = `${'k'.repeat(1023)}\n`;
     appendFileSync(log, line.repeat(17 * 1024));
     renameSync(log, `${log}.1`); // and no new file yet

@@ -30,7 +30,7 @@ import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hooks, resetHooks } from './follow-tail-fs.js';
-import { copytruncate, each, follower, L, logIn } from './follow-tail-harness.js';
+import { copytruncate, each, followed, follower, L, logIn } from './follow-tail-harness.js';
 import { rng } from './helpers.js';
 
 vi.mock('node:fs', async (original) => (await import('./follow-tail-fs.js')).wrapFs(await original()));
@@ -80,11 +80,7 @@ function* copytruncateSteps(log: string, rnd: (n: number) => number): Generator<
  */
 function run(seed: number, rotations: number, inside = 4, gap = 0) {
   const rnd = rng(seed);
-  const log = logIn();
-  appendFileSync(log, '');
-  const w = follower([log]);
-  w.follow(log);
-  w.check(log); // following from here: the empty file opened
+  const { log, w } = followed(''); // following from here: the empty file opened
   let written = 0;
   let done = 0;
   let rotation: Generator<string> | null = null;
@@ -172,11 +168,7 @@ function check(seed: number, inside: number, gap: number) {
 
 describe('copytruncate interleaved with the follower', () => {
   it('does not take a new copy for an old one read out when it gets the inode number of one deleted (rotate N)', () => {
-    const log = logIn();
-    writeFileSync(log, L(1, 3));
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed(L(1, 3));
     appendFileSync(log, L(4, 5));
     copytruncate(log, `${log}.1`, ''); // the copy read from line 4 and remembered as read out
     w.check(log);
@@ -228,11 +220,7 @@ describe('copytruncate interleaved with the follower', () => {
   });
 
   it('reads a generation written and copytruncated while the file was empty, with nothing written after it', () => {
-    const log = logIn();
-    appendFileSync(log, '');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log); // empty: nothing read
+    const { log, w } = followed(''); // empty: nothing read
     appendFileSync(log, L(1, 3));
     copyFileSync(log, `${log}.1`);
     truncateSync(log, 0);

@@ -36,11 +36,7 @@ afterEach(() => {
 
 describe('reading a followed file', () => {
   it('reads from the start, then what is appended; holds an unfinished line; numbers lines from the file start', () => {
-    const log = logIn();
-    writeFileSync(log, 'a\nb\r\nc');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed('a\nb\r\nc');
     expect(w.got).toEqual(['1:a', '2:b']);
     expect(w.f.followed()).toEqual([log]);
     appendFileSync(log, 'd\ne\n');
@@ -153,11 +149,7 @@ describe('reading a followed file', () => {
   });
 
   it('says once per file that a line was cut at MAX_LINE', () => {
-    const log = logIn();
-    writeFileSync(log, `${'x'.repeat(MAX_LINE + 1)}\nok\n${'x'.repeat(MAX_LINE + 1)}\n`);
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { w } = followed(`${'x'.repeat(MAX_LINE + 1)}\nok\n${'x'.repeat(MAX_LINE + 1)}\n`);
     expect(w.got.length).toBe(3);
     expect(w.notices).toEqual([`app.log info: line 1 is longer than ${MAX_LINE} bytes; cut (said once per file)`]);
     void w.f.close();
@@ -408,11 +400,7 @@ describe('rename-and-create', () => {
   });
 
   it('close flushes the unfinished lines of renamed files still draining', async () => {
-    const log = logIn();
-    writeFileSync(log, 'a\nb');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed('a\nb');
     renameSync(log, `${log}.1`);
     w.check(log);
     expect(w.got).toEqual(['1:a']);
@@ -614,11 +602,7 @@ describe('copytruncate', () => {
   });
 
   it('a file empty when opened: a copy of what it holds now is not read as a lost generation', () => {
-    const log = logIn();
-    writeFileSync(log, '');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed('');
     writeFileSync(log, L(1, 5));
     writeFileSync(`${log}.1`, L(1, 3)); // logrotate copying it right now
     w.check(log);
@@ -627,11 +611,7 @@ describe('copytruncate', () => {
   });
 
   it('a file empty when opened and renamed away before it is read: no copies are read for it', () => {
-    const log = logIn();
-    writeFileSync(log, '');
-    const w = follower([log]);
-    w.follow(log);
-    w.check(log);
+    const { log, w } = followed('');
     writeFileSync(`${log}.2`, L(1, 2)); // not the file's
     appendFileSync(log, L(3, 4));
     renameSync(log, `${log}.1`);
