@@ -390,7 +390,7 @@ class FileTail {
 
   /** The current file's identity (idOf). */
   private id(): string {
-    return `${this.dev}:${this.ino}:${this.f.birthKnown ? this.born : 0}`;
+    return idOf({ dev: this.dev, ino: this.ino, birthtimeMs: this.born }, this.f.birthKnown);
   }
 
   private idOf(st: Stats): string {
@@ -803,11 +803,10 @@ class FileTail {
       try {
         const h = pread(fd, 0, head.length);
         // a copy that holds our offset must begin as the content did, and the bytes before the offset be the ones read last
-        const holds = () => fstatSync(fd).size >= pos;
         if (
           h.length > 0 &&
           h.equals(head.subarray(0, h.length)) &&
-          !(holds() && (h.length < head.length || !pread(fd, pos - fp.length, fp.length).equals(fp)))
+          !(fstatSync(fd).size >= pos && (h.length < head.length || !pread(fd, pos - fp.length, fp.length).equals(fp)))
         )
           match = h.length;
       } catch {
