@@ -1,6 +1,6 @@
 /**
- * `node:fs` as the follower sees it in test/sources-follow-tail-*.test.ts: each hook, when set, runs
- * before the call (and may throw). Each of those files mocks `node:fs` with
+ * `node:fs` as the follower sees it in test/sources-follow-tail-*.test.ts (and `report`'s incremental reader
+ * in test/sources-incremental-race.test.ts): each hook, when set, runs before the call (and may throw). Each of those files mocks `node:fs` with
  * `vi.mock('node:fs', async (original) => (await import('./follow-tail-fs.js')).wrapFs(await original()))`;
  * this module imports nothing that reads `node:fs`, so the mock can load it.
  */
@@ -25,7 +25,7 @@ export function resetHooks(): void {
   hooks.readdir = [];
 }
 
-/** The module `node:fs` with its open, read, stat, fstat and readdir calls going through the hooks. */
+/** The module `node:fs` with its open, read (and readSync), stat, fstat and readdir calls going through the hooks. */
 export function wrapFs(fs: typeof FS): typeof FS {
   const wrapped = {
     openSync: ((p: string, ...a: unknown[]) => {
@@ -36,6 +36,10 @@ export function wrapFs(fs: typeof FS): typeof FS {
       hooks.read?.(fd);
       return (fs.readSync as (...x: unknown[]) => number)(fd, ...a);
     }) as typeof fs.readSync,
+    read: ((fd: number, ...a: unknown[]) => {
+      hooks.read?.(fd);
+      return (fs.read as (...x: unknown[]) => void)(fd, ...a);
+    }) as typeof fs.read,
     statSync: ((p: string, ...a: unknown[]) => {
       hooks.stat?.(String(p));
       return (fs.statSync as (...x: unknown[]) => unknown)(p, ...a);

@@ -22,6 +22,8 @@ export const L = (a: number, b: number) => {
   for (let i = a; i <= b; i++) s += `line ${i}\n`;
   return s;
 };
+/** The numbers of the lines `line N` in a text. */
+export const numbers = (text: string) => [...text.matchAll(/^line (\d+)$/gm)].map((m) => Number(m[1]));
 /** The texts `line a` … `line b`. */
 export const each = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => `line ${a + i}`);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

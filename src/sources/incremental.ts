@@ -16,7 +16,9 @@
  * - nothing was read of the file last time (it was empty): every generation newer than the newest
  *   one seen last time is read whole, then the live file;
  * - nothing holds the old content: the live file is read from its start, with a note that lines may
- *   be missing.
+ *   be missing;
+ * - a copy copytruncate is still making (the live file still begins with all of it) is no rotated file
+ *   yet: its lines are read from the live file, and found in the copy by content after the truncation.
  *
  * The generation rotated away last is remembered too, so that lines a daemon still writes to it
  * (before it is told to reopen its log, or until delaycompress compresses it) are read as well.
@@ -113,6 +115,10 @@ export class LogFile {
     const magic = pread(fd, 0, 2);
     this.gz = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
     return true;
+  }
+
+  get isOpen(): boolean {
+    return this.handle >= 0;
   }
 
   get fd(): number {
@@ -560,7 +566,13 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
     live = null;
     unstable = true;
   }
-  const liveGens = live ? gens.filter((g) => !sameIdentity(g.st, { dev: live.st.dev, ino: live.st.ino })) : gens;
+  // the rotated files (not the live file under another name), less a copy copytruncate is making, or
+  // made and has not truncated after yet: the live file still holds all of it and is read instead
+  // (read as a generation too, its lines were read twice; remembered as one, the copy's own lines
+  // were found nowhere once the live file was truncated)
+  const copying = (g: LogFile, liveNow: number) => live !== null && copyBeingMade(g, live, liveNow);
+  const copies = live ? gens.filter((g) => copying(g, fstatSync(live.fd).size)) : [];
+  const liveGens = live ? gens.filter((g) => !sameIdentity(g.st, { dev: live.st.dev, ino: live.st.ino }) && !copies.includes(g)) : gens;
   const all = [...gens, ...(live ? [live] : [])];
 
   const segments: Segment[] = [];
@@ -591,7 +603,10 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   // the generation rotated away last time: lines written to it late
   if (prev?.rotated) {
     const found = await findGeneration(liveGens, prev.rotated, used);
-    if (found) {
+    // unless it holds what the live file held last time: a copy copytruncate had just created (empty)
+    // when it was planned, filled since with lines read from the live file; it is read on from where
+    // the live file was read to, below
+    if (found && !(prev.current.offset > 0 && (await verify(found.gen, prev.current)) !== null)) {
       used.add(found.gen);
       segments.push(new Segment(found.gen, prev.rotated.offset, prev.rotated.lines, found.prefix, true));
     }
@@ -606,8 +621,10 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
     const same = live !== null && sameIdentity(live.st, m);
     const continued = live && same ? verifyPlain(live, m) : null;
     if (m.offset === 0 && news) {
-      // nothing was read of it last time: every generation not seen then is new
-      readWhole(news.fresh, true);
+      // nothing was read of it last time: every generation not seen then is new, and the file itself
+      // if it is a rotated one now (seen then as one, when the run found no live file: written since)
+      const itself = same ? null : liveGens.find((g) => !g.path.endsWith('.gz') && sameIdentity(g.st, m));
+      readWhole(itself && !news.fresh.includes(itself) ? [itself, ...news.fresh] : news.fresh, true);
       if (segments.some((s) => s.start === 0 && s.toEof)) events.push(`${path}: rotated while empty; read the new rotated files`);
       liveFrom(0, 0, EMPTY);
     } else if (m.offset === 0) {
@@ -682,6 +699,14 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   if (live) {
     const again = statFile(path);
     if (!again || !sameIdentity(again.st, { dev: live.st.dev, ino: live.st.ino })) unstable = true;
+    // a copy left out as being made, and the live file truncated since: the plan did not look for the
+    // last run's lines in it; or a rotated file to read whole that has become one (a copy created
+    // empty, filled since)
+    else if (
+      copies.some((g) => !copying(g, again.st.size)) ||
+      segments.some((x) => x.toEof && x.start === 0 && copying(x.file, again.st.size))
+    )
+      unstable = true;
   }
 
   return {
@@ -707,6 +732,27 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
       return t;
     },
   };
+}
+
+/**
+ * `g` is a copy of the live file's beginning: the live file (`liveSize` long a moment ago) is at least
+ * as long and holds `g`'s first and last bytes where `g` has them (copytruncate's copy before the
+ * truncation).
+ */
+function copyBeingMade(g: LogFile, live: LogFile, liveSize: number): boolean {
+  if (g.path.endsWith('.gz') || g.st.size > liveSize) return false;
+  const wasOpen = g.isOpen;
+  if (!g.open()) return false;
+  try {
+    // both as they are now (the copy grows while it is made, and the live file with it); an empty file
+    // stays a rotated file: it may be the log renamed away while empty, where the daemon still writes
+    const size = g.st.size;
+    if (g.gz || size === 0 || size > fstatSync(live.fd).size) return false;
+    const same = (pos: number, len: number) => pread(g.fd, pos, len).equals(pread(live.fd, pos, len));
+    return same(0, Math.min(HEAD_BYTES, size)) && same(Math.max(0, size - TAIL_BYTES), Math.min(TAIL_BYTES, size));
+  } finally {
+    if (!wasOpen) g.close(); // (a first run may list hundreds: each is opened again when read)
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
