@@ -571,7 +571,8 @@ async function planOnce(path: string, prev: TrackedFile | undefined): Promise<Fi
   // (read as a generation too, its lines were read twice; remembered as one, the copy's own lines
   // were found nowhere once the live file was truncated)
   const copying = (g: LogFile, liveNow: number) => live !== null && copyBeingMade(g, live, liveNow);
-  const copies = live ? gens.filter((g) => copying(g, fstatSync(live.fd).size)) : [];
+  const liveNow = live ? fstatSync(live.fd).size : 0;
+  const copies = live ? gens.filter((g) => copying(g, liveNow)) : [];
   const liveGens = live ? gens.filter((g) => !sameIdentity(g.st, { dev: live.st.dev, ino: live.st.ino }) && !copies.includes(g)) : gens;
   const all = [...gens, ...(live ? [live] : [])];
 
